@@ -1,0 +1,50 @@
+"""Where the OpenAPI contracts live, and how to read one.
+
+The YAML files under `contracts/openapi/` are the source of truth: simulators serve them as their
+`/openapi.json`, tests compare each app against its file, and certification fuzzes vendors with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+OPENAPI_DIR = Path(__file__).resolve().parent / "openapi"
+CONTRACT_NAMES = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver", "fbs", "sim-control")
+
+
+class ContractError(RuntimeError):
+    """A contract file is missing or not valid YAML."""
+
+
+def spec_path(name: str) -> Path:
+    return OPENAPI_DIR / f"{name}.yaml"
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> dict[str, Any]:
+    path = spec_path(name)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ContractError(f"no contract file {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(loaded, dict) or "openapi" not in loaded:
+        raise ContractError(f"{path}: not an OpenAPI document (no 'openapi' key)")
+    return loaded
+
+
+def load_spec(name: str) -> dict[str, Any]:
+    """A fresh copy of the contract, safe to modify."""
+    import copy
+
+    return copy.deepcopy(_load(name))
+
+
+def spec_digest(name: str) -> str:
+    return hashlib.sha256(spec_path(name).read_bytes()).hexdigest()

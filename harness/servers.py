@@ -1,0 +1,55 @@
+"""Real HTTP servers for the apps: uvicorn on 127.0.0.1, on a free port, in a background thread.
+
+`oir sim serve`, the HTTP-level tests and certification all start the simulators this way, so what
+a test proves is what a vendor's engineer runs. Readiness is a condition with a deadline, never a
+sleep.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+
+class ServerError(RuntimeError):
+    """A server did not come up in time."""
+
+
+class ServerThread:
+    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.name = name
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                lifespan="on", timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{name}", daemon=True)
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> "ServerThread":
+        self._thread.start()
+        deadline = time.monotonic() + timeout   # real time: waiting for a real socket
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise ServerError(f"{self.name}: server thread ended during start-up")
+            if time.monotonic() > deadline:
+                raise ServerError(f"{self.name}: not listening after {timeout:.0f} s")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,42 @@
+"""The debtor simulator app: one ØiR v3 implementation, parameterised by a vendor profile file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from simulators.kernel import Principal, SimulatorSpec, create_simulator_app
+
+from .jobs import make_runner
+from .ledger import DebtorBooks
+from .profile import Profile, load_profile
+from .routes import router
+from .views import export
+
+SETTINGS_DEFAULTS: dict[str, Any] = {
+    "callback_url": None,          # the fagsystem's DækningAfskrivning endpoint (the engine)
+    "callback_token": "oir-dev-token",
+    "psrm_url": None,              # PSRM's base URL
+    "psrm_token": "oir-dev-token",
+    "serve_all_municipalities": False,   # True: act for every municipality, not only the profile's
+}
+
+
+@dataclass
+class DebtorSpec(SimulatorSpec):
+    profile: Profile | None = None
+
+
+def create_app(profile: str = "kmd-opus", *, tokens: dict[str, Principal] | None = None,
+               transports: dict[str, httpx.AsyncBaseTransport] | None = None, **settings: Any) -> FastAPI:
+    loaded = load_profile(profile)
+    spec = DebtorSpec(
+        name=f"debtor:{loaded.name}", title=f"ØiR debitorsystem – {loaded.product} (simulated)",
+        description=f"Simulated debtor system, profile {loaded.name}. " + " ".join(loaded.notes),
+        contract="oir-debitor-v3", routers=[router], state_factory=DebtorBooks,
+        settings_defaults=SETTINGS_DEFAULTS, on_clock=make_runner(loaded),
+        export_state=lambda session: export(session.state), profile=loaded)
+    return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

@@ -1,0 +1,251 @@
+"""Request and response bodies of the ØiR debtor interface (B_01, B_02, B_03) and the callback.
+
+Names follow the real services (OpretDebitorkonto, RetFordringTilstand, DebitorForespørgsel,
+SøgDelfordringTilIndbetaling, ForetagIndbetaling, DækningAfskrivning) in ASCII spelling.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from simulators.kernel import Cpr, Cvr, Ident, IsoDate, Oere, OereOrZero, OutModel, StrictModel
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+ProductCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="The debtor's product code (sortiment)")]
+
+
+class Haeftelse(StrictModel):
+    """The liable party: exactly one of CPR (a person) or CVR (a company)."""
+
+    cpr: Cpr | None = None
+    cvr: Cvr | None = None
+    navn: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Haeftelse":
+        if (self.cpr is None) == (self.cvr is None):
+            raise ValueError("give exactly one of cpr or cvr")
+        return self
+
+
+class DelfordringIn(StrictModel):
+    delfordringId: Ident
+    beloebOere: Oere
+    tekst: Text
+
+
+class FordringIn(StrictModel):
+    fordringId: Ident
+    produktkode: ProductCode
+    tekst: Text
+    stiftelsesdato: IsoDate
+    forfaldsdato: IsoDate
+    sidsteRettidigeBetalingsdato: IsoDate | None = None
+    periodeFra: IsoDate | None = None
+    periodeTil: IsoDate | None = None
+    anerkendt: bool = False
+    delfordringer: Annotated[list[DelfordringIn], Field(min_length=1, max_length=20)]
+
+
+class OpretDebitorkontoIn(StrictModel):
+    debitorkontoId: Ident
+    haeftelse: Haeftelse
+    fordringer: Annotated[list[FordringIn], Field(min_length=1, max_length=100)]
+
+
+class FordringStatusOut(OutModel):
+    fordringId: str
+    status: str
+    saldoOere: int
+    ny: bool = Field(description="false when the claim was already registered with this exact content")
+
+
+class OpretDebitorkontoOut(OutModel):
+    debitorkontoId: str
+    oprettet: bool = Field(description="true when this message created the account")
+    fordringer: list[FordringStatusOut]
+
+
+class RetFordringTilstandIn(StrictModel):
+    handling: Literal["NEDSKRIVNING", "ANNULLERING"]
+    beloebOere: Oere | None = None
+    virkningsdato: IsoDate
+    aarsag: Literal["DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET"]
+
+    @model_validator(mode="after")
+    def _amount_for_write_down(self) -> "RetFordringTilstandIn":
+        if self.handling == "NEDSKRIVNING" and self.beloebOere is None:
+            raise ValueError("NEDSKRIVNING needs beloebOere")
+        if self.handling == "ANNULLERING" and self.beloebOere is not None:
+            raise ValueError("ANNULLERING takes no beloebOere")
+        return self
+
+
+class AendrHaeftelseIn(StrictModel):
+    nyHaeftelse: Haeftelse
+    virkningsdato: IsoDate
+
+
+class DebitorForespoergselIn(StrictModel):
+    cpr: Cpr | None = None
+    cvr: Cvr | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "DebitorForespoergselIn":
+        if (self.cpr is None) == (self.cvr is None):
+            raise ValueError("give exactly one of cpr or cvr")
+        return self
+
+
+class BevaegelseOut(OutModel):
+    type: str
+    beloebOere: int
+    dato: date
+    kilde: str | None = None
+
+
+class DelfordringOut(OutModel):
+    delfordringId: str
+    art: Literal["HOVEDSTOL", "RYKKERGEBYR", "RENTE"]
+    tekst: str
+    oprindeligtBeloebOere: int
+    restOere: int
+    betalingsreference: str
+    bevaegelser: list[BevaegelseOut]
+
+
+class RykkerOut(OutModel):
+    nummer: int
+    dato: date
+    gebyrOere: int
+
+
+class FordringOut(OutModel):
+    fordringId: str
+    produktkode: str
+    tekst: str
+    status: Literal["AKTIV", "BETALT", "ANNULLERET", "AFSKREVET"]
+    stiftelsesdato: date
+    forfaldsdato: date
+    sidsteRettidigeBetalingsdato: date
+    saldoOere: int
+    indbetaltOere: int
+    nedskrevetOere: int
+    afskrevetOere: int
+    renterOere: int
+    rykkergebyrerOere: int
+    inddrivelse: Literal["IKKE_OVERDRAGET", "OVERDRAGELSE_I_GANG", "OVERDRAGET", "HOERING", "AFVIST_AF_PSRM",
+                         "RETURNERET", "TILBAGEKALDT"]
+    psrmFordringId: str | None = None
+    returKode: str | None = None
+    rykkere: list[RykkerOut]
+    delfordringer: list[DelfordringOut]
+
+
+class HaeftelseOut(OutModel):
+    cpr: str | None = None
+    cvr: str | None = None
+    navn: str | None = None
+    fra: date
+    til: date | None = None
+
+
+class DebitorkontoOut(OutModel):
+    debitorkontoId: str
+    kommuneCvr: str
+    status: Literal["AABEN", "LUKKET"]
+    saldoOere: int
+    haeftelse: HaeftelseOut
+    tidligereHaeftelser: list[HaeftelseOut]
+    fordringer: list[FordringOut]
+
+
+class DebitorkontoResumeOut(OutModel):
+    debitorkontoId: str
+    status: Literal["AABEN", "LUKKET"]
+    saldoOere: int
+    antalFordringer: int
+
+
+class DebitorForespoergselOut(OutModel):
+    debitorkonti: list[DebitorkontoResumeOut]
+
+
+class SoegDelfordringIn(StrictModel):
+    cpr: Cpr
+
+
+class BetalbarDelfordringOut(OutModel):
+    delfordringId: str
+    fordringId: str
+    debitorkontoId: str
+    tekst: str
+    restOere: int
+    betalingsreference: str
+    forfaldsdato: date
+
+
+class SoegDelfordringOut(OutModel):
+    delfordringer: list[BetalbarDelfordringOut]
+
+
+class BetalingLinje(StrictModel):
+    delfordringId: Ident
+    beloebOere: Oere
+
+
+class ForetagIndbetalingIn(StrictModel):
+    betalingId: Ident
+    betalingsmetode: Literal["KORT", "MOBILEPAY", "NETBANK"] = "KORT"
+    delfordringer: Annotated[list[BetalingLinje], Field(min_length=1, max_length=50)]
+
+
+class BetalingLinjeOut(OutModel):
+    delfordringId: str
+    beloebOere: int
+    restOere: int
+
+
+class ForetagIndbetalingOut(OutModel):
+    betalingId: str
+    modtaget: datetime
+    beloebOere: int
+    delfordringer: list[BetalingLinjeOut]
+
+
+class BankIndbetalingIn(StrictModel):
+    betalingsreference: Annotated[str, Field(min_length=1, max_length=40)]
+    beloebOere: Oere
+
+
+class BankIndbetalingOut(OutModel):
+    betalingsreference: str
+    delfordringId: str
+    beloebOere: int
+    restOere: int
+
+
+class AfskrivningIn(StrictModel):
+    fordringId: Ident
+    beloebOere: Oere
+    aarsag: Text
+
+
+class CallbackOut(OutModel):
+    meddelelseId: str
+    type: str
+    fordringId: str | None = None
+    forfaldAt: datetime
+    forsoeg: int
+    leveret: datetime | None = None
+    sidsteFejl: str | None = None
+
+
+class CallbackListOut(OutModel):
+    callbacks: list[CallbackOut]
+
+
+__all__ = [name for name in dir() if name.endswith(("In", "Out"))] + ["Haeftelse", "BetalingLinje", "OereOrZero"]

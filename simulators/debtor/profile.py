@@ -1,0 +1,94 @@
+"""Vendor profiles: what makes KMD Opus, the Prisme variants and EG differ, as data.
+
+The debtor simulator is one implementation of ØiR v3; a profile file says whether the system has a
+payment solution (B_03), whether payment notices go out in real time or in a nightly batch, how long
+it waits for an answer, its reminder schedule and fees, interest, PSRM handover rules and sortiment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+PROFILE_NAMES = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Capabilities(_Frozen):
+    b03_payment: bool
+    payment_login: str | None = None
+
+
+class CallbackPolicy(_Frozen):
+    mode: Literal["realtime", "nightly_batch"]
+    batch_time: str = Field(pattern=r"^[0-2][0-9]:[0-5][0-9]$")
+
+
+class InvoicePolicy(_Frozen):
+    payment_days: int = Field(ge=1)
+    overview_delay_days: int = Field(ge=0)
+
+
+class Reminder(_Frozen):
+    after_days: int = Field(ge=1)
+    fee_oere: dict[str, int] = Field(default_factory=dict)
+
+
+class InterestPolicy(_Frozen):
+    annual_rate_bp: int = Field(ge=0)
+    period_days: int = Field(ge=1)
+
+
+class PsrmPolicy(_Frozen):
+    handover_after_last_reminder_days: int = Field(ge=0)
+    min_oere: int = Field(ge=0)
+    recoverable_products: tuple[str, ...]
+    notification_fetch_days: int = Field(ge=1)
+
+
+class Profile(_Frozen):
+    name: str
+    vendor: str
+    product: str
+    municipalities: int
+    capabilities: Capabilities
+    callbacks: CallbackPolicy
+    answer_time_limit_s: int | None
+    invoice: InvoicePolicy
+    reminders: tuple[Reminder, ...]
+    interest: InterestPolicy
+    psrm: PsrmPolicy
+    sortiment: tuple[str, ...]
+    callback_retry_minutes: tuple[int, ...]
+    notes: tuple[str, ...] = ()
+    quirks: tuple[str, ...] = ()
+
+
+class ProfileError(ValueError):
+    """A profile file is missing or malformed."""
+
+
+def profile_path(name: str) -> Path:
+    return PROFILE_DIR / f"{name}.yaml"
+
+
+@lru_cache(maxsize=None)
+def load_profile(name: str) -> Profile:
+    path = profile_path(name)
+    if name not in PROFILE_NAMES and not path.exists():
+        raise ProfileError(f"unknown profile {name!r}; known: {', '.join(PROFILE_NAMES)}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Profile.model_validate(raw)
+    except FileNotFoundError as exc:
+        raise ProfileError(f"no profile file {path}") from exc
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ProfileError(f"{path}: {exc}") from exc

@@ -1,0 +1,23 @@
+"""The simulator kernel: what FBS, the debtor systems, PSRM and the payment solution share.
+
+Virtual clock, per-session state, fault rules, request journal, bearer auth, idempotent replay by
+transaction id, problem+json errors, the `/_sim/` control plane, and the one app factory.
+"""
+
+from .app import create_simulator_app, generated_openapi
+from .auth import DEV_TOKEN, Principal
+from .clock import COPENHAGEN, VirtualClock
+from .faults import CALLBACK_FAULTS, FaultKind, FaultRuleIn
+from .headers import HeaderBlock, HeaderBlockDep, KommuneCvr, ensure_may_act
+from .models import Cpr, Cvr, Ident, IsoDate, IsoDateTime, Oere, OereOrZero, OutModel, SignedOere, StrictModel, UuidStr
+from .problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDetail, problem_responses
+from .runtime import Call, CallDep, SimRuntime, SimulatorSpec
+from .sessions import Session
+
+__all__ = [
+    "CALLBACK_FAULTS", "COPENHAGEN", "DEV_TOKEN", "PROBLEM_MEDIA_TYPE", "Call", "CallDep", "Cpr", "Cvr",
+    "FaultKind", "FaultRuleIn", "IsoDate", "IsoDateTime", "UuidStr", "HeaderBlock", "HeaderBlockDep", "Ident", "KommuneCvr", "Oere", "OereOrZero",
+    "OutModel", "Principal", "Problem", "ProblemDetail", "Session", "SignedOere", "SimRuntime", "SimulatorSpec",
+    "StrictModel", "VirtualClock", "create_simulator_app", "ensure_may_act", "generated_openapi",
+    "problem_responses",
+]

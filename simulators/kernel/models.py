@@ -1,0 +1,79 @@
+"""Building blocks for request and response models: strict parsing, money, dates and identity types.
+
+Request bodies are parsed strictly (`false` is not a number, `"12"` is not an amount); money is a
+positive whole number of øre; dates and times are exactly RFC 3339 strings (pydantic's strict mode
+refuses JSON date strings, its lax mode takes Unix timestamps; neither matches the contract); CPR and
+CVR follow `contracts.identity`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from contracts.identity import CPR_PATTERN, CVR_PATTERN, is_valid_cvr
+
+
+class StrictModel(BaseModel):
+    """Request bodies: no unknown fields, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+
+class OutModel(BaseModel):
+    """Response bodies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_cvr(value: str) -> str:
+    if not is_valid_cvr(value):
+        raise ValueError("CVR check digit is wrong (modulus 11)")
+    return value
+
+
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _iso_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError("a date is a string YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+def _iso_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a time needs a UTC offset")
+        return value
+    if not isinstance(value, str) or not _DATETIME.match(value):
+        raise ValueError("a time is an RFC 3339 string with a UTC offset, e.g. 2026-01-05T09:00:00+01:00")
+    text = value.upper().replace("Z", "+00:00").replace(":60", ":59")   # leap seconds are valid RFC 3339
+    return datetime.fromisoformat(text)
+
+
+def _uuid(value: Any) -> str:
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise ValueError("a UUID in its 8-4-4-4-12 form")
+    return value.lower()
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime),
+                        WithJsonSchema({"type": "string", "format": "date-time"})]
+UuidStr = Annotated[str, BeforeValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
+
+Oere = Annotated[int, Field(gt=0, le=10_000_000_000, description="Amount in øre (1 kr = 100 øre), positive")]
+OereOrZero = Annotated[int, Field(ge=0, le=10_000_000_000, description="Amount in øre, zero or more")]
+SignedOere = Annotated[int, Field(ge=-10_000_000_000, le=10_000_000_000, description="Amount in øre")]
+Cpr = Annotated[str, Field(pattern=CPR_PATTERN, description="CPR number, 10 digits DDMMYYSSSS (personal data)")]
+Cvr = Annotated[str, Field(pattern=CVR_PATTERN, description="CVR number, 8 digits, modulus-11 check digit"),
+                AfterValidator(_check_cvr)]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
