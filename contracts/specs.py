@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 OPENAPI_DIR = Path(__file__).resolve().parent / "openapi"
-CONTRACT_NAMES = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver", "fbs", "sim-control")
+CONTRACT_NAMES = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver", "fbs", "payment", "sim-control")
 
 
 class ContractError(RuntimeError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from simulators.kernel import Cpr, Cvr, Ident, IsoDate, Oere, OereOrZero, OutModel, StrictModel
 
@@ -17,18 +17,29 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 ProductCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="The debtor's product code (sortiment)")]
 
 
-class Haeftelse(StrictModel):
-    """The liable party: exactly one of CPR (a person) or CVR (a company)."""
+Navn = Annotated[str, Field(min_length=1, max_length=120)]
 
-    cpr: Cpr | None = None
-    cvr: Cvr | None = None
-    navn: Annotated[str, Field(min_length=1, max_length=120)] | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> "Haeftelse":
-        if (self.cpr is None) == (self.cvr is None):
-            raise ValueError("give exactly one of cpr or cvr")
-        return self
+class HaeftelseCpr(StrictModel):
+    """A person is liable."""
+
+    cpr: Cpr
+    navn: Navn | None = None
+
+
+class HaeftelseCvr(StrictModel):
+    """A company is liable."""
+
+    cvr: Cvr
+    navn: Navn | None = None
+
+
+Haeftelse = HaeftelseCpr | HaeftelseCvr
+
+
+def party(haeftelse: Haeftelse) -> tuple[str | None, str | None]:
+    """(cpr, cvr) of a liable party."""
+    return (getattr(haeftelse, "cpr", None), getattr(haeftelse, "cvr", None))
 
 
 class DelfordringIn(StrictModel):
@@ -69,19 +80,27 @@ class OpretDebitorkontoOut(OutModel):
     fordringer: list[FordringStatusOut]
 
 
-class RetFordringTilstandIn(StrictModel):
-    handling: Literal["NEDSKRIVNING", "ANNULLERING"]
-    beloebOere: Oere | None = None
-    virkningsdato: IsoDate
-    aarsag: Literal["DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET"]
+WriteDownReason = Literal["DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET"]
 
-    @model_validator(mode="after")
-    def _amount_for_write_down(self) -> "RetFordringTilstandIn":
-        if self.handling == "NEDSKRIVNING" and self.beloebOere is None:
-            raise ValueError("NEDSKRIVNING needs beloebOere")
-        if self.handling == "ANNULLERING" and self.beloebOere is not None:
-            raise ValueError("ANNULLERING takes no beloebOere")
-        return self
+
+class NedskrivningIn(StrictModel):
+    """Write the principal down by an amount from the effective date."""
+
+    handling: Literal["NEDSKRIVNING"]
+    beloebOere: Oere
+    virkningsdato: IsoDate
+    aarsag: WriteDownReason
+
+
+class AnnulleringIn(StrictModel):
+    """Cancel what remains of the claim."""
+
+    handling: Literal["ANNULLERING"]
+    virkningsdato: IsoDate
+    aarsag: WriteDownReason
+
+
+RetFordringTilstandIn = Annotated[NedskrivningIn | AnnulleringIn, Field(discriminator="handling")]
 
 
 class AendrHaeftelseIn(StrictModel):
@@ -89,15 +108,15 @@ class AendrHaeftelseIn(StrictModel):
     virkningsdato: IsoDate
 
 
-class DebitorForespoergselIn(StrictModel):
-    cpr: Cpr | None = None
-    cvr: Cvr | None = None
+class ForespoergselCpr(StrictModel):
+    cpr: Cpr
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> "DebitorForespoergselIn":
-        if (self.cpr is None) == (self.cvr is None):
-            raise ValueError("give exactly one of cpr or cvr")
-        return self
+
+class ForespoergselCvr(StrictModel):
+    cvr: Cvr
+
+
+DebitorForespoergselIn = ForespoergselCpr | ForespoergselCvr
 
 
 class BevaegelseOut(OutModel):
@@ -248,4 +267,4 @@ class CallbackListOut(OutModel):
     callbacks: list[CallbackOut]
 
 
-__all__ = [name for name in dir() if name.endswith(("In", "Out"))] + ["Haeftelse", "BetalingLinje", "OereOrZero"]
+

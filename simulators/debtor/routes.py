@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from simulators.kernel import CallDep, HeaderBlockDep, Problem, ensure_may_act, problem_responses
+from simulators.kernel import CallDep, HeaderBlockDep, Problem, ensure_may_act, ensure_valid_cvr, problem_responses
 from simulators.kernel.headers import HeaderBlock
 from simulators.kernel.runtime import Call
 
@@ -20,7 +20,7 @@ from .ledger import DebtorBooks
 from .models import (AendrHaeftelseIn, AfskrivningIn, BankIndbetalingIn, BankIndbetalingOut, CallbackListOut,
                      CallbackOut, DebitorForespoergselIn, DebitorForespoergselOut, DebitorkontoOut, FordringStatusOut,
                      ForetagIndbetalingIn, ForetagIndbetalingOut, OpretDebitorkontoIn, OpretDebitorkontoOut,
-                     RetFordringTilstandIn, SoegDelfordringIn, SoegDelfordringOut, BetalbarDelfordringOut)
+                     RetFordringTilstandIn, SoegDelfordringIn, SoegDelfordringOut, BetalbarDelfordringOut, party)
 from .profile import Profile
 
 router = APIRouter()
@@ -99,10 +99,11 @@ async def aendr_haeftelse(debitorkontoId: IdPath, body: AendrHaeftelseIn, call: 
 async def debitor_forespoergsel(body: DebitorForespoergselIn, call: CallDep,
                                 block: HeaderBlockDep) -> DebitorForespoergselOut:
     _admit(call, block)
+    ensure_valid_cvr(party(body)[1])
     books = _books(call)
     accounts = [a for a in books.accounts.values()
                 if a.municipality_cvr == block.municipality.cvr
-                and (a.liable.cpr, a.liable.cvr) == (body.cpr, body.cvr)]
+                and (a.liable.cpr, a.liable.cvr) == party(body)]
     return DebitorForespoergselOut(debitorkonti=[views.account_summary(books, a) for a in accounts])
 
 

@@ -11,12 +11,12 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from simulators.kernel import Problem
+from simulators.kernel import Problem, ensure_valid_cvr
 
 from . import callbacks
 from .ledger import Account, Claim, DebtorBooks, Liability
-from .models import (AendrHaeftelseIn, FordringIn, ForetagIndbetalingIn, Haeftelse, OpretDebitorkontoIn,
-                     RetFordringTilstandIn)
+from .models import (AendrHaeftelseIn, AnnulleringIn, FordringIn, ForetagIndbetalingIn, Haeftelse, NedskrivningIn,
+                     OpretDebitorkontoIn, party)
 from .profile import Profile
 
 
@@ -27,7 +27,9 @@ def _fingerprint(account: OpretDebitorkontoIn, claim: FordringIn) -> str:
 
 
 def _liability(haeftelse: Haeftelse, on: date) -> Liability:
-    return Liability(cpr=haeftelse.cpr, cvr=haeftelse.cvr, name=haeftelse.navn, from_date=on)
+    cpr, cvr = party(haeftelse)
+    ensure_valid_cvr(cvr)
+    return Liability(cpr=cpr, cvr=cvr, name=haeftelse.navn, from_date=on)
 
 
 def register(books: DebtorBooks, profile: Profile, municipality_cvr: str, body: OpretDebitorkontoIn,
@@ -42,7 +44,7 @@ def register(books: DebtorBooks, profile: Profile, municipality_cvr: str, body: 
     elif account.municipality_cvr != municipality_cvr:
         raise Problem(403, "OIR-403-NOT-OWN-ACCOUNT", "A fagsystem may only act on its own accounts",
                       "the account id is taken by another municipality")
-    elif (account.liable.cpr, account.liable.cvr) != (body.haeftelse.cpr, body.haeftelse.cvr):
+    elif (account.liable.cpr, account.liable.cvr) != party(body.haeftelse):
         raise Problem(422, "OIR-422-LIABLE-PARTY-DIFFERS", "The account has another liable party",
                       "change the liable party with the haeftelse operation first")
     results = []
@@ -105,13 +107,13 @@ def _new_claim(books: DebtorBooks, profile: Profile, account: Account, body: Opr
     return claim
 
 
-def change_state(books: DebtorBooks, profile: Profile, claim: Claim, body: RetFordringTilstandIn,
+def change_state(books: DebtorBooks, profile: Profile, claim: Claim, body: NedskrivningIn | AnnulleringIn,
                  now: datetime) -> list[dict[str, Any]]:
     """RetFordringTilstand. Returns the PSRM actions it requires when the claim is with PSRM."""
     if claim.status != "AKTIV":
         raise Problem(409, "OIR-409-CLAIM-CLOSED", f"The claim is {claim.status.lower()}", claim.id)
     today = now.date()
-    if body.handling == "ANNULLERING":
+    if isinstance(body, AnnulleringIn):
         for sub in claim.subclaims:
             if sub.remaining > 0:
                 books.apply(sub, "NEDSKRIVNING", sub.remaining, today, source="ANNULLERING")
@@ -120,7 +122,7 @@ def change_state(books: DebtorBooks, profile: Profile, claim: Claim, body: RetFo
             if claim.with_psrm else []
         _maybe_close_account(books, profile, claim, now)
         return actions
-    amount = body.beloebOere or 0
+    amount = body.beloebOere
     if claim.with_psrm and body.aarsag == "ANDET":
         raise Problem(422, "OIR-422-WRITE-DOWN-REASON",
                       "A claim under collection may only be written down for direct payment, sending in error "
@@ -138,7 +140,7 @@ def change_state(books: DebtorBooks, profile: Profile, claim: Claim, body: RetFo
 def change_liable(books: DebtorBooks, account: Account, body: AendrHaeftelseIn) -> None:
     """AfslutHæftelse on the current liable party and a new liability from the effective date."""
     current = account.liable
-    if (current.cpr, current.cvr) == (body.nyHaeftelse.cpr, body.nyHaeftelse.cvr):
+    if (current.cpr, current.cvr) == party(body.nyHaeftelse):
         return
     if body.virkningsdato < current.from_date:
         raise Problem(422, "OIR-422-DATES", "The new liability cannot start before the current one")

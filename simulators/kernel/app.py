@@ -7,6 +7,8 @@ schemathesis command line pointed at a running simulator fuzzes it against the c
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -40,8 +42,13 @@ def create_simulator_app(spec: SimulatorSpec, *, tokens: dict[str, Principal] | 
                          tokens=tokens or default_tokens(), app_settings=defaults,
                          transports=transports or {})
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.aclose()        # the outgoing client (PSRM, callbacks) closes with the server
+
     app = FastAPI(title=spec.title, description=spec.description, version=spec.version,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.sim = runtime
     install_problem_handlers(app)
     for router in spec.routers:
@@ -60,19 +67,14 @@ def create_simulator_app(spec: SimulatorSpec, *, tokens: dict[str, Principal] | 
     async def _control_contract() -> JSONResponse:
         return JSONResponse(control_contract)
 
-    @app.on_event("shutdown")
-    async def _close() -> None:
-        await runtime.aclose()
-
     return app
 
 
 def generated_openapi(app: FastAPI, *, control_plane: bool = False) -> dict[str, Any]:
     """The OpenAPI document FastAPI derives from the code, for comparison with the contract file."""
-    routes = [r for r in app.routes
-              if getattr(r, "include_in_schema", False)
-              and getattr(r, "path", "").startswith("/_sim") == control_plane]
-    document = get_openapi(title=app.title, version=app.version, routes=routes)
+    document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    document["paths"] = {path: item for path, item in document.get("paths", {}).items()
+                         if path.startswith("/_sim") == control_plane}
     # FastAPI documents a 422 "Validation Error" on every operation with parameters; our kernel answers
     # schema violations with 400 problem+json instead, so that entry describes nothing we send.
     for item in document.get("paths", {}).values():

@@ -17,7 +17,7 @@ from contracts.identity import mask_cpr_in_text
 
 from .clock import ClockError
 from .faults import FaultRule, FaultRuleIn
-from .models import IsoDateTime
+from .models import IsoDateTime, whole
 from .problems import Problem, problem_responses
 from .runtime import PrincipalDep, runtime_of, session_of
 
@@ -40,10 +40,10 @@ class ClockSet(BaseModel):
 
 class ClockAdvance(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    days: Annotated[int, Field(ge=0, le=3650)] = 0
-    hours: Annotated[int, Field(ge=0, le=87600)] = 0
-    minutes: Annotated[int, Field(ge=0, le=5_256_000)] = 0
-    seconds: Annotated[int, Field(ge=0, le=315_360_000)] = 0
+    days: whole(ge=0, le=3650) = 0
+    hours: whole(ge=0, le=87600) = 0
+    minutes: whole(ge=0, le=5_256_000) = 0
+    seconds: whole(ge=0, le=315_360_000) = 0
 
 
 class FaultList(BaseModel):

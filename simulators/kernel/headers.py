@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from contracts.municipalities import Municipality, by_cvr, load_municipalities
 
@@ -31,10 +31,14 @@ class HeaderBlock:
 
 
 def header_block(
+    request: Request,
     x_transaktion_id: Annotated[UuidStr, Header(alias="X-Transaktion-Id", description="Transaction id; a retry reuses it")],
     x_transaktion_tid: Annotated[IsoDateTime, Header(alias="X-Transaktion-Tid", description="When the sender made the message (RFC 3339)")],
     x_kommune_cvr: Annotated[KommuneCvr, Header(alias="X-Kommune-Cvr", description="The municipality's CVR number")],
 ) -> HeaderBlock:
+    if request.scope.get("state", {}).get("sim_transaction_reused"):
+        raise Problem(409, "OIR-409-TRANSACTION-ID-REUSED", "This transaction id was already used for another message",
+                      "a retry must resend the identical message")
     municipality = by_cvr(x_kommune_cvr)
     assert municipality is not None  # guaranteed by the enumeration above
     return HeaderBlock(UUID(x_transaktion_id), x_transaktion_tid, municipality)

@@ -61,9 +61,13 @@ class SimulatorMiddleware:
                                                 (_header(scope, b"x-kommune-cvr") or "").encode(), body])).hexdigest()
         if replay_key is not None and self._token_known(scope):
             stored = session.answers.get(replay_key)
-            if stored is not None:
-                await self._replay(scope, send, stored, fingerprint)
+            if stored is not None and stored.fingerprint == fingerprint:
+                await self._replay(scope, send, stored)
                 return
+            if stored is not None:
+                # Another message under a used transaction id: the header-block dependency answers 409
+                # once the request is otherwise well-formed (so a missing header still reads as 400).
+                scope["state"]["sim_transaction_reused"] = True
 
         sent: dict[str, Any] = {"status": None, "headers": [], "body": bytearray(), "started": False}
 
@@ -99,7 +103,7 @@ class SimulatorMiddleware:
 
         status = sent["status"]
         self._journal(scope, session, body, status, bytes(sent["body"]))
-        if replay_key is not None and status in _REPLAYABLE:
+        if replay_key is not None and status in _REPLAYABLE and replay_key not in session.answers:
             session.answers[replay_key] = StoredAnswer(fingerprint, status, sent["headers"], bytes(sent["body"]))
 
     def _token_known(self, scope: Scope) -> bool:
@@ -114,12 +118,7 @@ class SimulatorMiddleware:
         transaction_id = _header(scope, b"x-transaktion-id")
         return transaction_id.lower() if transaction_id else None
 
-    async def _replay(self, scope: Scope, send: Send, stored: StoredAnswer, fingerprint: str) -> None:
-        if stored.fingerprint != fingerprint:
-            await _send_problem(send, Problem(409, "OIR-409-TRANSACTION-ID-REUSED",
-                                              "This transaction id was already used for another message",
-                                              "a retry must resend the identical message"), scope["path"])
-            return
+    async def _replay(self, scope: Scope, send: Send, stored: StoredAnswer) -> None:
         headers = [h for h in stored.headers if h[0].lower() != b"x-oir-replay"] + [(b"x-oir-replay", b"true")]
         await send({"type": "http.response.start", "status": stored.status, "headers": headers})
         await send({"type": "http.response.body", "body": stored.body})

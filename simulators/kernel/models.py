@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from contracts.identity import CPR_PATTERN, CVR_PATTERN, is_valid_cvr
 
@@ -29,10 +29,12 @@ class OutModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_cvr(value: str) -> str:
-    if not is_valid_cvr(value):
-        raise ValueError("CVR check digit is wrong (modulus 11)")
-    return value
+def ensure_valid_cvr(value: str | None) -> None:
+    """The modulus-11 check a JSON Schema pattern cannot express: a 422 business rejection."""
+    from .problems import Problem
+
+    if value is not None and not is_valid_cvr(value):
+        raise Problem(422, "OIR-422-INVALID-CVR", "The CVR number's check digit is wrong (modulus 11)")
 
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -65,15 +67,33 @@ def _uuid(value: Any) -> str:
     return value.lower()
 
 
+def _whole(value: Any) -> int:
+    """JSON Schema counts 12.0 as an integer; pydantic's strict mode does not. Neither counts true."""
+    if isinstance(value, bool):
+        raise ValueError("a whole number, not a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError("a whole number")
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+
+def whole(**constraints: Any) -> Any:
+    """A whole-number type with JSON Schema constraints (ge, gt, le, description ...)."""
+    return Annotated[int, Field(**constraints), BeforeValidator(_whole)]
+
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime),
                         WithJsonSchema({"type": "string", "format": "date-time"})]
 UuidStr = Annotated[str, BeforeValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
 
-Oere = Annotated[int, Field(gt=0, le=10_000_000_000, description="Amount in øre (1 kr = 100 øre), positive")]
-OereOrZero = Annotated[int, Field(ge=0, le=10_000_000_000, description="Amount in øre, zero or more")]
-SignedOere = Annotated[int, Field(ge=-10_000_000_000, le=10_000_000_000, description="Amount in øre")]
+Oere = whole(gt=0, le=10_000_000_000, description="Amount in øre (1 kr = 100 øre), positive")
+OereOrZero = whole(ge=0, le=10_000_000_000, description="Amount in øre, zero or more")
+SignedOere = whole(ge=-10_000_000_000, le=10_000_000_000, description="Amount in øre")
 Cpr = Annotated[str, Field(pattern=CPR_PATTERN, description="CPR number, 10 digits DDMMYYSSSS (personal data)")]
-Cvr = Annotated[str, Field(pattern=CVR_PATTERN, description="CVR number, 8 digits, modulus-11 check digit"),
-                AfterValidator(_check_cvr)]
+# 8 digits by the contract; the check digit is verified by `ensure_valid_cvr` (422 when wrong).
+Cvr = Annotated[str, Field(pattern=CVR_PATTERN, description="CVR number, 8 digits, modulus-11 check digit")]
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]

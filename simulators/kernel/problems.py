@@ -86,11 +86,12 @@ def _validation_code(errors: list[dict[str, Any]]) -> tuple[str, str]:
                 return "OIR-400-UNKNOWN-MUNICIPALITY", "The municipality CVR is not one of the 98 municipalities"
             if loc[-1].lower().startswith("x-transaktion") or loc[-1].lower() == "x-kommune-cvr":
                 return "OIR-400-HEADER-BLOCK", "The header block (transaction id, time, municipality CVR) is missing or invalid"
-    if any(_loc_has(err, "cpr") for err in errors):
+    first = errors[0] if errors else {"loc": [], "type": ""}
+    if _loc_has(first, "cpr"):
         return "OIR-400-INVALID-CPR", "A CPR number is not of the form DDMMYYSSSS"
-    if any(_loc_has(err, "cvr") for err in errors):
+    if _loc_has(first, "cvr"):
         return "OIR-400-INVALID-CVR", "A CVR number is not 8 digits with a valid check digit"
-    if any(_loc_has(err, "beloebOere") or _loc_has(err, "beloeb") for err in errors):
+    if _loc_has(first, "beloebOere"):
         return "OIR-400-INVALID-AMOUNT", "An amount must be a positive whole number of øre"
     return "OIR-400-VALIDATION", "The request does not match the contract"
 

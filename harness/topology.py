@@ -1,0 +1,64 @@
+"""Start the simulated world: FBS, PSRM, the five debtor-system profiles and the payment solution.
+
+Each runs as a real uvicorn server on 127.0.0.1. The debtor simulators are wired to PSRM and the
+payment solution to the debtor simulators by URL, exactly as a vendor's system would be configured,
+so nothing talks to anything in-process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulators import factory
+from simulators.debtor.profile import PROFILE_NAMES
+
+from .servers import ServerThread
+
+
+@dataclass
+class SimulatedWorld:
+    servers: dict[str, ServerThread] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return self.servers[name].url
+
+    @property
+    def debtor_urls(self) -> dict[str, str]:
+        return {p: self.servers[f"debtor-{p}"].url for p in PROFILE_NAMES if f"debtor-{p}" in self.servers}
+
+    def stop(self) -> None:
+        for server in reversed(list(self.servers.values())):
+            server.stop()
+        self.servers.clear()
+
+    def __enter__(self) -> "SimulatedWorld":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def _port(ports: dict[str, int] | None, name: str) -> int:
+    return (ports or {}).get(name, 0)
+
+
+def start_world(*, profiles: tuple[str, ...] = PROFILE_NAMES, callback_url: str | None = None,
+                ports: dict[str, int] | None = None, debtor_settings: dict[str, Any] | None = None) -> SimulatedWorld:
+    """Start every simulator (or the given debtor profiles) and wire them together."""
+    world = SimulatedWorld()
+    try:
+        world.servers["fbs"] = ServerThread(factory("fbs")(), name="fbs", port=_port(ports, "fbs")).start()
+        world.servers["psrm"] = ServerThread(factory("psrm")(), name="psrm", port=_port(ports, "psrm")).start()
+        for profile in profiles:
+            app = factory("debtor")(profile=profile, psrm_url=world.url("psrm"), callback_url=callback_url,
+                                    **(debtor_settings or {}))
+            name = f"debtor-{profile}"
+            world.servers[name] = ServerThread(app, name=name, port=_port(ports, name)).start()
+        payment_settings = {"debtor_url_" + p.replace("-", "_"): url for p, url in world.debtor_urls.items()}
+        world.servers["payment"] = ServerThread(factory("payment")(**payment_settings), name="payment",
+                                                port=_port(ports, "payment")).start()
+    except Exception:
+        world.stop()
+        raise
+    return world

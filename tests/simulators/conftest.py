@@ -1,0 +1,36 @@
+"""Real servers for the simulator tests: the five debtor profiles and a fagsystem receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from harness.servers import ServerThread
+from simulators import factory
+from simulators.debtor.profile import PROFILE_NAMES
+from tests.support.client import SimClient
+from tests.support.fagsystem import TOKEN, Receiver
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    rec = Receiver()
+    with ServerThread(rec.app, name="fagsystem") as server:
+        yield rec, server.url
+
+
+@pytest.fixture(scope="module")
+def debtors(receiver: tuple[Receiver, str]) -> Iterator[dict[str, str]]:
+    servers = {p: ServerThread(factory("debtor")(profile=p, callback_url=receiver[1], callback_token=TOKEN),
+                               name=f"debtor-{p}").start() for p in PROFILE_NAMES}
+    yield {p: s.url for p, s in servers.items()}
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def opus(debtors: dict[str, str]) -> Iterator[SimClient]:
+    client = SimClient(debtors["kmd-opus"])
+    yield client
+    client.close()
