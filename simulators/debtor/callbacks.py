@@ -84,12 +84,8 @@ async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile,
 
 
 async def _post(runtime: SimRuntime, session: Session[Any], callback: Callback, url: str) -> bool:
-    headers = {
-        "Authorization": f"Bearer {session.settings.get('callback_token') or ''}",
-        "X-Transaktion-Id": callback.transaction_id,
-        "X-Transaktion-Tid": session.clock.now().isoformat(),
-        "X-Kommune-Cvr": callback.municipality_cvr,
-    }
+    headers = runtime.outgoing_headers(session, session.settings.get("callback_token"), callback.municipality_cvr,
+                                       callback.transaction_id)
     target = url.rstrip("/") + "/daekningafskrivning"
     status: int | None = None
     error: str | None = None

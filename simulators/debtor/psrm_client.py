@@ -29,9 +29,8 @@ class PsrmAnswer:
 
 
 def _headers(session: Session[Any], municipality_cvr: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {session.settings.get('psrm_token') or ''}",
-            "X-Transaktion-Id": str(uuid.uuid4()), "X-Transaktion-Tid": session.clock.now().isoformat(),
-            "X-Kommune-Cvr": municipality_cvr}
+    return SimRuntime.outgoing_headers(session, session.settings.get("psrm_token"), municipality_cvr,
+                                       str(uuid.uuid4()))
 
 
 async def _call(runtime: SimRuntime, session: Session[Any], method: str, path: str, municipality_cvr: str,

@@ -71,6 +71,15 @@ class SimRuntime:
             await self._client.aclose()
             self._client = None
 
+    @staticmethod
+    def outgoing_headers(session: Session[Any], token: str | None, municipality_cvr: str,
+                         transaction_id: str) -> dict[str, str]:
+        """Headers of a call this simulator makes: bearer token, header block, and its own session,
+        so that the system called answers from the same namespace (the same virtual world)."""
+        return {"Authorization": f"Bearer {token or ''}", "X-Transaktion-Id": transaction_id,
+                "X-Transaktion-Tid": session.clock.now().isoformat(), "X-Kommune-Cvr": municipality_cvr,
+                "X-Sim-Session": session.id}
+
     async def run_clock(self, session: Session[Any], old: datetime, new: datetime) -> int:
         if self.spec.on_clock is None:
             return 0

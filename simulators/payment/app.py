@@ -79,9 +79,8 @@ def _debtor_url(call: Call, municipality: Municipality) -> str:
 
 
 async def _b03(call: Call, municipality: Municipality, path: str, body: dict[str, Any]) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {call.setting('debtor_token') or ''}",
-               "X-Transaktion-Id": str(uuid.uuid4()), "X-Transaktion-Tid": call.now.isoformat(),
-               "X-Kommune-Cvr": municipality.cvr}
+    headers = call.runtime.outgoing_headers(call.session, call.setting("debtor_token"), municipality.cvr,
+                                            str(uuid.uuid4()))
     url = _debtor_url(call, municipality) + path
     try:
         response = await call.runtime.client().post(url, json=body, headers=headers, timeout=10.0)

@@ -34,3 +34,16 @@ def opus(debtors: dict[str, str]) -> Iterator[SimClient]:
     client = SimClient(debtors["kmd-opus"])
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def psrm_url() -> Iterator[str]:
+    with ServerThread(factory("psrm")(), name="psrm") as server:
+        yield server.url
+
+
+@pytest.fixture
+def psrm(psrm_url: str) -> Iterator[SimClient]:
+    client = SimClient(psrm_url)
+    yield client
+    client.close()
