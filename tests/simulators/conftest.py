@@ -47,3 +47,16 @@ def psrm(psrm_url: str) -> Iterator[SimClient]:
     client = SimClient(psrm_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def fbs_url() -> Iterator[str]:
+    with ServerThread(factory("fbs")(), name="fbs") as server:
+        yield server.url
+
+
+@pytest.fixture
+def fbs(fbs_url: str) -> Iterator[SimClient]:
+    client = SimClient(fbs_url)
+    yield client
+    client.close()

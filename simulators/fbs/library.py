@@ -1,0 +1,227 @@
+"""FBS's books for one session: borrowers, claims, the event feed, postings, rejections, exclusion.
+
+Since ØiR v3 FBS takes no payments itself: a claim's balance moves only by the library's own
+write-downs and annulments and by postings the integration delivers. Every intake is idempotent by
+the sender's id, and a borrower is excluded while their balance is above the local limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from contracts.municipalities import Municipality
+from simulators.kernel import Problem
+
+
+@dataclass
+class Borrower:
+    id: str
+    cpr: str
+    name: str
+    municipality: Municipality
+    excluded: bool = False
+    notices: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class LibraryClaim:
+    id: str
+    borrower_id: str
+    municipality: Municipality
+    kind: str
+    text: str
+    created_on: date
+    due_on: date
+    parts: list[dict[str, Any]]
+    version: int = 1
+    status: str = "AABEN"
+    collection: str = "IKKE_OVERDRAGET"
+    account_closed: bool = False
+    written_down: int = 0
+    postings: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def amount(self) -> int:
+        return sum(p["beloebOere"] for p in self.parts)
+
+    @property
+    def balance(self) -> int:
+        if self.status == "ANNULLERET":
+            return 0
+        return self.amount - self.written_down - sum(p["beloebOere"] for p in self.postings)
+
+
+@dataclass
+class Library:
+    borrowers: dict[str, Borrower] = field(default_factory=dict)
+    by_cpr: dict[tuple[str, str], str] = field(default_factory=dict)      # (municipality code, cpr) -> id
+    claims: dict[str, LibraryClaim] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    received: dict[str, tuple[str, str]] = field(default_factory=dict)    # intake id -> (fingerprint, claim id)
+    _borrower_seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _claim_seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # ---- desk ----------------------------------------------------------------------------------
+    def borrower(self, borrower_id: str, municipality: Municipality | None = None) -> Borrower:
+        borrower = self.borrowers.get(borrower_id)
+        if borrower is None:
+            raise Problem(404, "OIR-404-BORROWER-NOT-FOUND", "No such borrower", borrower_id)
+        if municipality is not None and borrower.municipality.cvr != municipality.cvr:
+            raise Problem(403, "OIR-403-OTHER-MUNICIPALITY", "The borrower belongs to another municipality's library")
+        return borrower
+
+    def claim(self, claim_id: str, municipality: Municipality) -> LibraryClaim:
+        claim = self.claims.get(claim_id)
+        if claim is None:
+            raise Problem(404, "OIR-404-CLAIM-NOT-FOUND", "No such claim", claim_id)
+        if claim.municipality.cvr != municipality.cvr:
+            raise Problem(403, "OIR-403-OTHER-MUNICIPALITY", "The claim belongs to another municipality")
+        return claim
+
+    def add_borrower(self, cpr: str, name: str, municipality: Municipality) -> tuple[Borrower, bool]:
+        existing = self.by_cpr.get((municipality.code, cpr))
+        if existing:
+            return self.borrowers[existing], False
+        borrower = Borrower(id=f"L{municipality.code}{next(self._borrower_seq):06d}", cpr=cpr, name=name,
+                            municipality=municipality)
+        self.borrowers[borrower.id] = borrower
+        self.by_cpr[(municipality.code, cpr)] = borrower.id
+        return borrower, True
+
+    def add_claim(self, borrower: Borrower, kind: str, amount: int, handling: int | None, text: str,
+                  due_on: date | None, now: datetime) -> LibraryClaim:
+        if handling is not None and kind == "GEBYR":
+            raise Problem(422, "OIR-422-HANDLING-FEE-ON-FEE", "A handling fee belongs to a replacement claim")
+        claim_id = f"FBS-{borrower.municipality.code}-{next(self._claim_seq):07d}"
+        parts = [{"delpostId": f"{claim_id}-1", "beloebOere": amount, "tekst": text}]
+        if handling:
+            parts.append({"delpostId": f"{claim_id}-2", "beloebOere": handling, "tekst": "Håndteringsgebyr"})
+        claim = LibraryClaim(id=claim_id, borrower_id=borrower.id, municipality=borrower.municipality, kind=kind,
+                             text=text, created_on=now.date(), due_on=due_on or now.date(), parts=parts)
+        if claim.due_on < claim.created_on:
+            raise Problem(422, "OIR-422-DATES", "forfaldsdato lies before the claim is made")
+        self.claims[claim.id] = claim
+        self.emit("FORDRING_OPRETTET", claim, now)
+        return claim
+
+    def write_down(self, claim: LibraryClaim, amount: int, effective: date, reason: str, now: datetime) -> None:
+        self._require_open(claim)
+        if amount > claim.balance:
+            raise Problem(422, "OIR-422-WRITE-DOWN-EXCEEDS", "The write-down exceeds the balance",
+                          f"{amount} øre > {claim.balance} øre")
+        claim.written_down += amount
+        self.emit("FORDRING_NEDSKREVET", claim, now, nedskrivning={
+            "beloebOere": amount, "virkningsdato": effective, "aarsag": reason})
+
+    def annul(self, claim: LibraryClaim, reason: str, now: datetime) -> None:
+        if claim.status == "ANNULLERET":
+            raise Problem(409, "OIR-409-ALREADY-ANNULLED", "The claim is already annulled")
+        self._require_open(claim)
+        claim.status = "ANNULLERET"
+        self.emit("FORDRING_ANNULLERET", claim, now, annulleringsaarsag=reason)
+
+    def change_cpr(self, borrower: Borrower, cpr: str, now: datetime) -> int:
+        if cpr == borrower.cpr:
+            return 0
+        taken = self.by_cpr.get((borrower.municipality.code, cpr))
+        if taken and taken != borrower.id:
+            raise Problem(409, "OIR-409-CPR-TAKEN", "Another borrower in this municipality has that CPR")
+        old = borrower.cpr
+        del self.by_cpr[(borrower.municipality.code, old)]
+        borrower.cpr = cpr
+        self.by_cpr[(borrower.municipality.code, cpr)] = borrower.id
+        open_claims = [c for c in self.claims.values() if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST")]
+        for claim in open_claims:
+            self.emit("CPR_AENDRET", claim, now, cprAendring={"gammelCpr": old, "nyCpr": cpr})
+        return len(open_claims)
+
+    def correct(self, claim: LibraryClaim, amount: int | None, text: str | None, kind: str | None,
+                now: datetime) -> None:
+        if claim.status != "AFVIST":
+            raise Problem(409, "OIR-409-NOT-REJECTED", "Only a rejected claim is corrected and resent", claim.status)
+        if amount is not None:
+            claim.parts[0]["beloebOere"] = amount
+        if text is not None:
+            claim.text = text
+            claim.parts[0]["tekst"] = text
+        if kind is not None:
+            claim.kind = kind
+        claim.version += 1
+        claim.status = "AABEN"
+        self.emit("FORDRING_OPRETTET", claim, now)
+
+    @staticmethod
+    def _require_open(claim: LibraryClaim) -> None:
+        if claim.status not in ("AABEN", "AFVIST"):
+            raise Problem(409, "OIR-409-CLAIM-CLOSED", f"The claim is {claim.status.lower()}")
+
+    # ---- feed ----------------------------------------------------------------------------------
+    def emit(self, kind: str, claim: LibraryClaim, now: datetime, **extra: Any) -> None:
+        borrower = self.borrowers[claim.borrower_id]
+        number = len(self.events) + 1
+        self.events.append({
+            "haendelseId": f"H{number:08d}", "cursor": cursor(number), "type": kind, "tidspunkt": now,
+            "kommuneKode": claim.municipality.code, "kommuneCvr": claim.municipality.cvr,
+            "fordring": {"fordringId": claim.id, "laanerId": claim.borrower_id, "type": claim.kind,
+                         "beloebOere": claim.amount, "tekst": claim.text, "stiftelsesdato": claim.created_on,
+                         "forfaldsdato": claim.due_on, "version": claim.version,
+                         "delposter": [dict(p) for p in claim.parts]},
+            "laaner": {"laanerId": borrower.id, "cpr": borrower.cpr, "navn": borrower.name}, **extra})
+
+    def read(self, after: str | None, count: int, municipality_cvr: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        start = position(after) if after else 0
+        picked, last = [], start
+        for event in self.events[start:]:
+            last = position(event["cursor"])
+            if municipality_cvr is None or event["kommuneCvr"] == municipality_cvr:
+                picked.append(event)
+                if len(picked) == count:
+                    break
+        next_cursor = cursor(last) if last else after
+        return picked, next_cursor
+
+    # ---- intakes -------------------------------------------------------------------------------
+    def seen(self, intake_id: str, fingerprint: str) -> str | None:
+        """The claim an intake id was used for, if the same message came before; 409 if another."""
+        earlier = self.received.get(intake_id)
+        if earlier is None:
+            return None
+        if earlier[0] != fingerprint:
+            raise Problem(409, "OIR-409-ID-REUSED", "This id was already used for another message", intake_id)
+        return earlier[1]
+
+    def post(self, claim: LibraryClaim, posting: dict[str, Any]) -> None:
+        if claim.status == "ANNULLERET":
+            raise Problem(422, "OIR-422-CLAIM-ANNULLED", "The claim was annulled")
+        if posting["beloebOere"] > claim.balance:
+            raise Problem(422, "OIR-422-OVERPAYMENT", "The posting exceeds the claim's balance",
+                          f"{posting['beloebOere']} øre > {claim.balance} øre")
+        claim.postings.append(posting)
+        if claim.balance == 0:
+            claim.status = "BETALT" if posting["type"] == "DAEKNING" else "AFSKREVET"
+
+    def review_exclusion(self, borrower: Borrower, now: datetime, limit: int) -> None:
+        """Exclude a borrower above the local limit (udelukkelsesnotifikation); lift it below."""
+        balance = self.balance(borrower)
+        if balance > limit and not borrower.excluded:
+            borrower.excluded = True
+            borrower.notices.append({"type": "UDELUKKELSE", "tidspunkt": now, "saldoOere": balance})
+        elif balance <= limit and borrower.excluded:
+            borrower.excluded = False
+            borrower.notices.append({"type": "UDELUKKELSE_OPHAEVET", "tidspunkt": now, "saldoOere": balance})
+
+    def balance(self, borrower: Borrower) -> int:
+        return sum(c.balance for c in self.claims.values()
+                   if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST"))
+
+
+def cursor(number: int) -> str:
+    return f"c-{number:08d}"
+
+
+def position(value: str) -> int:
+    return int(value[2:])

@@ -1,0 +1,196 @@
+"""Messages of the FBS side: the library desk, the claim-event feed, and the intakes for postings,
+status notices and rejections that the ØiR integration engine delivers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from simulators.kernel import Cpr, Ident, IsoDate, Oere, OutModel, StrictModel
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+ClaimKind = Literal["GEBYR", "ERSTATNING", "ERSTATNING_ANERKENDT"]
+ClaimStatus = Literal["AABEN", "AFVIST", "BETALT", "ANNULLERET", "AFSKREVET"]
+Collection = Literal["IKKE_OVERDRAGET", "OVERDRAGET", "RETURNERET"]
+EventKind = Literal["FORDRING_OPRETTET", "FORDRING_NEDSKREVET", "FORDRING_ANNULLERET", "CPR_AENDRET"]
+
+
+class LaanerIn(StrictModel):
+    cpr: Cpr
+    navn: Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class LaanerOut(OutModel):
+    laanerId: str
+    navn: str
+    kommuneKode: str
+
+
+class FordringIn(StrictModel):
+    laanerId: Ident
+    type: ClaimKind
+    beloebOere: Oere = Field(description="The fee, or the replacement price")
+    haandteringsgebyrOere: Oere | None = Field(default=None, description="Handling fee on a replacement (e.g. 90 kr)")
+    tekst: Text
+    materialeId: Ident | None = None
+    forfaldsdato: IsoDate | None = Field(default=None, description="Default: the day the claim is made")
+
+
+class NedskrivningIn(StrictModel):
+    beloebOere: Oere
+    virkningsdato: IsoDate
+    aarsag: Literal["DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET"]
+
+
+class AnnulleringIn(StrictModel):
+    aarsag: Text
+
+
+class CprIn(StrictModel):
+    cpr: Cpr
+
+
+class RettelseIn(StrictModel):
+    beloebOere: Oere | None = None
+    tekst: Text | None = None
+    type: ClaimKind | None = None
+
+
+class PosteringIn(StrictModel):
+    posteringId: Ident
+    fordringId: Ident
+    type: Literal["DAEKNING", "AFSKRIVNING"]
+    beloebOere: Oere
+    dato: IsoDate
+    kilde: Annotated[str, Field(max_length=40)] | None = None
+
+
+class StatusIn(StrictModel):
+    meddelelseId: Ident
+    fordringId: Ident
+    status: Literal["OVERDRAGET_TIL_INDDRIVELSE", "RETUR_FRA_INDDRIVELSE", "KONTO_LUKKET"]
+    dato: IsoDate
+    returKode: Literal["AFTL", "ANDN", "KLAG"] | None = None
+
+
+class AfvisningIn(StrictModel):
+    afvisningId: Ident
+    fordringId: Ident
+    kode: Annotated[str, Field(min_length=1, max_length=60)]
+    tekst: Text
+
+
+class DelpostOut(OutModel):
+    delpostId: str
+    beloebOere: int
+    tekst: str
+
+
+class PosteringOut(OutModel):
+    posteringId: str
+    type: str
+    beloebOere: int
+    dato: date
+    kilde: str | None = None
+
+
+class AfvisningOut(OutModel):
+    afvisningId: str
+    kode: str
+    tekst: str
+    modtaget: datetime
+
+
+class FordringOut(OutModel):
+    fordringId: str
+    laanerId: str
+    kommuneKode: str
+    kommuneCvr: str
+    type: ClaimKind
+    tekst: str
+    version: int
+    stiftelsesdato: date
+    forfaldsdato: date
+    beloebOere: int
+    saldoOere: int
+    status: ClaimStatus
+    inddrivelse: Collection
+    kontoLukket: bool
+    delposter: list[DelpostOut]
+    posteringer: list[PosteringOut]
+    afvisninger: list[AfvisningOut]
+
+
+class KvitteringOut(OutModel):
+    id: str
+    dublet: bool = Field(description="true when this id had been received before")
+    fordring: FordringOut
+
+
+class EventFordring(OutModel):
+    fordringId: str
+    laanerId: str
+    type: ClaimKind
+    beloebOere: int
+    tekst: str
+    stiftelsesdato: date
+    forfaldsdato: date
+    version: int
+    delposter: list[DelpostOut]
+
+
+class EventLaaner(OutModel):
+    laanerId: str
+    cpr: str
+    navn: str
+
+
+class EventNedskrivning(OutModel):
+    beloebOere: int
+    virkningsdato: date
+    aarsag: str
+
+
+class EventCpr(OutModel):
+    gammelCpr: str
+    nyCpr: str
+
+
+class HaendelseOut(OutModel):
+    haendelseId: str
+    cursor: str
+    type: EventKind
+    tidspunkt: datetime
+    kommuneKode: str
+    kommuneCvr: str
+    fordring: EventFordring
+    laaner: EventLaaner
+    nedskrivning: EventNedskrivning | None = None
+    annulleringsaarsag: str | None = None
+    cprAendring: EventCpr | None = None
+
+
+class HaendelserOut(OutModel):
+    haendelser: list[HaendelseOut]
+    naesteCursor: str | None = Field(default=None, description="Pass as `efter` to read on; absent when the feed is empty")
+
+
+class NotifikationOut(OutModel):
+    type: Literal["UDELUKKELSE", "UDELUKKELSE_OPHAEVET"]
+    tidspunkt: datetime
+    saldoOere: int
+
+
+class LaanerStatusOut(OutModel):
+    laanerId: str
+    kommuneKode: str
+    saldoOere: int
+    graenseOere: int
+    udelukket: bool
+    aabneFordringer: int
+    notifikationer: list[NotifikationOut]
+
+
+Antal = Annotated[int, Field(ge=1, le=1000)]    # a query parameter: text, parsed by FastAPI
