@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from contracts.identity import is_valid_cvr
-from simulators.kernel.calendar import last_business_day_of_month
+from simulators.kernel.calendar import last_bank_day_of_month
 
 from .models import Aktion, GenindsendFordring, Nedskriv, Opskriv, OpretFordring, Tilbagekald
 
@@ -216,10 +216,10 @@ class PsrmRegister:
         if claim.balance == 0:
             claim.status = "INDFRIET"
         kind = "UDLIGNING" if source == "MODREGNING" else "ALLOKERING"
-        settle_on = last_business_day_of_month(today.year, today.month)
+        settle_on = last_bank_day_of_month(today.year, today.month)
         if today > settle_on:
             nxt = today.replace(day=28) + timedelta(days=4)
-            settle_on = last_business_day_of_month(nxt.year, nxt.month)
+            settle_on = last_bank_day_of_month(nxt.year, nxt.month)
         key = (claim.creditor, settle_on)
         self.settlements[key] = self.settlements.get(key, 0) + amount
         return self.notify(claim.creditor, kind, today, claim=claim, amount=amount, text=source)

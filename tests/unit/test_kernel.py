@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from simulators.kernel import FaultKind, FaultRuleIn, VirtualClock
-from simulators.kernel.calendar import is_business_day, last_business_day_of_month, next_business_day
+from simulators.kernel.calendar import is_bank_day, is_business_day, last_bank_day_of_month, next_business_day
 from simulators.kernel.clock import ClockError
 from simulators.kernel.faults import CALLBACK_FAULTS, REQUEST_FAULTS, FaultBook
 
@@ -46,7 +46,9 @@ def test_fault_probability_is_seeded() -> None:
 
 def test_danish_business_days() -> None:
     assert not is_business_day(date(2026, 12, 25)) and not is_business_day(date(2026, 4, 3))   # Christmas, Good Friday
-    assert next_business_day(date(2026, 12, 23)) == date(2026, 12, 28)
+    assert next_business_day(date(2026, 12, 24)) == date(2026, 12, 28)
     assert next_business_day(date(2026, 1, 9)) == date(2026, 1, 12)                             # Friday -> Monday
-    assert last_business_day_of_month(2026, 5) == date(2026, 5, 29)                             # 31st is a Sunday
-    assert last_business_day_of_month(2026, 12) == date(2026, 12, 31)
+    assert is_business_day(date(2026, 12, 24)) and not is_bank_day(date(2026, 12, 24))         # banks close on the 24th
+    assert not is_bank_day(date(2026, 5, 15))                                                   # Friday after Ascension
+    assert last_bank_day_of_month(2026, 5) == date(2026, 5, 29)                                 # 31st is a Sunday
+    assert last_bank_day_of_month(2026, 12) == date(2026, 12, 30)                               # 31st: banks closed
