@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -21,6 +23,7 @@ console = Console()
 def sim_serve(
     port_base: int = typer.Option(0, help="First of eight fixed ports (fbs, psrm, five debtors, payment); 0 = free ports"),
     callback_url: str = typer.Option(None, help="Where debtor simulators deliver DækningAfskrivning callbacks"),
+    urls_file: Path = typer.Option(None, help="Also write {system: URL} as JSON to this file once all listen"),
 ) -> None:
     """Start every simulator as a real server on 127.0.0.1 and print its URL; Ctrl-C stops them."""
     from simulators.debtor.profile import PROFILE_NAMES
@@ -30,15 +33,17 @@ def sim_serve(
     names = ["fbs", "psrm", *[f"debtor-{p}" for p in PROFILE_NAMES], "payment"]
     ports = {name: port_base + i for i, name in enumerate(names)} if port_base else None
     world = start_world(callback_url=callback_url, ports=ports)
-    table = Table(title="Simulators (bearer token: oir-dev-token)")
-    table.add_column("system")
-    table.add_column("URL")
-    table.add_column("contract")
+    table = Table(title="Simulators (bearer token: oir-dev-token)", caption="Contract of each: URL/openapi.json")
+    table.add_column("system", no_wrap=True)
+    table.add_column("URL", no_wrap=True)
+    table.add_column("contract", no_wrap=True)
     for name, server in world.servers.items():
         contract = "oir-debitor-v3" if name.startswith("debtor-") else {
             "fbs": "fbs", "psrm": "psrm-fordringshaver", "payment": "payment"}[name]
-        table.add_row(name, server.url, f"{server.url}/openapi.json ({contract})")
+        table.add_row(name, server.url, contract)
     console.print(table)
+    if urls_file:
+        urls_file.write_text(json.dumps({name: server.url for name, server in world.servers.items()}, indent=2))
     console.print("Control plane of each: /_sim/ (contract at /_sim/openapi.json). Ctrl-C stops.")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
