@@ -127,7 +127,7 @@ async def hent_fordring(fordringId: IdPath, call: CallDep, block: HeaderBlockDep
 
 
 # ---- integration side --------------------------------------------------------------------------
-def _feed_headers(
+async def _feed_headers(
     x_transaktion_id: Annotated[UuidStr, Header(alias="X-Transaktion-Id", description="Transaction id")],
     x_transaktion_tid: Annotated[IsoDateTime, Header(alias="X-Transaktion-Tid", description="When the reader asked")],
     # Not `| None`: a header is absent or a CVR; a literal "null" is no municipality.

@@ -30,7 +30,7 @@ class HeaderBlock:
     municipality: Municipality
 
 
-def header_block(
+async def header_block(
     request: Request,
     x_transaktion_id: Annotated[UuidStr, Header(alias="X-Transaktion-Id", description="Transaction id; a retry reuses it")],
     x_transaktion_tid: Annotated[IsoDateTime, Header(alias="X-Transaktion-Tid", description="When the sender made the message (RFC 3339)")],

@@ -1,0 +1,29 @@
+"""The servers a benchmark measures, as uvicorn app factories.
+
+`bare` is the baseline: a FastAPI endpoint that parses the same JSON body and answers 201, on the
+same uvicorn settings, so the ratio shows what the simulator's own work costs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+
+def bare() -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.post("/debitorkonti")
+    async def create(request: Request) -> JSONResponse:
+        body: dict[str, Any] = await request.json()
+        return JSONResponse({"debitorkontoId": body["debitorkontoId"], "oprettet": True}, status_code=201)
+
+    return app
+
+
+def debtor() -> FastAPI:
+    from simulators.debtor.app import create_app
+
+    return create_app(profile="kmd-opus")
