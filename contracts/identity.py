@@ -14,7 +14,8 @@ CVR_PATTERN = r"^[0-9]{8}$"
 _CPR = re.compile(CPR_PATTERN)
 _CVR = re.compile(CVR_PATTERN)
 _CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
-_CPR_IN_TEXT = re.compile(r"(?<![0-9])((?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2})-?[0-9]{4}(?![0-9])")
+# Masking casts a wider net than validation: anything shaped like a CPR (even day 32) is hidden.
+_CPR_IN_TEXT = re.compile(r"(?<![0-9])([0-3][0-9][01][0-9][0-9]{2})-?[0-9]{4}(?![0-9])")
 
 
 def is_valid_cpr(value: str) -> bool:

@@ -52,6 +52,41 @@ def sim_serve(
     world.stop()
 
 
+@app.command("certify")
+def certify(
+    profile: list[str] = typer.Option(None, "--profile", help="Profile(s) to certify; default: all five"),
+    out: Path = typer.Option(Path("reports"), help="Folder for the report folders (one per profile)"),
+    seed: int = typer.Option(20261124, help="Seed for the contract fuzzing, so a run can be reproduced"),
+    max_examples: int = typer.Option(10, min=1, help="Examples per operation in the contract fuzzing"),
+) -> None:
+    """Certify debtor-system profiles against their simulators; exit 0 certified, 1 not, 2 usage error."""
+    from simulators.debtor.profile import PROFILE_NAMES
+
+    from .certification import certify_profile
+    from .certification.report import write_report
+
+    chosen = profile or list(PROFILE_NAMES)
+    unknown = [name for name in chosen if name not in PROFILE_NAMES]
+    if unknown:
+        console.print(f"[red]unknown profile {', '.join(unknown)}; known: {', '.join(PROFILE_NAMES)}[/red]")
+        raise typer.Exit(2)
+    table = Table(title="ØiR certification")
+    for column in ("profile", "verdict", "failed checks", "report"):
+        table.add_column(column, overflow="fold")
+    all_certified = True
+    for name in chosen:
+        with console.status(f"certifying {name}: contract fuzzing and probes …"):
+            result = certify_profile(name, out / name, seed=seed, max_examples=max_examples)
+            write_report(result, out / name)
+        failed = ([] if result.fuzz.passed else ["schemathesis"]) + [p.name for p in result.probes if not p.passed]
+        all_certified &= result.certified
+        console.print(f"{name}: {'certified' if result.certified else 'NOT certified'} ({result.seconds} s)")
+        table.add_row(name, "[green]certified[/green]" if result.certified else "[red]NOT certified[/red]",
+                      ", ".join(failed) or "-", str(out / name / "index.html"))
+    console.print(table)
+    raise typer.Exit(0 if all_certified else 1)
+
+
 def main() -> None:
     app()
 

@@ -19,9 +19,10 @@ class ServerError(RuntimeError):
 
 
 class ServerThread:
-    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0,
+                 log_level: str = "warning") -> None:
         self.name = name
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+        config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                                 lifespan="on", timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{name}", daemon=True)

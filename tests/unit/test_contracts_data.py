@@ -29,8 +29,9 @@ def test_cvr_modulus_11() -> None:
 
 
 def test_masking_finds_every_cpr_and_nothing_else() -> None:
-    text = "borger 0101901234 og 311299-9999 betalte; konto 123456789012 og beløb 4200"
-    assert mask_cpr_in_text(text) == "borger 010190-xxxx og 311299-xxxx betalte; konto 123456789012 og beløb 4200"
+    text = "borger 0101901234 og 311299-9999 betalte; konto 123456789012, ugyldig 3213901234, beløb 4200"
+    assert mask_cpr_in_text(text) == \
+        "borger 010190-xxxx og 311299-xxxx betalte; konto 123456789012, ugyldig 321390-xxxx, beløb 4200"
 
 
 def test_all_98_municipalities_with_the_vendor_split() -> None:

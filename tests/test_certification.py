@@ -1,0 +1,98 @@
+"""Certification judges: the simulated profiles pass, and a debtor system that breaks a rule fails
+the probes that cite that rule, with the evidence in the report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from contracts.municipalities import for_vendor
+from harness.certification.probes import CallbackInbox, DebtorConversation, run_probes
+from harness.certification.report import write_report
+from harness.certification.run import certify_profile
+from harness.servers import ServerThread
+from simulators import factory
+
+
+class Misbehaving:
+    """Wraps a debtor simulator and breaks one behaviour, as a non-conforming vendor would."""
+
+    def __init__(self, app: ASGIApp, mode: str) -> None:
+        self.app, self.mode = app, mode
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def patched(message: Message) -> None:
+            if self.mode == "500-on-bad-input" and message["type"] == "http.response.start" and message["status"] == 400:
+                message = {**message, "status": 500}
+            await send(message)
+
+        if self.mode == "b03-missing" and scope["path"].startswith("/indbetaling"):
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"application/problem+json")]})
+            await send({"type": "http.response.body", "body": b'{"code":"OIR-404-NOT-FOUND","title":"x","status":404,"type":"x"}'})
+            return
+        await self.app(scope, receive, patched)
+
+
+def _probe(mode: str, profile: str = "kmd-opus") -> dict[str, Any]:
+    inbox = CallbackInbox("t")
+    municipalities = for_vendor(profile)
+    with ServerThread(inbox.app, name="inbox") as fagsystem:
+        app = Misbehaving(factory("debtor")(profile=profile, callback_url=fagsystem.url, callback_token="t"), mode)
+        with ServerThread(app, name="broken") as debtor:
+            import httpx
+
+            def advance(days: int) -> None:
+                httpx.post(f"{debtor.url}/_sim/clock/advance", json={"days": days},
+                           headers={"Authorization": "Bearer oir-dev-token", "X-Sim-Session": "c"}).raise_for_status()
+
+            results = run_probes(lambda: DebtorConversation(debtor.url, "oir-dev-token", municipalities[0], "c"),
+                                 neighbour=municipalities[1], b03=True, inbox=inbox, advance=advance,
+                                 callback_timeout=5)
+    return {r.name: r for r in results}
+
+
+def test_a_debtor_answering_500_to_bad_input_fails_the_problem_json_requirement() -> None:
+    results = _probe("500-on-bad-input")
+    assert not results["bad-input"].passed and "expected 4xx" in results["bad-input"].message
+    assert "MSG-PROBLEM-JSON" in results["bad-input"].requirements
+    assert any("-> 500" in line for line in results["bad-input"].evidence)
+    assert all(r.passed for name, r in results.items() if name != "bad-input")
+
+
+def test_a_debtor_without_the_declared_payment_solution_fails_b03() -> None:
+    results = _probe("b03-missing")
+    assert not results["payment-capability"].passed and not results["payment-callback"].passed
+    assert "PROFILE-B03-CAPABILITY" in results["payment-capability"].requirements
+    assert results["registration"].passed
+
+
+@pytest.fixture(scope="module")
+def certified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("certify") / "prisme-2009"
+    result = certify_profile("prisme-2009", folder, seed=1, max_examples=5)
+    write_report(result, folder)
+    yield folder
+
+
+def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path) -> None:
+    results = json.loads((certified / "results.json").read_text())
+    assert results["certified"] is True and results["profile"] == "prisme-2009"
+    assert results["fuzz"]["passed"] and all(p["passed"] for p in results["probes"])
+    html = (certified / "index.html").read_text()
+    assert "CERTIFIED" in html and "PROFILE-B03-CAPABILITY" in html and "B01R-PAYMENT" in html
+    junit = (certified / "junit.xml").read_text()
+    assert 'failures="0"' in junit and 'name="payment-callback"' in junit
+    vendor_contract = (certified / "oir-debitor-v3.vendor.yaml").read_text()
+    assert "/simulering/" not in vendor_contract and "/debitorkonti" in vendor_contract
+    import re
+    assert not re.search(r"\b[0-3]\d[01]\d{3}-?\d{4}\b", (certified / "results.json").read_text().replace("-xxxx", ""))
