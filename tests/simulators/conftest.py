@@ -29,34 +29,37 @@ def debtors(receiver: tuple[Receiver, str]) -> Iterator[dict[str, str]]:
         server.stop()
 
 
-@pytest.fixture
-def opus(debtors: dict[str, str]) -> Iterator[SimClient]:
-    client = SimClient(debtors["kmd-opus"])
+def _client(url: str) -> Iterator[SimClient]:
+    client = SimClient(url)
     yield client
     client.close()
+
+
+def _served(name: str) -> Iterator[str]:
+    with ServerThread(factory(name)(), name=name) as server:
+        yield server.url
+
+
+@pytest.fixture
+def opus(debtors: dict[str, str]) -> Iterator[SimClient]:
+    yield from _client(debtors["kmd-opus"])
 
 
 @pytest.fixture(scope="module")
 def psrm_url() -> Iterator[str]:
-    with ServerThread(factory("psrm")(), name="psrm") as server:
-        yield server.url
+    yield from _served("psrm")
 
 
 @pytest.fixture
 def psrm(psrm_url: str) -> Iterator[SimClient]:
-    client = SimClient(psrm_url)
-    yield client
-    client.close()
+    yield from _client(psrm_url)
 
 
 @pytest.fixture(scope="module")
 def fbs_url() -> Iterator[str]:
-    with ServerThread(factory("fbs")(), name="fbs") as server:
-        yield server.url
+    yield from _served("fbs")
 
 
 @pytest.fixture
 def fbs(fbs_url: str) -> Iterator[SimClient]:
-    client = SimClient(fbs_url)
-    yield client
-    client.close()
+    yield from _client(fbs_url)

@@ -57,6 +57,14 @@ def _acknowledged_replacement(world: World, amount: int = 45000) -> dict:
     return body
 
 
+def _handed_over(world: World) -> tuple[dict, str]:
+    """An acknowledged replacement claim taken over by PSRM (handover day, plus the receipt delay)."""
+    body = _acknowledged_replacement(world)
+    world.days(184)
+    world.minutes(5)
+    return body, world.claim_view(body["debitorkontoId"])["psrmFordringId"]
+
+
 def test_handover_waits_for_srb_reminders_and_notice_then_psrm_takes_the_claim(
         opus_world: str, psrm_url: str, receiver: tuple[Receiver, str]) -> None:
     world = World(opus_world, psrm_url)
@@ -99,10 +107,7 @@ def test_fees_and_small_or_unacknowledged_claims_are_never_handed_over(opus_worl
 def test_coverage_in_psrm_becomes_a_payment_callback(opus_world: str, psrm_url: str,
                                                      receiver: tuple[Receiver, str]) -> None:
     world = World(opus_world, psrm_url)
-    body = _acknowledged_replacement(world)
-    world.days(184)
-    world.minutes(5)
-    psrm_id = world.claim_view(body["debitorkontoId"])["psrmFordringId"]
+    body, psrm_id = _handed_over(world)
     covered = world.psrm.post("/simulering/daekninger", {"psrmFordringId": psrm_id, "beloebOere": 15000,
                                                          "kilde": "LOENINDEHOLDELSE"})
     assert covered.status_code == 201
@@ -120,10 +125,7 @@ def test_coverage_in_psrm_becomes_a_payment_callback(opus_world: str, psrm_url: 
 def test_a_return_from_psrm_reaches_the_fagsystem(opus_world: str, psrm_url: str,
                                                   receiver: tuple[Receiver, str]) -> None:
     world = World(opus_world, psrm_url)
-    body = _acknowledged_replacement(world)
-    world.days(184)
-    world.minutes(5)
-    psrm_id = world.claim_view(body["debitorkontoId"])["psrmFordringId"]
+    body, psrm_id = _handed_over(world)
     world.psrm.post("/simulering/returneringer", {"psrmFordringId": psrm_id, "returKode": "AFTL", "tekst": "Aftale"})
     world.days(1)
     assert world.claim_view(body["debitorkontoId"])["inddrivelse"] == "RETURNERET"
@@ -148,9 +150,7 @@ def test_a_receipt_slower_than_the_opus_answer_time_limit_still_converges(opus_w
 
 def test_a_write_down_of_a_claim_under_collection_is_forwarded_as_nedskriv(opus_world: str, psrm_url: str) -> None:
     world = World(opus_world, psrm_url)
-    body = _acknowledged_replacement(world)
-    world.days(184)
-    world.minutes(5)
+    body, psrm_id = _handed_over(world)
     fordring_id = body["fordringer"][0]["fordringId"]
     refused = world.debtor.post(f"/fordringer/{fordring_id}/tilstand", {
         "handling": "NEDSKRIVNING", "beloebOere": 5000, "virkningsdato": "2026-07-09", "aarsag": "ANDET"})
@@ -162,5 +162,4 @@ def test_a_write_down_of_a_claim_under_collection_is_forwarded_as_nedskriv(opus_
     assert last["requestBody"]["aktioner"][0] | {"mfAktionId": None} == {
         "mfAktionId": None, "aktion": "NEDSKRIV", "fordringshaverReference": fordring_id, "beloebOere": 5000,
         "virkningsdato": "2026-07-09", "aarsag": "DIREKTE_BETALING"}
-    psrm_id = world.claim_view(body["debitorkontoId"])["psrmFordringId"]
     assert world.psrm.get(f"/fordringer/{psrm_id}").json()["saldoOere"] == 40000
