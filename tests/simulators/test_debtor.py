@@ -313,6 +313,14 @@ def test_an_injected_drop_closes_the_connection_mid_answer(opus: SimClient) -> N
     assert opus.get("/debitorkonti/nothing").status_code == 404
 
 
+def test_an_injected_timeout_holds_the_request_past_the_client_s_patience(opus: SimClient) -> None:
+    opus.fault(operation="HentDebitorkonto", kind="timeout", latency_ms=3000, count=1)
+    with pytest.raises(httpx.TimeoutException):
+        opus.http.get("/debitorkonti/nothing", headers=opus.headers(), timeout=0.5)
+    assert opus.get("/debitorkonti/nothing").status_code == 404
+    assert [r["fired"] for r in opus.http.get("/_sim/faults").json()["rules"]] == [1]
+
+
 # ---- bad input -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("mutate", "status", "code"), [
     (lambda b: b.update(fordringer="nope"), 400, "OIR-400-VALIDATION"),
