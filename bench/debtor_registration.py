@@ -24,8 +24,8 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -49,9 +49,23 @@ def served(factory: str) -> Iterator[str]:
     """
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"bench.targets:{factory}", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"bench.targets:{factory}",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -72,13 +86,27 @@ def served(factory: str) -> Iterator[str]:
 
 def _message(index: int) -> tuple[dict[str, str], dict]:
     claim = f"B-{uuid.uuid4().hex[:12]}"
-    headers = {"Authorization": "Bearer oir-dev-token", "X-Transaktion-Id": str(uuid.uuid4()),
-               "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00", "X-Kommune-Cvr": KK_CVR,
-               "X-Sim-Session": "bench"}
-    body = {"debitorkontoId": f"K-{claim}", "haeftelse": {"cpr": f"0101{index % 100:02d}{index % 10000:04d}"},
-            "fordringer": [{"fordringId": claim, "produktkode": "BIB-GEBYR", "tekst": "Gebyr",
-                            "stiftelsesdato": "2026-01-05", "forfaldsdato": "2026-01-05",
-                            "delfordringer": [{"delfordringId": f"{claim}-1", "beloebOere": 12000, "tekst": "Gebyr"}]}]}
+    headers = {
+        "Authorization": "Bearer oir-dev-token",
+        "X-Transaktion-Id": str(uuid.uuid4()),
+        "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
+        "X-Kommune-Cvr": KK_CVR,
+        "X-Sim-Session": "bench",
+    }
+    body = {
+        "debitorkontoId": f"K-{claim}",
+        "haeftelse": {"cpr": f"0101{index % 100:02d}{index % 10000:04d}"},
+        "fordringer": [
+            {
+                "fordringId": claim,
+                "produktkode": "BIB-GEBYR",
+                "tekst": "Gebyr",
+                "stiftelsesdato": "2026-01-05",
+                "forfaldsdato": "2026-01-05",
+                "delfordringer": [{"delfordringId": f"{claim}-1", "beloebOere": 12000, "tekst": "Gebyr"}],
+            }
+        ],
+    }
     return headers, body
 
 
@@ -89,6 +117,7 @@ async def _round(url: str, requests: int, concurrency: int) -> float:
         queue.put_nowait(message)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
         async def worker() -> None:
             while not queue.empty():
                 headers, body = queue.get_nowait()
@@ -96,15 +125,20 @@ async def _round(url: str, requests: int, concurrency: int) -> float:
                 if response.status_code != 201:
                     raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
 
-        started = time.perf_counter()      # real time: this is a benchmark
+        started = time.perf_counter()  # real time: this is a benchmark
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return requests / (time.perf_counter() - started)
 
 
 def _wrk_round(url: str, seconds: int, concurrency: int) -> float:
     script = Path(__file__).with_name("opret_debitorkonto.lua")
-    run = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "-s", str(script), url],
-                         capture_output=True, text=True, timeout=seconds + 60, check=True)
+    run = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
     match = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+)", run.stdout)
     if match is None:
         raise RuntimeError(f"wrk said: {run.stdout[-500:]}")
@@ -125,17 +159,23 @@ def run(seconds: int, rounds: int, concurrency: int) -> dict[str, object]:
 
     rates: dict[str, list[float]] = {"bare": [], "debtor": []}
     with served("bare") as bare_url, served("debtor") as debtor_url:
-        asyncio.run(_round(bare_url, 200, concurrency))        # warm-up
+        asyncio.run(_round(bare_url, 200, concurrency))  # warm-up
         asyncio.run(_round(debtor_url, 200, concurrency))
         for _ in range(rounds):
             rates["bare"].append(measure(bare_url))
             rates["debtor"].append(measure(debtor_url))
     bare, debtor = statistics.median(rates["bare"]), statistics.median(rates["debtor"])
-    return {"benchmark": "debtor_registration", "load": "wrk" if use_wrk else "python client (client-bound)",
-            "seconds_per_round": seconds if use_wrk else None, "rounds": rounds,
-            "concurrency": concurrency, "bare_fastapi_rps": round(bare, 1), "opret_debitorkonto_rps": round(debtor, 1),
-            "ratio_debtor_to_bare": round(debtor / bare, 3),
-            "rounds_rps": {k: [round(v, 1) for v in vs] for k, vs in rates.items()}}
+    return {
+        "benchmark": "debtor_registration",
+        "load": "wrk" if use_wrk else "python client (client-bound)",
+        "seconds_per_round": seconds if use_wrk else None,
+        "rounds": rounds,
+        "concurrency": concurrency,
+        "bare_fastapi_rps": round(bare, 1),
+        "opret_debitorkonto_rps": round(debtor, 1),
+        "ratio_debtor_to_bare": round(debtor / bare, 3),
+        "rounds_rps": {k: [round(v, 1) for v in vs] for k, vs in rates.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,14 +25,14 @@ def is_valid_cpr(value: str) -> bool:
 def is_valid_cvr(value: str) -> bool:
     if not isinstance(value, str) or not _CVR.match(value):
         return False
-    return sum(int(d) * w for d, w in zip(value, _CVR_WEIGHTS)) % 11 == 0
+    return sum(int(d) * w for d, w in zip(value, _CVR_WEIGHTS, strict=True)) % 11 == 0
 
 
 def cvr_check_digit(first7: str) -> int | None:
     """The eighth digit that makes a valid CVR, or None where no digit can."""
     if len(first7) != 7 or not first7.isdigit():
         raise ValueError("give the first seven digits")
-    remainder = sum(int(d) * w for d, w in zip(first7, _CVR_WEIGHTS)) % 11
+    remainder = sum(int(d) * w for d, w in zip(first7, _CVR_WEIGHTS[:7], strict=True)) % 11
     digit = (11 - remainder) % 11
     return None if digit == 10 else digit
 

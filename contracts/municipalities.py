@@ -37,14 +37,25 @@ class Municipality:
 def load_municipalities() -> tuple[Municipality, ...]:
     try:
         raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
-        rows = tuple(Municipality(code=str(r["code"]), name=str(r["name"]), cvr=str(r["cvr"]), region=str(r["region"]),
-                                  vendor=str(r["vendor"]), vendor_modelled=bool(r["vendor_modelled"]),
-                                  cvr_modelled=bool(r["cvr_modelled"])) for r in raw["municipalities"])
+        rows = tuple(
+            Municipality(
+                code=str(r["code"]),
+                name=str(r["name"]),
+                cvr=str(r["cvr"]),
+                region=str(r["region"]),
+                vendor=str(r["vendor"]),
+                vendor_modelled=bool(r["vendor_modelled"]),
+                cvr_modelled=bool(r["cvr_modelled"]),
+            )
+            for r in raw["municipalities"]
+        )
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise MunicipalityDataError(f"{DATA_FILE}: {exc}") from exc
     for row in rows:
         if row.vendor not in VENDOR_PROFILES or not is_valid_cvr(row.cvr):
-            raise MunicipalityDataError(f"{DATA_FILE}: municipality {row.code} has vendor {row.vendor!r}, cvr {row.cvr!r}")
+            raise MunicipalityDataError(
+                f"{DATA_FILE}: municipality {row.code} has vendor {row.vendor!r}, cvr {row.cvr!r}"
+            )
     return rows
 
 

@@ -7,7 +7,7 @@ The YAML files under `contracts/openapi/` are the source of truth: simulators se
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ def spec_path(name: str) -> Path:
     return OPENAPI_DIR / f"{name}.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     path = spec_path(name)
     try:

@@ -60,8 +60,13 @@ class SyntheticData:
                 return f"{first7}{digit}"
 
     def person(self) -> Person:
-        return Person(cpr=self.cpr(), name=self._faker.name(), address=self._faker.street_address(),
-                      postcode=self._faker.postcode(), city=self._faker.city())
+        return Person(
+            cpr=self.cpr(),
+            name=self._faker.name(),
+            address=self._faker.street_address(),
+            postcode=self._faker.postcode(),
+            city=self._faker.city(),
+        )
 
     def company(self) -> Company:
         return Company(cvr=self.cvr(), name=self._faker.company(), address=self._faker.street_address())

@@ -11,17 +11,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="ØiR certification harness: simulators, engine, scenarios and certification.",
-                  no_args_is_help=True, add_completion=False)
-sim = typer.Typer(help="The simulators of FBS, the five debtor-system profiles, PSRM and the payment solution.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="ØiR certification harness: simulators, engine, scenarios and certification.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+sim = typer.Typer(
+    help="The simulators of FBS, the five debtor-system profiles, PSRM and the payment solution.", no_args_is_help=True
+)
 app.add_typer(sim, name="sim")
 console = Console()
 
 
 @sim.command("serve")
 def sim_serve(
-    port_base: int = typer.Option(0, help="First of eight fixed ports (fbs, psrm, five debtors, payment); 0 = free ports"),
+    port_base: int = typer.Option(
+        0, help="First of eight fixed ports (fbs, psrm, five debtors, payment); 0 = free ports"
+    ),
     callback_url: str = typer.Option(None, help="Where debtor simulators deliver DækningAfskrivning callbacks"),
     urls_file: Path = typer.Option(None, help="Also write {system: URL} as JSON to this file once all listen"),
 ) -> None:
@@ -38,8 +44,11 @@ def sim_serve(
     table.add_column("URL", no_wrap=True)
     table.add_column("contract", no_wrap=True)
     for name, server in world.servers.items():
-        contract = "oir-debitor-v3" if name.startswith("debtor-") else {
-            "fbs": "fbs", "psrm": "psrm-fordringshaver", "payment": "payment"}[name]
+        contract = (
+            "oir-debitor-v3"
+            if name.startswith("debtor-")
+            else {"fbs": "fbs", "psrm": "psrm-fordringshaver", "payment": "payment"}[name]
+        )
         table.add_row(name, server.url, contract)
     console.print(table)
     if urls_file:
@@ -81,8 +90,12 @@ def certify(
         failed = ([] if result.fuzz.passed else ["schemathesis"]) + [p.name for p in result.probes if not p.passed]
         all_certified &= result.certified
         console.print(f"{name}: {'certified' if result.certified else 'NOT certified'} ({result.seconds} s)")
-        table.add_row(name, "[green]certified[/green]" if result.certified else "[red]NOT certified[/red]",
-                      ", ".join(failed) or "-", str(out / name / "index.html"))
+        table.add_row(
+            name,
+            "[green]certified[/green]" if result.certified else "[red]NOT certified[/red]",
+            ", ".join(failed) or "-",
+            str(out / name / "index.html"),
+        )
     console.print(table)
     raise typer.Exit(0 if all_certified else 1)
 

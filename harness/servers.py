@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -19,11 +19,13 @@ class ServerError(RuntimeError):
 
 
 class ServerThread:
-    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0,
-                 log_level: str = "warning") -> None:
+    def __init__(
+        self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+    ) -> None:
         self.name = name
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{name}", daemon=True)
         self.host = host
@@ -33,9 +35,9 @@ class ServerThread:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> "ServerThread":
+    def start(self, timeout: float = 15.0) -> Self:
         self._thread.start()
-        deadline = time.monotonic() + timeout   # real time: waiting for a real socket
+        deadline = time.monotonic() + timeout  # real time: waiting for a real socket
         while not self._server.started:
             if not self._thread.is_alive():
                 raise ServerError(f"{self.name}: server thread ended during start-up")
@@ -49,7 +51,7 @@ class ServerThread:
         self._server.should_exit = True
         self._thread.join(timeout)
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_: object) -> None:

@@ -8,7 +8,7 @@ so nothing talks to anything in-process.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
@@ -32,7 +32,7 @@ class SimulatedWorld:
             server.stop()
         self.servers.clear()
 
-    def __enter__(self) -> "SimulatedWorld":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -43,21 +43,28 @@ def _port(ports: dict[str, int] | None, name: str) -> int:
     return (ports or {}).get(name, 0)
 
 
-def start_world(*, profiles: tuple[str, ...] = PROFILE_NAMES, callback_url: str | None = None,
-                ports: dict[str, int] | None = None, debtor_settings: dict[str, Any] | None = None) -> SimulatedWorld:
+def start_world(
+    *,
+    profiles: tuple[str, ...] = PROFILE_NAMES,
+    callback_url: str | None = None,
+    ports: dict[str, int] | None = None,
+    debtor_settings: dict[str, Any] | None = None,
+) -> SimulatedWorld:
     """Start every simulator (or the given debtor profiles) and wire them together."""
     world = SimulatedWorld()
     try:
         world.servers["fbs"] = ServerThread(factory("fbs")(), name="fbs", port=_port(ports, "fbs")).start()
         world.servers["psrm"] = ServerThread(factory("psrm")(), name="psrm", port=_port(ports, "psrm")).start()
         for profile in profiles:
-            app = factory("debtor")(profile=profile, psrm_url=world.url("psrm"), callback_url=callback_url,
-                                    **(debtor_settings or {}))
+            app = factory("debtor")(
+                profile=profile, psrm_url=world.url("psrm"), callback_url=callback_url, **(debtor_settings or {})
+            )
             name = f"debtor-{profile}"
             world.servers[name] = ServerThread(app, name=name, port=_port(ports, name)).start()
         payment_settings = {"debtor_url_" + p.replace("-", "_"): url for p, url in world.debtor_urls.items()}
-        world.servers["payment"] = ServerThread(factory("payment")(**payment_settings), name="payment",
-                                                port=_port(ports, "payment")).start()
+        world.servers["payment"] = ServerThread(
+            factory("payment")(**payment_settings), name="payment", port=_port(ports, "payment")
+        ).start()
     except Exception:
         world.stop()
         raise

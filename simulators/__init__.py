@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 # name -> (module, factory, contract); factories take keyword settings and return a FastAPI app.
 SIMULATORS: dict[str, tuple[str, str, str]] = {

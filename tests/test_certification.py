@@ -31,14 +31,28 @@ class Misbehaving:
             return
 
         async def patched(message: Message) -> None:
-            if self.mode == "500-on-bad-input" and message["type"] == "http.response.start" and message["status"] == 400:
+            if (
+                self.mode == "500-on-bad-input"
+                and message["type"] == "http.response.start"
+                and message["status"] == 400
+            ):
                 message = {**message, "status": 500}
             await send(message)
 
         if self.mode == "b03-missing" and scope["path"].startswith("/indbetaling"):
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"application/problem+json")]})
-            await send({"type": "http.response.body", "body": b'{"code":"OIR-404-NOT-FOUND","title":"x","status":404,"type":"x"}'})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"application/problem+json")],
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b'{"code":"OIR-404-NOT-FOUND","title":"x","status":404,"type":"x"}',
+                }
+            )
             return
         await self.app(scope, receive, patched)
 
@@ -52,12 +66,20 @@ def _probe(mode: str, profile: str = "kmd-opus") -> dict[str, Any]:
             import httpx
 
             def advance(days: int) -> None:
-                httpx.post(f"{debtor.url}/_sim/clock/advance", json={"days": days},
-                           headers={"Authorization": "Bearer oir-dev-token", "X-Sim-Session": "c"}).raise_for_status()
+                httpx.post(
+                    f"{debtor.url}/_sim/clock/advance",
+                    json={"days": days},
+                    headers={"Authorization": "Bearer oir-dev-token", "X-Sim-Session": "c"},
+                ).raise_for_status()
 
-            results = run_probes(lambda: DebtorConversation(debtor.url, "oir-dev-token", municipalities[0], "c"),
-                                 neighbour=municipalities[1], b03=True, inbox=inbox, advance=advance,
-                                 callback_timeout=5)
+            results = run_probes(
+                lambda: DebtorConversation(debtor.url, "oir-dev-token", municipalities[0], "c"),
+                neighbour=municipalities[1],
+                b03=True,
+                inbox=inbox,
+                advance=advance,
+                callback_timeout=5,
+            )
     return {r.name: r for r in results}
 
 
@@ -95,4 +117,5 @@ def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path
     vendor_contract = (certified / "oir-debitor-v3.vendor.yaml").read_text()
     assert "/simulering/" not in vendor_contract and "/debitorkonti" in vendor_contract
     import re
+
     assert not re.search(r"\b[0-3]\d[01]\d{3}-?\d{4}\b", (certified / "results.json").read_text().replace("-xxxx", ""))

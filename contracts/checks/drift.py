@@ -20,7 +20,7 @@ class OperationShape:
     path: str
     operation_id: str | None
     parameters: frozenset[tuple[str, str, bool]]
-    body: tuple[bool, bool] | None        # (required, present) or None for no body
+    body: tuple[bool, bool] | None  # (required, present) or None for no body
     statuses: frozenset[str]
     secured: bool
 
@@ -47,7 +47,8 @@ def operation_shapes(document: dict[str, Any]) -> dict[tuple[str, str], Operatio
             params = shared + [_resolve(document, p) for p in operation.get("parameters", [])]
             parameters = frozenset(
                 (p["in"], p["name"].lower() if p["in"] == "header" else p["name"], bool(p.get("required", False)))
-                for p in params)
+                for p in params
+            )
             body = None
             if "requestBody" in operation:
                 request_body = _resolve(document, operation["requestBody"])
@@ -55,9 +56,14 @@ def operation_shapes(document: dict[str, Any]) -> dict[tuple[str, str], Operatio
             security = operation.get("security")
             secured = default_security if security is None else any(bool(s) for s in security)
             shapes[(method.upper(), path)] = OperationShape(
-                method=method.upper(), path=path, operation_id=operation.get("operationId"),
-                parameters=parameters, body=body,
-                statuses=frozenset(str(code) for code in operation.get("responses", {})), secured=secured)
+                method=method.upper(),
+                path=path,
+                operation_id=operation.get("operationId"),
+                parameters=parameters,
+                body=body,
+                statuses=frozenset(str(code) for code in operation.get("responses", {})),
+                secured=secured,
+            )
     return shapes
 
 
@@ -91,6 +97,8 @@ def _compare_operation(wanted: OperationShape, actual: OperationShape) -> list[s
     for status in sorted(wanted.statuses - actual.statuses):
         problems.append(f"{where}: status {status} documented in the contract but not declared by code")
     if wanted.secured != actual.secured:
-        problems.append(f"{where}: authentication {'required' if actual.secured else 'absent'} in code, "
-                        f"{'required' if wanted.secured else 'absent'} in contract")
+        problems.append(
+            f"{where}: authentication {'required' if actual.secured else 'absent'} in code, "
+            f"{'required' if wanted.secured else 'absent'} in contract"
+        )
     return problems

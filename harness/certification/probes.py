@@ -8,9 +8,9 @@ evidence a vendor's engineer needs (the request and the answer), CPR numbers mas
 from __future__ import annotations
 
 import threading
-import zlib
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +57,7 @@ class CallbackInbox:
             return JSONResponse({"meddelelseId": body.get("meddelelseId"), "dublet": duplicate}, status_code=202)
 
     def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout       # real time: waiting on another system
+        deadline = time.monotonic() + timeout  # real time: waiting on another system
         while time.monotonic() < deadline:
             with self._lock:
                 found = [m for m in self.messages if predicate(m)]
@@ -73,28 +73,42 @@ class DebtorConversation:
     def __init__(self, base_url: str, token: str, municipality: Municipality, session: str) -> None:
         self.municipality = municipality
         self.evidence: list[str] = []
-        self.http = httpx.Client(base_url=base_url, timeout=30.0, headers={
-            "Authorization": f"Bearer {token}", "X-Sim-Session": session})
+        self.http = httpx.Client(
+            base_url=base_url, timeout=30.0, headers={"Authorization": f"Bearer {token}", "X-Sim-Session": session}
+        )
 
     def headers(self, transaction_id: str | None = None) -> dict[str, str]:
-        return {"X-Transaktion-Id": transaction_id or str(uuid.uuid4()),
-                "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00", "X-Kommune-Cvr": self.municipality.cvr}
+        return {
+            "X-Transaktion-Id": transaction_id or str(uuid.uuid4()),
+            "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
+            "X-Kommune-Cvr": self.municipality.cvr,
+        }
 
     def send(self, method: str, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers(kwargs.pop("transaction_id", None)), **kwargs.pop("headers", {})}
         response = self.http.request(method, path, json=body, headers=headers, **kwargs)
-        self.evidence.append(mask_cpr_in_text(
-            f"{method} {path} {body!r} -> {response.status_code} {response.text[:600]}"))
+        self.evidence.append(
+            mask_cpr_in_text(f"{method} {path} {body!r} -> {response.status_code} {response.text[:600]}")
+        )
         return response
 
 
 def _account(data: SyntheticData, amount: int = 12000, product: str = "BIB-GEBYR") -> dict[str, Any]:
     claim = f"CERT-{uuid.uuid4().hex[:12]}"
-    return {"debitorkontoId": f"K-{claim}", "haeftelse": {"cpr": data.cpr(), "navn": "Certificering Testborger"},
-            "fordringer": [{"fordringId": claim, "produktkode": product, "tekst": "Certificeringsgebyr",
-                            "stiftelsesdato": "2026-01-05", "forfaldsdato": "2026-01-05",
-                            "delfordringer": [{"delfordringId": f"{claim}-1", "beloebOere": amount,
-                                               "tekst": "Gebyr"}]}]}
+    return {
+        "debitorkontoId": f"K-{claim}",
+        "haeftelse": {"cpr": data.cpr(), "navn": "Certificering Testborger"},
+        "fordringer": [
+            {
+                "fordringId": claim,
+                "produktkode": product,
+                "tekst": "Certificeringsgebyr",
+                "stiftelsesdato": "2026-01-05",
+                "forfaldsdato": "2026-01-05",
+                "delfordringer": [{"delfordringId": f"{claim}-1", "beloebOere": amount, "tekst": "Gebyr"}],
+            }
+        ],
+    }
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -110,8 +124,11 @@ def probe_registration(talk: DebtorConversation, data: SyntheticData, **_: Any) 
     _expect(looked.status_code == 200, f"HentDebitorkonto answered {looked.status_code}")
     _expect(looked.json().get("saldoOere") == 12000, f"balance {looked.json().get('saldoOere')} øre, expected 12000")
     listed = talk.send("POST", "/debitorforespoergsel", {"cpr": body["haeftelse"]["cpr"]})
-    _expect(listed.status_code == 200 and [k["debitorkontoId"] for k in listed.json()["debitorkonti"]]
-            == [body["debitorkontoId"]], "DebitorForespoergsel did not list exactly the new account")
+    _expect(
+        listed.status_code == 200
+        and [k["debitorkontoId"] for k in listed.json()["debitorkonti"]] == [body["debitorkontoId"]],
+        "DebitorForespoergsel did not list exactly the new account",
+    )
     return "account registered and visible through B_02 with the right balance"
 
 
@@ -124,8 +141,10 @@ def probe_retry_is_harmless(talk: DebtorConversation, data: SyntheticData, **_: 
     again = talk.send("POST", "/debitorkonti", body)
     _expect(again.status_code in (200, 201), f"the same claim in a new message answered {again.status_code}")
     account = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()
-    _expect(len(account["fordringer"]) == 1 and account["saldoOere"] == 12000,
-            f"{len(account['fordringer'])} claims and {account['saldoOere']} øre after three sends; expected 1 and 12000")
+    _expect(
+        len(account["fordringer"]) == 1 and account["saldoOere"] == 12000,
+        f"{len(account['fordringer'])} claims and {account['saldoOere']} øre after three sends; expected 1 and 12000",
+    )
     return "a retried and a resent claim were registered once"
 
 
@@ -133,11 +152,17 @@ def probe_write_down_and_annul(talk: DebtorConversation, data: SyntheticData, **
     body = _account(data, 20000)
     talk.send("POST", "/debitorkonti", body)
     path = f"/fordringer/{body['fordringer'][0]['fordringId']}/tilstand"
-    down = talk.send("POST", path, {"handling": "NEDSKRIVNING", "beloebOere": 5000, "virkningsdato": "2026-01-05",
-                                    "aarsag": "AENDRET_GRUNDLAG"})
+    down = talk.send(
+        "POST",
+        path,
+        {"handling": "NEDSKRIVNING", "beloebOere": 5000, "virkningsdato": "2026-01-05", "aarsag": "AENDRET_GRUNDLAG"},
+    )
     _expect(down.status_code == 200 and down.json()["saldoOere"] == 15000, "the write-down did not leave 15000 øre")
-    over = talk.send("POST", path, {"handling": "NEDSKRIVNING", "beloebOere": 15001, "virkningsdato": "2026-01-05",
-                                    "aarsag": "AENDRET_GRUNDLAG"})
+    over = talk.send(
+        "POST",
+        path,
+        {"handling": "NEDSKRIVNING", "beloebOere": 15001, "virkningsdato": "2026-01-05", "aarsag": "AENDRET_GRUNDLAG"},
+    )
     _expect(over.status_code == 422, f"a write-down below zero answered {over.status_code}, expected 422")
     annul = talk.send("POST", path, {"handling": "ANNULLERING", "virkningsdato": "2026-01-05", "aarsag": "ANDET"})
     _expect(annul.status_code == 200 and annul.json()["saldoOere"] == 0, "the annulment did not leave 0 øre")
@@ -145,24 +170,32 @@ def probe_write_down_and_annul(talk: DebtorConversation, data: SyntheticData, **
 
 
 def probe_bad_input(talk: DebtorConversation, data: SyntheticData, **_: Any) -> str:
-    cases = {"invalid CPR": {**_account(data), "haeftelse": {"cpr": "3213901234"}},
-             "zero amount": _account(data, 0), "malformed": "{"}
+    cases = {
+        "invalid CPR": {**_account(data), "haeftelse": {"cpr": "3213901234"}},
+        "zero amount": _account(data, 0),
+        "malformed": "{",
+    }
     for name, body in cases.items():
         if body == "{":
-            response = talk.send("POST", "/debitorkonti", None, content=b"{",
-                                 headers={"Content-Type": "application/json"})
+            response = talk.send(
+                "POST", "/debitorkonti", None, content=b"{", headers={"Content-Type": "application/json"}
+            )
         else:
             response = talk.send("POST", "/debitorkonti", body)
         _expect(400 <= response.status_code < 500, f"{name}: answered {response.status_code}, expected 4xx")
-        _expect(response.headers.get("content-type", "").startswith("application/problem+json")
-                and "code" in response.json(), f"{name}: the answer is not problem+json with a code")
+        _expect(
+            response.headers.get("content-type", "").startswith("application/problem+json")
+            and "code" in response.json(),
+            f"{name}: the answer is not problem+json with a code",
+        )
     missing = talk.http.post("/debitorkonti", json=_account(data))
     _expect(missing.status_code == 400, f"missing header block answered {missing.status_code}, expected 400")
     return "malformed JSON, invalid CPR, zero amount and a missing header block get 4xx problem+json"
 
 
-def probe_own_accounts_only(talk: DebtorConversation, data: SyntheticData, *, neighbour: Municipality | None,
-                            **_: Any) -> str:
+def probe_own_accounts_only(
+    talk: DebtorConversation, data: SyntheticData, *, neighbour: Municipality | None, **_: Any
+) -> str:
     if neighbour is None:
         return "only one municipality: nothing to compare"
     body = _account(data)
@@ -175,35 +208,57 @@ def probe_own_accounts_only(talk: DebtorConversation, data: SyntheticData, *, ne
 def probe_payment_capability(talk: DebtorConversation, data: SyntheticData, *, b03: bool, **_: Any) -> str:
     response = talk.send("POST", "/indbetaling/soeg", {"cpr": data.cpr()})
     if b03:
-        _expect(response.status_code == 200, f"B_03 declared but SoegDelfordringTilIndbetaling answered {response.status_code}")
+        _expect(
+            response.status_code == 200,
+            f"B_03 declared but SoegDelfordringTilIndbetaling answered {response.status_code}",
+        )
         return "B_03 is offered, as the profile declares"
     _expect(response.status_code == 404, f"no payment solution declared but B_03 answered {response.status_code}")
     return "no payment solution: B_03 answers 404, as the profile declares"
 
 
-def probe_payment_reaches_fagsystem(talk: DebtorConversation, data: SyntheticData, *, b03: bool, inbox: CallbackInbox,
-                                    advance: Callable[[int], None], callback_timeout: float, **_: Any) -> str:
+def probe_payment_reaches_fagsystem(
+    talk: DebtorConversation,
+    data: SyntheticData,
+    *,
+    b03: bool,
+    inbox: CallbackInbox,
+    advance: Callable[[int], None],
+    callback_timeout: float,
+    **_: Any,
+) -> str:
     body = _account(data)
     talk.send("POST", "/debitorkonti", body)
-    advance(1)                                        # new claims are payable the day after
+    advance(1)  # new claims are payable the day after
     claim_id = body["fordringer"][0]["fordringId"]
     if b03:
         payable = talk.send("POST", "/indbetaling/soeg", {"cpr": body["haeftelse"]["cpr"]}).json()["delfordringer"]
         sub = next((p for p in payable if p["fordringId"] == claim_id), None)
-        _expect(sub is not None, "the claim is not payable the day after registration")
-        paid = talk.send("POST", "/indbetalinger", {"betalingId": f"P-{uuid.uuid4().hex[:10]}", "delfordringer": [
-            {"delfordringId": sub["delfordringId"], "beloebOere": 12000}]})
+        if sub is None:
+            raise ProbeFailure("the claim is not payable the day after registration")
+        paid = talk.send(
+            "POST",
+            "/indbetalinger",
+            {
+                "betalingId": f"P-{uuid.uuid4().hex[:10]}",
+                "delfordringer": [{"delfordringId": sub["delfordringId"], "beloebOere": 12000}],
+            },
+        )
         _expect(paid.status_code == 201, f"ForetagIndbetaling answered {paid.status_code}")
     else:
         account = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()
         reference = account["fordringer"][0]["delfordringer"][0]["betalingsreference"]
-        paid = talk.send("POST", "/simulering/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 12000})
+        paid = talk.send(
+            "POST", "/simulering/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 12000}
+        )
         _expect(paid.status_code == 201, f"the simulated bank transfer answered {paid.status_code}")
-    advance(4)                                        # past a nightly batch and a weekend
+    advance(4)  # past a nightly batch and a weekend
     found = inbox.wait_for(lambda m: m.get("fordringId") == claim_id and m.get("type") == "DAEKNING", callback_timeout)
     _expect(bool(found), "no DAEKNING callback reached the fagsystem")
-    _expect(sum(m["beloebOere"] for m in {m["meddelelseId"]: m for m in found}.values()) == 12000,
-            "the callbacks do not add up to the 12000 øre paid")
+    _expect(
+        sum(m["beloebOere"] for m in {m["meddelelseId"]: m for m in found}.values()) == 12000,
+        "the callbacks do not add up to the 12000 øre paid",
+    )
     return "the payment reached the fagsystem as one DAEKNING of 12000 øre"
 
 
@@ -213,7 +268,11 @@ PROBES: list[tuple[str, list[str], Callable[..., str]]] = [
     ("write-down-annul", ["B01-WRITE-DOWN", "B01-ANNUL"], probe_write_down_and_annul),
     ("bad-input", ["MSG-PROBLEM-JSON", "ID-CPR-FORMAT", "MSG-MONEY-OERE", "MSG-HEADER-BLOCK"], probe_bad_input),
     ("own-accounts-only", ["B01-OWN-ACCOUNTS-ONLY"], probe_own_accounts_only),
-    ("payment-capability", ["PROFILE-B03-CAPABILITY", "B03-ABSENT-NO-PAY-BUTTON", "B03-SEARCH"], probe_payment_capability),
+    (
+        "payment-capability",
+        ["PROFILE-B03-CAPABILITY", "B03-ABSENT-NO-PAY-BUTTON", "B03-SEARCH"],
+        probe_payment_capability,
+    ),
     ("payment-callback", ["B01R-PAYMENT", "B03-PAY", "B03-NEXT-DAY"], probe_payment_reaches_fagsystem),
 ]
 

@@ -17,11 +17,11 @@ from .routes import router
 from .views import export
 
 SETTINGS_DEFAULTS: dict[str, Any] = {
-    "callback_url": None,          # the fagsystem's DækningAfskrivning endpoint (the engine)
+    "callback_url": None,  # the fagsystem's DækningAfskrivning endpoint (the engine)
     "callback_token": "oir-dev-token",
-    "psrm_url": None,              # PSRM's base URL
+    "psrm_url": None,  # PSRM's base URL
     "psrm_token": "oir-dev-token",
-    "serve_all_municipalities": False,   # True: act for every municipality, not only the profile's
+    "serve_all_municipalities": False,  # True: act for every municipality, not only the profile's
 }
 
 
@@ -30,13 +30,24 @@ class DebtorSpec(SimulatorSpec):
     profile: Profile | None = None
 
 
-def create_app(profile: str = "kmd-opus", *, tokens: dict[str, Principal] | None = None,
-               transports: dict[str, httpx.AsyncBaseTransport] | None = None, **settings: Any) -> FastAPI:
+def create_app(
+    profile: str = "kmd-opus",
+    *,
+    tokens: dict[str, Principal] | None = None,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    **settings: Any,
+) -> FastAPI:
     loaded = load_profile(profile)
     spec = DebtorSpec(
-        name=f"debtor:{loaded.name}", title=f"ØiR debitorsystem – {loaded.product} (simulated)",
+        name=f"debtor:{loaded.name}",
+        title=f"ØiR debitorsystem – {loaded.product} (simulated)",
         description=f"Simulated debtor system, profile {loaded.name}. " + " ".join(loaded.notes),
-        contract="oir-debitor-v3", routers=[router], state_factory=DebtorBooks,
-        settings_defaults=SETTINGS_DEFAULTS, on_clock=make_runner(loaded),
-        export_state=lambda session: export(session.state), profile=loaded)
+        contract="oir-debitor-v3",
+        routers=[router],
+        state_factory=DebtorBooks,
+        settings_defaults=SETTINGS_DEFAULTS,
+        on_clock=make_runner(loaded),
+        export_state=lambda session: export(session.state),
+        profile=loaded,
+    )
     return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

@@ -33,12 +33,17 @@ def _due(profile: Profile, now: datetime) -> datetime:
     return datetime.combine(next_business_day(now.date()), time(hour, minute), tzinfo=COPENHAGEN)
 
 
-def enqueue(books: DebtorBooks, profile: Profile, now: datetime, municipality_cvr: str,
-            body: dict[str, Any]) -> Callback:
+def enqueue(
+    books: DebtorBooks, profile: Profile, now: datetime, municipality_cvr: str, body: dict[str, Any]
+) -> Callback:
     message_id = str(uuid.uuid4())
-    callback = Callback(message_id=message_id, transaction_id=str(uuid.uuid4()),
-                        municipality_cvr=municipality_cvr, body={"meddelelseId": message_id, **body},
-                        due_at=_due(profile, now))
+    callback = Callback(
+        message_id=message_id,
+        transaction_id=str(uuid.uuid4()),
+        municipality_cvr=municipality_cvr,
+        body={"meddelelseId": message_id, **body},
+        due_at=_due(profile, now),
+    )
     books.outbox.append(callback)
     return callback
 
@@ -60,15 +65,22 @@ async def deliver_due(runtime: SimRuntime, session: Session[Any], profile: Profi
     return delivered
 
 
-async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile, callback: Callback,
-                   url: str) -> bool:
+async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile, callback: Callback, url: str) -> bool:
     now = session.clock.now()
     rule = session.faults.take(CALLBACK_OPERATION, CALLBACK_FAULTS)
     if rule is not None and rule.kind is FaultKind.DROP_CALLBACK:
-        callback.delivered_at = now          # the debtor believes it was sent; the fagsystem never sees it
-        session.journal.record(at=now, direction="out", method="POST", path="(dropped)",
-                               operation=CALLBACK_OPERATION, status=None, transaction_id=callback.transaction_id,
-                               request_body=callback.body, note=f"dropped by fault rule {rule.id}")
+        callback.delivered_at = now  # the debtor believes it was sent; the fagsystem never sees it
+        session.journal.record(
+            at=now,
+            direction="out",
+            method="POST",
+            path="(dropped)",
+            operation=CALLBACK_OPERATION,
+            status=None,
+            transaction_id=callback.transaction_id,
+            request_body=callback.body,
+            note=f"dropped by fault rule {rule.id}",
+        )
         return True
     copies = 2 if rule is not None and rule.kind is FaultKind.DUPLICATE_CALLBACK else 1
     ok = False
@@ -84,8 +96,9 @@ async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile,
 
 
 async def _post(runtime: SimRuntime, session: Session[Any], callback: Callback, url: str) -> bool:
-    headers = runtime.outgoing_headers(session, session.settings.get("callback_token"), callback.municipality_cvr,
-                                       callback.transaction_id)
+    headers = runtime.outgoing_headers(
+        session, session.settings.get("callback_token"), callback.municipality_cvr, callback.transaction_id
+    )
     target = url.rstrip("/") + "/daekningafskrivning"
     status: int | None = None
     error: str | None = None
@@ -94,12 +107,20 @@ async def _post(runtime: SimRuntime, session: Session[Any], callback: Callback, 
         status = response.status_code
         if status >= 300:
             error = f"HTTP {status}: {response.text[:200]}"
-    except (httpx.HTTPError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, httpx.HTTPError, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     callback.last_error = error
-    session.journal.record(at=session.clock.now(), direction="out", method="POST", path=target,
-                           operation=CALLBACK_OPERATION, status=status, transaction_id=callback.transaction_id,
-                           request_body=callback.body, note=error)
+    session.journal.record(
+        at=session.clock.now(),
+        direction="out",
+        method="POST",
+        path=target,
+        operation=CALLBACK_OPERATION,
+        status=status,
+        transaction_id=callback.transaction_id,
+        request_body=callback.body,
+        note=error,
+    )
     return error is None
 
 

@@ -22,7 +22,7 @@ _MAX_STEPS = 200_000
 _NOTIFICATION_WINDOW_DAYS = 90
 
 
-def make_runner(profile: Profile):  # noqa: ANN201 - a JobRunner
+def make_runner(profile: Profile):
     async def run(runtime: SimRuntime, session: Session[Any], old: datetime, new: datetime) -> int:
         books: DebtorBooks = session.state
         ran = 0
@@ -33,6 +33,7 @@ def make_runner(profile: Profile):  # noqa: ANN201 - a JobRunner
                 break
             session.clock.set(step)
         return ran
+
     return run
 
 
@@ -42,8 +43,11 @@ def _next_event(books: DebtorBooks, now: datetime, limit: datetime) -> datetime 
     midnight = datetime.combine(now.date() + timedelta(days=1), time(0, 0), tzinfo=COPENHAGEN)
     candidates = [midnight, limit]
     candidates += [c.due_at for c in books.outbox if c.delivered_at is None and c.due_at > now]
-    candidates += [c.psrm.next_receipt_fetch for c in books.claims.values()
-                   if c.psrm is not None and c.psrm.next_receipt_fetch is not None and c.psrm.next_receipt_fetch > now]
+    candidates += [
+        c.psrm.next_receipt_fetch
+        for c in books.claims.values()
+        if c.psrm is not None and c.psrm.next_receipt_fetch is not None and c.psrm.next_receipt_fetch > now
+    ]
     return min(candidates)
 
 
@@ -75,7 +79,9 @@ def _remind(books: DebtorBooks, profile: Profile, claim: Claim, today: date) -> 
     if claim.with_psrm:
         return 0
     sent = 0
-    for number, (reminder, due) in enumerate(zip(profile.reminders, _reminder_dates(profile, claim)), start=1):
+    for number, (reminder, due) in enumerate(
+        zip(profile.reminders, _reminder_dates(profile, claim), strict=True), start=1
+    ):
         if number <= len(claim.reminders) or due > today:
             continue
         if claim.remaining == 0:
@@ -100,8 +106,9 @@ def _charge_interest(books: DebtorBooks, profile: Profile, claim: Claim, today: 
         amount = base * policy.annual_rate_bp * policy.period_days // (10_000 * 365)
         if amount > 0:
             number = sum(1 for s in claim.subclaims if s.kind == "RENTE") + 1
-            books.add_subclaim(claim, f"{claim.id}-I{number}", "RENTE",
-                               f"Rente {start.isoformat()}–{end.isoformat()}", amount, end)
+            books.add_subclaim(
+                claim, f"{claim.id}-I{number}", "RENTE", f"Rente {start.isoformat()}–{end.isoformat()}", amount, end
+            )
             charged += 1
         start = end
     claim.interest_charged_until = start
@@ -120,27 +127,44 @@ def handover_due(profile: Profile, claim: Claim, today: date) -> bool:
     if today <= claim.last_timely_payment:
         return False
     last = claim.reminders[-1]["dato"]
-    return today >= last + timedelta(days=rules.handover_after_last_reminder_days) \
+    return (
+        today >= last + timedelta(days=rules.handover_after_last_reminder_days)
         and claim.principal_remaining >= rules.min_oere
+    )
 
 
 def _claim_actions(claim: Claim, notice: date) -> list[dict[str, Any]]:
     account_liable = {"foraeldelsesdato": (claim.last_timely_payment + timedelta(days=3 * 365)).isoformat()}
     main = {
-        "mfAktionId": psrm_client.new_action_id(), "aktion": "OPRETFORDRING",
-        "fordringshaverReference": claim.id, "fordringsart": "HOVEDFORDRING", "fordringstype": claim.product,
-        "beloebOere": claim.principal_remaining, "stiftelsesdato": claim.created_on.isoformat(),
-        "forfaldsdato": claim.due_on.isoformat(), "sidsteRettidigeBetalingsdato": claim.last_timely_payment.isoformat(),
+        "mfAktionId": psrm_client.new_action_id(),
+        "aktion": "OPRETFORDRING",
+        "fordringshaverReference": claim.id,
+        "fordringsart": "HOVEDFORDRING",
+        "fordringstype": claim.product,
+        "beloebOere": claim.principal_remaining,
+        "stiftelsesdato": claim.created_on.isoformat(),
+        "forfaldsdato": claim.due_on.isoformat(),
+        "sidsteRettidigeBetalingsdato": claim.last_timely_payment.isoformat(),
         "periodeFra": (claim.period_from or claim.created_on).isoformat(),
         "periodeTil": (claim.period_to or claim.due_on).isoformat(),
-        "haeftere": [account_liable], "varselDato": notice.isoformat(), "rykkerForloebGennemfoert": True,
+        "haeftere": [account_liable],
+        "varselDato": notice.isoformat(),
+        "rykkerForloebGennemfoert": True,
     }
     actions = [main]
     for sub in claim.subclaims:
         if sub.kind == "RENTE" and sub.remaining > 0:
-            actions.append({**main, "mfAktionId": psrm_client.new_action_id(), "fordringsart": "RENTE",
-                            "fordringshaverReference": sub.id, "beloebOere": sub.remaining,
-                            "hovedfordringReference": claim.id, "fordringstype": "RENTE"})
+            actions.append(
+                {
+                    **main,
+                    "mfAktionId": psrm_client.new_action_id(),
+                    "fordringsart": "RENTE",
+                    "fordringshaverReference": sub.id,
+                    "beloebOere": sub.remaining,
+                    "hovedfordringReference": claim.id,
+                    "fordringstype": "RENTE",
+                }
+            )
     return actions
 
 
@@ -158,7 +182,7 @@ async def _hand_over(runtime: SimRuntime, session: Session[Any], profile: Profil
         try:
             answer = await psrm_client.submit(runtime, session, claim.municipality_cvr, actions)
         except psrm_client.PsrmUnavailable:
-            continue                       # retried at the next tick; nothing is lost
+            continue  # retried at the next tick; nothing is lost
         claim.psrm = _case_from_answer(answer, actions, session.clock.now())
         sent += 1
     return sent
@@ -169,8 +193,12 @@ def _case_from_answer(answer: psrm_client.PsrmAnswer, actions: list[dict[str, An
         return PsrmCase(state="AFVIST", errors=[{"kode": answer.status, "tekst": str(answer.body)[:300]}])
     results = {a["mfAktionId"]: a for a in answer.body.get("aktioner", [])}
     main = results.get(actions[0]["mfAktionId"], {})
-    case = PsrmCase(state="AFVENTER_KVITTERING", delivery_id=answer.body.get("leveranceId"),
-                    action_ids=[a["mfAktionId"] for a in actions], next_receipt_fetch=now)
+    case = PsrmCase(
+        state="AFVENTER_KVITTERING",
+        delivery_id=answer.body.get("leveranceId"),
+        action_ids=[a["mfAktionId"] for a in actions],
+        next_receipt_fetch=now,
+    )
     if main.get("status") == "AFVIST":
         case.state = "AFVIST"
         case.errors = list(main.get("fejl", []))
@@ -178,8 +206,7 @@ def _case_from_answer(answer: psrm_client.PsrmAnswer, actions: list[dict[str, An
     return case
 
 
-async def send_actions(runtime: SimRuntime, session: Session[Any], claim: Claim,
-                       actions: list[dict[str, Any]]) -> None:
+async def send_actions(runtime: SimRuntime, session: Session[Any], claim: Claim, actions: list[dict[str, Any]]) -> None:
     """Forward a write-down or recall of a claim under collection to PSRM (NEDSKRIV, TILBAGEKALD)."""
     if not actions:
         return
@@ -198,8 +225,13 @@ async def _fetch_receipts(runtime: SimRuntime, session: Session[Any], profile: P
     done = 0
     for claim in list(books.claims.values()):
         case = claim.psrm
-        if case is None or case.state != "AFVENTER_KVITTERING" or case.next_receipt_fetch is None \
-                or case.next_receipt_fetch > now or case.delivery_id is None:
+        if (
+            case is None
+            or case.state != "AFVENTER_KVITTERING"
+            or case.next_receipt_fetch is None
+            or case.next_receipt_fetch > now
+            or case.delivery_id is None
+        ):
             continue
         case.receipt_attempts += 1
         try:
@@ -213,9 +245,16 @@ async def _fetch_receipts(runtime: SimRuntime, session: Session[Any], profile: P
                 # The real Opus gave up after 5 minutes here (2020); we count it and ask again.
                 case.timed_out_fetches += 1
                 case.next_receipt_fetch = now + timedelta(seconds=profile.answer_time_limit_s or 0)
-                session.journal.record(at=now, direction="out", method="GET", path=f"/kvitteringer/{case.delivery_id}",
-                                       operation="MFKvitteringHent", status=None, transaction_id=None,
-                                       note=f"answer-time limit {profile.answer_time_limit_s}s exceeded; retry later")
+                session.journal.record(
+                    at=now,
+                    direction="out",
+                    method="GET",
+                    path=f"/kvitteringer/{case.delivery_id}",
+                    operation="MFKvitteringHent",
+                    status=None,
+                    transaction_id=None,
+                    note=f"answer-time limit {profile.answer_time_limit_s}s exceeded; retry later",
+                )
             else:
                 case.next_receipt_fetch = max(ready_at, now + timedelta(seconds=1))
             continue
@@ -251,8 +290,7 @@ def _apply_receipts(books: DebtorBooks, profile: Profile, claim: Claim, body: di
 
 
 # ---- notifications ---------------------------------------------------------------------------------
-async def _fetch_notifications(runtime: SimRuntime, session: Session[Any], profile: Profile,
-                               books: DebtorBooks) -> int:
+async def _fetch_notifications(runtime: SimRuntime, session: Session[Any], profile: Profile, books: DebtorBooks) -> int:
     today = session.clock.now().date()
     cases = [c for c in books.claims.values() if c.psrm is not None and c.psrm.psrm_claim_id]
     if not cases:
@@ -260,13 +298,15 @@ async def _fetch_notifications(runtime: SimRuntime, session: Session[Any], profi
     last = books.notifications_fetched_until
     if last is not None and (today - last).days < profile.psrm.notification_fetch_days:
         return 0
-    since = max(last or today - timedelta(days=_NOTIFICATION_WINDOW_DAYS), today - timedelta(days=_NOTIFICATION_WINDOW_DAYS))
+    since = max(
+        last or today - timedelta(days=_NOTIFICATION_WINDOW_DAYS), today - timedelta(days=_NOTIFICATION_WINDOW_DAYS)
+    )
     handled = 0
     for cvr in sorted({c.municipality_cvr for c in cases}):
         try:
             answer = await psrm_client.fetch_notifications(runtime, session, cvr, since, today)
         except psrm_client.PsrmUnavailable:
-            return handled                    # keep the window; fetch again at the next tick
+            return handled  # keep the window; fetch again at the next tick
         if answer.status != 200:
             return handled
         for notice in answer.body.get("underretninger", []):
@@ -276,7 +316,7 @@ async def _fetch_notifications(runtime: SimRuntime, session: Session[Any], profi
 
 
 def _apply_notification(books: DebtorBooks, profile: Profile, notice: dict[str, Any], now: datetime) -> int:
-    notice_id = notice.get("underretningId")
+    notice_id = str(notice.get("underretningId"))
     if notice_id in books.seen_notifications:
         return 0
     books.seen_notifications.add(notice_id)
@@ -292,8 +332,9 @@ def _apply_notification(books: DebtorBooks, profile: Profile, notice: dict[str, 
         amount = min(int(notice["beloebOere"]), claim.remaining)
         if amount > 0 and claim.status == "AKTIV":
             applied = books.spread(claim, "DAEKNING", amount, now.date(), source=f"PSRM-{kind}", reference=notice_id)
-            service.record_payment(books, profile, claim, [(s.id, a) for s, a in applied], now,
-                                   f"PSRM-{kind}", notice_id)
+            service.record_payment(
+                books, profile, claim, [(s.id, a) for s, a in applied], now, f"PSRM-{kind}", notice_id
+            )
             return 1
     elif kind == "RETURNERING" and claim.psrm is not None:
         claim.psrm.state = "RETURNERET"

@@ -18,7 +18,7 @@ from simulators.kernel import Problem
 
 @dataclass
 class Movement:
-    kind: str            # DAEKNING | NEDSKRIVNING | AFSKRIVNING
+    kind: str  # DAEKNING | NEDSKRIVNING | AFSKRIVNING
     amount: int
     on: date
     source: str | None = None
@@ -29,7 +29,7 @@ class Movement:
 class SubClaim:
     id: str
     claim_id: str
-    kind: str            # HOVEDSTOL | RYKKERGEBYR | RENTE
+    kind: str  # HOVEDSTOL | RYKKERGEBYR | RENTE
     text: str
     original: int
     payment_reference: str
@@ -48,7 +48,7 @@ class SubClaim:
 class PsrmCase:
     """Where a claim stands with PSRM, as the debtor system knows it."""
 
-    state: str                       # AFVENTER_KVITTERING | UNDER_INDDRIVELSE | AFVIST | HOERING | RETURNERET | TILBAGEKALDT
+    state: str  # AFVENTER_KVITTERING | UNDER_INDDRIVELSE | AFVIST | HOERING | RETURNERET | TILBAGEKALDT
     delivery_id: str | None = None
     action_ids: list[str] = field(default_factory=list)
     psrm_claim_id: str | None = None
@@ -68,11 +68,11 @@ class Claim:
     text: str
     created_on: date
     due_on: date
-    last_timely_payment: date         # SRB
+    last_timely_payment: date  # SRB
     acknowledged: bool
     fingerprint: str
     subclaims: list[SubClaim] = field(default_factory=list)
-    status: str = "AKTIV"             # AKTIV | BETALT | ANNULLERET | AFSKREVET
+    status: str = "AKTIV"  # AKTIV | BETALT | ANNULLERET | AFSKREVET
     reminders: list[dict[str, Any]] = field(default_factory=list)
     interest_charged_until: date | None = None
     psrm: PsrmCase | None = None
@@ -95,9 +95,14 @@ class Claim:
     def collection_status(self) -> str:
         if self.psrm is None:
             return "IKKE_OVERDRAGET"
-        return {"AFVENTER_KVITTERING": "OVERDRAGELSE_I_GANG", "UNDER_INDDRIVELSE": "OVERDRAGET",
-                "HOERING": "HOERING", "AFVIST": "AFVIST_AF_PSRM", "RETURNERET": "RETURNERET",
-                "TILBAGEKALDT": "TILBAGEKALDT"}[self.psrm.state]
+        return {
+            "AFVENTER_KVITTERING": "OVERDRAGELSE_I_GANG",
+            "UNDER_INDDRIVELSE": "OVERDRAGET",
+            "HOERING": "HOERING",
+            "AFVIST": "AFVIST_AF_PSRM",
+            "RETURNERET": "RETURNERET",
+            "TILBAGEKALDT": "TILBAGEKALDT",
+        }[self.psrm.state]
 
     @property
     def with_psrm(self) -> bool:
@@ -163,8 +168,12 @@ class DebtorBooks:
         if account is None:
             raise Problem(404, "OIR-404-ACCOUNT-NOT-FOUND", "No such debtor account", account_id)
         if account.municipality_cvr != municipality_cvr:
-            raise Problem(403, "OIR-403-NOT-OWN-ACCOUNT", "A fagsystem may only act on its own accounts",
-                          "the account belongs to another municipality")
+            raise Problem(
+                403,
+                "OIR-403-NOT-OWN-ACCOUNT",
+                "A fagsystem may only act on its own accounts",
+                "the account belongs to another municipality",
+            )
         return account
 
     def claim(self, claim_id: str, municipality_cvr: str) -> Claim:
@@ -172,36 +181,57 @@ class DebtorBooks:
         if claim is None:
             raise Problem(404, "OIR-404-CLAIM-NOT-FOUND", "No such claim", claim_id)
         if claim.municipality_cvr != municipality_cvr:
-            raise Problem(403, "OIR-403-NOT-OWN-ACCOUNT", "A fagsystem may only act on its own claims",
-                          "the claim belongs to another municipality")
+            raise Problem(
+                403,
+                "OIR-403-NOT-OWN-ACCOUNT",
+                "A fagsystem may only act on its own claims",
+                "the claim belongs to another municipality",
+            )
         return claim
 
     # ---- money ---------------------------------------------------------------------------------
     def add_subclaim(self, claim: Claim, sub_id: str, kind: str, text: str, amount: int, on: date) -> SubClaim:
-        reference = f"+71<{self.next_number():015d}+85>"   # FI-kort 71-style payment reference (modelled)
-        sub = SubClaim(id=sub_id, claim_id=claim.id, kind=kind, text=text, original=amount,
-                       payment_reference=reference, registered=on)
+        reference = f"+71<{self.next_number():015d}+85>"  # FI-kort 71-style payment reference (modelled)
+        sub = SubClaim(
+            id=sub_id,
+            claim_id=claim.id,
+            kind=kind,
+            text=text,
+            original=amount,
+            payment_reference=reference,
+            registered=on,
+        )
         claim.subclaims.append(sub)
         self.subclaims[sub.id] = sub
         self.by_reference[reference] = sub
         return sub
 
     @staticmethod
-    def apply(sub: SubClaim, kind: str, amount: int, on: date, source: str | None = None,
-              reference: str | None = None) -> None:
+    def apply(
+        sub: SubClaim, kind: str, amount: int, on: date, source: str | None = None, reference: str | None = None
+    ) -> None:
         if amount <= 0:
             raise Problem(400, "OIR-400-INVALID-AMOUNT", "An amount must be a positive whole number of øre")
         if amount > sub.remaining:
-            raise Problem(422, "OIR-422-OVERPAYMENT", "The amount exceeds what remains on the sub-claim",
-                          f"{amount} øre > {sub.remaining} øre remaining on {sub.id}")
+            raise Problem(
+                422,
+                "OIR-422-OVERPAYMENT",
+                "The amount exceeds what remains on the sub-claim",
+                f"{amount} øre > {sub.remaining} øre remaining on {sub.id}",
+            )
         sub.movements.append(Movement(kind=kind, amount=amount, on=on, source=source, reference=reference))
 
-    def spread(self, claim: Claim, kind: str, amount: int, on: date, source: str | None = None,
-               reference: str | None = None) -> list[tuple[SubClaim, int]]:
+    def spread(
+        self, claim: Claim, kind: str, amount: int, on: date, source: str | None = None, reference: str | None = None
+    ) -> list[tuple[SubClaim, int]]:
         """Apply an amount to a claim: fees and interest first, then the principal (modelled)."""
         if amount > claim.remaining:
-            raise Problem(422, "OIR-422-OVERPAYMENT", "The amount exceeds the claim's balance",
-                          f"{amount} øre > {claim.remaining} øre")
+            raise Problem(
+                422,
+                "OIR-422-OVERPAYMENT",
+                "The amount exceeds the claim's balance",
+                f"{amount} øre > {claim.remaining} øre",
+            )
         order = sorted(claim.subclaims, key=lambda s: 0 if s.kind != "HOVEDSTOL" else 1)
         applied = []
         left = amount
@@ -215,8 +245,12 @@ class DebtorBooks:
 
     def write_down_principal(self, claim: Claim, amount: int, on: date, reason: str) -> None:
         if amount > claim.principal_remaining:
-            raise Problem(422, "OIR-422-WRITE-DOWN-EXCEEDS", "The write-down exceeds the remaining principal",
-                          f"{amount} øre > {claim.principal_remaining} øre")
+            raise Problem(
+                422,
+                "OIR-422-WRITE-DOWN-EXCEEDS",
+                "The write-down exceeds the remaining principal",
+                f"{amount} øre > {claim.principal_remaining} øre",
+            )
         left = amount
         for sub in claim.principal_parts:
             portion = min(left, sub.remaining)

@@ -11,10 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from simulators.kernel import Cpr, Cvr, Ident, IsoDate, Oere, OereOrZero, OutModel, StrictModel
+from simulators.kernel import Cpr, Cvr, Ident, IsoDate, Oere, OutModel, StrictModel
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-ProductCode = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="The debtor's product code (sortiment)")]
+ProductCode = Annotated[
+    str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="The debtor's product code (sortiment)")
+]
 
 
 Navn = Annotated[str, Field(min_length=1, max_length=120)]
@@ -37,7 +39,7 @@ class HaeftelseCvr(StrictModel):
 Haeftelse = HaeftelseCpr | HaeftelseCvr
 
 
-def party(haeftelse: Haeftelse) -> tuple[str | None, str | None]:
+def party(haeftelse: object) -> tuple[str | None, str | None]:
     """(cpr, cvr) of a liable party."""
     return (getattr(haeftelse, "cpr", None), getattr(haeftelse, "cvr", None))
 
@@ -156,8 +158,15 @@ class FordringOut(OutModel):
     afskrevetOere: int
     renterOere: int
     rykkergebyrerOere: int
-    inddrivelse: Literal["IKKE_OVERDRAGET", "OVERDRAGELSE_I_GANG", "OVERDRAGET", "HOERING", "AFVIST_AF_PSRM",
-                         "RETURNERET", "TILBAGEKALDT"]
+    inddrivelse: Literal[
+        "IKKE_OVERDRAGET",
+        "OVERDRAGELSE_I_GANG",
+        "OVERDRAGET",
+        "HOERING",
+        "AFVIST_AF_PSRM",
+        "RETURNERET",
+        "TILBAGEKALDT",
+    ]
     psrmFordringId: str | None = None
     returKode: str | None = None
     rykkere: list[RykkerOut]
@@ -265,6 +274,3 @@ class CallbackOut(OutModel):
 
 class CallbackListOut(OutModel):
     callbacks: list[CallbackOut]
-
-
-

@@ -7,7 +7,7 @@ it waits for an answer, its reminder schedule and fees, interest, PSRM handover 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -80,7 +80,7 @@ def profile_path(name: str) -> Path:
     return PROFILE_DIR / f"{name}.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_profile(name: str) -> Profile:
     path = profile_path(name)
     if name not in PROFILE_NAMES and not path.exists():

@@ -29,12 +29,18 @@ class PsrmAnswer:
 
 
 def _headers(session: Session[Any], municipality_cvr: str) -> dict[str, str]:
-    return SimRuntime.outgoing_headers(session, session.settings.get("psrm_token"), municipality_cvr,
-                                       str(uuid.uuid4()))
+    return SimRuntime.outgoing_headers(session, session.settings.get("psrm_token"), municipality_cvr, str(uuid.uuid4()))
 
 
-async def _call(runtime: SimRuntime, session: Session[Any], method: str, path: str, municipality_cvr: str,
-                operation: str, **kwargs: Any) -> PsrmAnswer:
+async def _call(
+    runtime: SimRuntime,
+    session: Session[Any],
+    method: str,
+    path: str,
+    municipality_cvr: str,
+    operation: str,
+    **kwargs: Any,
+) -> PsrmAnswer:
     base = session.settings.get("psrm_url")
     if not base:
         raise PsrmUnavailable("no psrm_url configured")
@@ -43,35 +49,67 @@ async def _call(runtime: SimRuntime, session: Session[Any], method: str, path: s
     try:
         response = await runtime.client().request(method, url, headers=headers, timeout=10.0, **kwargs)
     except httpx.HTTPError as exc:
-        session.journal.record(at=session.clock.now(), direction="out", method=method, path=url,
-                               operation=operation, status=None, transaction_id=headers["X-Transaktion-Id"],
-                               request_body=kwargs.get("json"), note=f"{type(exc).__name__}: {exc}")
+        session.journal.record(
+            at=session.clock.now(),
+            direction="out",
+            method=method,
+            path=url,
+            operation=operation,
+            status=None,
+            transaction_id=headers["X-Transaktion-Id"],
+            request_body=kwargs.get("json"),
+            note=f"{type(exc).__name__}: {exc}",
+        )
         raise PsrmUnavailable(str(exc)) from exc
     body = response.json() if response.content else None
-    session.journal.record(at=session.clock.now(), direction="out", method=method, path=url, operation=operation,
-                           status=response.status_code, transaction_id=headers["X-Transaktion-Id"],
-                           request_body=kwargs.get("json"), response_body=body)
+    session.journal.record(
+        at=session.clock.now(),
+        direction="out",
+        method=method,
+        path=url,
+        operation=operation,
+        status=response.status_code,
+        transaction_id=headers["X-Transaktion-Id"],
+        request_body=kwargs.get("json"),
+        response_body=body,
+    )
     if response.status_code >= 500:
         raise PsrmUnavailable(f"PSRM answered {response.status_code}")
     return PsrmAnswer(response.status_code, body)
 
 
-async def submit(runtime: SimRuntime, session: Session[Any], municipality_cvr: str,
-                 actions: list[dict[str, Any]]) -> PsrmAnswer:
-    return await _call(runtime, session, "POST", "/fordringsindberetninger", municipality_cvr,
-                       "MFFordringIndberet", json={"aktioner": actions})
+async def submit(
+    runtime: SimRuntime, session: Session[Any], municipality_cvr: str, actions: list[dict[str, Any]]
+) -> PsrmAnswer:
+    return await _call(
+        runtime,
+        session,
+        "POST",
+        "/fordringsindberetninger",
+        municipality_cvr,
+        "MFFordringIndberet",
+        json={"aktioner": actions},
+    )
 
 
-async def fetch_receipt(runtime: SimRuntime, session: Session[Any], municipality_cvr: str,
-                        delivery_id: str) -> PsrmAnswer:
-    return await _call(runtime, session, "GET", f"/kvitteringer/{delivery_id}", municipality_cvr,
-                       "MFKvitteringHent")
+async def fetch_receipt(
+    runtime: SimRuntime, session: Session[Any], municipality_cvr: str, delivery_id: str
+) -> PsrmAnswer:
+    return await _call(runtime, session, "GET", f"/kvitteringer/{delivery_id}", municipality_cvr, "MFKvitteringHent")
 
 
-async def fetch_notifications(runtime: SimRuntime, session: Session[Any], municipality_cvr: str,
-                              since: date, until: date) -> PsrmAnswer:
-    return await _call(runtime, session, "GET", "/underretninger", municipality_cvr, "MFUnderretSamlingHent",
-                       params={"fra": since.isoformat(), "til": until.isoformat()})
+async def fetch_notifications(
+    runtime: SimRuntime, session: Session[Any], municipality_cvr: str, since: date, until: date
+) -> PsrmAnswer:
+    return await _call(
+        runtime,
+        session,
+        "GET",
+        "/underretninger",
+        municipality_cvr,
+        "MFUnderretSamlingHent",
+        params={"fra": since.isoformat(), "til": until.isoformat()},
+    )
 
 
 def new_action_id() -> str:

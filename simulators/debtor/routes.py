@@ -11,16 +11,40 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from simulators.kernel import CallDep, HeaderBlockDep, Problem, ensure_may_act, ensure_valid_cvr, problem_responses
+from simulators.kernel import (
+    CallDep,
+    HeaderBlockDep,
+    Problem,
+    ensure_may_act,
+    ensure_valid_cvr,
+    problem_responses,
+)
 from simulators.kernel.headers import HeaderBlock
 from simulators.kernel.runtime import Call
 
 from . import callbacks, jobs, service, views
 from .ledger import DebtorBooks
-from .models import (AendrHaeftelseIn, AfskrivningIn, BankIndbetalingIn, BankIndbetalingOut, CallbackListOut,
-                     CallbackOut, DebitorForespoergselIn, DebitorForespoergselOut, DebitorkontoOut, FordringStatusOut,
-                     ForetagIndbetalingIn, ForetagIndbetalingOut, OpretDebitorkontoIn, OpretDebitorkontoOut,
-                     RetFordringTilstandIn, SoegDelfordringIn, SoegDelfordringOut, BetalbarDelfordringOut, party)
+from .models import (
+    AendrHaeftelseIn,
+    AfskrivningIn,
+    BankIndbetalingIn,
+    BankIndbetalingOut,
+    BetalbarDelfordringOut,
+    CallbackListOut,
+    CallbackOut,
+    DebitorForespoergselIn,
+    DebitorForespoergselOut,
+    DebitorkontoOut,
+    FordringStatusOut,
+    ForetagIndbetalingIn,
+    ForetagIndbetalingOut,
+    OpretDebitorkontoIn,
+    OpretDebitorkontoOut,
+    RetFordringTilstandIn,
+    SoegDelfordringIn,
+    SoegDelfordringOut,
+    party,
+)
 from .profile import Profile
 
 router = APIRouter()
@@ -43,9 +67,12 @@ def _admit(call: Call, block: HeaderBlock) -> Profile:
     ensure_may_act(call.principal, block)
     profile = _profile(call)
     if not call.setting("serve_all_municipalities") and block.municipality.vendor != profile.name:
-        raise Problem(422, "OIR-422-MUNICIPALITY-NOT-SERVED",
-                      "This debtor system does not serve the municipality",
-                      f"{block.municipality.name} uses {block.municipality.vendor}, this system is {profile.name}")
+        raise Problem(
+            422,
+            "OIR-422-MUNICIPALITY-NOT-SERVED",
+            "This debtor system does not serve the municipality",
+            f"{block.municipality.name} uses {block.municipality.vendor}, this system is {profile.name}",
+        )
     return profile
 
 
@@ -54,24 +81,42 @@ def _after_change(call: Call, profile: Profile) -> None:
 
 
 # ---- B_01 DebitorRegistreringAfsend -----------------------------------------------------------------
-@router.post("/debitorkonti", operation_id="OpretDebitorkonto", tags=["B_01 DebitorRegistrering"],
-             response_model=OpretDebitorkontoOut, status_code=201,
-             responses={200: {"description": "Account existed; claims registered or already known",
-                              "model": OpretDebitorkontoOut}, **_WRITE})
-async def opret_debitorkonto(body: OpretDebitorkontoIn, call: CallDep, block: HeaderBlockDep,
-                             response: Response) -> OpretDebitorkontoOut:
+@router.post(
+    "/debitorkonti",
+    operation_id="OpretDebitorkonto",
+    tags=["B_01 DebitorRegistrering"],
+    response_model=OpretDebitorkontoOut,
+    status_code=201,
+    responses={
+        200: {"description": "Account existed; claims registered or already known", "model": OpretDebitorkontoOut},
+        **_WRITE,
+    },
+)
+async def opret_debitorkonto(
+    body: OpretDebitorkontoIn, call: CallDep, block: HeaderBlockDep, response: Response
+) -> OpretDebitorkontoOut:
     profile = _admit(call, block)
-    account, created, results = service.register(_books(call), profile, block.municipality.cvr, body,
-                                                 call.now.date())
+    account, created, results = service.register(_books(call), profile, block.municipality.cvr, body, call.now.date())
     response.status_code = 201 if created else 200
-    return OpretDebitorkontoOut(debitorkontoId=account.id, oprettet=created, fordringer=[
-        FordringStatusOut(fordringId=c.id, status=c.status, saldoOere=c.remaining, ny=new) for c, new in results])
+    return OpretDebitorkontoOut(
+        debitorkontoId=account.id,
+        oprettet=created,
+        fordringer=[
+            FordringStatusOut(fordringId=c.id, status=c.status, saldoOere=c.remaining, ny=new) for c, new in results
+        ],
+    )
 
 
-@router.post("/fordringer/{fordringId}/tilstand", operation_id="RetFordringTilstand",
-             tags=["B_01 DebitorRegistrering"], response_model=FordringStatusOut, responses=_WRITE_ON)
-async def ret_fordring_tilstand(fordringId: IdPath, body: RetFordringTilstandIn, call: CallDep,
-                                block: HeaderBlockDep) -> FordringStatusOut:
+@router.post(
+    "/fordringer/{fordringId}/tilstand",
+    operation_id="RetFordringTilstand",
+    tags=["B_01 DebitorRegistrering"],
+    response_model=FordringStatusOut,
+    responses=_WRITE_ON,
+)
+async def ret_fordring_tilstand(
+    fordringId: IdPath, body: RetFordringTilstandIn, call: CallDep, block: HeaderBlockDep
+) -> FordringStatusOut:
     profile = _admit(call, block)
     books = _books(call)
     claim = books.claim(fordringId, block.municipality.cvr)
@@ -81,11 +126,17 @@ async def ret_fordring_tilstand(fordringId: IdPath, body: RetFordringTilstandIn,
     return FordringStatusOut(fordringId=claim.id, status=claim.status, saldoOere=claim.remaining, ny=False)
 
 
-@router.post("/debitorkonti/{debitorkontoId}/haeftelse", operation_id="AendrHaeftelse",
-             tags=["B_01 DebitorRegistrering"], response_model=DebitorkontoOut, responses=_WRITE_ON,
-             response_model_exclude_none=True)
-async def aendr_haeftelse(debitorkontoId: IdPath, body: AendrHaeftelseIn, call: CallDep,
-                          block: HeaderBlockDep) -> DebitorkontoOut:
+@router.post(
+    "/debitorkonti/{debitorkontoId}/haeftelse",
+    operation_id="AendrHaeftelse",
+    tags=["B_01 DebitorRegistrering"],
+    response_model=DebitorkontoOut,
+    responses=_WRITE_ON,
+    response_model_exclude_none=True,
+)
+async def aendr_haeftelse(
+    debitorkontoId: IdPath, body: AendrHaeftelseIn, call: CallDep, block: HeaderBlockDep
+) -> DebitorkontoOut:
     _admit(call, block)
     books = _books(call)
     account = books.account(debitorkontoId, block.municipality.cvr)
@@ -94,21 +145,35 @@ async def aendr_haeftelse(debitorkontoId: IdPath, body: AendrHaeftelseIn, call: 
 
 
 # ---- B_02 DebitorForespørgsel ------------------------------------------------------------------------
-@router.post("/debitorforespoergsel", operation_id="DebitorForespoergsel", tags=["B_02 DebitorForespoergsel"],
-             response_model=DebitorForespoergselOut, responses=problem_responses(400, 401, 403, 409, 422))
-async def debitor_forespoergsel(body: DebitorForespoergselIn, call: CallDep,
-                                block: HeaderBlockDep) -> DebitorForespoergselOut:
+@router.post(
+    "/debitorforespoergsel",
+    operation_id="DebitorForespoergsel",
+    tags=["B_02 DebitorForespoergsel"],
+    response_model=DebitorForespoergselOut,
+    responses=problem_responses(400, 401, 403, 409, 422),
+)
+async def debitor_forespoergsel(
+    body: DebitorForespoergselIn, call: CallDep, block: HeaderBlockDep
+) -> DebitorForespoergselOut:
     _admit(call, block)
     ensure_valid_cvr(party(body)[1])
     books = _books(call)
-    accounts = [a for a in books.accounts.values()
-                if a.municipality_cvr == block.municipality.cvr
-                and (a.liable.cpr, a.liable.cvr) == party(body)]
+    accounts = [
+        a
+        for a in books.accounts.values()
+        if a.municipality_cvr == block.municipality.cvr and (a.liable.cpr, a.liable.cvr) == party(body)
+    ]
     return DebitorForespoergselOut(debitorkonti=[views.account_summary(books, a) for a in accounts])
 
 
-@router.get("/debitorkonti/{debitorkontoId}", operation_id="HentDebitorkonto", tags=["B_02 DebitorForespoergsel"],
-            response_model=DebitorkontoOut, responses=_READ_ON, response_model_exclude_none=True)
+@router.get(
+    "/debitorkonti/{debitorkontoId}",
+    operation_id="HentDebitorkonto",
+    tags=["B_02 DebitorForespoergsel"],
+    response_model=DebitorkontoOut,
+    responses=_READ_ON,
+    response_model_exclude_none=True,
+)
 async def hent_debitorkonto(debitorkontoId: IdPath, call: CallDep, block: HeaderBlockDep) -> DebitorkontoOut:
     _admit(call, block)
     books = _books(call)
@@ -118,12 +183,21 @@ async def hent_debitorkonto(debitorkontoId: IdPath, call: CallDep, block: Header
 # ---- B_03 DebitorIndbetaling -------------------------------------------------------------------------
 def _require_b03(profile: Profile) -> None:
     if not profile.capabilities.b03_payment:
-        raise Problem(404, "OIR-404-NO-PAYMENT-SOLUTION", "This debtor system has no payment solution (B_03)",
-                      f"{profile.product}: citizens pay by bank transfer with the invoice's payment reference")
+        raise Problem(
+            404,
+            "OIR-404-NO-PAYMENT-SOLUTION",
+            "This debtor system has no payment solution (B_03)",
+            f"{profile.product}: citizens pay by bank transfer with the invoice's payment reference",
+        )
 
 
-@router.post("/indbetaling/soeg", operation_id="SoegDelfordringTilIndbetaling", tags=["B_03 DebitorIndbetaling"],
-             response_model=SoegDelfordringOut, responses=problem_responses(400, 401, 403, 404, 409, 422))
+@router.post(
+    "/indbetaling/soeg",
+    operation_id="SoegDelfordringTilIndbetaling",
+    tags=["B_03 DebitorIndbetaling"],
+    response_model=SoegDelfordringOut,
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
+)
 async def soeg_delfordring(body: SoegDelfordringIn, call: CallDep, block: HeaderBlockDep) -> SoegDelfordringOut:
     profile = _admit(call, block)
     _require_b03(profile)
@@ -140,16 +214,31 @@ async def soeg_delfordring(body: SoegDelfordringIn, call: CallDep, block: Header
             for sub in claim.subclaims:
                 visible = (today - sub.registered).days >= profile.invoice.overview_delay_days
                 if sub.remaining > 0 and visible:
-                    found.append(BetalbarDelfordringOut(
-                        delfordringId=sub.id, fordringId=claim.id, debitorkontoId=account.id, tekst=sub.text,
-                        restOere=sub.remaining, betalingsreference=sub.payment_reference,
-                        forfaldsdato=claim.due_on))
+                    found.append(
+                        BetalbarDelfordringOut(
+                            delfordringId=sub.id,
+                            fordringId=claim.id,
+                            debitorkontoId=account.id,
+                            tekst=sub.text,
+                            restOere=sub.remaining,
+                            betalingsreference=sub.payment_reference,
+                            forfaldsdato=claim.due_on,
+                        )
+                    )
     return SoegDelfordringOut(delfordringer=found)
 
 
-@router.post("/indbetalinger", operation_id="ForetagIndbetaling", tags=["B_03 DebitorIndbetaling"],
-             response_model=ForetagIndbetalingOut, status_code=201, responses=_WRITE_ON)
-async def foretag_indbetaling(body: ForetagIndbetalingIn, call: CallDep, block: HeaderBlockDep) -> ForetagIndbetalingOut:
+@router.post(
+    "/indbetalinger",
+    operation_id="ForetagIndbetaling",
+    tags=["B_03 DebitorIndbetaling"],
+    response_model=ForetagIndbetalingOut,
+    status_code=201,
+    responses=_WRITE_ON,
+)
+async def foretag_indbetaling(
+    body: ForetagIndbetalingIn, call: CallDep, block: HeaderBlockDep
+) -> ForetagIndbetalingOut:
     profile = _admit(call, block)
     _require_b03(profile)
     receipt = service.pay(_books(call), profile, block.municipality.cvr, body, call.now)
@@ -158,8 +247,14 @@ async def foretag_indbetaling(body: ForetagIndbetalingIn, call: CallDep, block: 
 
 
 # ---- simulation only -----------------------------------------------------------------------------
-@router.post("/simulering/bankindbetalinger", operation_id="simBankPayment", tags=["simulering"],
-             response_model=BankIndbetalingOut, status_code=201, responses=_WRITE_ON)
+@router.post(
+    "/simulering/bankindbetalinger",
+    operation_id="simBankPayment",
+    tags=["simulering"],
+    response_model=BankIndbetalingOut,
+    status_code=201,
+    responses=_WRITE_ON,
+)
 async def bank_payment(body: BankIndbetalingIn, call: CallDep, block: HeaderBlockDep) -> BankIndbetalingOut:
     """A citizen pays by bank transfer with the invoice's payment reference (every profile)."""
     profile = _admit(call, block)
@@ -169,18 +264,33 @@ async def bank_payment(body: BankIndbetalingIn, call: CallDep, block: HeaderBloc
         raise Problem(404, "OIR-404-PAYMENT-REFERENCE", "No sub-claim has this payment reference")
     claim = books.claims[sub.claim_id]
     if claim.status != "AKTIV" or claim.with_psrm:
-        raise Problem(422, "OIR-422-CLAIM-NOT-PAYABLE", "The claim cannot take payments here",
-                      f"status {claim.status}, collection {claim.collection_status}")
+        raise Problem(
+            422,
+            "OIR-422-CLAIM-NOT-PAYABLE",
+            "The claim cannot take payments here",
+            f"status {claim.status}, collection {claim.collection_status}",
+        )
     books.apply(sub, "DAEKNING", body.beloebOere, call.now.date(), source="BANK", reference=body.betalingsreference)
-    service.record_payment(books, profile, claim, [(sub.id, body.beloebOere)], call.now, "BANK",
-                           body.betalingsreference)
+    service.record_payment(
+        books, profile, claim, [(sub.id, body.beloebOere)], call.now, "BANK", body.betalingsreference
+    )
     _after_change(call, profile)
-    return BankIndbetalingOut(betalingsreference=body.betalingsreference, delfordringId=sub.id,
-                              beloebOere=body.beloebOere, restOere=sub.remaining)
+    return BankIndbetalingOut(
+        betalingsreference=body.betalingsreference,
+        delfordringId=sub.id,
+        beloebOere=body.beloebOere,
+        restOere=sub.remaining,
+    )
 
 
-@router.post("/simulering/afskrivninger", operation_id="simWriteOff", tags=["simulering"],
-             response_model=FordringStatusOut, status_code=201, responses=_WRITE_ON)
+@router.post(
+    "/simulering/afskrivninger",
+    operation_id="simWriteOff",
+    tags=["simulering"],
+    response_model=FordringStatusOut,
+    status_code=201,
+    responses=_WRITE_ON,
+)
 async def write_off(body: AfskrivningIn, call: CallDep, block: HeaderBlockDep) -> FordringStatusOut:
     """A caseworker writes off part or all of a claim; the fagsystem hears of it by callback."""
     profile = _admit(call, block)
@@ -193,12 +303,27 @@ async def write_off(body: AfskrivningIn, call: CallDep, block: HeaderBlockDep) -
     return FordringStatusOut(fordringId=claim.id, status=claim.status, saldoOere=claim.remaining, ny=False)
 
 
-@router.get("/simulering/callbacks", operation_id="simListCallbacks", tags=["simulering"],
-            response_model=CallbackListOut, responses=problem_responses(400, 401), response_model_exclude_none=True)
+@router.get(
+    "/simulering/callbacks",
+    operation_id="simListCallbacks",
+    tags=["simulering"],
+    response_model=CallbackListOut,
+    responses=problem_responses(400, 401),
+    response_model_exclude_none=True,
+)
 async def list_callbacks(call: CallDep) -> CallbackListOut:
     """The outbox of DækningAfskrivning messages: queued, delivered, retried."""
-    return CallbackListOut(callbacks=[
-        CallbackOut(meddelelseId=c.message_id, type=c.body["type"], fordringId=c.body.get("fordringId"),
-                    forfaldAt=c.due_at, forsoeg=c.attempts, leveret=c.delivered_at, sidsteFejl=c.last_error)
-        for c in _books(call).outbox])
-
+    return CallbackListOut(
+        callbacks=[
+            CallbackOut(
+                meddelelseId=c.message_id,
+                type=c.body["type"],
+                fordringId=c.body.get("fordringId"),
+                forfaldAt=c.due_at,
+                forsoeg=c.attempts,
+                leveret=c.delivered_at,
+                sidsteFejl=c.last_error,
+            )
+            for c in _books(call).outbox
+        ]
+    )

@@ -15,14 +15,25 @@ from simulators.kernel import Problem, ensure_valid_cvr
 
 from . import callbacks
 from .ledger import Account, Claim, DebtorBooks, Liability
-from .models import (AendrHaeftelseIn, AnnulleringIn, FordringIn, ForetagIndbetalingIn, Haeftelse, NedskrivningIn,
-                     OpretDebitorkontoIn, party)
+from .models import (
+    AendrHaeftelseIn,
+    AnnulleringIn,
+    FordringIn,
+    ForetagIndbetalingIn,
+    Haeftelse,
+    NedskrivningIn,
+    OpretDebitorkontoIn,
+    party,
+)
 from .profile import Profile
 
 
 def _fingerprint(account: OpretDebitorkontoIn, claim: FordringIn) -> str:
-    payload = {"konto": account.debitorkontoId, "haeftelse": account.haeftelse.model_dump(mode="json"),
-               "fordring": claim.model_dump(mode="json")}
+    payload = {
+        "konto": account.debitorkontoId,
+        "haeftelse": account.haeftelse.model_dump(mode="json"),
+        "fordring": claim.model_dump(mode="json"),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -32,36 +43,50 @@ def _liability(haeftelse: Haeftelse, on: date) -> Liability:
     return Liability(cpr=cpr, cvr=cvr, name=haeftelse.navn, from_date=on)
 
 
-def register(books: DebtorBooks, profile: Profile, municipality_cvr: str, body: OpretDebitorkontoIn,
-             today: date) -> tuple[Account, bool, list[tuple[Claim, bool]]]:
+def register(
+    books: DebtorBooks, profile: Profile, municipality_cvr: str, body: OpretDebitorkontoIn, today: date
+) -> tuple[Account, bool, list[tuple[Claim, bool]]]:
     """OpretDebitorkonto: create the account if new and register each claim exactly once."""
     _validate_claims(books, profile, body)
     account = books.accounts.get(body.debitorkontoId)
     created = account is None
     if account is None:
-        account = Account(id=body.debitorkontoId, municipality_cvr=municipality_cvr,
-                          liabilities=[_liability(body.haeftelse, today)], created_on=today)
+        account = Account(
+            id=body.debitorkontoId,
+            municipality_cvr=municipality_cvr,
+            liabilities=[_liability(body.haeftelse, today)],
+            created_on=today,
+        )
     elif account.municipality_cvr != municipality_cvr:
-        raise Problem(403, "OIR-403-NOT-OWN-ACCOUNT", "A fagsystem may only act on its own accounts",
-                      "the account id is taken by another municipality")
+        raise Problem(
+            403,
+            "OIR-403-NOT-OWN-ACCOUNT",
+            "A fagsystem may only act on its own accounts",
+            "the account id is taken by another municipality",
+        )
     elif (account.liable.cpr, account.liable.cvr) != party(body.haeftelse):
-        raise Problem(422, "OIR-422-LIABLE-PARTY-DIFFERS", "The account has another liable party",
-                      "change the liable party with the haeftelse operation first")
+        raise Problem(
+            422,
+            "OIR-422-LIABLE-PARTY-DIFFERS",
+            "The account has another liable party",
+            "change the liable party with the haeftelse operation first",
+        )
     results = []
     pending: list[FordringIn] = []
     for claim_in in body.fordringer:
         existing = books.claims.get(claim_in.fordringId)
         if existing is not None:
             if existing.fingerprint != _fingerprint(body, claim_in):
-                raise Problem(409, "OIR-409-CLAIM-EXISTS", "A claim with this id exists with other content",
-                              claim_in.fordringId)
+                raise Problem(
+                    409, "OIR-409-CLAIM-EXISTS", "A claim with this id exists with other content", claim_in.fordringId
+                )
             results.append((existing, False))
         else:
             pending.append(claim_in)
     if created:
         books.accounts[account.id] = account
     if account.closed_on is not None and pending:
-        account.closed_on = None                       # a new claim reopens a closed account
+        account.closed_on = None  # a new claim reopens a closed account
     for claim_in in pending:
         results.append((_new_claim(books, profile, account, body, claim_in, today), True))
     return account, created, results
@@ -74,41 +99,59 @@ def _validate_claims(books: DebtorBooks, profile: Profile, body: OpretDebitorkon
         raise Problem(422, "OIR-422-DUPLICATE-ID", "Claim and sub-claim ids must be unique within a message")
     for claim in body.fordringer:
         if claim.produktkode not in profile.sortiment:
-            raise Problem(422, "OIR-422-UNKNOWN-PRODUCT", "The product code is not in this debtor's sortiment",
-                          f"{claim.produktkode}; known: {', '.join(profile.sortiment)}")
+            raise Problem(
+                422,
+                "OIR-422-UNKNOWN-PRODUCT",
+                "The product code is not in this debtor's sortiment",
+                f"{claim.produktkode}; known: {', '.join(profile.sortiment)}",
+            )
         if claim.forfaldsdato < claim.stiftelsesdato:
             raise Problem(422, "OIR-422-DATES", "forfaldsdato lies before stiftelsesdato", claim.fordringId)
         if claim.sidsteRettidigeBetalingsdato and claim.sidsteRettidigeBetalingsdato < claim.forfaldsdato:
-            raise Problem(422, "OIR-422-DATES", "sidsteRettidigeBetalingsdato lies before forfaldsdato",
-                          claim.fordringId)
+            raise Problem(
+                422, "OIR-422-DATES", "sidsteRettidigeBetalingsdato lies before forfaldsdato", claim.fordringId
+            )
         if claim.periodeFra and claim.periodeTil and claim.periodeTil < claim.periodeFra:
             raise Problem(422, "OIR-422-DATES", "periodeTil lies before periodeFra", claim.fordringId)
         existing = books.claims.get(claim.fordringId)
         for sub in claim.delfordringer:
             owner = books.subclaims.get(sub.delfordringId)
             if owner is not None and (existing is None or owner.claim_id != claim.fordringId):
-                raise Problem(409, "OIR-409-CLAIM-EXISTS", "A sub-claim with this id belongs to another claim",
-                              sub.delfordringId)
+                raise Problem(
+                    409, "OIR-409-CLAIM-EXISTS", "A sub-claim with this id belongs to another claim", sub.delfordringId
+                )
 
 
-def _new_claim(books: DebtorBooks, profile: Profile, account: Account, body: OpretDebitorkontoIn,
-               claim_in: FordringIn, today: date) -> Claim:
-    srb = claim_in.sidsteRettidigeBetalingsdato or max(claim_in.forfaldsdato,
-                                                       today + timedelta(days=profile.invoice.payment_days))
-    claim = Claim(id=claim_in.fordringId, account_id=account.id, municipality_cvr=account.municipality_cvr,
-                  product=claim_in.produktkode, text=claim_in.tekst, created_on=claim_in.stiftelsesdato,
-                  due_on=claim_in.forfaldsdato, last_timely_payment=srb, acknowledged=claim_in.anerkendt,
-                  fingerprint=_fingerprint(body, claim_in), period_from=claim_in.periodeFra,
-                  period_to=claim_in.periodeTil)
+def _new_claim(
+    books: DebtorBooks, profile: Profile, account: Account, body: OpretDebitorkontoIn, claim_in: FordringIn, today: date
+) -> Claim:
+    srb = claim_in.sidsteRettidigeBetalingsdato or max(
+        claim_in.forfaldsdato, today + timedelta(days=profile.invoice.payment_days)
+    )
+    claim = Claim(
+        id=claim_in.fordringId,
+        account_id=account.id,
+        municipality_cvr=account.municipality_cvr,
+        product=claim_in.produktkode,
+        text=claim_in.tekst,
+        created_on=claim_in.stiftelsesdato,
+        due_on=claim_in.forfaldsdato,
+        last_timely_payment=srb,
+        acknowledged=claim_in.anerkendt,
+        fingerprint=_fingerprint(body, claim_in),
+        period_from=claim_in.periodeFra,
+        period_to=claim_in.periodeTil,
+    )
     books.claims[claim.id] = claim
     account.claim_ids.append(claim.id)
-    for sub in claim_in.delfordringer:          # everything the fagsystem sends is principal
+    for sub in claim_in.delfordringer:  # everything the fagsystem sends is principal
         books.add_subclaim(claim, sub.delfordringId, "HOVEDSTOL", sub.tekst, sub.beloebOere, today)
     return claim
 
 
-def change_state(books: DebtorBooks, profile: Profile, claim: Claim, body: NedskrivningIn | AnnulleringIn,
-                 now: datetime) -> list[dict[str, Any]]:
+def change_state(
+    books: DebtorBooks, profile: Profile, claim: Claim, body: NedskrivningIn | AnnulleringIn, now: datetime
+) -> list[dict[str, Any]]:
     """RetFordringTilstand. Returns the PSRM actions it requires when the claim is with PSRM."""
     if claim.status != "AKTIV":
         raise Problem(409, "OIR-409-CLAIM-CLOSED", f"The claim is {claim.status.lower()}", claim.id)
@@ -118,20 +161,32 @@ def change_state(books: DebtorBooks, profile: Profile, claim: Claim, body: Nedsk
             if sub.remaining > 0:
                 books.apply(sub, "NEDSKRIVNING", sub.remaining, today, source="ANNULLERING")
         claim.status = "ANNULLERET"
-        actions = [{"aktion": "TILBAGEKALD", "fordringshaverReference": claim.id, "aarsag": "FEJLAGTIG_OVERSENDELSE"}] \
-            if claim.with_psrm else []
+        recall: list[dict[str, Any]] = (
+            [{"aktion": "TILBAGEKALD", "fordringshaverReference": claim.id, "aarsag": "FEJLAGTIG_OVERSENDELSE"}]
+            if claim.with_psrm
+            else []
+        )
         _maybe_close_account(books, profile, claim, now)
-        return actions
+        return recall
     amount = body.beloebOere
     if claim.with_psrm and body.aarsag == "ANDET":
-        raise Problem(422, "OIR-422-WRITE-DOWN-REASON",
-                      "A claim under collection may only be written down for direct payment, sending in error "
-                      "or changed basis")
+        raise Problem(
+            422,
+            "OIR-422-WRITE-DOWN-REASON",
+            "A claim under collection may only be written down for direct payment, sending in error or changed basis",
+        )
     books.write_down_principal(claim, amount, body.virkningsdato, body.aarsag)
-    actions = []
+    actions: list[dict[str, Any]] = []
     if claim.with_psrm:
-        actions.append({"aktion": "NEDSKRIV", "fordringshaverReference": claim.id, "beloebOere": amount,
-                        "virkningsdato": body.virkningsdato.isoformat(), "aarsag": body.aarsag})
+        actions.append(
+            {
+                "aktion": "NEDSKRIV",
+                "fordringshaverReference": claim.id,
+                "beloebOere": amount,
+                "virkningsdato": body.virkningsdato.isoformat(),
+                "aarsag": body.aarsag,
+            }
+        )
     if books.settle_status(claim):
         _maybe_close_account(books, profile, claim, now)
     return actions
@@ -148,29 +203,48 @@ def change_liable(books: DebtorBooks, account: Account, body: AendrHaeftelseIn) 
     account.liabilities.append(_liability(body.nyHaeftelse, body.virkningsdato))
 
 
-def record_payment(books: DebtorBooks, profile: Profile, claim: Claim, portions: list[tuple[str, int]],
-                   now: datetime, source: str, reference: str | None) -> None:
+def record_payment(
+    books: DebtorBooks,
+    profile: Profile,
+    claim: Claim,
+    portions: list[tuple[str, int]],
+    now: datetime,
+    source: str,
+    reference: str | None,
+) -> None:
     """Queue the DAEKNING callback for money that reached a claim, and close what it settled."""
     total = sum(amount for _, amount in portions)
-    callbacks.enqueue(books, profile, now, claim.municipality_cvr, {
-        "debitorkontoId": claim.account_id, "fordringId": claim.id, "type": "DAEKNING",
-        "beloebOere": total, "dato": now.date().isoformat(), "kilde": source,
-        "delfordringer": [{"delfordringId": sub_id, "beloebOere": amount} for sub_id, amount in portions],
-        **({"reference": reference} if reference else {}),
-    })
+    callbacks.enqueue(
+        books,
+        profile,
+        now,
+        claim.municipality_cvr,
+        {
+            "debitorkontoId": claim.account_id,
+            "fordringId": claim.id,
+            "type": "DAEKNING",
+            "beloebOere": total,
+            "dato": now.date().isoformat(),
+            "kilde": source,
+            "delfordringer": [{"delfordringId": sub_id, "beloebOere": amount} for sub_id, amount in portions],
+            **({"reference": reference} if reference else {}),
+        },
+    )
     if books.settle_status(claim):
         _maybe_close_account(books, profile, claim, now)
 
 
-def pay(books: DebtorBooks, profile: Profile, municipality_cvr: str, body: ForetagIndbetalingIn,
-        now: datetime) -> dict[str, Any]:
+def pay(
+    books: DebtorBooks, profile: Profile, municipality_cvr: str, body: ForetagIndbetalingIn, now: datetime
+) -> dict[str, Any]:
     """ForetagIndbetaling (B_03): pay sub-claims; the same betalingId again changes nothing."""
     fingerprint = body.model_dump_json()
     earlier = books.payments.get(body.betalingId)
     if earlier is not None:
         if earlier["fingerprint"] != fingerprint:
-            raise Problem(409, "OIR-409-PAYMENT-EXISTS", "This betalingId was used for another payment",
-                          body.betalingId)
+            raise Problem(
+                409, "OIR-409-PAYMENT-EXISTS", "This betalingId was used for another payment", body.betalingId
+            )
         return earlier["receipt"]
     targets = []
     for line in body.delfordringer:
@@ -181,11 +255,16 @@ def pay(books: DebtorBooks, profile: Profile, municipality_cvr: str, body: Foret
         if claim.municipality_cvr != municipality_cvr:
             raise Problem(403, "OIR-403-NOT-OWN-ACCOUNT", "The sub-claim belongs to another municipality")
         if claim.with_psrm:
-            raise Problem(422, "OIR-422-UNDER-COLLECTION", "The claim is with PSRM; pay Gældsstyrelsen instead",
-                          claim.id)
+            raise Problem(
+                422, "OIR-422-UNDER-COLLECTION", "The claim is with PSRM; pay Gældsstyrelsen instead", claim.id
+            )
         if line.beloebOere > sub.remaining:
-            raise Problem(422, "OIR-422-OVERPAYMENT", "The amount exceeds what remains on the sub-claim",
-                          f"{line.beloebOere} øre > {sub.remaining} øre on {sub.id}")
+            raise Problem(
+                422,
+                "OIR-422-OVERPAYMENT",
+                "The amount exceeds what remains on the sub-claim",
+                f"{line.beloebOere} øre > {sub.remaining} øre on {sub.id}",
+            )
         targets.append((sub, claim, line.beloebOere))
     if len({sub.id for sub, _, _ in targets}) != len(targets):
         raise Problem(422, "OIR-422-DUPLICATE-ID", "A sub-claim appears twice in one payment")
@@ -195,9 +274,14 @@ def pay(books: DebtorBooks, profile: Profile, municipality_cvr: str, body: Foret
         by_claim.setdefault(claim.id, []).append((sub.id, amount))
     for claim_id, portions in by_claim.items():
         record_payment(books, profile, books.claims[claim_id], portions, now, "B03", body.betalingId)
-    receipt = {"betalingId": body.betalingId, "modtaget": now, "beloebOere": sum(a for _, _, a in targets),
-               "delfordringer": [{"delfordringId": sub.id, "beloebOere": amount, "restOere": sub.remaining}
-                                 for sub, _, amount in targets]}
+    receipt = {
+        "betalingId": body.betalingId,
+        "modtaget": now,
+        "beloebOere": sum(a for _, _, a in targets),
+        "delfordringer": [
+            {"delfordringId": sub.id, "beloebOere": amount, "restOere": sub.remaining} for sub, _, amount in targets
+        ],
+    }
     books.payments[body.betalingId] = {"fingerprint": fingerprint, "receipt": receipt}
     return receipt
 
@@ -207,11 +291,21 @@ def write_off(books: DebtorBooks, profile: Profile, claim: Claim, amount: int, r
     if claim.status != "AKTIV":
         raise Problem(409, "OIR-409-CLAIM-CLOSED", f"The claim is {claim.status.lower()}", claim.id)
     applied = books.spread(claim, "AFSKRIVNING", amount, now.date(), source=reason)
-    callbacks.enqueue(books, profile, now, claim.municipality_cvr, {
-        "debitorkontoId": claim.account_id, "fordringId": claim.id, "type": "AFSKRIVNING",
-        "beloebOere": amount, "dato": now.date().isoformat(), "kilde": "SAGSBEHANDLER",
-        "delfordringer": [{"delfordringId": sub.id, "beloebOere": portion} for sub, portion in applied],
-    })
+    callbacks.enqueue(
+        books,
+        profile,
+        now,
+        claim.municipality_cvr,
+        {
+            "debitorkontoId": claim.account_id,
+            "fordringId": claim.id,
+            "type": "AFSKRIVNING",
+            "beloebOere": amount,
+            "dato": now.date().isoformat(),
+            "kilde": "SAGSBEHANDLER",
+            "delfordringer": [{"delfordringId": sub.id, "beloebOere": portion} for sub, portion in applied],
+        },
+    )
     if claim.remaining == 0:
         claim.status = "AFSKREVET"
         _maybe_close_account(books, profile, claim, now)
@@ -221,12 +315,28 @@ def _maybe_close_account(books: DebtorBooks, profile: Profile, claim: Claim, now
     account = books.accounts[claim.account_id]
     if account.closed_on is None and books.account_settled(account):
         account.closed_on = now.date()
-        callbacks.enqueue(books, profile, now, account.municipality_cvr, {
-            "debitorkontoId": account.id, "type": "KONTO_LUKKET", "dato": now.date().isoformat()})
+        callbacks.enqueue(
+            books,
+            profile,
+            now,
+            account.municipality_cvr,
+            {"debitorkontoId": account.id, "type": "KONTO_LUKKET", "dato": now.date().isoformat()},
+        )
 
 
-def status_notice(books: DebtorBooks, profile: Profile, claim: Claim, kind: str, now: datetime,
-                  return_code: str | None = None) -> None:
-    callbacks.enqueue(books, profile, now, claim.municipality_cvr, {
-        "debitorkontoId": claim.account_id, "fordringId": claim.id, "type": kind,
-        "dato": now.date().isoformat(), **({"returKode": return_code} if return_code else {})})
+def status_notice(
+    books: DebtorBooks, profile: Profile, claim: Claim, kind: str, now: datetime, return_code: str | None = None
+) -> None:
+    callbacks.enqueue(
+        books,
+        profile,
+        now,
+        claim.municipality_cvr,
+        {
+            "debitorkontoId": claim.account_id,
+            "fordringId": claim.id,
+            "type": kind,
+            "dato": now.date().isoformat(),
+            **({"returKode": return_code} if return_code else {}),
+        },
+    )

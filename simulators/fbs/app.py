@@ -13,23 +13,34 @@ from .library import Library
 from .routes import claim_out, router
 
 SETTINGS_DEFAULTS: dict[str, Any] = {
-    "exclusion_limit_oere": 25_000,   # the local limit above which a borrower is excluded (typically 200-300 kr)
+    "exclusion_limit_oere": 25_000,  # the local limit above which a borrower is excluded (typically 200-300 kr)
 }
 
 
 def _export(session: Session[Any]) -> dict[str, Any]:
     library: Library = session.state
-    return {"claims": [claim_out(library, c).model_dump(mode="json") for c in library.claims.values()],
-            "borrowers": [{"laanerId": b.id, "cpr": b.cpr, "udelukket": b.excluded} for b in library.borrowers.values()],
-            "events": len(library.events)}
+    return {
+        "claims": [claim_out(library, c).model_dump(mode="json") for c in library.claims.values()],
+        "borrowers": [{"laanerId": b.id, "cpr": b.cpr, "udelukket": b.excluded} for b in library.borrowers.values()],
+        "events": len(library.events),
+    }
 
 
-def create_app(*, tokens: dict[str, Principal] | None = None,
-               transports: dict[str, httpx.AsyncBaseTransport] | None = None, **settings: Any) -> FastAPI:
+def create_app(
+    *,
+    tokens: dict[str, Principal] | None = None,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    **settings: Any,
+) -> FastAPI:
     spec = SimulatorSpec(
-        name="fbs", title="FBS – Fælles Bibliotekssystem (simulated)",
+        name="fbs",
+        title="FBS – Fælles Bibliotekssystem (simulated)",
         description="The library system: claims made at the desk, the claim-event feed the integration reads, "
-                    "and the intakes for postings, status notices and rejections.",
-        contract="fbs", routers=[router], state_factory=Library, settings_defaults=SETTINGS_DEFAULTS,
-        export_state=_export)
+        "and the intakes for postings, status notices and rejections.",
+        contract="fbs",
+        routers=[router],
+        state_factory=Library,
+        settings_defaults=SETTINGS_DEFAULTS,
+        export_state=_export,
+    )
     return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

@@ -58,10 +58,10 @@ class LibraryClaim:
 @dataclass
 class Library:
     borrowers: dict[str, Borrower] = field(default_factory=dict)
-    by_cpr: dict[tuple[str, str], str] = field(default_factory=dict)      # (municipality code, cpr) -> id
+    by_cpr: dict[tuple[str, str], str] = field(default_factory=dict)  # (municipality code, cpr) -> id
     claims: dict[str, LibraryClaim] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
-    received: dict[str, tuple[str, str]] = field(default_factory=dict)    # intake id -> (fingerprint, claim id)
+    received: dict[str, tuple[str, str]] = field(default_factory=dict)  # intake id -> (fingerprint, claim id)
     _borrower_seq: itertools.count = field(default_factory=lambda: itertools.count(1))
     _claim_seq: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -86,22 +86,39 @@ class Library:
         existing = self.by_cpr.get((municipality.code, cpr))
         if existing:
             return self.borrowers[existing], False
-        borrower = Borrower(id=f"L{municipality.code}{next(self._borrower_seq):06d}", cpr=cpr, name=name,
-                            municipality=municipality)
+        borrower = Borrower(
+            id=f"L{municipality.code}{next(self._borrower_seq):06d}", cpr=cpr, name=name, municipality=municipality
+        )
         self.borrowers[borrower.id] = borrower
         self.by_cpr[(municipality.code, cpr)] = borrower.id
         return borrower, True
 
-    def add_claim(self, borrower: Borrower, kind: str, amount: int, handling: int | None, text: str,
-                  due_on: date | None, now: datetime) -> LibraryClaim:
+    def add_claim(
+        self,
+        borrower: Borrower,
+        kind: str,
+        amount: int,
+        handling: int | None,
+        text: str,
+        due_on: date | None,
+        now: datetime,
+    ) -> LibraryClaim:
         if handling is not None and kind == "GEBYR":
             raise Problem(422, "OIR-422-HANDLING-FEE-ON-FEE", "A handling fee belongs to a replacement claim")
         claim_id = f"FBS-{borrower.municipality.code}-{next(self._claim_seq):07d}"
         parts = [{"delpostId": f"{claim_id}-1", "beloebOere": amount, "tekst": text}]
         if handling:
             parts.append({"delpostId": f"{claim_id}-2", "beloebOere": handling, "tekst": "Håndteringsgebyr"})
-        claim = LibraryClaim(id=claim_id, borrower_id=borrower.id, municipality=borrower.municipality, kind=kind,
-                             text=text, created_on=now.date(), due_on=due_on or now.date(), parts=parts)
+        claim = LibraryClaim(
+            id=claim_id,
+            borrower_id=borrower.id,
+            municipality=borrower.municipality,
+            kind=kind,
+            text=text,
+            created_on=now.date(),
+            due_on=due_on or now.date(),
+            parts=parts,
+        )
         if claim.due_on < claim.created_on:
             raise Problem(422, "OIR-422-DATES", "forfaldsdato lies before the claim is made")
         self.claims[claim.id] = claim
@@ -111,11 +128,19 @@ class Library:
     def write_down(self, claim: LibraryClaim, amount: int, effective: date, reason: str, now: datetime) -> None:
         self._require_open(claim)
         if amount > claim.balance:
-            raise Problem(422, "OIR-422-WRITE-DOWN-EXCEEDS", "The write-down exceeds the balance",
-                          f"{amount} øre > {claim.balance} øre")
+            raise Problem(
+                422,
+                "OIR-422-WRITE-DOWN-EXCEEDS",
+                "The write-down exceeds the balance",
+                f"{amount} øre > {claim.balance} øre",
+            )
         claim.written_down += amount
-        self.emit("FORDRING_NEDSKREVET", claim, now, nedskrivning={
-            "beloebOere": amount, "virkningsdato": effective, "aarsag": reason})
+        self.emit(
+            "FORDRING_NEDSKREVET",
+            claim,
+            now,
+            nedskrivning={"beloebOere": amount, "virkningsdato": effective, "aarsag": reason},
+        )
 
     def annul(self, claim: LibraryClaim, reason: str, now: datetime) -> None:
         if claim.status == "ANNULLERET":
@@ -134,13 +159,16 @@ class Library:
         del self.by_cpr[(borrower.municipality.code, old)]
         borrower.cpr = cpr
         self.by_cpr[(borrower.municipality.code, cpr)] = borrower.id
-        open_claims = [c for c in self.claims.values() if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST")]
+        open_claims = [
+            c for c in self.claims.values() if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST")
+        ]
         for claim in open_claims:
             self.emit("CPR_AENDRET", claim, now, cprAendring={"gammelCpr": old, "nyCpr": cpr})
         return len(open_claims)
 
-    def correct(self, claim: LibraryClaim, amount: int | None, text: str | None, kind: str | None,
-                now: datetime) -> None:
+    def correct(
+        self, claim: LibraryClaim, amount: int | None, text: str | None, kind: str | None, now: datetime
+    ) -> None:
         if claim.status != "AFVIST":
             raise Problem(409, "OIR-409-NOT-REJECTED", "Only a rejected claim is corrected and resent", claim.status)
         if amount is not None:
@@ -163,16 +191,33 @@ class Library:
     def emit(self, kind: str, claim: LibraryClaim, now: datetime, **extra: Any) -> None:
         borrower = self.borrowers[claim.borrower_id]
         number = len(self.events) + 1
-        self.events.append({
-            "haendelseId": f"H{number:08d}", "cursor": cursor(number), "type": kind, "tidspunkt": now,
-            "kommuneKode": claim.municipality.code, "kommuneCvr": claim.municipality.cvr,
-            "fordring": {"fordringId": claim.id, "laanerId": claim.borrower_id, "type": claim.kind,
-                         "beloebOere": claim.amount, "tekst": claim.text, "stiftelsesdato": claim.created_on,
-                         "forfaldsdato": claim.due_on, "version": claim.version,
-                         "delposter": [dict(p) for p in claim.parts]},
-            "laaner": {"laanerId": borrower.id, "cpr": borrower.cpr, "navn": borrower.name}, **extra})
+        self.events.append(
+            {
+                "haendelseId": f"H{number:08d}",
+                "cursor": cursor(number),
+                "type": kind,
+                "tidspunkt": now,
+                "kommuneKode": claim.municipality.code,
+                "kommuneCvr": claim.municipality.cvr,
+                "fordring": {
+                    "fordringId": claim.id,
+                    "laanerId": claim.borrower_id,
+                    "type": claim.kind,
+                    "beloebOere": claim.amount,
+                    "tekst": claim.text,
+                    "stiftelsesdato": claim.created_on,
+                    "forfaldsdato": claim.due_on,
+                    "version": claim.version,
+                    "delposter": [dict(p) for p in claim.parts],
+                },
+                "laaner": {"laanerId": borrower.id, "cpr": borrower.cpr, "navn": borrower.name},
+                **extra,
+            }
+        )
 
-    def read(self, after: str | None, count: int, municipality_cvr: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def read(
+        self, after: str | None, count: int, municipality_cvr: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         start = position(after) if after else 0
         picked, last = [], start
         for event in self.events[start:]:
@@ -198,8 +243,12 @@ class Library:
         if claim.status == "ANNULLERET":
             raise Problem(422, "OIR-422-CLAIM-ANNULLED", "The claim was annulled")
         if posting["beloebOere"] > claim.balance:
-            raise Problem(422, "OIR-422-OVERPAYMENT", "The posting exceeds the claim's balance",
-                          f"{posting['beloebOere']} øre > {claim.balance} øre")
+            raise Problem(
+                422,
+                "OIR-422-OVERPAYMENT",
+                "The posting exceeds the claim's balance",
+                f"{posting['beloebOere']} øre > {claim.balance} øre",
+            )
         claim.postings.append(posting)
         if claim.balance == 0:
             claim.status = "BETALT" if posting["type"] == "DAEKNING" else "AFSKREVET"
@@ -215,8 +264,9 @@ class Library:
             borrower.notices.append({"type": "UDELUKKELSE_OPHAEVET", "tidspunkt": now, "saldoOere": balance})
 
     def balance(self, borrower: Borrower) -> int:
-        return sum(c.balance for c in self.claims.values()
-                   if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST"))
+        return sum(
+            c.balance for c in self.claims.values() if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST")
+        )
 
 
 def cursor(number: int) -> str:

@@ -174,7 +174,9 @@ class HaendelseOut(OutModel):
 
 class HaendelserOut(OutModel):
     haendelser: list[HaendelseOut]
-    naesteCursor: str | None = Field(default=None, description="Pass as `efter` to read on; absent when the feed is empty")
+    naesteCursor: str | None = Field(
+        default=None, description="Pass as `efter` to read on; absent when the feed is empty"
+    )
 
 
 class NotifikationOut(OutModel):
@@ -193,4 +195,4 @@ class LaanerStatusOut(OutModel):
     notifikationer: list[NotifikationOut]
 
 
-Antal = Annotated[int, Field(ge=1, le=1000)]    # a query parameter: text, parsed by FastAPI
+Antal = Annotated[int, Field(ge=1, le=1000)]  # a query parameter: text, parsed by FastAPI

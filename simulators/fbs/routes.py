@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
@@ -13,9 +13,27 @@ from simulators.kernel.models import IsoDateTime, UuidStr
 from simulators.kernel.runtime import Call
 
 from .library import Borrower, Library, LibraryClaim
-from .models import (AfvisningIn, AfvisningOut, Antal, AnnulleringIn, CprIn, DelpostOut, FordringIn, FordringOut,
-                     HaendelserOut, KvitteringOut, LaanerIn, LaanerOut, LaanerStatusOut, NedskrivningIn,
-                     NotifikationOut, PosteringIn, PosteringOut, RettelseIn, StatusIn)
+from .models import (
+    AfvisningIn,
+    AfvisningOut,
+    AnnulleringIn,
+    Antal,
+    CprIn,
+    DelpostOut,
+    FordringIn,
+    FordringOut,
+    HaendelserOut,
+    KvitteringOut,
+    LaanerIn,
+    LaanerOut,
+    LaanerStatusOut,
+    NedskrivningIn,
+    NotifikationOut,
+    PosteringIn,
+    PosteringOut,
+    RettelseIn,
+    StatusIn,
+)
 
 router = APIRouter()
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
@@ -39,19 +57,40 @@ def _after(call: Call, borrower: Borrower) -> None:
 
 def claim_out(library: Library, claim: LibraryClaim) -> FordringOut:
     return FordringOut(
-        fordringId=claim.id, laanerId=claim.borrower_id, kommuneKode=claim.municipality.code,
-        kommuneCvr=claim.municipality.cvr, type=claim.kind, tekst=claim.text, version=claim.version,  # type: ignore[arg-type]
-        stiftelsesdato=claim.created_on, forfaldsdato=claim.due_on, beloebOere=claim.amount, saldoOere=claim.balance,
-        status=claim.status, inddrivelse=claim.collection, kontoLukket=claim.account_closed,  # type: ignore[arg-type]
+        fordringId=claim.id,
+        laanerId=claim.borrower_id,
+        kommuneKode=claim.municipality.code,
+        kommuneCvr=claim.municipality.cvr,
+        type=cast(Any, claim.kind),
+        tekst=claim.text,
+        version=claim.version,
+        stiftelsesdato=claim.created_on,
+        forfaldsdato=claim.due_on,
+        beloebOere=claim.amount,
+        saldoOere=claim.balance,
+        status=cast(Any, claim.status),
+        inddrivelse=cast(Any, claim.collection),
+        kontoLukket=claim.account_closed,
         delposter=[DelpostOut(**p) for p in claim.parts],
-        posteringer=[PosteringOut(**{k: v for k, v in p.items() if k in PosteringOut.model_fields}) for p in claim.postings],
-        afvisninger=[AfvisningOut(**r) for r in claim.rejections])
+        posteringer=[
+            PosteringOut(**{k: v for k, v in p.items() if k in PosteringOut.model_fields}) for p in claim.postings
+        ],
+        afvisninger=[AfvisningOut(**r) for r in claim.rejections],
+    )
 
 
 # ---- library desk ----------------------------------------------------------------------------------
-@router.post("/laanere", operation_id="opretLaaner", tags=["bibliotek"], response_model=LaanerOut, status_code=201,
-             responses={200: {"description": "The borrower existed", "model": LaanerOut},
-                        **problem_responses(400, 401, 403, 409)})
+@router.post(
+    "/laanere",
+    operation_id="opretLaaner",
+    tags=["bibliotek"],
+    response_model=LaanerOut,
+    status_code=201,
+    responses={
+        200: {"description": "The borrower existed", "model": LaanerOut},
+        **problem_responses(400, 401, 403, 409),
+    },
+)
 async def opret_laaner(body: LaanerIn, call: CallDep, block: HeaderBlockDep, response: Response) -> LaanerOut:
     """Register a borrower at a municipality's library (the same CPR again: the same borrower)."""
     ensure_may_act(call.principal, block)
@@ -60,21 +99,33 @@ async def opret_laaner(body: LaanerIn, call: CallDep, block: HeaderBlockDep, res
     return LaanerOut(laanerId=borrower.id, navn=borrower.name, kommuneKode=borrower.municipality.code)
 
 
-@router.post("/fordringer", operation_id="opretFordring", tags=["bibliotek"], response_model=FordringOut,
-             status_code=201, responses=_DESK)
+@router.post(
+    "/fordringer",
+    operation_id="opretFordring",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    status_code=201,
+    responses=_DESK,
+)
 async def opret_fordring(body: FordringIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
     """The library makes a claim: a fee, a replacement, or a replacement acknowledged in writing."""
     ensure_may_act(call.principal, block)
     library = _library(call)
     borrower = library.borrower(body.laanerId, block.municipality)
-    claim = library.add_claim(borrower, body.type, body.beloebOere, body.haandteringsgebyrOere, body.tekst,
-                              body.forfaldsdato, call.now)
+    claim = library.add_claim(
+        borrower, body.type, body.beloebOere, body.haandteringsgebyrOere, body.tekst, body.forfaldsdato, call.now
+    )
     _after(call, borrower)
     return claim_out(library, claim)
 
 
-@router.post("/fordringer/{fordringId}/nedskrivninger", operation_id="nedskrivFordring", tags=["bibliotek"],
-             response_model=FordringOut, responses=_DESK)
+@router.post(
+    "/fordringer/{fordringId}/nedskrivninger",
+    operation_id="nedskrivFordring",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    responses=_DESK,
+)
 async def nedskriv(fordringId: IdPath, body: NedskrivningIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
     ensure_may_act(call.principal, block)
     library = _library(call)
@@ -84,8 +135,13 @@ async def nedskriv(fordringId: IdPath, body: NedskrivningIn, call: CallDep, bloc
     return claim_out(library, claim)
 
 
-@router.post("/fordringer/{fordringId}/annullering", operation_id="annullerFordring", tags=["bibliotek"],
-             response_model=FordringOut, responses=_DESK)
+@router.post(
+    "/fordringer/{fordringId}/annullering",
+    operation_id="annullerFordring",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    responses=_DESK,
+)
 async def annuller(fordringId: IdPath, body: AnnulleringIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
     ensure_may_act(call.principal, block)
     library = _library(call)
@@ -95,8 +151,9 @@ async def annuller(fordringId: IdPath, body: AnnulleringIn, call: CallDep, block
     return claim_out(library, claim)
 
 
-@router.put("/laanere/{laanerId}/cpr", operation_id="aendrCpr", tags=["bibliotek"], response_model=LaanerOut,
-            responses=_DESK)
+@router.put(
+    "/laanere/{laanerId}/cpr", operation_id="aendrCpr", tags=["bibliotek"], response_model=LaanerOut, responses=_DESK
+)
 async def aendr_cpr(laanerId: IdPath, body: CprIn, call: CallDep, block: HeaderBlockDep) -> LaanerOut:
     """The borrower's CPR changed: one CPR_AENDRET event per open claim."""
     ensure_may_act(call.principal, block)
@@ -106,8 +163,13 @@ async def aendr_cpr(laanerId: IdPath, body: CprIn, call: CallDep, block: HeaderB
     return LaanerOut(laanerId=borrower.id, navn=borrower.name, kommuneKode=borrower.municipality.code)
 
 
-@router.post("/fordringer/{fordringId}/rettelse", operation_id="retAfvistFordring", tags=["bibliotek"],
-             response_model=FordringOut, responses=_DESK)
+@router.post(
+    "/fordringer/{fordringId}/rettelse",
+    operation_id="retAfvistFordring",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    responses=_DESK,
+)
 async def ret(fordringId: IdPath, body: RettelseIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
     """Correct a claim a debtor system rejected, and send it again (a new version)."""
     ensure_may_act(call.principal, block)
@@ -118,8 +180,14 @@ async def ret(fordringId: IdPath, body: RettelseIn, call: CallDep, block: Header
     return claim_out(library, claim)
 
 
-@router.get("/fordringer/{fordringId}", operation_id="hentFordring", tags=["bibliotek"], response_model=FordringOut,
-            response_model_exclude_none=True, responses=problem_responses(400, 401, 403, 404))
+@router.get(
+    "/fordringer/{fordringId}",
+    operation_id="hentFordring",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    response_model_exclude_none=True,
+    responses=problem_responses(400, 401, 403, 404),
+)
 async def hent_fordring(fordringId: IdPath, call: CallDep, block: HeaderBlockDep) -> FordringOut:
     ensure_may_act(call.principal, block)
     library = _library(call)
@@ -131,37 +199,58 @@ async def _feed_headers(
     x_transaktion_id: Annotated[UuidStr, Header(alias="X-Transaktion-Id", description="Transaction id")],
     x_transaktion_tid: Annotated[IsoDateTime, Header(alias="X-Transaktion-Tid", description="When the reader asked")],
     # Not `| None`: a header is absent or a CVR; a literal "null" is no municipality.
-    x_kommune_cvr: Annotated[KommuneCvr, Header(alias="X-Kommune-Cvr",  # type: ignore[assignment]
-                                                description="Only this municipality's events")] = None,
+    x_kommune_cvr: Annotated[
+        KommuneCvr,
+        Header(
+            alias="X-Kommune-Cvr",
+            description="Only this municipality's events",
+        ),
+    ] = None,  # type: ignore[assignment]
 ) -> str | None:
     """The feed spans all 98 municipalities: the header block without a required municipality."""
     return x_kommune_cvr
 
 
-@router.get("/haendelser", operation_id="hentHaendelser", tags=["integration"], response_model=HaendelserOut,
-            response_model_exclude_none=True, responses=problem_responses(400, 401))
-async def haendelser(call: CallDep, municipality_cvr: Annotated[str | None, Depends(_feed_headers)],
-                     efter: Annotated[str | None, Query(pattern=r"^c-[0-9]{8}$", description="Cursor to read after")] = None,
-                     antal: Annotated[Antal, Query(description="At most this many events")] = 100) -> HaendelserOut:
+@router.get(
+    "/haendelser",
+    operation_id="hentHaendelser",
+    tags=["integration"],
+    response_model=HaendelserOut,
+    response_model_exclude_none=True,
+    responses=problem_responses(400, 401),
+)
+async def haendelser(
+    call: CallDep,
+    municipality_cvr: Annotated[str | None, Depends(_feed_headers)],
+    efter: Annotated[str | None, Query(pattern=r"^c-[0-9]{8}$", description="Cursor to read after")] = None,
+    antal: Annotated[Antal, Query(description="At most this many events")] = 100,
+) -> HaendelserOut:
     """Claim events in order, from a cursor: reading consumes nothing, so a reader that crashed reads again."""
     events, next_cursor = _library(call).read(efter, antal, municipality_cvr)
-    return HaendelserOut(haendelser=events, naesteCursor=next_cursor)  # type: ignore[arg-type]
+    return HaendelserOut.model_validate({"haendelser": events, "naesteCursor": next_cursor})
 
 
 def _fingerprint(body: object) -> str:
     return json.dumps(body.model_dump(mode="json"), sort_keys=True)  # type: ignore[attr-defined]
 
 
-def _intake(call: Call, block_cvr: str, intake_id: str, claim_id: str, body: object) -> tuple[Library, LibraryClaim, bool]:
+def _intake(
+    call: Call, block_cvr: str, intake_id: str, claim_id: str, body: object
+) -> tuple[Library, LibraryClaim, bool]:
     library = _library(call)
     claim = library.claim(claim_id, _municipality(call, block_cvr))
     earlier = library.seen(intake_id, _fingerprint(body))
     return library, claim, earlier is not None
 
 
-@router.post("/posteringer", operation_id="modtagPostering", tags=["integration"], response_model=KvitteringOut,
-             status_code=201, responses={200: {"description": "Received before under the same id", "model": KvitteringOut},
-                                         **_INTAKE})
+@router.post(
+    "/posteringer",
+    operation_id="modtagPostering",
+    tags=["integration"],
+    response_model=KvitteringOut,
+    status_code=201,
+    responses={200: {"description": "Received before under the same id", "model": KvitteringOut}, **_INTAKE},
+)
 async def postering(body: PosteringIn, call: CallDep, block: HeaderBlockDep, response: Response) -> KvitteringOut:
     """A payment (DAEKNING) or write-off (AFSKRIVNING) on a claim, exactly once per posteringId."""
     ensure_may_act(call.principal, block)
@@ -174,9 +263,14 @@ async def postering(body: PosteringIn, call: CallDep, block: HeaderBlockDep, res
     return KvitteringOut(id=body.posteringId, dublet=duplicate, fordring=claim_out(library, claim))
 
 
-@router.post("/statusmeddelelser", operation_id="modtagStatusmeddelelse", tags=["integration"],
-             response_model=KvitteringOut, status_code=201,
-             responses={200: {"description": "Received before under the same id", "model": KvitteringOut}, **_INTAKE})
+@router.post(
+    "/statusmeddelelser",
+    operation_id="modtagStatusmeddelelse",
+    tags=["integration"],
+    response_model=KvitteringOut,
+    status_code=201,
+    responses={200: {"description": "Received before under the same id", "model": KvitteringOut}, **_INTAKE},
+)
 async def statusmeddelelse(body: StatusIn, call: CallDep, block: HeaderBlockDep, response: Response) -> KvitteringOut:
     """Handed over to collection, returned from it, or the debtor account closed."""
     ensure_may_act(call.principal, block)
@@ -193,35 +287,55 @@ async def statusmeddelelse(body: StatusIn, call: CallDep, block: HeaderBlockDep,
     return KvitteringOut(id=body.meddelelseId, dublet=duplicate, fordring=claim_out(library, claim))
 
 
-@router.post("/afvisninger", operation_id="modtagAfvisning", tags=["integration"], response_model=KvitteringOut,
-             status_code=201, responses={200: {"description": "Received before under the same id", "model": KvitteringOut},
-                                         **_INTAKE})
+@router.post(
+    "/afvisninger",
+    operation_id="modtagAfvisning",
+    tags=["integration"],
+    response_model=KvitteringOut,
+    status_code=201,
+    responses={200: {"description": "Received before under the same id", "model": KvitteringOut}, **_INTAKE},
+)
 async def afvisning(body: AfvisningIn, call: CallDep, block: HeaderBlockDep, response: Response) -> KvitteringOut:
     """A debtor system rejected a claim: it waits for the library's correction; nothing is lost."""
     ensure_may_act(call.principal, block)
     library, claim, duplicate = _intake(call, block.municipality.cvr, body.afvisningId, body.fordringId, body)
     if not duplicate:
         if claim.status not in ("AABEN", "AFVIST"):
-            raise Problem(422, "OIR-422-CLAIM-CLOSED", "The claim is closed; a rejection no longer applies", claim.status)
+            raise Problem(
+                422, "OIR-422-CLAIM-CLOSED", "The claim is closed; a rejection no longer applies", claim.status
+            )
         claim.status = "AFVIST"
-        claim.rejections.append({"afvisningId": body.afvisningId, "kode": body.kode, "tekst": body.tekst,
-                                 "modtaget": call.now})
+        claim.rejections.append(
+            {"afvisningId": body.afvisningId, "kode": body.kode, "tekst": body.tekst, "modtaget": call.now}
+        )
         library.received[body.afvisningId] = (_fingerprint(body), claim.id)
     response.status_code = 200 if duplicate else 201
     return KvitteringOut(id=body.afvisningId, dublet=duplicate, fordring=claim_out(library, claim))
 
 
-@router.get("/laanere/{laanerId}/status", operation_id="hentLaanerStatus", tags=["integration"],
-            response_model=LaanerStatusOut, responses=problem_responses(400, 401, 403, 404))
+@router.get(
+    "/laanere/{laanerId}/status",
+    operation_id="hentLaanerStatus",
+    tags=["integration"],
+    response_model=LaanerStatusOut,
+    responses=problem_responses(400, 401, 403, 404),
+)
 async def laaner_status(laanerId: IdPath, call: CallDep, block: HeaderBlockDep) -> LaanerStatusOut:
     """The borrower's balance, the local limit, and whether they are excluded from borrowing."""
     ensure_may_act(call.principal, block)
     library = _library(call)
     borrower = library.borrower(laanerId, block.municipality)
     limit = int(call.setting("exclusion_limit_oere"))
-    _after(call, borrower)          # a changed limit applies at once
-    open_claims = [c for c in library.claims.values() if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST")]
-    return LaanerStatusOut(laanerId=borrower.id, kommuneKode=borrower.municipality.code,
-                           saldoOere=library.balance(borrower), graenseOere=limit, udelukket=borrower.excluded,
-                           aabneFordringer=len(open_claims),
-                           notifikationer=[NotifikationOut(**n) for n in borrower.notices])
+    _after(call, borrower)  # a changed limit applies at once
+    open_claims = [
+        c for c in library.claims.values() if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST")
+    ]
+    return LaanerStatusOut(
+        laanerId=borrower.id,
+        kommuneKode=borrower.municipality.code,
+        saldoOere=library.balance(borrower),
+        graenseOere=limit,
+        udelukket=borrower.excluded,
+        aabneFordringer=len(open_claims),
+        notifikationer=[NotifikationOut(**n) for n in borrower.notices],
+    )

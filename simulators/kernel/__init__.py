@@ -9,15 +9,60 @@ from .auth import DEV_TOKEN, Principal
 from .clock import COPENHAGEN, VirtualClock
 from .faults import CALLBACK_FAULTS, FaultKind, FaultRuleIn
 from .headers import HeaderBlock, HeaderBlockDep, KommuneCvr, ensure_may_act
-from .models import Cpr, Cvr, ensure_valid_cvr, Ident, IsoDate, IsoDateTime, Oere, OereOrZero, OutModel, SignedOere, StrictModel, UuidStr, Whole, whole
+from .models import (
+    Cpr,
+    Cvr,
+    Ident,
+    IsoDate,
+    IsoDateTime,
+    Oere,
+    OereOrZero,
+    OutModel,
+    SignedOere,
+    StrictModel,
+    UuidStr,
+    Whole,
+    ensure_valid_cvr,
+)
 from .problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDetail, problem_responses
 from .runtime import Call, CallDep, SimRuntime, SimulatorSpec
 from .sessions import Session
 
 __all__ = [
-    "CALLBACK_FAULTS", "COPENHAGEN", "DEV_TOKEN", "PROBLEM_MEDIA_TYPE", "Call", "CallDep", "Cpr", "Cvr",
-    "FaultKind", "FaultRuleIn", "IsoDate", "IsoDateTime", "UuidStr", "Whole", "whole", "HeaderBlock", "HeaderBlockDep", "Ident", "KommuneCvr", "Oere", "OereOrZero",
-    "OutModel", "Principal", "Problem", "ProblemDetail", "Session", "SignedOere", "SimRuntime", "SimulatorSpec",
-    "StrictModel", "VirtualClock", "create_simulator_app", "ensure_may_act", "ensure_valid_cvr", "generated_openapi",
+    "CALLBACK_FAULTS",
+    "COPENHAGEN",
+    "DEV_TOKEN",
+    "PROBLEM_MEDIA_TYPE",
+    "Call",
+    "CallDep",
+    "Cpr",
+    "Cvr",
+    "FaultKind",
+    "FaultRuleIn",
+    "HeaderBlock",
+    "HeaderBlockDep",
+    "Ident",
+    "IsoDate",
+    "IsoDateTime",
+    "KommuneCvr",
+    "Oere",
+    "OereOrZero",
+    "OutModel",
+    "Principal",
+    "Problem",
+    "ProblemDetail",
+    "Session",
+    "SignedOere",
+    "SimRuntime",
+    "SimulatorSpec",
+    "StrictModel",
+    "UuidStr",
+    "VirtualClock",
+    "Whole",
+    "create_simulator_app",
+    "ensure_may_act",
+    "ensure_valid_cvr",
+    "generated_openapi",
     "problem_responses",
+    "whole",
 ]

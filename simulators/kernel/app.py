@@ -26,9 +26,13 @@ from .runtime import SimRuntime, SimulatorSpec
 from .sessions import SessionRegistry
 
 
-def create_simulator_app(spec: SimulatorSpec, *, tokens: dict[str, Principal] | None = None,
-                         settings: dict[str, Any] | None = None,
-                         transports: dict[str, httpx.AsyncBaseTransport] | None = None) -> FastAPI:
+def create_simulator_app(
+    spec: SimulatorSpec,
+    *,
+    tokens: dict[str, Principal] | None = None,
+    settings: dict[str, Any] | None = None,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
     """Build a simulator app.
 
     `settings` override the spec's defaults for every new session (e.g. the PSRM URL a debtor
@@ -38,17 +42,28 @@ def create_simulator_app(spec: SimulatorSpec, *, tokens: dict[str, Principal] | 
     if unknown:
         raise ValueError(f"{spec.name}: unknown settings {sorted(unknown)}")
     defaults = {**spec.settings_defaults, **(settings or {})}
-    runtime = SimRuntime(spec=spec, sessions=SessionRegistry(spec.state_factory, lambda: dict(defaults)),
-                         tokens=tokens or default_tokens(), app_settings=defaults,
-                         transports=transports or {})
+    runtime = SimRuntime(
+        spec=spec,
+        sessions=SessionRegistry(spec.state_factory, lambda: dict(defaults)),
+        tokens=tokens or default_tokens(),
+        app_settings=defaults,
+        transports=transports or {},
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await runtime.aclose()        # the outgoing client (PSRM, callbacks) closes with the server
+        await runtime.aclose()  # the outgoing client (PSRM, callbacks) closes with the server
 
-    app = FastAPI(title=spec.title, description=spec.description, version=spec.version,
-                  openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
     app.state.sim = runtime
     install_problem_handlers(app)
     for router in spec.routers:
@@ -73,8 +88,9 @@ def create_simulator_app(spec: SimulatorSpec, *, tokens: dict[str, Principal] | 
 def generated_openapi(app: FastAPI, *, control_plane: bool = False) -> dict[str, Any]:
     """The OpenAPI document FastAPI derives from the code, for comparison with the contract file."""
     document = get_openapi(title=app.title, version=app.version, routes=app.routes)
-    document["paths"] = {path: item for path, item in document.get("paths", {}).items()
-                         if path.startswith("/_sim") == control_plane}
+    document["paths"] = {
+        path: item for path, item in document.get("paths", {}).items() if path.startswith("/_sim") == control_plane
+    }
     # FastAPI documents a 422 "Validation Error" on every operation with parameters; our kernel answers
     # schema violations with 400 problem+json instead, so that entry describes nothing we send.
     for item in document.get("paths", {}).values():

@@ -19,7 +19,7 @@ DEV_TOKEN = "oir-dev-token"
 @dataclass(frozen=True)
 class Principal:
     name: str
-    municipalities: frozenset[str] | None = None   # None: may act for every municipality
+    municipalities: frozenset[str] | None = None  # None: may act for every municipality
 
     def may_act_for(self, cvr: str) -> bool:
         return self.municipalities is None or cvr in self.municipalities
@@ -33,8 +33,13 @@ _bearer = HTTPBearer(auto_error=False, description="Bearer token issued to the c
 
 
 def _unauthorized(detail: str) -> Problem:
-    return Problem(401, "OIR-401-UNAUTHENTICATED", "Missing or invalid bearer token", detail,
-                   headers={"WWW-Authenticate": "Bearer"})
+    return Problem(
+        401,
+        "OIR-401-UNAUTHENTICATED",
+        "Missing or invalid bearer token",
+        detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:

@@ -39,8 +39,11 @@ def add_business_days(day: date, count: int) -> date:
 
 @lru_cache(maxsize=64)
 def _bank_closing_days(year: int) -> frozenset[date]:
-    ascension = next(day for day, name in holidays.country_holidays("DK", years=year, language="en_US").items()
-                     if "Ascension" in name)
+    ascension = next(
+        day
+        for day, name in holidays.country_holidays("DK", years=year, language="en_US").items()
+        if "Ascension" in name
+    )
     return frozenset({date(year, 12, 24), date(year, 12, 31), date(year, 6, 5), ascension + timedelta(days=1)})
 
 

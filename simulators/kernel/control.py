@@ -17,14 +17,18 @@ from contracts.identity import mask_cpr_in_text
 
 from .clock import ClockError
 from .faults import FaultRule, FaultRuleIn
-from .models import IsoDateTime, whole
+from .models import WHOLE, IsoDateTime
 from .problems import Problem, problem_responses
 from .runtime import PrincipalDep, runtime_of, session_of
 
 router = APIRouter(prefix="/_sim", tags=["simulator control"])
 
-SessionHeader = Annotated[str | None, Header(alias="X-Sim-Session", pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
-                                               description="State namespace; absent means 'default'")]
+SessionHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Sim-Session", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="State namespace; absent means 'default'"
+    ),
+]
 _STD = problem_responses(400, 401)
 
 
@@ -40,10 +44,10 @@ class ClockSet(BaseModel):
 
 class ClockAdvance(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    days: whole(ge=0, le=3650) = 0
-    hours: whole(ge=0, le=87600) = 0
-    minutes: whole(ge=0, le=5_256_000) = 0
-    seconds: whole(ge=0, le=315_360_000) = 0
+    days: Annotated[int, Field(ge=0, le=3650), WHOLE] = 0
+    hours: Annotated[int, Field(ge=0, le=87600), WHOLE] = 0
+    minutes: Annotated[int, Field(ge=0, le=5_256_000), WHOLE] = 0
+    seconds: Annotated[int, Field(ge=0, le=315_360_000), WHOLE] = 0
 
 
 class FaultList(BaseModel):
@@ -69,8 +73,12 @@ async def _move_clock(request: Request, target: datetime) -> ClockOut:
         if target.tzinfo is not None and target - old > _MAX_MOVE:
             raise Problem(422, "OIR-422-CLOCK-TOO-FAR", "Move the clock at most ten years at a time")
         if target.tzinfo is None or target < old:
-            raise Problem(409, "OIR-409-CLOCK-BACKWARDS", "Virtual time never runs backwards",
-                          f"{target.isoformat()} is before {old.isoformat()}")
+            raise Problem(
+                409,
+                "OIR-409-CLOCK-BACKWARDS",
+                "Virtual time never runs backwards",
+                f"{target.isoformat()} is before {old.isoformat()}",
+            )
         # The job runner walks the clock from event to event up to the target, so that each job
         # happens at its own virtual time; then the clock settles on the target.
         jobs = await runtime_of(request).run_clock(session, old, target)
@@ -86,25 +94,33 @@ async def get_clock(request: Request, _: PrincipalDep, x_sim_session: SessionHea
     return ClockOut(now=session_of(request).clock.now())
 
 
-@router.put("/clock", operation_id="simSetClock", response_model=ClockOut,
-            responses=problem_responses(400, 401, 409, 422))
+@router.put(
+    "/clock", operation_id="simSetClock", response_model=ClockOut, responses=problem_responses(400, 401, 409, 422)
+)
 async def set_clock(request: Request, body: ClockSet, _: PrincipalDep, x_sim_session: SessionHeader = None) -> ClockOut:
     if body.now.tzinfo is None:
         raise Problem(400, "OIR-400-VALIDATION", "The instant must carry a UTC offset")
     return await _move_clock(request, body.now)
 
 
-@router.post("/clock/advance", operation_id="simAdvanceClock", response_model=ClockOut,
-             responses=problem_responses(400, 401, 422))
-async def advance_clock(request: Request, body: ClockAdvance, _: PrincipalDep,
-                        x_sim_session: SessionHeader = None) -> ClockOut:
+@router.post(
+    "/clock/advance",
+    operation_id="simAdvanceClock",
+    response_model=ClockOut,
+    responses=problem_responses(400, 401, 422),
+)
+async def advance_clock(
+    request: Request, body: ClockAdvance, _: PrincipalDep, x_sim_session: SessionHeader = None
+) -> ClockOut:
     delta = timedelta(days=body.days, hours=body.hours, minutes=body.minutes, seconds=body.seconds)
     if delta > _MAX_MOVE:
         raise Problem(422, "OIR-422-CLOCK-TOO-FAR", "Move the clock at most ten years at a time")
     return await _move_clock(request, session_of(request).clock.now() + delta)
 
 
-@router.post("/jobs/run", operation_id="simRunJobs", response_model=ClockOut, responses=problem_responses(400, 401, 409))
+@router.post(
+    "/jobs/run", operation_id="simRunJobs", response_model=ClockOut, responses=problem_responses(400, 401, 409)
+)
 async def run_jobs(request: Request, _: PrincipalDep, x_sim_session: SessionHeader = None) -> ClockOut:
     """Run the jobs that are due now, without moving the clock (e.g. after settings changed)."""
     return await _move_clock(request, session_of(request).clock.now())
@@ -116,8 +132,9 @@ async def list_faults(request: Request, _: PrincipalDep, x_sim_session: SessionH
 
 
 @router.post("/faults", operation_id="simAddFault", response_model=FaultRule, status_code=201, responses=_STD)
-async def add_fault(request: Request, rule: FaultRuleIn, _: PrincipalDep,
-                    x_sim_session: SessionHeader = None) -> FaultRule:
+async def add_fault(
+    request: Request, rule: FaultRuleIn, _: PrincipalDep, x_sim_session: SessionHeader = None
+) -> FaultRule:
     return session_of(request).faults.add(rule)
 
 
@@ -128,11 +145,14 @@ async def clear_faults(request: Request, _: PrincipalDep, x_sim_session: Session
 
 
 @router.get("/journal", operation_id="simGetJournal", response_model=JournalOut, responses=_STD)
-async def get_journal(request: Request, _: PrincipalDep,
-                      operation: Annotated[str | None, Query(max_length=120)] = None,
-                      direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
-                      since: Annotated[int, Query(ge=0)] = 0,
-                      x_sim_session: SessionHeader = None) -> JournalOut:
+async def get_journal(
+    request: Request,
+    _: PrincipalDep,
+    operation: Annotated[str | None, Query(max_length=120)] = None,
+    direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
+    since: Annotated[int, Query(ge=0)] = 0,
+    x_sim_session: SessionHeader = None,
+) -> JournalOut:
     entries = session_of(request).journal.entries(operation=operation, direction=direction, since=since)
     return JournalOut(entries=[e.export() for e in entries])
 
@@ -142,21 +162,28 @@ async def get_settings(request: Request, _: PrincipalDep, x_sim_session: Session
     return SettingsOut(settings=dict(session_of(request).settings))
 
 
-@router.patch("/settings", operation_id="simPatchSettings", response_model=SettingsOut,
-              responses=problem_responses(400, 401, 422))
-async def patch_settings(request: Request, changes: dict[str, SettingValue], _: PrincipalDep,
-                         x_sim_session: SessionHeader = None) -> SettingsOut:
+@router.patch(
+    "/settings", operation_id="simPatchSettings", response_model=SettingsOut, responses=problem_responses(400, 401, 422)
+)
+async def patch_settings(
+    request: Request, changes: dict[str, SettingValue], _: PrincipalDep, x_sim_session: SessionHeader = None
+) -> SettingsOut:
     session = session_of(request)
     known = runtime_of(request).spec.settings_defaults
     unknown = sorted(set(changes) - set(known))
     if unknown:
-        raise Problem(422, "OIR-422-UNKNOWN-SETTING", "Unknown setting",
-                      f"unknown: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise Problem(
+            422,
+            "OIR-422-UNKNOWN-SETTING",
+            "Unknown setting",
+            f"unknown: {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+        )
     for key, value in changes.items():
         default = known[key]
         if value is not None and default is not None and type(value) is not type(default):
-            raise Problem(422, "OIR-422-SETTING-TYPE", "Wrong type for setting",
-                          f"{key} takes {type(default).__name__}")
+            raise Problem(
+                422, "OIR-422-SETTING-TYPE", "Wrong type for setting", f"{key} takes {type(default).__name__}"
+            )
     session.settings.update(changes)
     return SettingsOut(settings=dict(session.settings))
 
@@ -176,6 +203,9 @@ async def export_state(request: Request, _: PrincipalDep, x_sim_session: Session
     exported = runtime.spec.export_state(session) if runtime.spec.export_state else {}
     import json
 
-    text = json.dumps({"session": session.id, "now": session.clock.now().isoformat(), "state": exported},
-                      ensure_ascii=False, default=str)
+    text = json.dumps(
+        {"session": session.id, "now": session.clock.now().isoformat(), "state": exported},
+        ensure_ascii=False,
+        default=str,
+    )
     return Response(mask_cpr_in_text(text), media_type="application/json")

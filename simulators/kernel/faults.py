@@ -14,15 +14,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import whole
+from .models import WHOLE
 
 
 class FaultKind(StrEnum):
-    LATENCY = "latency"            # answer, but only after latency_ms of real time
-    ERROR = "error"                # answer `status` with a problem body instead of handling the request
-    DROP = "drop"                  # start the answer, then close the connection
-    TIMEOUT = "timeout"            # hold the request for latency_ms, then close without answering
-    DROP_CALLBACK = "drop_callback"            # an outgoing callback is never sent
+    LATENCY = "latency"  # answer, but only after latency_ms of real time
+    ERROR = "error"  # answer `status` with a problem body instead of handling the request
+    DROP = "drop"  # start the answer, then close the connection
+    TIMEOUT = "timeout"  # hold the request for latency_ms, then close without answering
+    DROP_CALLBACK = "drop_callback"  # an outgoing callback is never sent
     DUPLICATE_CALLBACK = "duplicate_callback"  # an outgoing callback is sent twice
 
 
@@ -32,12 +32,13 @@ class FaultRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     operation: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.*:-]+$")] = "*"
-    kind: Annotated[FaultKind, Field(strict=False)]   # lax: the JSON value selects the member
-    count: whole(ge=1, le=1_000_000) | None = Field(
-        default=None, description="How many times the rule fires; absent means every time")
+    kind: Annotated[FaultKind, Field(strict=False)]  # lax: the JSON value selects the member
+    count: Annotated[int, Field(ge=1, le=1_000_000), WHOLE] | None = Field(
+        default=None, description="How many times the rule fires; absent means every time"
+    )
     probability: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
-    status: whole(ge=400, le=599) = 503
-    latency_ms: whole(ge=0, le=60_000) = 0
+    status: Annotated[int, Field(ge=400, le=599), WHOLE] = 503
+    latency_ms: Annotated[int, Field(ge=0, le=60_000), WHOLE] = 0
 
 
 class FaultRule(FaultRuleIn):

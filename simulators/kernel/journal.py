@@ -17,8 +17,8 @@ from contracts.identity import mask_cpr_in_text
 @dataclass
 class JournalEntry:
     seq: int
-    at: datetime                 # virtual time of the session when the exchange happened
-    direction: str               # "in" for requests received, "out" for calls the simulator made
+    at: datetime  # virtual time of the session when the exchange happened
+    direction: str  # "in" for requests received, "out" for calls the simulator made
     method: str
     path: str
     operation: str | None
@@ -31,10 +31,17 @@ class JournalEntry:
 
     def export(self) -> dict[str, Any]:
         raw = {
-            "seq": self.seq, "at": self.at.isoformat(), "direction": self.direction, "method": self.method,
-            "path": self.path, "operation": self.operation, "status": self.status,
-            "transactionId": self.transaction_id, "requestBody": self.request_body,
-            "responseBody": self.response_body, "note": self.note,
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "direction": self.direction,
+            "method": self.method,
+            "path": self.path,
+            "operation": self.operation,
+            "status": self.status,
+            "transactionId": self.transaction_id,
+            "requestBody": self.request_body,
+            "responseBody": self.response_body,
+            "note": self.note,
         }
         return json.loads(mask_cpr_in_text(json.dumps(raw, ensure_ascii=False, default=str)))
 
@@ -55,12 +62,16 @@ class Journal:
             del self._entries[: len(self._entries) - self._limit]
         return entry
 
-    def entries(self, *, operation: str | None = None, direction: str | None = None,
-                since: int = 0) -> list[JournalEntry]:
-        return [e for e in self._entries
-                if e.seq > since
-                and (operation is None or e.operation == operation)
-                and (direction is None or e.direction == direction)]
+    def entries(
+        self, *, operation: str | None = None, direction: str | None = None, since: int = 0
+    ) -> list[JournalEntry]:
+        return [
+            e
+            for e in self._entries
+            if e.seq > since
+            and (operation is None or e.operation == operation)
+            and (direction is None or e.direction == direction)
+        ]
 
     def clear(self) -> None:
         self._entries.clear()

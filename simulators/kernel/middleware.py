@@ -49,16 +49,29 @@ class SimulatorMiddleware:
         registry: SessionRegistry[Any] = self.runtime.sessions
         session_id = _header(scope, SESSION_HEADER.encode()) or DEFAULT_SESSION
         if not registry.valid_id(session_id):
-            await _send_problem(send, Problem(400, "OIR-400-SESSION", "Invalid X-Sim-Session header",
-                                              "1-64 characters of A-Z a-z 0-9 _ . : -"), scope["path"])
+            await _send_problem(
+                send,
+                Problem(
+                    400, "OIR-400-SESSION", "Invalid X-Sim-Session header", "1-64 characters of A-Z a-z 0-9 _ . : -"
+                ),
+                scope["path"],
+            )
             return
         session = registry.get(session_id)
         scope.setdefault("state", {})["sim_session"] = session
 
         body = await _read_body(receive)
         replay_key = self._replay_key(scope)
-        fingerprint = hashlib.sha256(b"|".join([scope["method"].encode(), scope["path"].encode(),
-                                                (_header(scope, b"x-kommune-cvr") or "").encode(), body])).hexdigest()
+        fingerprint = hashlib.sha256(
+            b"|".join(
+                [
+                    scope["method"].encode(),
+                    scope["path"].encode(),
+                    (_header(scope, b"x-kommune-cvr") or "").encode(),
+                    body,
+                ]
+            )
+        ).hexdigest()
         if replay_key is not None and self._token_known(scope):
             stored = session.answers.get(replay_key)
             if stored is not None and stored.fingerprint == fingerprint:
@@ -96,8 +109,13 @@ class SimulatorMiddleware:
             if drop.delay_s:
                 await asyncio.sleep(drop.delay_s)
             if not sent["started"]:
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+                    }
+                )
                 await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise SimulatedConnectionDrop("connection dropped by an injected fault") from None
 
@@ -123,17 +141,26 @@ class SimulatorMiddleware:
         await send({"type": "http.response.start", "status": stored.status, "headers": headers})
         await send({"type": "http.response.body", "body": stored.body})
 
-    def _journal(self, scope: Scope, session: Any, body: bytes, status: int | None, answer: bytes,
-                 note: str | None = None) -> None:
+    def _journal(
+        self, scope: Scope, session: Any, body: bytes, status: int | None, answer: bytes, note: str | None = None
+    ) -> None:
         path = scope["path"]
         if path.startswith(_UNJOURNALED_PREFIXES):
             return
         route = scope.get("route")
         operation = getattr(route, "operation_id", None) or getattr(route, "name", None)
-        session.journal.record(at=session.clock.now(), direction="in", method=scope["method"], path=path,
-                               operation=operation, status=status,
-                               transaction_id=_header(scope, b"x-transaktion-id"),
-                               request_body=parse_body(body), response_body=parse_body(answer), note=note)
+        session.journal.record(
+            at=session.clock.now(),
+            direction="in",
+            method=scope["method"],
+            path=path,
+            operation=operation,
+            status=status,
+            transaction_id=_header(scope, b"x-transaktion-id"),
+            request_body=parse_body(body),
+            response_body=parse_body(answer),
+            note=note,
+        )
 
 
 async def _read_body(receive: Receive) -> bytes:

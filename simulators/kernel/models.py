@@ -38,7 +38,9 @@ def ensure_valid_cvr(value: str | None) -> None:
 
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$")
+_DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -57,7 +59,7 @@ def _iso_datetime(value: Any) -> datetime:
         return value
     if not isinstance(value, str) or not _DATETIME.match(value):
         raise ValueError("a time is an RFC 3339 string with a UTC offset, e.g. 2026-01-05T09:00:00+01:00")
-    text = value.upper().replace("Z", "+00:00").replace(":60", ":59")   # leap seconds are valid RFC 3339
+    text = value.upper().replace("Z", "+00:00").replace(":60", ":59")  # leap seconds are valid RFC 3339
     return datetime.fromisoformat(text)
 
 
@@ -70,7 +72,7 @@ def _uuid(value: Any) -> str:
 def _whole(value: Any) -> int:
     """JSON Schema counts 12.0 as an integer; pydantic's strict mode does not. Neither counts true."""
     if isinstance(value, bool):
-        raise ValueError("a whole number, not a boolean")
+        raise ValueError("a whole number, not a boolean")  # noqa: TRY004 - pydantic wants ValueError
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -78,21 +80,21 @@ def _whole(value: Any) -> int:
     raise ValueError("a whole number")
 
 
-Whole = Annotated[int, BeforeValidator(_whole)]
+# Put constraints on `int` first and this after them (Annotated[int, Field(ge=0), WHOLE]), so the JSON
+# Schema keeps minimum/maximum; wrapped the other way round pydantic emits raw `gt`/`le` keys.
+WHOLE = BeforeValidator(_whole)
+Whole = Annotated[int, WHOLE]
 
-
-def whole(**constraints: Any) -> Any:
-    """A whole-number type with JSON Schema constraints (ge, gt, le, description ...)."""
-    return Annotated[int, Field(**constraints), BeforeValidator(_whole)]
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime),
-                        WithJsonSchema({"type": "string", "format": "date-time"})]
+IsoDateTime = Annotated[
+    datetime, BeforeValidator(_iso_datetime), WithJsonSchema({"type": "string", "format": "date-time"})
+]
 UuidStr = Annotated[str, BeforeValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
 
-Oere = whole(gt=0, le=10_000_000_000, description="Amount in øre (1 kr = 100 øre), positive")
-OereOrZero = whole(ge=0, le=10_000_000_000, description="Amount in øre, zero or more")
-SignedOere = whole(ge=-10_000_000_000, le=10_000_000_000, description="Amount in øre")
+Oere = Annotated[int, Field(gt=0, le=10_000_000_000, description="Amount in øre (1 kr = 100 øre), positive"), WHOLE]
+OereOrZero = Annotated[int, Field(ge=0, le=10_000_000_000, description="Amount in øre, zero or more"), WHOLE]
+SignedOere = Annotated[int, Field(ge=-10_000_000_000, le=10_000_000_000, description="Amount in øre"), WHOLE]
 Cpr = Annotated[str, Field(pattern=CPR_PATTERN, description="CPR number, 10 digits DDMMYYSSSS (personal data)")]
 # 8 digits by the contract; the check digit is verified by `ensure_valid_cvr` (422 when wrong).
 Cvr = Annotated[str, Field(pattern=CVR_PATTERN, description="CVR number, 8 digits, modulus-11 check digit")]

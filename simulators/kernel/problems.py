@@ -34,8 +34,15 @@ class ProblemDetail(BaseModel):
 class Problem(Exception):
     """A business or protocol rejection that becomes a problem+json answer."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str | None = None,
-                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {detail or title}")
         self.status = status
         self.code = code
@@ -45,14 +52,22 @@ class Problem(Exception):
         self.headers = headers or {}
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
-        model = ProblemDetail(type=f"urn:oir:problem:{self.code}", title=self.title, status=self.status,
-                              code=self.code, detail=self.detail, instance=instance, errors=self.errors)
+        model = ProblemDetail(
+            type=f"urn:oir:problem:{self.code}",
+            title=self.title,
+            status=self.status,
+            code=self.code,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+        )
         return model.model_dump(exclude_none=True)
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    return JSONResponse(problem.body(instance), status_code=problem.status,
-                        media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers)
+    return JSONResponse(
+        problem.body(instance), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
+    )
 
 
 _STATUS_CODES = {
@@ -67,11 +82,13 @@ _STATUS_CODES = {
 def _jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
-        errors.append({
-            "loc": [str(part) for part in err.get("loc", ())],
-            "msg": str(err.get("msg", "")),
-            "type": str(err.get("type", "")),
-        })
+        errors.append(
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
     return errors
 
 
@@ -85,7 +102,10 @@ def _validation_code(errors: list[dict[str, Any]]) -> tuple[str, str]:
             if loc[-1].lower() == "x-kommune-cvr" and err["type"] != "missing":
                 return "OIR-400-UNKNOWN-MUNICIPALITY", "The municipality CVR is not one of the 98 municipalities"
             if loc[-1].lower().startswith("x-transaktion") or loc[-1].lower() == "x-kommune-cvr":
-                return "OIR-400-HEADER-BLOCK", "The header block (transaction id, time, municipality CVR) is missing or invalid"
+                return (
+                    "OIR-400-HEADER-BLOCK",
+                    "The header block (transaction id, time, municipality CVR) is missing or invalid",
+                )
     first = errors[0] if errors else {"loc": [], "type": ""}
     if _loc_has(first, "cpr"):
         return "OIR-400-INVALID-CPR", "A CPR number is not of the form DDMMYYSSSS"
@@ -104,8 +124,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, RequestValidationError)
     errors = _jsonable_errors(exc)
     code, title = _validation_code(errors)
-    return problem_response(Problem(400, code, title, detail=errors[0]["msg"] if errors else None,
-                                    errors=errors), instance=request.url.path)
+    return problem_response(
+        Problem(400, code, title, detail=errors[0]["msg"] if errors else None, errors=errors), instance=request.url.path
+    )
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -133,14 +154,17 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-    return problem_response(Problem(exc.status_code, code, title, detail=detail, headers=headers),
-                            instance=request.url.path)
+    return problem_response(
+        Problem(exc.status_code, code, title, detail=detail, headers=headers), instance=request.url.path
+    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # A defect, not an answer to bad input: keep it visible as a problem body with a stable code.
-    return problem_response(Problem(500, "OIR-500-INTERNAL", "Internal simulator error", detail=type(exc).__name__),
-                            instance=request.url.path)
+    return problem_response(
+        Problem(500, "OIR-500-INTERNAL", "Internal simulator error", detail=type(exc).__name__),
+        instance=request.url.path,
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -152,12 +176,19 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem+json answers for the given statuses."""
-    described = {400: "Malformed request, or it does not match the contract",
-                 401: "Missing or invalid bearer token",
-                 403: "The caller may not act for this municipality or account",
-                 404: "No such resource", 409: "Conflicts with the resource's state",
-                 422: "Well-formed, but rejected by a business rule",
-                 503: "Temporarily unavailable"}
-    return {status: {"description": described.get(status, "Error"),
-                     "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
-            for status in statuses}
+    described = {
+        400: "Malformed request, or it does not match the contract",
+        401: "Missing or invalid bearer token",
+        403: "The caller may not act for this municipality or account",
+        404: "No such resource",
+        409: "Conflicts with the resource's state",
+        422: "Well-formed, but rejected by a business rule",
+        503: "Temporarily unavailable",
+    }
+    return {
+        status: {
+            "description": described.get(status, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+        }
+        for status in statuses
+    }

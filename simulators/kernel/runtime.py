@@ -32,11 +32,11 @@ class SimulatorSpec:
     name: str
     title: str
     description: str
-    contract: str                                   # file stem under contracts/openapi/
+    contract: str  # file stem under contracts/openapi/
     routers: list[APIRouter]
     state_factory: Callable[[], Any]
     settings_defaults: dict[str, Any] = field(default_factory=dict)
-    on_clock: JobRunner | None = None               # runs the jobs due between two instants
+    on_clock: JobRunner | None = None  # runs the jobs due between two instants
     export_state: Callable[[Session[Any]], Any] | None = None
     version: str = "3.0.0"
 
@@ -72,13 +72,18 @@ class SimRuntime:
             self._client = None
 
     @staticmethod
-    def outgoing_headers(session: Session[Any], token: str | None, municipality_cvr: str,
-                         transaction_id: str) -> dict[str, str]:
+    def outgoing_headers(
+        session: Session[Any], token: str | None, municipality_cvr: str, transaction_id: str
+    ) -> dict[str, str]:
         """Headers of a call this simulator makes: bearer token, header block, and its own session,
         so that the system called answers from the same namespace (the same virtual world)."""
-        return {"Authorization": f"Bearer {token or ''}", "X-Transaktion-Id": transaction_id,
-                "X-Transaktion-Tid": session.clock.now().isoformat(), "X-Kommune-Cvr": municipality_cvr,
-                "X-Sim-Session": session.id}
+        return {
+            "Authorization": f"Bearer {token or ''}",
+            "X-Transaktion-Id": transaction_id,
+            "X-Transaktion-Tid": session.clock.now().isoformat(),
+            "X-Kommune-Cvr": municipality_cvr,
+            "X-Sim-Session": session.id,
+        }
 
     async def run_clock(self, session: Session[Any], old: datetime, new: datetime) -> int:
         if self.spec.on_clock is None:
@@ -115,8 +120,9 @@ def session_of(request: Request) -> Session[Any]:
     return request.scope["state"]["sim_session"]
 
 
-async def _call(request: Request,
-                credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]) -> Call:
+async def _call(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+) -> Call:
     principal = await authenticate(request, credentials)
     session = session_of(request)
     route = request.scope.get("route")
@@ -126,8 +132,12 @@ async def _call(request: Request,
         if rule.kind is FaultKind.LATENCY:
             await asyncio.sleep(rule.latency_ms / 1000)
         elif rule.kind is FaultKind.ERROR:
-            raise Problem(rule.status, f"OIR-{rule.status}-INJECTED-FAULT", "Injected fault",
-                          f"fault rule {rule.id} on {operation}")
+            raise Problem(
+                rule.status,
+                f"OIR-{rule.status}-INJECTED-FAULT",
+                "Injected fault",
+                f"fault rule {rule.id} on {operation}",
+            )
         elif rule.kind is FaultKind.DROP:
             raise _DropRequested(0.0)
         elif rule.kind is FaultKind.TIMEOUT:
@@ -138,8 +148,9 @@ async def _call(request: Request,
 CallDep = Annotated[Call, Depends(_call)]
 
 
-async def _authenticated(request: Request,
-                         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]) -> Principal:
+async def _authenticated(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+) -> Principal:
     return await authenticate(request, credentials)
 
 

@@ -14,8 +14,8 @@ from .register import PsrmRegister
 from .routes import router
 
 SETTINGS_DEFAULTS: dict[str, Any] = {
-    "receipt_delay_minutes": 5,        # how long PSRM takes to build a delivery's receipts (virtual time)
-    "hoering_above_oere": 5_000_000,   # (modelled) claims above this fall outside the agreed filter: HØRING
+    "receipt_delay_minutes": 5,  # how long PSRM takes to build a delivery's receipts (virtual time)
+    "hoering_above_oere": 5_000_000,  # (modelled) claims above this fall outside the agreed filter: HØRING
 }
 
 
@@ -26,19 +26,41 @@ async def _on_clock(_: SimRuntime, session: Session[Any], __: datetime, new: dat
 
 def _export(session: Session[Any]) -> dict[str, Any]:
     register: PsrmRegister = session.state
-    return {"claims": [{"psrmFordringId": c.id, "reference": c.reference, "creditor": c.creditor, "status": c.status,
-                        "balance": c.balance} for c in register.claims.values()],
-            "deliveries": [{"leveranceId": d.id, "actions": len(d.results), "readyAt": d.ready_at.isoformat()}
-                           for d in register.deliveries.values()],
-            "notifications": len(register.notifications)}
+    return {
+        "claims": [
+            {
+                "psrmFordringId": c.id,
+                "reference": c.reference,
+                "creditor": c.creditor,
+                "status": c.status,
+                "balance": c.balance,
+            }
+            for c in register.claims.values()
+        ],
+        "deliveries": [
+            {"leveranceId": d.id, "actions": len(d.results), "readyAt": d.ready_at.isoformat()}
+            for d in register.deliveries.values()
+        ],
+        "notifications": len(register.notifications),
+    }
 
 
-def create_app(*, tokens: dict[str, Principal] | None = None,
-               transports: dict[str, httpx.AsyncBaseTransport] | None = None, **settings: Any) -> FastAPI:
+def create_app(
+    *,
+    tokens: dict[str, Principal] | None = None,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    **settings: Any,
+) -> FastAPI:
     spec = SimulatorSpec(
-        name="psrm", title="PSRM – fordringshaver (simulated)",
+        name="psrm",
+        title="PSRM – fordringshaver (simulated)",
         description="Gældsstyrelsen's debt collection as a creditor sees it: deliveries, receipts, hearings, "
-                    "notifications.",
-        contract="psrm-fordringshaver", routers=[router], state_factory=PsrmRegister,
-        settings_defaults=SETTINGS_DEFAULTS, on_clock=_on_clock, export_state=_export)
+        "notifications.",
+        contract="psrm-fordringshaver",
+        routers=[router],
+        state_factory=PsrmRegister,
+        settings_defaults=SETTINGS_DEFAULTS,
+        on_clock=_on_clock,
+        export_state=_export,
+    )
     return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

@@ -17,9 +17,9 @@ from typing import Any
 from contracts.identity import is_valid_cvr
 from simulators.kernel.calendar import last_bank_day_of_month
 
-from .models import Aktion, GenindsendFordring, Nedskriv, Opskriv, OpretFordring, Tilbagekald
+from .models import Aktion, GenindsendFordring, Nedskriv, OpretFordring, Opskriv, Tilbagekald
 
-MIN_OERE = 10_000            # claims under 100 kr cannot be handed over
+MIN_OERE = 10_000  # claims under 100 kr cannot be handed over
 HEARING_DAYS = 14
 NOTIFICATION_MONTHS = 3
 
@@ -94,7 +94,7 @@ class PsrmRegister:
     action_ids: dict[str, set[str]] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     notifications: list[Notification] = field(default_factory=list)
-    settlements: dict[tuple[str, date], int] = field(default_factory=dict)    # (creditor, settle day) -> øre
+    settlements: dict[tuple[str, date], int] = field(default_factory=dict)  # (creditor, settle day) -> øre
     settled: set[tuple[str, date]] = field(default_factory=set)
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -115,8 +115,9 @@ class PsrmRegister:
                 continue
             used.add(action.mfAktionId)
             results.append(self._apply(creditor, action, now.date()))
-        delivery = Delivery(id=self.next_id("LEV"), creditor=creditor, received=now, ready_at=now + delay,
-                            results=results)
+        delivery = Delivery(
+            id=self.next_id("LEV"), creditor=creditor, received=now, ready_at=now + delay, results=results
+        )
         self.deliveries[delivery.id] = delivery
         return delivery
 
@@ -132,12 +133,18 @@ class PsrmRegister:
             if action.beloebOere > claim.balance:
                 return _reject(action.mfAktionId, 417)
             claim.balance -= action.beloebOere
-            claim.history.append({"dato": action.virkningsdato, "haendelse": f"NEDSKRIV {action.aarsag}",
-                                  "beloebOere": action.beloebOere})
+            claim.history.append(
+                {
+                    "dato": action.virkningsdato,
+                    "haendelse": f"NEDSKRIV {action.aarsag}",
+                    "beloebOere": action.beloebOere,
+                }
+            )
         elif isinstance(action, Opskriv):
             claim.balance += action.beloebOere
-            claim.history.append({"dato": action.virkningsdato, "haendelse": "OPSKRIVNINGREGULERING",
-                                  "beloebOere": action.beloebOere})
+            claim.history.append(
+                {"dato": action.virkningsdato, "haendelse": "OPSKRIVNINGREGULERING", "beloebOere": action.beloebOere}
+            )
         elif isinstance(action, Tilbagekald):
             claim.status = "TILBAGEKALDT"
             claim.history.append({"dato": today, "haendelse": "TILBAGEKALD"})
@@ -147,9 +154,15 @@ class PsrmRegister:
         code = self._creation_error(creditor, action, today)
         if code is not None:
             return _reject(action.mfAktionId, code)
-        claim = PsrmClaim(id=self.next_id("PSRM"), creditor=creditor, reference=action.fordringshaverReference,
-                          kind=action.fordringsart, original=action.beloebOere, balance=action.beloebOere,
-                          main_reference=action.hovedfordringReference)
+        claim = PsrmClaim(
+            id=self.next_id("PSRM"),
+            creditor=creditor,
+            reference=action.fordringshaverReference,
+            kind=action.fordringsart,
+            original=action.beloebOere,
+            balance=action.beloebOere,
+            main_reference=action.hovedfordringReference,
+        )
         claim.history.append({"dato": today, "haendelse": action.aktion, "beloebOere": action.beloebOere})
         self.claims[claim.id] = claim
         self.by_reference[(creditor, claim.reference)] = claim.id
@@ -159,12 +172,15 @@ class PsrmRegister:
         existing = self.claim_of(creditor, action.fordringshaverReference)
         if isinstance(action, OpretFordring) and existing is not None:
             return 416
-        if isinstance(action, GenindsendFordring) and (existing is None or existing.status in _OPEN + ("INDFRIET",)):
+        if isinstance(action, GenindsendFordring) and (existing is None or existing.status in (*_OPEN, "INDFRIET")):
             return 418
-        if any(getattr(h, "cvr", None) and not is_valid_cvr(h.cvr) for h in action.haeftere):
+        if any(not is_valid_cvr(cvr) for h in action.haeftere if (cvr := getattr(h, "cvr", None)) is not None):
             return 421
-        if action.forfaldsdato < action.stiftelsesdato or action.sidsteRettidigeBetalingsdato < action.forfaldsdato \
-                or action.periodeTil < action.periodeFra:
+        if (
+            action.forfaldsdato < action.stiftelsesdato
+            or action.sidsteRettidigeBetalingsdato < action.forfaldsdato
+            or action.periodeTil < action.periodeFra
+        ):
             return 419
         if action.sidsteRettidigeBetalingsdato >= today:
             return 410
@@ -184,7 +200,7 @@ class PsrmRegister:
     # ---- receipts and hearings -------------------------------------------------------------------
     def build_receipts(self, delivery: Delivery, today: date, hearing_above: int) -> list[dict[str, Any]]:
         if delivery.receipts is None:
-            receipts = []
+            receipts: list[dict[str, Any]] = []
             for result in delivery.results:
                 claim = self.claims.get(result.claim_id) if result.claim_id else None
                 if not result.accepted:
@@ -193,21 +209,36 @@ class PsrmRegister:
                     claim.status = "HOERING"
                     claim.hearing_deadline = today + timedelta(days=HEARING_DAYS)
                     claim.history.append({"dato": today, "haendelse": "HOERING"})
-                    receipts.append({"mfAktionId": result.action_id, "status": "HOERING", "psrmFordringId": claim.id,
-                                     "fejl": [], "hoeringFrist": claim.hearing_deadline})
+                    receipts.append(
+                        {
+                            "mfAktionId": result.action_id,
+                            "status": "HOERING",
+                            "psrmFordringId": claim.id,
+                            "fejl": [],
+                            "hoeringFrist": claim.hearing_deadline,
+                        }
+                    )
                 else:
                     if claim is not None and claim.status == "MODTAGET":
                         claim.status = "UNDER_INDDRIVELSE"
                         claim.history.append({"dato": today, "haendelse": "UNDER_INDDRIVELSE"})
-                    receipts.append({"mfAktionId": result.action_id, "status": "UDFOERT",
-                                     "psrmFordringId": result.claim_id, "fejl": []})
+                    receipts.append(
+                        {
+                            "mfAktionId": result.action_id,
+                            "status": "UDFOERT",
+                            "psrmFordringId": result.claim_id,
+                            "fejl": [],
+                        }
+                    )
             delivery.receipts = receipts
         return delivery.receipts
 
     def answer_hearing(self, claim: PsrmClaim, justified: bool, today: date) -> None:
         claim.status = "UNDER_INDDRIVELSE" if justified else "TILBAGEKALDT"
         claim.hearing_deadline = None
-        claim.history.append({"dato": today, "haendelse": "HOERING BEGRUNDET" if justified else "HOERING TILBAGETRUKKET"})
+        claim.history.append(
+            {"dato": today, "haendelse": "HOERING BEGRUNDET" if justified else "HOERING TILBAGETRUKKET"}
+        )
 
     # ---- coverage, returns, settlement ------------------------------------------------------------
     def cover(self, claim: PsrmClaim, amount: int, source: str, today: date) -> Notification:
@@ -229,11 +260,28 @@ class PsrmRegister:
         claim.history.append({"dato": today, "haendelse": f"RETURNERET {code}"})
         return self.notify(claim.creditor, "RETURNERING", today, claim=claim, return_code=code, text=text)
 
-    def notify(self, creditor: str, kind: str, on: date, *, claim: PsrmClaim | None = None,
-               amount: int | None = None, return_code: str | None = None, text: str | None = None) -> Notification:
-        notice = Notification(id=self.next_id("UND"), creditor=creditor, kind=kind, on=on,
-                              reference=claim.reference if claim else None, claim_id=claim.id if claim else None,
-                              amount=amount, return_code=return_code, text=text)
+    def notify(
+        self,
+        creditor: str,
+        kind: str,
+        on: date,
+        *,
+        claim: PsrmClaim | None = None,
+        amount: int | None = None,
+        return_code: str | None = None,
+        text: str | None = None,
+    ) -> Notification:
+        notice = Notification(
+            id=self.next_id("UND"),
+            creditor=creditor,
+            kind=kind,
+            on=on,
+            reference=claim.reference if claim else None,
+            claim_id=claim.id if claim else None,
+            amount=amount,
+            return_code=return_code,
+            text=text,
+        )
         self.notifications.append(notice)
         return notice
 

@@ -19,8 +19,9 @@ from tests.support.apps import build
 
 CONFIG = SchemathesisConfig.from_path(Path(__file__).resolve().parents[2] / "schemathesis.toml")
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-STATEFUL = settings(max_examples=15, stateful_step_count=8, deadline=None,
-                    suppress_health_check=list(HealthCheck), derandomize=True)
+STATEFUL = settings(
+    max_examples=15, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
 
 pytestmark = pytest.mark.fuzz
 
@@ -29,39 +30,42 @@ def _schema(name: str, path: str = "/openapi.json", **kwargs: object) -> schemat
     return schemathesis.openapi.from_asgi(path, build(name, **kwargs), config=CONFIG)
 
 
-def _payment_app():  # noqa: ANN202
+def _payment_app():
     debtor = build("debtor", profile="kmd-opus")
-    return build("payment", transports={"http://debtor-opus": httpx.ASGITransport(app=debtor)},
-                 debtor_url_kmd_opus="http://debtor-opus")
+    return build(
+        "payment",
+        transports={"http://debtor-opus": httpx.ASGITransport(app=debtor)},
+        debtor_url_kmd_opus="http://debtor-opus",
+    )
 
 
 @pytest.fixture(scope="module")
-def fbs_schema():  # noqa: ANN201
+def fbs_schema():
     return _schema("fbs")
 
 
 @pytest.fixture(scope="module")
-def psrm_schema():  # noqa: ANN201
+def psrm_schema():
     return _schema("psrm")
 
 
 @pytest.fixture(scope="module")
-def payment_schema():  # noqa: ANN201
+def payment_schema():
     return schemathesis.openapi.from_asgi("/openapi.json", _payment_app(), config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def debtor_opus_schema():  # noqa: ANN201
+def debtor_opus_schema():
     return _schema("debtor", profile="kmd-opus")
 
 
 @pytest.fixture(scope="module")
-def debtor_eg_schema():  # noqa: ANN201
+def debtor_eg_schema():
     return _schema("debtor", profile="eg", serve_all_municipalities=True)
 
 
 @pytest.fixture(scope="module")
-def control_schema():  # noqa: ANN201
+def control_schema():
     return _schema("debtor", "/_sim/openapi.json", profile="prisme-2009")
 
 

@@ -22,8 +22,12 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 @pytest.fixture(scope="module")
 def debtors(receiver: tuple[Receiver, str]) -> Iterator[dict[str, str]]:
-    servers = {p: ServerThread(factory("debtor")(profile=p, callback_url=receiver[1], callback_token=TOKEN),
-                               name=f"debtor-{p}").start() for p in PROFILE_NAMES}
+    servers = {
+        p: ServerThread(
+            factory("debtor")(profile=p, callback_url=receiver[1], callback_token=TOKEN), name=f"debtor-{p}"
+        ).start()
+        for p in PROFILE_NAMES
+    }
     yield {p: s.url for p, s in servers.items()}
     for server in servers.values():
         server.stop()

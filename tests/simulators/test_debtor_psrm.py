@@ -66,28 +66,39 @@ def _handed_over(world: World) -> tuple[dict, str]:
 
 
 def test_handover_waits_for_srb_reminders_and_notice_then_psrm_takes_the_claim(
-        opus_world: str, psrm_url: str, receiver: tuple[Receiver, str]) -> None:
+    opus_world: str, psrm_url: str, receiver: tuple[Receiver, str]
+) -> None:
     world = World(opus_world, psrm_url)
     body = _acknowledged_replacement(world)
     # SRB 2026-02-04, reminders 02-18 and 03-10, handover 120 days after the last reminder: 2026-07-08.
-    world.days(183)                                                  # to 2026-07-07
+    world.days(183)  # to 2026-07-07
     assert world.claim_view(body["debitorkontoId"])["inddrivelse"] == "IKKE_OVERDRAGET"
     assert world.psrm.journal("MFFordringIndberet") == []
-    world.days(1)                                                    # 2026-07-08: handover
+    world.days(1)  # 2026-07-08: handover
     [delivery] = world.psrm.journal("MFFordringIndberet")
     actions = delivery["requestBody"]["aktioner"]
     assert actions[0]["fordringsart"] == "HOVEDFORDRING" and actions[0]["beloebOere"] == 45000
-    assert all(a["fordringsart"] == "RENTE" and a["hovedfordringReference"] == actions[0]["fordringshaverReference"]
-               for a in actions[1:]) and len(actions) > 1
-    assert actions[0]["haeftere"][0]["cpr"].endswith("-xxxx")          # the journal masks the CPR
+    assert (
+        all(
+            a["fordringsart"] == "RENTE" and a["hovedfordringReference"] == actions[0]["fordringshaverReference"]
+            for a in actions[1:]
+        )
+        and len(actions) > 1
+    )
+    assert actions[0]["haeftere"][0]["cpr"].endswith("-xxxx")  # the journal masks the CPR
     assert [a["status"] for a in delivery["responseBody"]["aktioner"]] == ["MODTAGET"] * len(actions)
     world.minutes(5)
     view = world.claim_view(body["debitorkontoId"])
     assert view["inddrivelse"] == "OVERDRAGET" and view["psrmFordringId"].startswith("PSRM-")
     rec, _ = receiver
-    notices = wait_until(lambda: [m for m in rec.messages("OVERDRAGET_TIL_INDDRIVELSE")
-                                  if m.get("fordringId") == body["fordringer"][0]["fordringId"]],
-                         what="OVERDRAGET_TIL_INDDRIVELSE callback")
+    notices = wait_until(
+        lambda: [
+            m
+            for m in rec.messages("OVERDRAGET_TIL_INDDRIVELSE")
+            if m.get("fordringId") == body["fordringer"][0]["fordringId"]
+        ],
+        what="OVERDRAGET_TIL_INDDRIVELSE callback",
+    )
     assert len(notices) == 1
 
 
@@ -100,43 +111,55 @@ def test_fees_and_small_or_unacknowledged_claims_are_never_handed_over(opus_worl
         assert world.debtor.post("/debitorkonti", body).status_code == 201
     world.days(200)
     assert world.psrm.journal("MFFordringIndberet") == []
-    assert {world.claim_view(b["debitorkontoId"])["inddrivelse"] for b in (fee, small, unacknowledged)} \
-        == {"IKKE_OVERDRAGET"}
+    assert {world.claim_view(b["debitorkontoId"])["inddrivelse"] for b in (fee, small, unacknowledged)} == {
+        "IKKE_OVERDRAGET"
+    }
 
 
-def test_coverage_in_psrm_becomes_a_payment_callback(opus_world: str, psrm_url: str,
-                                                     receiver: tuple[Receiver, str]) -> None:
+def test_coverage_in_psrm_becomes_a_payment_callback(
+    opus_world: str, psrm_url: str, receiver: tuple[Receiver, str]
+) -> None:
     world = World(opus_world, psrm_url)
     body, psrm_id = _handed_over(world)
-    covered = world.psrm.post("/simulering/daekninger", {"psrmFordringId": psrm_id, "beloebOere": 15000,
-                                                         "kilde": "LOENINDEHOLDELSE"})
+    covered = world.psrm.post(
+        "/simulering/daekninger", {"psrmFordringId": psrm_id, "beloebOere": 15000, "kilde": "LOENINDEHOLDELSE"}
+    )
     assert covered.status_code == 201
-    world.days(1)                                        # the debtor fetches notifications daily
+    world.days(1)  # the debtor fetches notifications daily
     rec, _ = receiver
     fordring_id = body["fordringer"][0]["fordringId"]
-    paid = wait_until(lambda: [m for m in rec.messages("DAEKNING") if m.get("fordringId") == fordring_id],
-                      what="DAEKNING from PSRM coverage")
+    paid = wait_until(
+        lambda: [m for m in rec.messages("DAEKNING") if m.get("fordringId") == fordring_id],
+        what="DAEKNING from PSRM coverage",
+    )
     assert [(m["beloebOere"], m["kilde"]) for m in paid] == [(15000, "PSRM-ALLOKERING")]
     assert world.claim_view(body["debitorkontoId"])["indbetaltOere"] == 15000
-    world.days(3)                                        # fetched again: no second payment
+    world.days(3)  # fetched again: no second payment
     assert len([m for m in rec.messages("DAEKNING") if m.get("fordringId") == fordring_id]) == 1
 
 
-def test_a_return_from_psrm_reaches_the_fagsystem(opus_world: str, psrm_url: str,
-                                                  receiver: tuple[Receiver, str]) -> None:
+def test_a_return_from_psrm_reaches_the_fagsystem(
+    opus_world: str, psrm_url: str, receiver: tuple[Receiver, str]
+) -> None:
     world = World(opus_world, psrm_url)
     body, psrm_id = _handed_over(world)
     world.psrm.post("/simulering/returneringer", {"psrmFordringId": psrm_id, "returKode": "AFTL", "tekst": "Aftale"})
     world.days(1)
     assert world.claim_view(body["debitorkontoId"])["inddrivelse"] == "RETURNERET"
     rec, _ = receiver
-    returned = wait_until(lambda: [m for m in rec.messages("RETUR_FRA_INDDRIVELSE")
-                                   if m.get("fordringId") == body["fordringer"][0]["fordringId"]], what="return")
+    returned = wait_until(
+        lambda: [
+            m
+            for m in rec.messages("RETUR_FRA_INDDRIVELSE")
+            if m.get("fordringId") == body["fordringer"][0]["fordringId"]
+        ],
+        what="return",
+    )
     assert returned[0]["returKode"] == "AFTL"
 
 
 def test_a_receipt_slower_than_the_opus_answer_time_limit_still_converges(opus_world: str, psrm_url: str) -> None:
-    world = World(opus_world, psrm_url, receipt_delay_minutes=15)     # PSRM in 2020: up to ~15 minutes
+    world = World(opus_world, psrm_url, receipt_delay_minutes=15)  # PSRM in 2020: up to ~15 minutes
     body = _acknowledged_replacement(world)
     world.days(184)
     assert world.claim_view(body["debitorkontoId"])["inddrivelse"] == "OVERDRAGELSE_I_GANG"
@@ -144,22 +167,31 @@ def test_a_receipt_slower_than_the_opus_answer_time_limit_still_converges(opus_w
     assert world.claim_view(body["debitorkontoId"])["inddrivelse"] == "OVERDRAGET"
     gave_up = [e for e in world.debtor.journal("MFKvitteringHent", "out") if e["note"] and "answer-time" in e["note"]]
     fetched = [e for e in world.debtor.journal("MFKvitteringHent", "out") if e["status"] == 200]
-    assert len(gave_up) >= 2 and len(fetched) == 1         # waited 5 minutes twice, then got the receipt
-    assert len(world.psrm.journal("MFFordringIndberet")) == 1   # the claim was never sent twice
+    assert len(gave_up) >= 2 and len(fetched) == 1  # waited 5 minutes twice, then got the receipt
+    assert len(world.psrm.journal("MFFordringIndberet")) == 1  # the claim was never sent twice
 
 
 def test_a_write_down_of_a_claim_under_collection_is_forwarded_as_nedskriv(opus_world: str, psrm_url: str) -> None:
     world = World(opus_world, psrm_url)
     body, psrm_id = _handed_over(world)
     fordring_id = body["fordringer"][0]["fordringId"]
-    refused = world.debtor.post(f"/fordringer/{fordring_id}/tilstand", {
-        "handling": "NEDSKRIVNING", "beloebOere": 5000, "virkningsdato": "2026-07-09", "aarsag": "ANDET"})
+    refused = world.debtor.post(
+        f"/fordringer/{fordring_id}/tilstand",
+        {"handling": "NEDSKRIVNING", "beloebOere": 5000, "virkningsdato": "2026-07-09", "aarsag": "ANDET"},
+    )
     assert refused.status_code == 422 and refused.json()["code"] == "OIR-422-WRITE-DOWN-REASON"
-    done = world.debtor.post(f"/fordringer/{fordring_id}/tilstand", {
-        "handling": "NEDSKRIVNING", "beloebOere": 5000, "virkningsdato": "2026-07-09", "aarsag": "DIREKTE_BETALING"})
+    done = world.debtor.post(
+        f"/fordringer/{fordring_id}/tilstand",
+        {"handling": "NEDSKRIVNING", "beloebOere": 5000, "virkningsdato": "2026-07-09", "aarsag": "DIREKTE_BETALING"},
+    )
     assert done.status_code == 200
     last = world.psrm.journal("MFFordringIndberet")[-1]
     assert last["requestBody"]["aktioner"][0] | {"mfAktionId": None} == {
-        "mfAktionId": None, "aktion": "NEDSKRIV", "fordringshaverReference": fordring_id, "beloebOere": 5000,
-        "virkningsdato": "2026-07-09", "aarsag": "DIREKTE_BETALING"}
+        "mfAktionId": None,
+        "aktion": "NEDSKRIV",
+        "fordringshaverReference": fordring_id,
+        "beloebOere": 5000,
+        "virkningsdato": "2026-07-09",
+        "aarsag": "DIREKTE_BETALING",
+    }
     assert world.psrm.get(f"/fordringer/{psrm_id}").json()["saldoOere"] == 40000

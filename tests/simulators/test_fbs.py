@@ -23,24 +23,38 @@ def borrower(fbs: SimClient, cvr: str | None = None) -> str:
     return response.json()["laanerId"]
 
 
-def make_claim(fbs: SimClient, laaner: str, kind: str = "GEBYR", amount: int = 12000, cvr: str | None = None,
-               **extra: Any) -> dict[str, Any]:
-    response = fbs.post("/fordringer", {"laanerId": laaner, "type": kind, "beloebOere": amount,
-                                        "tekst": f"{kind} test", **extra}, cvr=cvr)
+def make_claim(
+    fbs: SimClient, laaner: str, kind: str = "GEBYR", amount: int = 12000, cvr: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    response = fbs.post(
+        "/fordringer",
+        {"laanerId": laaner, "type": kind, "beloebOere": amount, "tekst": f"{kind} test", **extra},
+        cvr=cvr,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def feed(fbs: SimClient, **params: Any) -> dict[str, Any]:
-    response = fbs.http.get("/haendelser", params=params, headers={
-        k: v for k, v in fbs.headers().items() if k != "X-Kommune-Cvr"})
+    response = fbs.http.get(
+        "/haendelser", params=params, headers={k: v for k, v in fbs.headers().items() if k != "X-Kommune-Cvr"}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def post(fbs: SimClient, claim_id: str, amount: int, kind: str = "DAEKNING", posting_id: str | None = None):  # noqa: ANN201
-    return fbs.post("/posteringer", {"posteringId": posting_id or new_id("P"), "fordringId": claim_id, "type": kind,
-                                     "beloebOere": amount, "dato": "2026-01-06", "kilde": "B03"})
+def post(fbs: SimClient, claim_id: str, amount: int, kind: str = "DAEKNING", posting_id: str | None = None):
+    return fbs.post(
+        "/posteringer",
+        {
+            "posteringId": posting_id or new_id("P"),
+            "fordringId": claim_id,
+            "type": kind,
+            "beloebOere": amount,
+            "dato": "2026-01-06",
+            "kilde": "B03",
+        },
+    )
 
 
 def test_each_claim_type_appears_in_the_feed_in_order(fbs: SimClient) -> None:
@@ -53,14 +67,17 @@ def test_each_claim_type_appears_in_the_feed_in_order(fbs: SimClient) -> None:
     assert [(e["type"], e["fordring"]["fordringId"], e["fordring"]["type"]) for e in events] == [
         ("FORDRING_OPRETTET", fee["fordringId"], "GEBYR"),
         ("FORDRING_OPRETTET", replacement["fordringId"], "ERSTATNING"),
-        ("FORDRING_OPRETTET", acknowledged["fordringId"], "ERSTATNING_ANERKENDT")]
+        ("FORDRING_OPRETTET", acknowledged["fordringId"], "ERSTATNING_ANERKENDT"),
+    ]
     assert events[0]["kommuneCvr"] == "64942212" and len(events[0]["laaner"]["cpr"]) == 10
 
 
 def test_cursor_paging_loses_and_repeats_nothing_and_filters_by_municipality(fbs: SimClient) -> None:
     kk_borrower, aarhus_borrower = borrower(fbs), borrower(fbs, AARHUS.cvr)
-    made = [make_claim(fbs, kk_borrower if i % 3 else aarhus_borrower, cvr=None if i % 3 else AARHUS.cvr)["fordringId"]
-            for i in range(10)]
+    made = [
+        make_claim(fbs, kk_borrower if i % 3 else aarhus_borrower, cvr=None if i % 3 else AARHUS.cvr)["fordringId"]
+        for i in range(10)
+    ]
     seen, cursor = [], None
     while True:
         page = feed(fbs, antal=3, **({"efter": cursor} if cursor else {}))
@@ -69,7 +86,7 @@ def test_cursor_paging_loses_and_repeats_nothing_and_filters_by_municipality(fbs
         seen += [e["fordring"]["fordringId"] for e in page["haendelser"]]
         cursor = page["naesteCursor"]
     assert seen == made
-    again = feed(fbs, antal=3)["haendelser"]                        # reading consumed nothing
+    again = feed(fbs, antal=3)["haendelser"]  # reading consumed nothing
     assert [e["fordring"]["fordringId"] for e in again] == made[:3]
     only_aarhus = fbs.http.get("/haendelser", headers={**fbs.headers(), "X-Kommune-Cvr": AARHUS.cvr}).json()
     assert [e["fordring"]["fordringId"] for e in only_aarhus["haendelser"]] == made[::3]
@@ -80,20 +97,38 @@ def test_cursor_paging_loses_and_repeats_nothing_and_filters_by_municipality(fbs
 def test_write_down_annulment_and_cpr_change_are_events(fbs: SimClient) -> None:
     laaner = borrower(fbs)
     first, second = make_claim(fbs, laaner), make_claim(fbs, laaner, amount=5000)
-    down = fbs.post(f"/fordringer/{first['fordringId']}/nedskrivninger",
-                    {"beloebOere": 2000, "virkningsdato": "2026-01-05", "aarsag": "AENDRET_GRUNDLAG"})
+    down = fbs.post(
+        f"/fordringer/{first['fordringId']}/nedskrivninger",
+        {"beloebOere": 2000, "virkningsdato": "2026-01-05", "aarsag": "AENDRET_GRUNDLAG"},
+    )
     assert down.json()["saldoOere"] == 10000
-    assert fbs.post(f"/fordringer/{first['fordringId']}/nedskrivninger",
-                    {"beloebOere": 10001, "virkningsdato": "2026-01-05", "aarsag": "ANDET"}).status_code == 422
-    assert fbs.post(f"/fordringer/{second['fordringId']}/annullering", {"aarsag": "Fejl"}).json()["status"] == "ANNULLERET"
+    assert (
+        fbs.post(
+            f"/fordringer/{first['fordringId']}/nedskrivninger",
+            {"beloebOere": 10001, "virkningsdato": "2026-01-05", "aarsag": "ANDET"},
+        ).status_code
+        == 422
+    )
+    assert (
+        fbs.post(f"/fordringer/{second['fordringId']}/annullering", {"aarsag": "Fejl"}).json()["status"] == "ANNULLERET"
+    )
     assert fbs.post(f"/fordringer/{second['fordringId']}/annullering", {"aarsag": "Fejl"}).status_code == 409
     new_cpr = PEOPLE.cpr()
     changed = fbs.http.put(f"/laanere/{laaner}/cpr", json={"cpr": new_cpr}, headers=fbs.headers())
     assert changed.status_code == 200
     events = feed(fbs)["haendelser"]
-    assert [e["type"] for e in events] == ["FORDRING_OPRETTET", "FORDRING_OPRETTET", "FORDRING_NEDSKREVET",
-                                          "FORDRING_ANNULLERET", "CPR_AENDRET"]
-    assert events[2]["nedskrivning"] == {"beloebOere": 2000, "virkningsdato": "2026-01-05", "aarsag": "AENDRET_GRUNDLAG"}
+    assert [e["type"] for e in events] == [
+        "FORDRING_OPRETTET",
+        "FORDRING_OPRETTET",
+        "FORDRING_NEDSKREVET",
+        "FORDRING_ANNULLERET",
+        "CPR_AENDRET",
+    ]
+    assert events[2]["nedskrivning"] == {
+        "beloebOere": 2000,
+        "virkningsdato": "2026-01-05",
+        "aarsag": "AENDRET_GRUNDLAG",
+    }
     assert events[4]["cprAendring"]["nyCpr"] == new_cpr and events[4]["fordring"]["fordringId"] == first["fordringId"]
 
 
@@ -114,8 +149,17 @@ def test_postings_apply_exactly_once(fbs: SimClient) -> None:
     assert post(fbs, "FBS-NOPE", 100).status_code == 404
     assert post(fbs, claim["fordringId"], 100).status_code == 422
     assert len([e for e in fbs.journal("modtagPostering") if e["status"] in (200, 201)]) == 3
-    foreign = fbs.post("/posteringer", {"posteringId": new_id("P"), "fordringId": claim["fordringId"],
-                                        "type": "DAEKNING", "beloebOere": 1, "dato": "2026-01-06"}, cvr=AARHUS.cvr)
+    foreign = fbs.post(
+        "/posteringer",
+        {
+            "posteringId": new_id("P"),
+            "fordringId": claim["fordringId"],
+            "type": "DAEKNING",
+            "beloebOere": 1,
+            "dato": "2026-01-06",
+        },
+        cvr=AARHUS.cvr,
+    )
     assert foreign.status_code == 403
 
 
@@ -126,21 +170,33 @@ def test_a_write_off_posting_closes_the_claim_as_written_off(fbs: SimClient) -> 
 
 def test_a_rejected_claim_waits_for_correction_and_is_resent_as_a_new_version(fbs: SimClient) -> None:
     claim = make_claim(fbs, borrower(fbs))
-    rejection = {"afvisningId": new_id("A"), "fordringId": claim["fordringId"], "kode": "OIR-422-UNKNOWN-PRODUCT",
-                 "tekst": "Ukendt produkt"}
+    rejection = {
+        "afvisningId": new_id("A"),
+        "fordringId": claim["fordringId"],
+        "kode": "OIR-422-UNKNOWN-PRODUCT",
+        "tekst": "Ukendt produkt",
+    }
     assert fbs.post("/afvisninger", rejection).json()["fordring"]["status"] == "AFVIST"
     assert fbs.post("/afvisninger", rejection).json()["dublet"] is True
     corrected = fbs.post(f"/fordringer/{claim['fordringId']}/rettelse", {"beloebOere": 11000})
     assert corrected.json()["status"] == "AABEN" and corrected.json()["version"] == 2
     last = feed(fbs)["haendelser"][-1]
-    assert (last["type"], last["fordring"]["version"], last["fordring"]["beloebOere"]) == ("FORDRING_OPRETTET", 2, 11000)
+    assert (last["type"], last["fordring"]["version"], last["fordring"]["beloebOere"]) == (
+        "FORDRING_OPRETTET",
+        2,
+        11000,
+    )
     assert fbs.post(f"/fordringer/{claim['fordringId']}/rettelse", {"beloebOere": 1}).status_code == 409
 
 
 def test_status_notices_are_recorded_once(fbs: SimClient) -> None:
     claim = make_claim(fbs, borrower(fbs), "ERSTATNING_ANERKENDT", 45000)
-    notice = {"meddelelseId": new_id("M"), "fordringId": claim["fordringId"], "status": "OVERDRAGET_TIL_INDDRIVELSE",
-              "dato": "2026-07-08"}
+    notice = {
+        "meddelelseId": new_id("M"),
+        "fordringId": claim["fordringId"],
+        "status": "OVERDRAGET_TIL_INDDRIVELSE",
+        "dato": "2026-07-08",
+    }
     assert fbs.post("/statusmeddelelser", notice).json()["fordring"]["inddrivelse"] == "OVERDRAGET"
     back = {**notice, "meddelelseId": new_id("M"), "status": "RETUR_FRA_INDDRIVELSE", "returKode": "KLAG"}
     assert fbs.post("/statusmeddelelser", back).json()["fordring"]["inddrivelse"] == "RETURNERET"
@@ -170,12 +226,16 @@ def test_sessions_never_see_each_other(fbs_url: str) -> None:
     assert feed(second)["haendelser"] == []
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"laanerId": "X", "type": "GEBYR", "beloebOere": 0, "tekst": "t"}, "OIR-400-INVALID-AMOUNT"),
-    ({"laanerId": "X", "type": "GEBYR", "beloebOere": -5, "tekst": "t"}, "OIR-400-INVALID-AMOUNT"),
-    ({"laanerId": "X", "type": "BOEDE", "beloebOere": 100, "tekst": "t"}, "OIR-400-VALIDATION"),
-    ({"laanerId": "X", "type": "GEBYR", "beloebOere": "100", "tekst": "t"}, "OIR-400-INVALID-AMOUNT"),
-], ids=["zero", "negative", "unknown-type", "string-amount"])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"laanerId": "X", "type": "GEBYR", "beloebOere": 0, "tekst": "t"}, "OIR-400-INVALID-AMOUNT"),
+        ({"laanerId": "X", "type": "GEBYR", "beloebOere": -5, "tekst": "t"}, "OIR-400-INVALID-AMOUNT"),
+        ({"laanerId": "X", "type": "BOEDE", "beloebOere": 100, "tekst": "t"}, "OIR-400-VALIDATION"),
+        ({"laanerId": "X", "type": "GEBYR", "beloebOere": "100", "tekst": "t"}, "OIR-400-INVALID-AMOUNT"),
+    ],
+    ids=["zero", "negative", "unknown-type", "string-amount"],
+)
 def test_bad_claims_get_a_problem(fbs: SimClient, body: dict[str, Any], code: str) -> None:
     response = fbs.post("/fordringer", body)
     assert response.status_code == 400 and response.json()["code"] == code
@@ -183,8 +243,13 @@ def test_bad_claims_get_a_problem(fbs: SimClient, body: dict[str, Any], code: st
 
 def test_bad_borrowers_and_headers(fbs: SimClient) -> None:
     assert fbs.post("/laanere", {"cpr": "3299001234", "navn": "X"}).json()["code"] == "OIR-400-INVALID-CPR"
-    assert fbs.post("/laanere", {"cpr": "0101901234", "navn": "X"}, cvr="11111111").json()["code"] \
+    assert (
+        fbs.post("/laanere", {"cpr": "0101901234", "navn": "X"}, cvr="11111111").json()["code"]
         == "OIR-400-UNKNOWN-MUNICIPALITY"
+    )
     missing = fbs.http.post("/laanere", json={"cpr": "0101901234", "navn": "X"})
     assert missing.status_code == 400 and missing.json()["code"] == "OIR-400-HEADER-BLOCK"
-    assert fbs.post("/fordringer", {"laanerId": "NOPE", "type": "GEBYR", "beloebOere": 100, "tekst": "t"}).status_code == 404
+    assert (
+        fbs.post("/fordringer", {"laanerId": "NOPE", "type": "GEBYR", "beloebOere": 100, "tekst": "t"}).status_code
+        == 404
+    )

@@ -35,15 +35,21 @@ def test_a_citizen_sees_and_pays_their_claims_where_there_is_a_payment_solution(
     person = PEOPLE.cpr()
     body = account(person, claim(12000), claim(30000, product="BIB-ERSTATNING"))
     assert debtor.post("/debitorkonti", body).status_code == 201
-    assert payment.post("/betalingsoverblik", {"cpr": person}).json()["poster"] == []      # shown the day after
+    assert payment.post("/betalingsoverblik", {"cpr": person}).json()["poster"] == []  # shown the day after
     debtor.advance(days=1)
     payment.advance(days=1)
     overview = payment.post("/betalingsoverblik", {"cpr": person}).json()
     assert overview["betalingsloesning"] is True and overview["kommune"] == "København"
     assert sorted(p["restOere"] for p in overview["poster"]) == [12000, 30000]
     fee = next(p for p in overview["poster"] if p["restOere"] == 12000)
-    paid = payment.post("/betalinger", {"cpr": person, "betalingId": new_id("B"),
-                                        "delfordringer": [{"delfordringId": fee["delfordringId"], "beloebOere": 12000}]})
+    paid = payment.post(
+        "/betalinger",
+        {
+            "cpr": person,
+            "betalingId": new_id("B"),
+            "delfordringer": [{"delfordringId": fee["delfordringId"], "beloebOere": 12000}],
+        },
+    )
     assert paid.status_code == 201 and paid.json()["beloebOere"] == 12000
     account_after = debtor.get(f"/debitorkonti/{body['debitorkontoId']}").json()
     assert [f["status"] for f in account_after["fordringer"]] == ["BETALT", "AKTIV"]
@@ -59,8 +65,10 @@ def test_a_citizen_cannot_pay_someone_else_s_claim(world: dict[str, str]) -> Non
     for client in (debtor, payment):
         client.advance(days=1)
     sub_id = body["fordringer"][0]["delfordringer"][0]["delfordringId"]
-    refused = payment.post("/betalinger", {"cpr": other, "betalingId": new_id("B"),
-                                           "delfordringer": [{"delfordringId": sub_id, "beloebOere": 5000}]})
+    refused = payment.post(
+        "/betalinger",
+        {"cpr": other, "betalingId": new_id("B"), "delfordringer": [{"delfordringId": sub_id, "beloebOere": 5000}]},
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "OIR-403-NOT-YOUR-CLAIM"
     assert debtor.journal("ForetagIndbetaling") == []
 
@@ -70,7 +78,13 @@ def test_without_a_payment_solution_the_citizen_is_told_plainly(world: dict[str,
     overview = payment.post("/betalingsoverblik", {"cpr": PEOPLE.cpr()}).json()
     assert overview["betalingsloesning"] is False and overview["poster"] == []
     assert "bankoverførsel" in overview["besked"]
-    refused = payment.post("/betalinger", {"cpr": PEOPLE.cpr(), "betalingId": new_id("B"),
-                                           "delfordringer": [{"delfordringId": "X-1", "beloebOere": 100}]})
+    refused = payment.post(
+        "/betalinger",
+        {
+            "cpr": PEOPLE.cpr(),
+            "betalingId": new_id("B"),
+            "delfordringer": [{"delfordringId": "X-1", "beloebOere": 100}],
+        },
+    )
     assert refused.status_code == 422 and refused.json()["code"] == "OIR-422-NO-PAYMENT-SOLUTION"
-    assert SimClient(world["eg"], payment.session).journal() == []          # the EG system was never asked
+    assert SimClient(world["eg"], payment.session).journal() == []  # the EG system was never asked

@@ -16,11 +16,22 @@ PEOPLE = SyntheticData(seed=7)
 
 def main_claim(**overrides: Any) -> dict[str, Any]:
     """A claim that passes every rule on the simulator's first day (2026-01-05)."""
-    action = {"aktion": "OPRETFORDRING", "mfAktionId": new_id("MFA"), "fordringshaverReference": new_id("REF"),
-              "fordringsart": "HOVEDFORDRING", "fordringstype": "BIB-ERSTATNING-ANERKENDT", "beloebOere": 45000,
-              "stiftelsesdato": "2025-06-01", "forfaldsdato": "2025-06-01", "sidsteRettidigeBetalingsdato": "2025-07-01",
-              "periodeFra": "2025-06-01", "periodeTil": "2025-06-01", "varselDato": "2025-08-15",
-              "rykkerForloebGennemfoert": True, "haeftere": [{"cpr": PEOPLE.cpr(), "foraeldelsesdato": "2028-07-01"}]}
+    action = {
+        "aktion": "OPRETFORDRING",
+        "mfAktionId": new_id("MFA"),
+        "fordringshaverReference": new_id("REF"),
+        "fordringsart": "HOVEDFORDRING",
+        "fordringstype": "BIB-ERSTATNING-ANERKENDT",
+        "beloebOere": 45000,
+        "stiftelsesdato": "2025-06-01",
+        "forfaldsdato": "2025-06-01",
+        "sidsteRettidigeBetalingsdato": "2025-07-01",
+        "periodeFra": "2025-06-01",
+        "periodeTil": "2025-06-01",
+        "varselDato": "2025-08-15",
+        "rykkerForloebGennemfoert": True,
+        "haeftere": [{"cpr": PEOPLE.cpr(), "foraeldelsesdato": "2028-07-01"}],
+    }
     action.update(overrides)
     return action
 
@@ -46,7 +57,7 @@ def test_a_valid_claim_is_received_then_executed_after_the_receipt_delay(psrm: S
     assert [a["status"] for a in answer["aktioner"]] == ["MODTAGET"]
     early = psrm.get(f"/kvitteringer/{answer['leveranceId']}")
     assert early.status_code == 202 and early.json()["klar"] is False
-    assert early.json()["forventetKlar"] == "2026-01-05T09:05:00+01:00"        # 5 virtual minutes
+    assert early.json()["forventetKlar"] == "2026-01-05T09:05:00+01:00"  # 5 virtual minutes
     psrm.advance(minutes=5)
     [receipt] = receipts(psrm, answer["leveranceId"])
     assert receipt["status"] == "UDFOERT" and receipt["psrmFordringId"].startswith("PSRM-")
@@ -54,19 +65,33 @@ def test_a_valid_claim_is_received_then_executed_after_the_receipt_delay(psrm: S
     assert (claim["status"], claim["saldoOere"]) == ("UNDER_INDDRIVELSE", 45000)
 
 
-@pytest.mark.parametrize(("overrides", "code"), [
-    ({"sidsteRettidigeBetalingsdato": "2026-01-05"}, 410),                 # SRB today: not yet passed
-    ({"varselDato": None}, 411),                                           # no written notice
-    ({"rykkerForloebGennemfoert": False}, 411),                            # reminders not run
-    ({"varselDato": "2026-02-01"}, 411),                                   # notice in the future
-    ({"beloebOere": 9999}, 412),                                           # under 100 kr
-    ({"hovedfordringReference": "REF-X"}, 414),                            # interest sent as a main claim
-    ({"fordringsart": "RENTE", "hovedfordringReference": "REF-UNKNOWN"}, 413),
-    ({"fordringsart": "RENTE"}, 413),                                      # interest without a main claim
-    ({"haeftere": [{"cvr": "12345678", "foraeldelsesdato": "2028-01-01"}]}, 421),
-    ({"forfaldsdato": "2025-05-01"}, 419),
-], ids=["srb-not-passed", "no-notice", "no-reminders", "notice-in-future", "under-100-kr", "interest-as-main",
-        "interest-unknown-main", "interest-unlinked", "bad-cvr", "dates"])
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"sidsteRettidigeBetalingsdato": "2026-01-05"}, 410),  # SRB today: not yet passed
+        ({"varselDato": None}, 411),  # no written notice
+        ({"rykkerForloebGennemfoert": False}, 411),  # reminders not run
+        ({"varselDato": "2026-02-01"}, 411),  # notice in the future
+        ({"beloebOere": 9999}, 412),  # under 100 kr
+        ({"hovedfordringReference": "REF-X"}, 414),  # interest sent as a main claim
+        ({"fordringsart": "RENTE", "hovedfordringReference": "REF-UNKNOWN"}, 413),
+        ({"fordringsart": "RENTE"}, 413),  # interest without a main claim
+        ({"haeftere": [{"cvr": "12345678", "foraeldelsesdato": "2028-01-01"}]}, 421),
+        ({"forfaldsdato": "2025-05-01"}, 419),
+    ],
+    ids=[
+        "srb-not-passed",
+        "no-notice",
+        "no-reminders",
+        "notice-in-future",
+        "under-100-kr",
+        "interest-as-main",
+        "interest-unknown-main",
+        "interest-unlinked",
+        "bad-cvr",
+        "dates",
+    ],
+)
 def test_each_rule_rejects_with_its_code(psrm: SimClient, overrides: dict[str, Any], code: int) -> None:
     action = {k: v for k, v in main_claim(**overrides).items() if v is not None}
     answer = submit(psrm, action)
@@ -81,8 +106,12 @@ def test_exactly_100_kr_is_accepted(psrm: SimClient) -> None:
 
 def test_interest_linked_to_its_main_claim_in_the_same_delivery_is_accepted(psrm: SimClient) -> None:
     main = main_claim()
-    interest = main_claim(fordringsart="RENTE", fordringstype="RENTE", beloebOere=348,
-                          hovedfordringReference=main["fordringshaverReference"])
+    interest = main_claim(
+        fordringsart="RENTE",
+        fordringstype="RENTE",
+        beloebOere=348,
+        hovedfordringReference=main["fordringshaverReference"],
+    )
     answer = submit(psrm, main, interest)
     assert [a["status"] for a in answer["aktioner"]] == ["MODTAGET", "MODTAGET"]
 
@@ -114,11 +143,22 @@ def test_write_down_recall_and_write_up(psrm: SimClient) -> None:
     claim = main_claim()
     submit(psrm, claim)
     ref = claim["fordringshaverReference"]
-    down = {"aktion": "NEDSKRIV", "mfAktionId": new_id("MFA"), "fordringshaverReference": ref, "beloebOere": 5000,
-            "virkningsdato": "2026-01-05", "aarsag": "DIREKTE_BETALING"}
+    down = {
+        "aktion": "NEDSKRIV",
+        "mfAktionId": new_id("MFA"),
+        "fordringshaverReference": ref,
+        "beloebOere": 5000,
+        "virkningsdato": "2026-01-05",
+        "aarsag": "DIREKTE_BETALING",
+    }
     too_much = {**down, "mfAktionId": new_id("MFA"), "beloebOere": 40001}
-    up = {"aktion": "OPSKRIVNINGREGULERING", "mfAktionId": new_id("MFA"), "fordringshaverReference": ref,
-          "beloebOere": 1000, "virkningsdato": "2026-01-05"}
+    up = {
+        "aktion": "OPSKRIVNINGREGULERING",
+        "mfAktionId": new_id("MFA"),
+        "fordringshaverReference": ref,
+        "beloebOere": 1000,
+        "virkningsdato": "2026-01-05",
+    }
     unknown = {**down, "mfAktionId": new_id("MFA"), "fordringshaverReference": "REF-NOPE"}
     answer = submit(psrm, down, too_much, up, unknown)
     assert codes(answer) == [[], [417], [], [415]]
@@ -130,13 +170,15 @@ def test_write_down_recall_and_write_up(psrm: SimClient) -> None:
 
 
 def test_hearing_justified_within_14_days_goes_under_collection(psrm: SimClient) -> None:
-    answer = submit(psrm, main_claim(beloebOere=6_000_000))        # above the agreed filter
+    answer = submit(psrm, main_claim(beloebOere=6_000_000))  # above the agreed filter
     psrm.advance(minutes=5)
     [receipt] = receipts(psrm, answer["leveranceId"])
     assert receipt["status"] == "HOERING" and receipt["hoeringFrist"] == "2026-01-19"
     psrm.advance(days=13)
-    answered = psrm.post(f"/hoeringer/{receipt['psrmFordringId']}/svar",
-                         {"svar": "BEGRUNDET", "begrundelse": "Kravet er anerkendt skriftligt"})
+    answered = psrm.post(
+        f"/hoeringer/{receipt['psrmFordringId']}/svar",
+        {"svar": "BEGRUNDET", "begrundelse": "Kravet er anerkendt skriftligt"},
+    )
     assert answered.status_code == 200 and answered.json()["status"] == "UNDER_INDDRIVELSE"
 
 
@@ -158,18 +200,23 @@ def _under_collection(psrm: SimClient) -> str:
 
 
 def test_coverage_is_notified_at_once_and_settled_on_the_last_bank_day(psrm: SimClient) -> None:
-    psrm.set_clock("2026-05-20T10:00:00+02:00")      # May 2026 ends on a Sunday: the last bank day is Fri 29th
+    psrm.set_clock("2026-05-20T10:00:00+02:00")  # May 2026 ends on a Sunday: the last bank day is Fri 29th
     claim_id = _under_collection(psrm)
     psrm.post("/simulering/daekninger", {"psrmFordringId": claim_id, "beloebOere": 20000, "kilde": "MODREGNING"})
     psrm.post("/simulering/daekninger", {"psrmFordringId": claim_id, "beloebOere": 5000, "kilde": "LOENINDEHOLDELSE"})
     notes = psrm.get("/underretninger", params={"fra": "2026-05-01"}).json()["underretninger"]
     assert [(n["type"], n["beloebOere"]) for n in notes] == [("UDLIGNING", 20000), ("ALLOKERING", 5000)]
     psrm.set_clock("2026-05-28T12:00:00+02:00")
-    assert [n["type"] for n in psrm.get("/underretninger", params={"fra": "2026-05-01"}).json()["underretninger"]] \
-        == ["UDLIGNING", "ALLOKERING"]
+    assert [n["type"] for n in psrm.get("/underretninger", params={"fra": "2026-05-01"}).json()["underretninger"]] == [
+        "UDLIGNING",
+        "ALLOKERING",
+    ]
     psrm.set_clock("2026-05-29T12:00:00+02:00")
-    settled = [n for n in psrm.get("/underretninger", params={"fra": "2026-05-01"}).json()["underretninger"]
-               if n["type"] == "AFREGNING"]
+    settled = [
+        n
+        for n in psrm.get("/underretninger", params={"fra": "2026-05-01"}).json()["underretninger"]
+        if n["type"] == "AFREGNING"
+    ]
     assert [(n["dato"], n["beloebOere"]) for n in settled] == [("2026-05-29", 25000)]
     assert psrm.get(f"/fordringer/{claim_id}").json()["saldoOere"] == 20000
 
@@ -203,8 +250,12 @@ def test_a_creditor_sees_only_its_own_deliveries_and_sessions_are_apart(psrm_url
 
 
 def test_bad_deliveries_are_400_problems(psrm: SimClient) -> None:
-    for body in ({"aktioner": []}, {"aktioner": [{"aktion": "SLET"}]},
-                 {"aktioner": [main_claim(beloebOere=-1)]}, {"aktioner": [main_claim(beloebOere=0)]},
-                 {"aktioner": [main_claim(haeftere=[{"cpr": "999", "foraeldelsesdato": "2028-01-01"}])]}):
+    for body in (
+        {"aktioner": []},
+        {"aktioner": [{"aktion": "SLET"}]},
+        {"aktioner": [main_claim(beloebOere=-1)]},
+        {"aktioner": [main_claim(beloebOere=0)]},
+        {"aktioner": [main_claim(haeftere=[{"cpr": "999", "foraeldelsesdato": "2028-01-01"}])]},
+    ):
         response = psrm.post("/fordringsindberetninger", body)
         assert response.status_code == 400 and response.json()["code"].startswith("OIR-400-"), body

@@ -27,20 +27,32 @@ def wait_until(predicate: Callable[[], T], *, timeout: float = 10.0, what: str =
 
 
 class SimClient:
-    def __init__(self, base_url: str, session: str | None = None, *, token: str = DEV_TOKEN,
-                 cvr: str = "64942212") -> None:
+    def __init__(
+        self, base_url: str, session: str | None = None, *, token: str = DEV_TOKEN, cvr: str = "64942212"
+    ) -> None:
         self.session = session or f"t-{uuid.uuid4().hex[:12]}"
         self.cvr = cvr
-        self.http = httpx.Client(base_url=base_url, timeout=20.0,
-                                 headers={"Authorization": f"Bearer {token}", "X-Sim-Session": self.session})
+        self.http = httpx.Client(
+            base_url=base_url, timeout=20.0, headers={"Authorization": f"Bearer {token}", "X-Sim-Session": self.session}
+        )
 
     def headers(self, cvr: str | None = None, transaction_id: str | None = None) -> dict[str, str]:
         now = self.now()
-        return {"X-Transaktion-Id": transaction_id or str(uuid.uuid4()), "X-Transaktion-Tid": now,
-                "X-Kommune-Cvr": cvr or self.cvr}
+        return {
+            "X-Transaktion-Id": transaction_id or str(uuid.uuid4()),
+            "X-Transaktion-Tid": now,
+            "X-Kommune-Cvr": cvr or self.cvr,
+        }
 
-    def post(self, path: str, body: Any, *, cvr: str | None = None, transaction_id: str | None = None,
-             headers: dict[str, str] | None = None) -> httpx.Response:
+    def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        cvr: str | None = None,
+        transaction_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         return self.http.post(path, json=body, headers={**self.headers(cvr, transaction_id), **(headers or {})})
 
     def get(self, path: str, *, cvr: str | None = None, params: dict[str, Any] | None = None) -> httpx.Response:

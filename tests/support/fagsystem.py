@@ -17,8 +17,8 @@ TOKEN = "fagsystem-token"
 
 class Receiver:
     def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []      # every delivery, duplicates included
-        self.unique: dict[str, dict[str, Any]] = {}    # by meddelelseId
+        self.received: list[dict[str, Any]] = []  # every delivery, duplicates included
+        self.unique: dict[str, dict[str, Any]] = {}  # by meddelelseId
         self.fail_next = 0
         self.lock = threading.Lock()
         self.app = self._build()
@@ -31,8 +31,12 @@ class Receiver:
         app = FastAPI()
 
         @app.post("/daekningafskrivning")
-        async def receive(request: Request, authorization: str = Header(""),
-                          x_transaktion_id: str = Header(""), x_kommune_cvr: str = Header("")) -> JSONResponse:
+        async def receive(
+            request: Request,
+            authorization: str = Header(""),
+            x_transaktion_id: str = Header(""),
+            x_kommune_cvr: str = Header(""),
+        ) -> JSONResponse:
             if authorization != f"Bearer {TOKEN}":
                 return JSONResponse({"code": "OIR-401-UNAUTHENTICATED"}, status_code=401)
             if not x_transaktion_id or not x_kommune_cvr:

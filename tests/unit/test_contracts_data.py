@@ -7,8 +7,16 @@ from collections import Counter
 
 import pytest
 
-from contracts import (by_code, cvr_check_digit, for_vendor, is_valid_cpr, is_valid_cvr, load_municipalities,
-                       load_requirements, mask_cpr_in_text)
+from contracts import (
+    by_code,
+    cvr_check_digit,
+    for_vendor,
+    is_valid_cpr,
+    is_valid_cvr,
+    load_municipalities,
+    load_requirements,
+    mask_cpr_in_text,
+)
 from contracts.synthetic import SyntheticData
 
 
@@ -23,15 +31,17 @@ def test_malformed_cprs_fail(value: str) -> None:
 
 
 def test_cvr_modulus_11() -> None:
-    assert is_valid_cvr("64942212")                   # Københavns Kommune
+    assert is_valid_cvr("64942212")  # Københavns Kommune
     assert not is_valid_cvr("64942213") and not is_valid_cvr("6494221") and not is_valid_cvr("6494221a")
     assert cvr_check_digit("6494221") == 2
 
 
 def test_masking_finds_every_cpr_and_nothing_else() -> None:
     text = "borger 0101901234 og 311299-9999 betalte; konto 123456789012, ugyldig 3213901234, beløb 4200"
-    assert mask_cpr_in_text(text) == \
-        "borger 010190-xxxx og 311299-xxxx betalte; konto 123456789012, ugyldig 321390-xxxx, beløb 4200"
+    assert (
+        mask_cpr_in_text(text)
+        == "borger 010190-xxxx og 311299-xxxx betalte; konto 123456789012, ugyldig 321390-xxxx, beløb 4200"
+    )
 
 
 def test_all_98_municipalities_with_the_vendor_split() -> None:
@@ -39,8 +49,13 @@ def test_all_98_municipalities_with_the_vendor_split() -> None:
     assert len(rows) == 98
     assert len({m.code for m in rows}) == len({m.name for m in rows}) == len({m.cvr for m in rows}) == 98
     assert all(is_valid_cvr(m.cvr) for m in rows)
-    assert Counter(m.vendor for m in rows) == {"kmd-opus": 63, "prisme-2015-betaling": 7, "prisme-2015": 3,
-                                               "prisme-2009": 15, "eg": 10}
+    assert Counter(m.vendor for m in rows) == {
+        "kmd-opus": 63,
+        "prisme-2015-betaling": 7,
+        "prisme-2015": 3,
+        "prisme-2009": 15,
+        "eg": 10,
+    }
     assert len(for_vendor("eg")) == 10
 
 
@@ -49,8 +64,11 @@ def test_known_assignments_are_not_marked_modelled() -> None:
         municipality = by_code(code)
         assert municipality is not None and municipality.vendor == "kmd-opus" and not municipality.vendor_modelled
     copenhagen = by_code("101")
-    assert copenhagen is not None and (copenhagen.name, copenhagen.cvr, copenhagen.cvr_modelled) == \
-        ("København", "64942212", False)
+    assert copenhagen is not None and (copenhagen.name, copenhagen.cvr, copenhagen.cvr_modelled) == (
+        "København",
+        "64942212",
+        False,
+    )
     randers = by_code("730")
     assert randers is not None and randers.vendor.startswith("prisme")
     assert sum(not m.vendor_modelled for m in load_municipalities()) == 4
@@ -73,17 +91,30 @@ def test_centuries_agree_with_the_seventh_digit() -> None:
         value = generator.cpr()
         year, seventh = int(value[4:6]), int(value[6])
         if seventh in (0, 1, 2, 3):
-            assert 40 <= year <= 99                       # born 1940-1999 in the default range
+            assert 40 <= year <= 99  # born 1940-1999 in the default range
         else:
-            assert seventh in (4, 9) and year <= 8         # born 2000-2008
+            assert seventh in (4, 9) and year <= 8  # born 2000-2008
 
 
 def test_requirement_catalogue_has_unique_ids_and_the_core_rules() -> None:
     catalogue = load_requirements()
     assert len(catalogue) >= 45
-    for required in ("PSRM-SRB-PASSED", "PSRM-NOTICE-GIVEN", "PSRM-MIN-100KR", "PSRM-INTEREST-LINKED",
-                     "PSRM-ACTION-ID-UNIQUE", "PSRM-RECEIPT-STATES", "PSRM-HOERING-14-DAYS", "PSRM-NOTIFY-3-MONTHS",
-                     "MSG-HEADER-BLOCK", "MSG-MONEY-OERE", "B01-CREATE-ACCOUNT", "B03-ABSENT-NO-PAY-BUTTON",
-                     "PROFILE-OPUS-ANSWER-TIME-300S", "PRIV-CPR-MASKED", "ID-CVR-MOD11"):
+    for required in (
+        "PSRM-SRB-PASSED",
+        "PSRM-NOTICE-GIVEN",
+        "PSRM-MIN-100KR",
+        "PSRM-INTEREST-LINKED",
+        "PSRM-ACTION-ID-UNIQUE",
+        "PSRM-RECEIPT-STATES",
+        "PSRM-HOERING-14-DAYS",
+        "PSRM-NOTIFY-3-MONTHS",
+        "MSG-HEADER-BLOCK",
+        "MSG-MONEY-OERE",
+        "B01-CREATE-ACCOUNT",
+        "B03-ABSENT-NO-PAY-BUTTON",
+        "PROFILE-OPUS-ANSWER-TIME-300S",
+        "PRIV-CPR-MASKED",
+        "ID-CVR-MOD11",
+    ):
         assert required in catalogue
     assert all(re.fullmatch(r"[A-Z0-9]+(-[A-Z0-9]+)+", rid) for rid in catalogue)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -20,8 +20,8 @@ def test_the_clock_only_moves_forward_and_stays_in_copenhagen_time() -> None:
     with pytest.raises(ClockError):
         clock.set(start)
     with pytest.raises(ClockError):
-        clock.set(datetime(2030, 1, 1))                                       # naive
-    clock.set(datetime(2030, 1, 1, tzinfo=timezone.utc))
+        clock.set(datetime(2030, 1, 1))  # naive
+    clock.set(datetime(2030, 1, 1, tzinfo=UTC))
     assert clock.now().hour == 1
 
 
@@ -45,10 +45,10 @@ def test_fault_probability_is_seeded() -> None:
 
 
 def test_danish_business_days() -> None:
-    assert not is_business_day(date(2026, 12, 25)) and not is_business_day(date(2026, 4, 3))   # Christmas, Good Friday
+    assert not is_business_day(date(2026, 12, 25)) and not is_business_day(date(2026, 4, 3))  # Christmas, Good Friday
     assert next_business_day(date(2026, 12, 24)) == date(2026, 12, 28)
-    assert next_business_day(date(2026, 1, 9)) == date(2026, 1, 12)                             # Friday -> Monday
-    assert is_business_day(date(2026, 12, 24)) and not is_bank_day(date(2026, 12, 24))         # banks close on the 24th
-    assert not is_bank_day(date(2026, 5, 15))                                                   # Friday after Ascension
-    assert last_bank_day_of_month(2026, 5) == date(2026, 5, 29)                                 # 31st is a Sunday
-    assert last_bank_day_of_month(2026, 12) == date(2026, 12, 30)                               # 31st: banks closed
+    assert next_business_day(date(2026, 1, 9)) == date(2026, 1, 12)  # Friday -> Monday
+    assert is_business_day(date(2026, 12, 24)) and not is_bank_day(date(2026, 12, 24))  # banks close on the 24th
+    assert not is_bank_day(date(2026, 5, 15))  # Friday after Ascension
+    assert last_bank_day_of_month(2026, 5) == date(2026, 5, 29)  # 31st is a Sunday
+    assert last_bank_day_of_month(2026, 12) == date(2026, 12, 30)  # 31st: banks closed
