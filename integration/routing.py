@@ -1,0 +1,87 @@
+"""Routing: which debtor system serves each of the 98 municipalities, with what credentials, limits
+and sortiment mapping. An unknown municipality, an unconfigured route or an unmapped claim type is
+an answer (a rejection for FBS), never a silent drop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contracts.municipalities import Municipality, by_cvr, load_municipalities
+
+SORTIMENT_FILE = Path(__file__).resolve().parent / "sortiment.yaml"
+
+
+@lru_cache(maxsize=1)
+def default_sortiment() -> dict[str, str]:
+    return dict(yaml.safe_load(SORTIMENT_FILE.read_text(encoding="utf-8"))["default"])
+
+
+@dataclass(frozen=True)
+class Route:
+    municipality: Municipality
+    debtor_url: str | None
+    token: str
+    timeout_s: float = 30.0
+    products: dict[str, str] = field(default_factory=default_sortiment)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.debtor_url)
+
+
+class RoutingError(LookupError):
+    """No usable route: the reason goes back to FBS as a rejection."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+@dataclass
+class RoutingTable:
+    routes: dict[str, Route]  # by municipality CVR
+
+    @classmethod
+    def from_vendor_urls(
+        cls,
+        debtor_urls: dict[str, str],
+        *,
+        token: str = "oir-dev-token",
+        overrides: dict[str, dict[str, Any]] | None = None,
+    ) -> RoutingTable:
+        """One route per municipality, to its vendor's debtor URL; `overrides` by municipality code."""
+        routes = {}
+        for municipality in load_municipalities():
+            settings: dict[str, Any] = {"debtor_url": debtor_urls.get(municipality.vendor), "token": token}
+            settings.update((overrides or {}).get(municipality.code, {}))
+            routes[municipality.cvr] = Route(municipality=municipality, **settings)
+        return cls(routes)
+
+    def route_for(self, municipality_cvr: str) -> Route:
+        route = self.routes.get(municipality_cvr)
+        if route is None:
+            name = by_cvr(municipality_cvr)
+            raise RoutingError(
+                "OIR-ROUTE-UNKNOWN-MUNICIPALITY",
+                f"no route for municipality CVR {municipality_cvr}" + (f" ({name.name})" if name else ""),
+            )
+        if not route.configured:
+            raise RoutingError(
+                "OIR-ROUTE-NOT-CONFIGURED", f"the route of {route.municipality.name} has no debtor system configured"
+            )
+        return route
+
+    def product_for(self, route: Route, claim_type: str) -> str:
+        product = route.products.get(claim_type)
+        if product is None:
+            raise RoutingError(
+                "OIR-ROUTE-UNMAPPED-CLAIM-TYPE",
+                f"{route.municipality.name} has no product for FBS claim type {claim_type}",
+            )
+        return product

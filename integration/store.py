@@ -1,0 +1,94 @@
+"""Durable state of the engine (SQLAlchemy 2; SQLite by default, PostgreSQL supported).
+
+Inbox/outbox: what is read from FBS's feed and the messages it requires are written in one
+transaction, together with the feed cursor; a crash before the commit rereads the same events, a
+crash after it finds them in the inbox. Every outgoing message keeps the transaction id it was born
+with, so a resend after a crash is harmless at the receiver. The schema is created by Alembic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class FeedPosition(Base):
+    """How far the engine has read a feed (FBS's claim events)."""
+
+    __tablename__ = "feed_position"
+    feed: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(64))
+
+
+class InboxEvent(Base):
+    """A feed event the engine has taken in (its id makes a reread harmless)."""
+
+    __tablename__ = "inbox_event"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """A message the engine must deliver, exactly as born, until it is answered."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))  # REGISTER, STATE_CHANGE, LIABLE_CHANGE, REJECTION
+    target: Mapped[str] = mapped_column(String(20))  # "debtor" or "fbs"
+    municipality_cvr: Mapped[str] = mapped_column(String(8), index=True)
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    transaction_id: Mapped[str] = mapped_column(String(36), unique=True)
+    source_event: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="PENDING", index=True)  # PENDING, DONE, REJECTED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+def _alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database schema to the newest version (Alembic upgrade head)."""
+    command.upgrade(_alembic_config(url), "head")
+
+
+def open_store(url: str) -> sessionmaker[Any]:
+    migrate(url)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        _sqlite_pragmas(engine)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(connection: Any, _: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

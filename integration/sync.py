@@ -1,0 +1,248 @@
+"""One engine cycle: read FBS's feed into the outbox, then deliver what is due, in order per claim.
+
+Reading: every new event and the messages it requires (or a rejection for FBS when it cannot be
+routed) are stored with the advanced cursor in one transaction. Delivering: each message goes out
+with the transaction id it was born with; a 2xx settles it, a business rejection (4xx) settles it and
+queues a rejection for FBS, and anything else (5xx, 401, 429, a timeout, a dropped connection) leaves
+it pending for a retry with exponential backoff and jitter. A claim's messages are delivered strictly
+in order: a later one waits while an earlier one is pending.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .clock import Clock
+from .routing import RoutingError, RoutingTable
+from .store import FeedPosition, InboxEvent, OutboxMessage
+from .translate import MessageSpec, rejection, to_messages
+
+FEED = "fbs"
+_RETRYABLE = {401, 408, 425, 429}
+
+
+@dataclass
+class EngineConfig:
+    fbs_url: str
+    fbs_token: str = "oir-dev-token"
+    page_size: int = 500
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 600.0
+    extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. X-Sim-Session against simulators
+
+
+@dataclass
+class CycleReport:
+    events_read: int = 0
+    delivered: int = 0
+    rejected: int = 0
+    retrying: int = 0
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: sessionmaker[Session],
+        routes: RoutingTable,
+        config: EngineConfig,
+        clock: Clock,
+        *,
+        http: httpx.Client | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.store = store
+        self.routes = routes
+        self.config = config
+        self.clock = clock
+        self.http = http or httpx.Client(timeout=30.0)
+        self._jitter = random.Random(seed)
+
+    # ---- reading ---------------------------------------------------------------------------------
+    def read_feed(self, report: CycleReport) -> None:
+        while True:
+            with self.store.begin() as session:
+                position = session.get(FeedPosition, FEED) or FeedPosition(feed=FEED, cursor=None)
+                params: dict[str, Any] = {"antal": self.config.page_size}
+                if position.cursor:
+                    params["efter"] = position.cursor
+                response = self.http.get(
+                    f"{self.config.fbs_url}/haendelser",
+                    params=params,
+                    headers=self._headers(self.config.fbs_token, None, str(uuid.uuid4())),
+                )
+                response.raise_for_status()
+                page = response.json()
+                for event in page["haendelser"]:
+                    if session.get(InboxEvent, event["haendelseId"]) is None:
+                        self._take_in(session, event)
+                        report.events_read += 1
+                if not page["haendelser"]:
+                    return
+                position.cursor = page["naesteCursor"]
+                session.merge(position)
+
+    def _take_in(self, session: Session, event: dict[str, Any]) -> None:
+        claim_id = event["fordring"]["fordringId"]
+        session.add(
+            InboxEvent(
+                event_id=event["haendelseId"], kind=event["type"], claim_id=claim_id, received_at=self.clock.now()
+            )
+        )
+        try:
+            specs = to_messages(event, self.routes)
+        except RoutingError as error:
+            specs = [rejection(claim_id, f"AFV-{event['haendelseId']}", error.code, error.text)]
+        for spec in specs:
+            self._queue(session, spec, event["kommuneCvr"], claim_id, event["haendelseId"])
+
+    def _queue(self, session: Session, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> None:
+        session.add(
+            OutboxMessage(
+                kind=spec.kind,
+                target=spec.target,
+                municipality_cvr=cvr,
+                claim_id=claim_id,
+                method=spec.method,
+                path=spec.path,
+                body=spec.body,
+                transaction_id=str(uuid.uuid4()),
+                source_event=source,
+                status="PENDING",
+                attempts=0,
+                next_attempt_at=self.clock.now(),
+            )
+        )
+
+    # ---- delivering ------------------------------------------------------------------------------
+    def deliver_due(self, report: CycleReport) -> None:
+        """Deliver what is due; a pass that queued rejections for FBS is followed by one more."""
+        for _ in range(3):
+            rejected_before = report.rejected
+            self._deliver_pass(report)
+            if report.rejected == rejected_before:
+                return
+
+    def _deliver_pass(self, report: CycleReport) -> None:
+        with self.store() as session:
+            pending = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status == "PENDING").order_by(OutboxMessage.id)
+            ).all()
+        waiting: set[str] = set()  # claims with an earlier message still pending
+        now = self.clock.now()
+        for message in pending:
+            key = f"{message.municipality_cvr}/{message.claim_id}"
+            if key in waiting:
+                continue
+            if _aware(message.next_attempt_at) > now:
+                waiting.add(key)
+                continue
+            if not self._deliver(message, report):
+                waiting.add(key)
+
+    def _deliver(self, message: OutboxMessage, report: CycleReport) -> bool:
+        """Send one message and record the outcome in its own transaction; True when settled."""
+        try:
+            url, token = self._target(message)
+        except RoutingError as error:
+            return self._settle_rejected(message, None, {"code": error.code, "title": error.text}, report)
+        try:
+            response = self.http.request(
+                message.method,
+                url + message.path,
+                json=message.body,
+                headers=self._headers(token, message.municipality_cvr, message.transaction_id),
+            )
+        except httpx.HTTPError as error:
+            return self._retry(message, None, f"{type(error).__name__}: {error}", report)
+        body = _json(response)
+        if response.is_success:
+            with self.store.begin() as session:
+                stored = session.get(OutboxMessage, message.id)
+                assert stored is not None
+                stored.status, stored.last_status, stored.answer = "DONE", response.status_code, body
+                stored.attempts += 1
+            report.delivered += 1
+            return True
+        if response.status_code >= 500 or response.status_code in _RETRYABLE:
+            return self._retry(message, response.status_code, str(body)[:500], report)
+        return self._settle_rejected(message, response.status_code, body, report)
+
+    def _settle_rejected(self, message: OutboxMessage, status: int | None, body: Any, report: CycleReport) -> bool:
+        problem = body if isinstance(body, dict) else {}
+        with self.store.begin() as session:
+            stored = session.get(OutboxMessage, message.id)
+            assert stored is not None
+            stored.status, stored.last_status, stored.answer = "REJECTED", status, problem
+            stored.attempts += 1
+            if message.target == "debtor":
+                text = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
+                self._queue(
+                    session,
+                    rejection(
+                        message.claim_id,
+                        f"AFV-{message.transaction_id}",
+                        str(problem.get("code") or f"HTTP-{status}"),
+                        text,
+                    ),
+                    message.municipality_cvr,
+                    message.claim_id,
+                    message.source_event,
+                )
+        report.rejected += 1
+        return True
+
+    def _retry(self, message: OutboxMessage, status: int | None, error: str, report: CycleReport) -> bool:
+        with self.store.begin() as session:
+            stored = session.get(OutboxMessage, message.id)
+            assert stored is not None
+            stored.attempts += 1
+            delay = min(self.config.backoff_base_s * 2 ** (stored.attempts - 1), self.config.backoff_max_s)
+            stored.next_attempt_at = self.clock.now() + timedelta(seconds=delay * (0.5 + self._jitter.random() / 2))
+            stored.last_status, stored.last_error = status, error
+        report.retrying += 1
+        return False
+
+    def _target(self, message: OutboxMessage) -> tuple[str, str]:
+        if message.target == "fbs":
+            return self.config.fbs_url, self.config.fbs_token
+        route = self.routes.route_for(message.municipality_cvr)
+        return str(route.debtor_url), route.token
+
+    def _headers(self, token: str, cvr: str | None, transaction_id: str) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "X-Transaktion-Id": transaction_id,
+            "X-Transaktion-Tid": self.clock.now().isoformat(),
+            **self.config.extra_headers,
+        }
+        if cvr:
+            headers["X-Kommune-Cvr"] = cvr
+        return headers
+
+    # ---- a whole cycle ---------------------------------------------------------------------------
+    def cycle(self) -> CycleReport:
+        report = CycleReport()
+        self.read_feed(report)
+        self.deliver_due(report)
+        return report
+
+
+def _aware(value: Any) -> Any:
+    from datetime import UTC
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite drops the offset
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"raw": response.text[:500]}

@@ -1,0 +1,116 @@
+"""FBS claim events as ØiR messages: which call, to whom, with what body.
+
+Pure functions: an event and a route in, outgoing message specifications out. The debtor account of
+a borrower is one per municipality (`FBS-<municipality code>-<borrower number>`); FBS's claim and
+sub-claim ids are kept, so a claim can be followed from library to debtor system to PSRM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .routing import RoutingTable
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    kind: str
+    target: str
+    method: str
+    path: str
+    body: dict[str, Any]
+
+
+def account_id(event: dict[str, Any]) -> str:
+    return f"FBS-{event['kommuneKode']}-{event['fordring']['laanerId']}"
+
+
+def to_messages(event: dict[str, Any], routes: RoutingTable) -> list[MessageSpec]:
+    """The debtor messages an event requires; raises RoutingError when it cannot be routed."""
+    route = routes.route_for(event["kommuneCvr"])
+    claim = event["fordring"]
+    kind = event["type"]
+    if kind == "FORDRING_OPRETTET":
+        product = routes.product_for(route, claim["type"])
+        return [
+            MessageSpec(
+                "REGISTER",
+                "debtor",
+                "POST",
+                "/debitorkonti",
+                {
+                    "debitorkontoId": account_id(event),
+                    "haeftelse": {"cpr": event["laaner"]["cpr"], "navn": event["laaner"]["navn"]},
+                    "fordringer": [
+                        {
+                            "fordringId": claim["fordringId"],
+                            "produktkode": product,
+                            "tekst": claim["tekst"],
+                            "stiftelsesdato": claim["stiftelsesdato"],
+                            "forfaldsdato": claim["forfaldsdato"],
+                            "anerkendt": claim["type"] == "ERSTATNING_ANERKENDT",
+                            "delfordringer": [
+                                {
+                                    "delfordringId": part["delpostId"],
+                                    "beloebOere": part["beloebOere"],
+                                    "tekst": part["tekst"],
+                                }
+                                for part in claim["delposter"]
+                            ],
+                        }
+                    ],
+                },
+            )
+        ]
+    if kind == "FORDRING_NEDSKREVET":
+        write_down = event["nedskrivning"]
+        return [
+            MessageSpec(
+                "STATE_CHANGE",
+                "debtor",
+                "POST",
+                f"/fordringer/{claim['fordringId']}/tilstand",
+                {
+                    "handling": "NEDSKRIVNING",
+                    "beloebOere": write_down["beloebOere"],
+                    "virkningsdato": write_down["virkningsdato"],
+                    "aarsag": write_down["aarsag"],
+                },
+            )
+        ]
+    if kind == "FORDRING_ANNULLERET":
+        return [
+            MessageSpec(
+                "STATE_CHANGE",
+                "debtor",
+                "POST",
+                f"/fordringer/{claim['fordringId']}/tilstand",
+                {"handling": "ANNULLERING", "virkningsdato": event["tidspunkt"][:10], "aarsag": "ANDET"},
+            )
+        ]
+    if kind == "CPR_AENDRET":
+        return [
+            MessageSpec(
+                "LIABLE_CHANGE",
+                "debtor",
+                "POST",
+                f"/debitorkonti/{account_id(event)}/haeftelse",
+                {
+                    "nyHaeftelse": {"cpr": event["cprAendring"]["nyCpr"], "navn": event["laaner"]["navn"]},
+                    "virkningsdato": event["tidspunkt"][:10],
+                },
+            )
+        ]
+    raise ValueError(f"unknown FBS event type {kind}")
+
+
+def rejection(claim_id: str, rejection_id: str, code: str, text: str) -> MessageSpec:
+    """A rejection for FBS: the claim waits there for correction."""
+    return MessageSpec(
+        "REJECTION",
+        "fbs",
+        "POST",
+        "/afvisninger",
+        {"afvisningId": rejection_id, "fordringId": claim_id, "kode": code[:60], "tekst": text[:200] or code},
+    )
