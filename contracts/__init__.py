@@ -1,5 +1,6 @@
 """Contracts: the shared vocabulary of the harness — OpenAPI specs, requirement catalogue, identity
-rules, municipalities and synthetic data — and the contract checks. Imports nothing else of ours."""
+rules, municipalities, synthetic data, the wire conventions (problem+json, strict JSON types) — and the
+contract checks. Imports nothing else of ours."""
 
 from .identity import (
     CPR_PATTERN,

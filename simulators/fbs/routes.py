@@ -8,8 +8,8 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from contracts.municipalities import Municipality, by_cvr
+from contracts.wire import IsoDateTime, UuidStr
 from simulators.kernel import CallDep, HeaderBlockDep, KommuneCvr, Problem, ensure_may_act, problem_responses
-from simulators.kernel.models import IsoDateTime, UuidStr
 from simulators.kernel.runtime import Call
 
 from .library import Borrower, Library, LibraryClaim

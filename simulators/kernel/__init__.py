@@ -4,12 +4,8 @@ Virtual clock, per-session state, fault rules, request journal, bearer auth, ide
 transaction id, problem+json errors, the `/_sim/` control plane, and the one app factory.
 """
 
-from .app import create_simulator_app, generated_openapi
-from .auth import DEV_TOKEN, Principal
-from .clock import COPENHAGEN, VirtualClock
-from .faults import CALLBACK_FAULTS, FaultKind, FaultRuleIn
-from .headers import HeaderBlock, HeaderBlockDep, KommuneCvr, ensure_may_act
-from .models import (
+from contracts.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDetail, problem_responses
+from contracts.wire import (
     Cpr,
     Cvr,
     Ident,
@@ -24,7 +20,12 @@ from .models import (
     Whole,
     ensure_valid_cvr,
 )
-from .problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDetail, problem_responses
+
+from .app import create_simulator_app, generated_openapi
+from .auth import DEV_TOKEN, Principal
+from .clock import COPENHAGEN, VirtualClock
+from .faults import CALLBACK_FAULTS, FaultKind, FaultRuleIn
+from .headers import HeaderBlock, HeaderBlockDep, KommuneCvr, ensure_may_act
 from .runtime import Call, CallDep, SimRuntime, SimulatorSpec
 from .sessions import Session
 

@@ -16,12 +16,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from contracts.problems import install_problem_handlers
 from contracts.specs import load_spec
 
 from . import control
 from .auth import Principal, default_tokens
 from .middleware import SimulatorMiddleware
-from .problems import install_problem_handlers
 from .runtime import SimRuntime, SimulatorSpec
 from .sessions import SessionRegistry
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .problems import Problem
+from contracts.problems import Problem
 
 DEV_TOKEN = "oir-dev-token"
 

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.identity import mask_cpr_in_text
+from contracts.problems import Problem, problem_responses
+from contracts.wire import WHOLE, IsoDateTime
 
 from .clock import ClockError
 from .faults import FaultRule, FaultRuleIn
-from .models import WHOLE, IsoDateTime
-from .problems import Problem, problem_responses
 from .runtime import PrincipalDep, runtime_of, session_of
 
 router = APIRouter(prefix="/_sim", tags=["simulator control"])

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import WHOLE
+from contracts.wire import WHOLE
 
 
 class FaultKind(StrEnum):

@@ -15,10 +15,10 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 
 from contracts.municipalities import Municipality, by_cvr, load_municipalities
+from contracts.problems import Problem
+from contracts.wire import IsoDateTime, UuidStr
 
 from .auth import Principal
-from .models import IsoDateTime, UuidStr
-from .problems import Problem
 
 if TYPE_CHECKING:
     KommuneCvr = str

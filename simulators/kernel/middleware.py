@@ -13,8 +13,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.problems import PROBLEM_MEDIA_TYPE, Problem
+
 from .journal import parse_body
-from .problems import PROBLEM_MEDIA_TYPE, Problem
 from .runtime import DropRequested, SimRuntime, SimulatedConnectionDrop
 from .sessions import DEFAULT_SESSION, SESSION_HEADER, SessionRegistry, StoredAnswer
 

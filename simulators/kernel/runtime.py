@@ -17,9 +17,10 @@ import httpx
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
+from contracts.problems import Problem
+
 from .auth import Principal, authenticate, bearer_scheme
 from .faults import REQUEST_FAULTS, FaultKind
-from .problems import Problem
 from .sessions import Session, SessionRegistry
 
 JobRunner = Callable[["SimRuntime", Session[Any], datetime, datetime], Awaitable[int]]

@@ -1,4 +1,7 @@
-"""Building blocks for request and response models: strict parsing, money, dates and identity types.
+"""Wire conventions every interface of the harness shares: strict JSON types for money, dates and ids.
+
+Simulators and the integration engine both parse messages with these (the engine may not import the
+simulators, so the conventions live with the contracts).
 
 Request bodies are parsed strictly (`false` is not a number, `"12"` is not an amount); money is a
 positive whole number of øre; dates and times are exactly RFC 3339 strings (pydantic's strict mode
@@ -14,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from contracts.identity import CPR_PATTERN, CVR_PATTERN, is_valid_cvr
+from .identity import CPR_PATTERN, CVR_PATTERN, is_valid_cvr
 
 
 class StrictModel(BaseModel):

@@ -1,8 +1,9 @@
 """RFC 9457 problem+json errors with stable machine codes, and the handlers that guarantee them.
 
-Every simulator answers bad input with a 4xx problem body carrying a `code` such as
-`OIR-400-VALIDATION` or `OIR-422-SRB-NOT-PASSED`; a server error is a defect, never an answer to
-bad input. Business rejections are raised as `Problem` and rendered here.
+A wire convention of every interface (simulators and the engine alike): every server answers bad
+input with a 4xx problem body carrying a `code` such as `OIR-400-VALIDATION` or
+`OIR-422-SRB-NOT-PASSED`; a server error is a defect, never an answer to bad input. Business
+rejections are raised as `Problem` and rendered here.
 """
 
 from __future__ import annotations
