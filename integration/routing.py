@@ -26,6 +26,7 @@ class Route:
     municipality: Municipality
     debtor_url: str | None
     token: str
+    callback_token: str = "oir-dev-token"  # what this route's debtor system presents on callbacks
     timeout_s: float = 30.0
     products: dict[str, str] = field(default_factory=default_sortiment)
 
@@ -53,12 +54,15 @@ class RoutingTable:
         debtor_urls: dict[str, str],
         *,
         token: str = "oir-dev-token",
+        callback_tokens: dict[str, str] | None = None,
         overrides: dict[str, dict[str, Any]] | None = None,
     ) -> RoutingTable:
         """One route per municipality, to its vendor's debtor URL; `overrides` by municipality code."""
         routes = {}
         for municipality in load_municipalities():
             settings: dict[str, Any] = {"debtor_url": debtor_urls.get(municipality.vendor), "token": token}
+            if callback_tokens and municipality.vendor in callback_tokens:
+                settings["callback_token"] = callback_tokens[municipality.vendor]
             settings.update((overrides or {}).get(municipality.code, {}))
             routes[municipality.cvr] = Route(municipality=municipality, **settings)
         return cls(routes)

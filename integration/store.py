@@ -65,6 +65,27 @@ class OutboxMessage(Base):
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class ClaimRecord(Base):
+    """A claim the engine registered (or is registering) at a debtor system, and its sub-claims."""
+
+    __tablename__ = "claim_record"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    municipality_cvr: Mapped[str] = mapped_column(String(8), index=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    subclaim_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class ReceivedCallback(Base):
+    """A DækningAfskrivning message taken in; its id makes a redelivery harmless."""
+
+    __tablename__ = "received_callback"
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    municipality_cvr: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def _alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
 from .routing import RoutingError, RoutingTable
-from .store import FeedPosition, InboxEvent, OutboxMessage
+from .store import ClaimRecord, FeedPosition, InboxEvent, OutboxMessage
 from .translate import MessageSpec, rejection, to_messages
 
 FEED = "fbs"
@@ -101,7 +101,26 @@ class SyncEngine:
         except RoutingError as error:
             specs = [rejection(claim_id, f"AFV-{event['haendelseId']}", error.code, error.text)]
         for spec in specs:
+            if spec.kind == "REGISTER":
+                self._remember(session, spec, event["kommuneCvr"])
             self._queue(session, spec, event["kommuneCvr"], claim_id, event["haendelseId"])
+
+    @staticmethod
+    def _remember(session: Session, spec: MessageSpec, cvr: str) -> None:
+        """Which account and sub-claims a claim has at the debtor, to read its callbacks later."""
+        claim = spec.body["fordringer"][0]
+        session.merge(
+            ClaimRecord(
+                claim_id=claim["fordringId"],
+                municipality_cvr=cvr,
+                account_id=spec.body["debitorkontoId"],
+                subclaim_ids=[part["delfordringId"] for part in claim["delfordringer"]],
+            )
+        )
+
+    def queue(self, session: Session, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> None:
+        """Queue a message inside the caller's transaction (the callback intake uses this)."""
+        self._queue(session, spec, cvr, claim_id, source)
 
     def _queue(self, session: Session, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> None:
         session.add(

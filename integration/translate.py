@@ -114,3 +114,51 @@ def rejection(claim_id: str, rejection_id: str, code: str, text: str) -> Message
         "/afvisninger",
         {"afvisningId": rejection_id, "fordringId": claim_id, "kode": code[:60], "tekst": text[:200] or code},
     )
+
+
+def callback_to_fbs(callback: dict[str, Any], claims: dict[str, list[str]]) -> list[tuple[str, MessageSpec]]:
+    """What FBS must hear of a DækningAfskrivning message: (claim id, message) pairs.
+
+    `claims` maps each claim the message concerns to the sub-claim ids the engine registered. Money
+    that covered the debtor system's own reminder fees or interest is not FBS's: only portions on
+    registered sub-claims are posted; a message naming no sub-claims is posted in full.
+    """
+    kind = callback["type"]
+    message_id = callback["meddelelseId"]
+    if kind in ("DAEKNING", "AFSKRIVNING"):
+        claim_id = callback["fordringId"]
+        parts = callback.get("delfordringer")
+        registered = set(claims.get(claim_id, []))
+        amount = (
+            sum(p["beloebOere"] for p in parts if p["delfordringId"] in registered) if parts else callback["beloebOere"]
+        )
+        if amount <= 0:
+            return []
+        body = {
+            "posteringId": message_id,
+            "fordringId": claim_id,
+            "type": kind,
+            "beloebOere": amount,
+            "dato": callback["dato"],
+        }
+        if callback.get("kilde"):
+            body["kilde"] = str(callback["kilde"])[:40]
+        return [(claim_id, MessageSpec("POSTING", "fbs", "POST", "/posteringer", body))]
+    status = {
+        "OVERDRAGET_TIL_INDDRIVELSE": "OVERDRAGET_TIL_INDDRIVELSE",
+        "RETUR_FRA_INDDRIVELSE": "RETUR_FRA_INDDRIVELSE",
+        "KONTO_LUKKET": "KONTO_LUKKET",
+    }[kind]
+    targets = [callback["fordringId"]] if callback.get("fordringId") else sorted(claims)
+    messages = []
+    for index, claim_id in enumerate(targets):
+        body = {
+            "meddelelseId": message_id if len(targets) == 1 else f"{message_id}-{index}",
+            "fordringId": claim_id,
+            "status": status,
+            "dato": callback["dato"],
+        }
+        if callback.get("returKode"):
+            body["returKode"] = callback["returKode"]
+        messages.append((claim_id, MessageSpec("STATUS", "fbs", "POST", "/statusmeddelelser", body)))
+    return messages

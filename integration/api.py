@@ -1,0 +1,178 @@
+"""The engine's HTTP API: the `oir-fagsystem-v3` callback intake, health, and the contract it serves.
+
+A debtor system delivers DækningAfskrivning messages here. Each is authenticated by the callback
+token of a route, accepted only for a municipality that route serves and a claim the engine
+registered there, deduplicated by its message id, and turned into postings or status notices for FBS
+in the same transaction — so a crash after the 202 loses nothing and a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+
+from contracts.problems import Problem, install_problem_handlers, problem_responses
+from contracts.specs import load_spec
+from contracts.wire import Ident, IsoDate, IsoDateTime, Oere, StrictModel, UuidStr
+
+from .routing import Route, RoutingError
+from .store import ClaimRecord, ReceivedCallback
+from .sync import SyncEngine
+from .translate import callback_to_fbs
+
+
+class Delfordring(StrictModel):
+    delfordringId: Ident
+    beloebOere: Oere
+
+
+class DaekningAfskrivning(StrictModel):
+    meddelelseId: UuidStr
+    debitorkontoId: Ident
+    fordringId: Ident | None = None
+    type: Literal["DAEKNING", "AFSKRIVNING", "KONTO_LUKKET", "OVERDRAGET_TIL_INDDRIVELSE", "RETUR_FRA_INDDRIVELSE"]
+    beloebOere: Oere | None = None
+    dato: IsoDate
+    kilde: Annotated[str, Field(max_length=40)] | None = None
+    reference: Annotated[str, Field(max_length=64)] | None = None
+    returKode: Literal["AFTL", "ANDN", "KLAG"] | None = None
+    delfordringer: list[Delfordring] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DaekningAfskrivning:
+        if self.type in ("DAEKNING", "AFSKRIVNING") and (self.beloebOere is None or self.fordringId is None):
+            raise ValueError(f"{self.type} needs fordringId and beloebOere")
+        if self.type != "KONTO_LUKKET" and self.fordringId is None:
+            raise ValueError(f"{self.type} needs fordringId")
+        return self
+
+
+class Kvittering(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    meddelelseId: str
+    dublet: bool
+
+
+_bearer = HTTPBearer(auto_error=False)
+router = APIRouter()
+
+
+def _engine(request: Request) -> SyncEngine:
+    return request.app.state.engine
+
+
+def authenticated_route(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    x_transaktion_id: Annotated[UuidStr, Header(alias="X-Transaktion-Id")],
+    x_transaktion_tid: Annotated[IsoDateTime, Header(alias="X-Transaktion-Tid")],
+    x_kommune_cvr: Annotated[str, Header(alias="X-Kommune-Cvr", pattern=r"^[0-9]{8}$")],
+) -> Route:
+    """The route whose debtor system may report for this municipality, by its callback token."""
+    engine = _engine(request)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(
+            401, "OIR-401-UNAUTHENTICATED", "Missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    tokens = {route.callback_token for route in engine.routes.routes.values()}
+    if credentials.credentials not in tokens:
+        raise Problem(
+            401,
+            "OIR-401-UNAUTHENTICATED",
+            "The token is not a debtor system's callback token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        route = engine.routes.route_for(x_kommune_cvr)
+    except RoutingError as error:
+        raise Problem(
+            403, "OIR-403-WRONG-ROUTE", "No route of these credentials serves the municipality", error.text
+        ) from error
+    if route.callback_token != credentials.credentials:
+        raise Problem(
+            403,
+            "OIR-403-WRONG-ROUTE",
+            "Only the debtor system that owns the claim's route may report",
+            f"{route.municipality.name} is served by another debtor system",
+        )
+    return route
+
+
+@router.post(
+    "/daekningafskrivning",
+    operation_id="DaekningAfskrivningRegistrering",
+    status_code=202,
+    tags=["B_01 DaekningAfskrivning"],
+    response_model=Kvittering,
+    responses=problem_responses(400, 401, 403, 409, 422),
+)
+async def receive(
+    request: Request, body: DaekningAfskrivning, route: Annotated[Route, Depends(authenticated_route)]
+) -> Kvittering:
+    """Take in one message: postings or status notices for FBS are queued in the same transaction."""
+    engine = _engine(request)
+    message = body.model_dump(mode="json", exclude_none=True)
+    fingerprint = hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
+    cvr = route.municipality.cvr
+    with engine.store.begin() as session:
+        earlier = session.get(ReceivedCallback, body.meddelelseId)
+        if earlier is not None:
+            if earlier.fingerprint != fingerprint:
+                raise Problem(409, "OIR-409-MESSAGE-ID-REUSED", "This meddelelseId was used for another message")
+            return Kvittering(meddelelseId=body.meddelelseId, dublet=True)
+        claims = _claims_of(session, body, cvr)
+        session.add(
+            ReceivedCallback(
+                message_id=body.meddelelseId,
+                fingerprint=fingerprint,
+                municipality_cvr=cvr,
+                kind=body.type,
+                received_at=engine.clock.now(),
+            )
+        )
+        for claim_id, spec in callback_to_fbs(message, claims):
+            engine.queue(session, spec, cvr, claim_id, f"callback:{body.meddelelseId}")
+    return Kvittering(meddelelseId=body.meddelelseId, dublet=False)
+
+
+def create_engine_api(engine: SyncEngine) -> FastAPI:
+    """The engine's API app; it serves its contract (`oir-fagsystem-v3`) at /openapi.json."""
+    app = FastAPI(title="ØiR integration engine", version="3.0.0", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.engine = engine
+    install_problem_handlers(app)
+    app.include_router(router)
+    contract = load_spec("oir-fagsystem-v3")
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(contract)
+
+    return app
+
+
+def _claims_of(session: Any, body: DaekningAfskrivning, cvr: str) -> dict[str, list[str]]:
+    """The registered claims the message concerns (one claim, or every claim of a closed account)."""
+    if body.fordringId is not None:
+        record = session.get(ClaimRecord, body.fordringId)
+        if record is None or record.municipality_cvr != cvr:
+            raise Problem(422, "OIR-422-UNKNOWN-CLAIM", "No claim of this municipality has that id", body.fordringId)
+        return {record.claim_id: list(record.subclaim_ids)}
+    records = session.scalars(
+        select(ClaimRecord).where(ClaimRecord.account_id == body.debitorkontoId, ClaimRecord.municipality_cvr == cvr)
+    ).all()
+    if not records:
+        raise Problem(
+            422, "OIR-422-UNKNOWN-ACCOUNT", "No account of this municipality has that id", body.debitorkontoId
+        )
+    return {r.claim_id: list(r.subclaim_ids) for r in records}
