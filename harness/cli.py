@@ -6,6 +6,7 @@ import json
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -20,6 +21,8 @@ sim = typer.Typer(
     help="The simulators of FBS, the five debtor-system profiles, PSRM and the payment solution.", no_args_is_help=True
 )
 app.add_typer(sim, name="sim")
+engine_app = typer.Typer(help="The ØiR integration engine.", no_args_is_help=True)
+app.add_typer(engine_app, name="engine")
 console = Console()
 
 
@@ -98,6 +101,76 @@ def certify(
         )
     console.print(table)
     raise typer.Exit(0 if all_certified else 1)
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key or not rest:
+            console.print(f"[red]{what} takes NAME=VALUE, got {value!r}[/red]")
+            raise typer.Exit(2)
+        pairs[key] = rest
+    return pairs
+
+
+def _engine_setup(
+    db: str, fbs_url: str, debtor_url: list[str] | None, callback_token: list[str] | None, header: list[str] | None
+) -> Any:
+    from integration.runner import EngineSetup
+
+    return EngineSetup(
+        database_url=db,
+        fbs_url=fbs_url,
+        debtor_urls=_pairs(debtor_url, "--debtor-url"),
+        callback_tokens=_pairs(callback_token, "--callback-token"),
+        extra_headers=_pairs(header, "--header"),
+    )
+
+
+_DB = typer.Option("sqlite:///oir-engine.sqlite", help="SQLAlchemy URL of the engine's database")
+_FBS = typer.Option(..., help="FBS base URL")
+_DEBTORS = typer.Option(None, "--debtor-url", help="PROFILE=URL of each vendor's debtor system (repeat)")
+_TOKENS = typer.Option(None, "--callback-token", help="PROFILE=TOKEN each vendor presents on callbacks (repeat)")
+_HEADERS = typer.Option(None, "--header", help="NAME=VALUE added to every outgoing call, e.g. X-Sim-Session=s1")
+
+
+@engine_app.command("cycle")
+def engine_cycle(
+    db: str = _DB,
+    fbs_url: str = _FBS,
+    debtor_url: list[str] = _DEBTORS,
+    callback_token: list[str] = _TOKENS,
+    header: list[str] = _HEADERS,
+) -> None:
+    """Run one cycle (read FBS's feed, deliver what is due) and print what it did."""
+    report = _engine_setup(db, fbs_url, debtor_url, callback_token, header).build().cycle()
+    console.print(json.dumps(report.__dict__))
+
+
+@engine_app.command("serve")
+def engine_serve(
+    db: str = _DB,
+    fbs_url: str = _FBS,
+    debtor_url: list[str] = _DEBTORS,
+    callback_token: list[str] = _TOKENS,
+    header: list[str] = _HEADERS,
+    host: str = typer.Option("127.0.0.1", help="Where the callback API listens"),
+    port: int = typer.Option(0, help="Port of the callback API (0: a free one)"),
+    interval: float = typer.Option(1.0, help="Seconds between cycles"),
+) -> None:
+    """Cycle continuously and serve the callback API (oir-fagsystem-v3) until SIGTERM."""
+    import logging
+
+    from integration.api import create_engine_api
+    from integration.runner import serve_forever
+
+    from .servers import ServerThread
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    engine = _engine_setup(db, fbs_url, debtor_url, callback_token, header).build()
+    api = ServerThread(create_engine_api(engine), name="engine-api", host=host, port=port)
+    serve_forever(engine, interval=interval, api=api)
 
 
 def main() -> None:

@@ -1,0 +1,203 @@
+"""Crash safety: the engine, as its own process, killed with SIGKILL again and again while it syncs
+claims and their payments, loses no claim and duplicates no payment."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts.municipalities import load_municipalities
+from contracts.synthetic import SyntheticData
+from harness.servers import ServerThread
+from simulators import factory
+from simulators.debtor.profile import PROFILE_NAMES
+from tests.support.client import SimClient, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+CLAIMS = 1000
+PAYMENTS = 300
+KILLS = 8
+TOKENS = {p: f"cb-{p}" for p in PROFILE_NAMES}
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[dict[str, str]]:
+    servers = {"fbs": ServerThread(factory("fbs")(), name="fbs").start()}
+    for profile in PROFILE_NAMES:
+        servers[profile] = ServerThread(factory("debtor")(profile=profile), name=profile, log_level="error").start()
+    yield {name: server.url for name, server in servers.items()}
+    for server in servers.values():
+        server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class EngineProcess:
+    def __init__(self, world: dict[str, str], db: Path, session: str, port: int) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "engine",
+            "serve",
+            "--db",
+            f"sqlite:///{db}",
+            "--fbs-url",
+            world["fbs"],
+            "--header",
+            f"X-Sim-Session={session}",
+            "--port",
+            str(port),
+            "--interval",
+            "0.05",
+        ]
+        for profile in PROFILE_NAMES:
+            self.command += [
+                "--debtor-url",
+                f"{profile}={world[profile]}",
+                "--callback-token",
+                f"{profile}={TOKENS[profile]}",
+            ]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+def _make_claims(fbs: SimClient) -> list[dict[str, Any]]:
+    people = SyntheticData(seed=1234)
+    municipalities = load_municipalities()
+    claims = []
+    for index in range(CLAIMS):
+        municipality = municipalities[index % len(municipalities)]
+        if index < len(municipalities) or index % 5 == 0:
+            person = people.person()
+            borrower = fbs.post("/laanere", {"cpr": person.cpr, "navn": person.name}, cvr=municipality.cvr).json()
+        response = fbs.post(
+            "/fordringer",
+            {
+                "laanerId": borrower["laanerId"]
+                if borrower["kommuneKode"] == municipality.code
+                else fbs.post("/laanere", {"cpr": people.cpr(), "navn": "X"}, cvr=municipality.cvr).json()["laanerId"],
+                "type": "GEBYR",
+                "beloebOere": 10000 + index,
+                "tekst": "Gebyr",
+            },
+            cvr=municipality.cvr,
+        )
+        assert response.status_code == 201, response.text
+        claims.append(response.json())
+    return claims
+
+
+def _chaos(engine: EngineProcess, rng: random.Random, kills: int) -> None:
+    for _ in range(kills):
+        engine.start()
+        time.sleep(rng.uniform(1.5, 3.0))  # let it run a random while, then kill it mid-work (chaos, not sync)
+        engine.kill()
+
+
+def test_sigkill_at_random_moments_loses_no_claim_and_duplicates_no_payment(
+    world: dict[str, str], tmp_path: Path
+) -> None:
+    session = f"crash-{uuid.uuid4().hex[:8]}"
+    port = _free_port()
+    fbs = SimClient(world["fbs"], session)
+    debtors = {p: SimClient(world[p], session) for p in PROFILE_NAMES}
+    for profile, client in debtors.items():
+        client.settings(
+            callback_url=f"http://127.0.0.1:{port}", callback_token=TOKENS[profile], serve_all_municipalities=False
+        )
+    claims = _make_claims(fbs)
+    vendor = {m.cvr: m.vendor for m in load_municipalities()}
+    engine = EngineProcess(world, tmp_path / "engine.sqlite", session, port)
+    rng = random.Random(20261124)
+    try:
+        _chaos(engine, rng, KILLS // 2)  # killed while registering
+        engine.start()
+
+        def registered() -> int:
+            return sum(len([e for e in c.journal("OpretDebitorkonto") if e["status"] == 201]) for c in debtors.values())
+
+        wait_until(lambda: registered() >= CLAIMS, timeout=180, what="every claim registered")
+        engine.kill()
+
+        paid = claims[:PAYMENTS]
+        for claim in paid:  # citizens pay while the engine is down
+            client = debtors[vendor[claim["kommuneCvr"]]]
+            account = client.get(
+                f"/debitorkonti/FBS-{claim['kommuneKode']}-{claim['laanerId']}", cvr=claim["kommuneCvr"]
+            ).json()
+            part = next(f for f in account["fordringer"] if f["fordringId"] == claim["fordringId"])
+            reference = part["delfordringer"][0]["betalingsreference"]
+            response = client.post(
+                "/simulering/bankindbetalinger",
+                {"betalingsreference": reference, "beloebOere": claim["beloebOere"]},
+                cvr=claim["kommuneCvr"],
+            )
+            assert response.status_code == 201, response.text
+        _chaos(engine, rng, KILLS // 2)  # killed while callbacks arrive and postings go out
+        engine.start()
+
+        def postings() -> int:
+            for client in debtors.values():
+                client.advance(minutes=30)  # debtors retry the callbacks that failed
+            return len([e for e in fbs.journal("modtagPostering") if e["status"] == 201])
+
+        wait_until(lambda: postings() >= PAYMENTS, timeout=240, what="every payment posted in FBS")
+        engine.stop()
+    finally:
+        engine.stop()
+
+    # Every claim registered exactly once, at its own municipality's vendor.
+    municipality_of = {c["fordringId"]: c["kommuneCvr"] for c in claims}
+    created: Counter[str] = Counter()
+    for profile, client in debtors.items():
+        for entry in client.journal("OpretDebitorkonto"):
+            if entry["status"] in (200, 201):  # 200: a second registration of a known claim
+                claim_id = entry["requestBody"]["fordringer"][0]["fordringId"]
+                created[claim_id] += 1
+                assert vendor[municipality_of[claim_id]] == profile
+    assert set(created) == {c["fordringId"] for c in claims}
+    assert set(created.values()) == {1}
+    # Every payment posted exactly once, with its amount; no other claim touched.
+    postings_by_claim: Counter[str] = Counter()
+    for claim in claims:
+        view = fbs.get(f"/fordringer/{claim['fordringId']}", cvr=claim["kommuneCvr"]).json()
+        postings_by_claim[claim["fordringId"]] = len(view["posteringer"])
+        if claim in paid:
+            assert [p["beloebOere"] for p in view["posteringer"]] == [claim["beloebOere"]]
+            assert view["status"] == "BETALT"
+    assert sum(postings_by_claim.values()) == PAYMENTS
