@@ -12,11 +12,13 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.problems import Problem, install_problem_handlers, problem_responses
 from contracts.specs import load_spec
@@ -139,6 +141,7 @@ async def receive(
         )
         for claim_id, spec in callback_to_fbs(message, claims):
             engine.queue(session, spec, cvr, claim_id, f"callback:{body.meddelelseId}")
+    engine.metrics.callbacks.labels("accepted").inc()
     return Kvittering(meddelelseId=body.meddelelseId, dublet=False)
 
 
@@ -151,8 +154,17 @@ def create_engine_api(engine: SyncEngine) -> FastAPI:
     contract = load_spec("oir-fagsystem-v3")
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> JSONResponse:
+        try:
+            depth = engine.queue_depth()  # touches the database
+        except SQLAlchemyError as error:
+            return JSONResponse({"status": "unavailable", "error": type(error).__name__}, status_code=503)
+        return JSONResponse({"status": "ok", "queueDepth": depth})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        engine.queue_depth()
+        return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:

@@ -11,6 +11,7 @@ in order: a later one waits while an earlier one is pending.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
+from .metrics import EngineMetrics
 from .routing import RoutingError, RoutingTable
 from .store import ClaimRecord, FeedPosition, InboxEvent, OutboxMessage
 from .translate import MessageSpec, rejection, to_messages
@@ -64,6 +66,7 @@ class SyncEngine:
         self.clock = clock
         self.http = http or httpx.Client(timeout=30.0)
         self._jitter = random.Random(seed)
+        self.metrics = EngineMetrics()
 
     # ---- reading ---------------------------------------------------------------------------------
     def read_feed(self, report: CycleReport) -> None:
@@ -84,6 +87,7 @@ class SyncEngine:
                     if session.get(InboxEvent, event["haendelseId"]) is None:
                         self._take_in(session, event)
                         report.events_read += 1
+                        self.metrics.events.inc()
                 if not page["haendelser"]:
                     return
                 position.cursor = page["naesteCursor"]
@@ -172,6 +176,8 @@ class SyncEngine:
             url, token = self._target(message)
         except RoutingError as error:
             return self._settle_rejected(message, None, {"code": error.code, "title": error.text}, report)
+        route = self._route_label(message)
+        started = time.perf_counter()  # real time: how long the peer took, for the latency metric
         try:
             response = self.http.request(
                 message.method,
@@ -180,7 +186,9 @@ class SyncEngine:
                 headers=self._headers(token, message.municipality_cvr, message.transaction_id),
             )
         except httpx.HTTPError as error:
+            self.metrics.latency.labels(route, message.target).observe(time.perf_counter() - started)
             return self._retry(message, None, f"{type(error).__name__}: {error}", report)
+        self.metrics.latency.labels(route, message.target).observe(time.perf_counter() - started)
         body = _json(response)
         if response.is_success:
             with self.store.begin() as session:
@@ -189,6 +197,7 @@ class SyncEngine:
                 stored.status, stored.last_status, stored.answer = "DONE", response.status_code, body
                 stored.attempts += 1
             report.delivered += 1
+            self.metrics.deliveries.labels(self._route_label(message), message.target, "done").inc()
             return True
         if response.status_code >= 500 or response.status_code in _RETRYABLE:
             return self._retry(message, response.status_code, str(body)[:500], report)
@@ -216,6 +225,7 @@ class SyncEngine:
                     message.source_event,
                 )
         report.rejected += 1
+        self.metrics.deliveries.labels(self._route_label(message), message.target, "rejected").inc()
         return True
 
     def _retry(self, message: OutboxMessage, status: int | None, error: str, report: CycleReport) -> bool:
@@ -227,7 +237,18 @@ class SyncEngine:
             stored.next_attempt_at = self.clock.now() + timedelta(seconds=delay * (0.5 + self._jitter.random() / 2))
             stored.last_status, stored.last_error = status, error
         report.retrying += 1
+        self.metrics.retries.labels(self._route_label(message), message.target).inc()
         return False
+
+    def _route_label(self, message: OutboxMessage) -> str:
+        route = self.routes.routes.get(message.municipality_cvr)
+        return route.municipality.code if route else message.municipality_cvr
+
+    def queue_depth(self) -> int:
+        with self.store() as session:
+            depth = session.query(OutboxMessage).filter(OutboxMessage.status == "PENDING").count()
+        self.metrics.queue_depth.set(depth)
+        return depth
 
     def _target(self, message: OutboxMessage) -> tuple[str, str]:
         if message.target == "fbs":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +174,20 @@ def test_bad_or_foreign_callbacks_are_refused_and_nothing_is_recorded(engine_wor
     assert (first.status_code, first.json()["dublet"], again.json()["dublet"]) == (202, False, True)
     other = _post(engine_world, {**good, "beloebOere": 200}, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
     assert other.status_code == 409 and engine_world.received() == 1
+
+
+def test_health_and_metrics_report_what_happened(engine_world: EngineWorld) -> None:
+    debtor = engine_world.debtor("kmd-opus")
+    debtor.fault(operation="OpretDebitorkonto", kind="error", status=503, count=1)
+    claim = engine_world.claim(for_vendor("kmd-opus")[0])
+    engine_world.engine.cycle()
+    health = httpx.get(f"{engine_world.api.url}/health").json()
+    assert health == {"status": "ok", "queueDepth": 1}
+    engine_world.clock.advance(timedelta(minutes=5))
+    engine_world.engine.cycle()
+    text = httpx.get(f"{engine_world.api.url}/metrics").text
+    code = claim["kommuneKode"]
+    assert f'oir_engine_deliveries_total{{outcome="done",route="{code}",target="debtor"}} 1.0' in text
+    assert f'oir_engine_retries_total{{route="{code}",target="debtor"}} 1.0' in text
+    assert "oir_engine_queue_depth 0.0" in text and "oir_engine_feed_events_total 1.0" in text
+    assert f'oir_engine_delivery_seconds_count{{route="{code}",target="debtor"}} 2.0' in text

@@ -1,0 +1,38 @@
+"""Prometheus metrics of one engine: per-route outcomes, latency and retries, and the queue depth.
+
+Each engine has its own registry (several engines in one test process do not collide); the API
+serves it at /metrics in the Prometheus text format.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class EngineMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.deliveries = Counter(
+            "oir_engine_deliveries",
+            "Messages answered, by route, target and outcome",
+            ["route", "target", "outcome"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "oir_engine_retries",
+            "Deliveries left pending for a retry, by route",
+            ["route", "target"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "oir_engine_delivery_seconds",
+            "Time a delivery took, by route and target",
+            ["route", "target"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.events = Counter("oir_engine_feed_events", "FBS events taken in", registry=self.registry)
+        self.callbacks = Counter(
+            "oir_engine_callbacks", "Callbacks taken in, by outcome", ["outcome"], registry=self.registry
+        )
+        self.queue_depth = Gauge("oir_engine_queue_depth", "Messages pending in the outbox", registry=self.registry)
