@@ -148,6 +148,28 @@ def engine_cycle(
     console.print(json.dumps(report.__dict__))
 
 
+@engine_app.command("reconcile")
+def engine_reconcile(
+    db: str = _DB,
+    fbs_url: str = _FBS,
+    debtor_url: list[str] = _DEBTORS,
+    callback_token: list[str] = _TOKENS,
+    header: list[str] = _HEADERS,
+    report: Path = typer.Option(Path("reconciliation.json"), help="Where to write the report"),
+) -> None:
+    """Compare FBS with the debtor systems (B_02), repair lost callbacks, and write a report."""
+    from integration.reconcile import reconcile
+
+    engine = _engine_setup(db, fbs_url, debtor_url, callback_token, header).build()
+    result = reconcile(engine)
+    engine.cycle()  # deliver the repairs
+    report.write_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    console.print(
+        f"{result.claims_checked} claims checked, {len(result.differences)} differences, "
+        f"{len(result.unreachable)} unreachable; report: {report}"
+    )
+
+
 @engine_app.command("serve")
 def engine_serve(
     db: str = _DB,

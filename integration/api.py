@@ -25,7 +25,7 @@ from contracts.specs import load_spec
 from contracts.wire import Ident, IsoDate, IsoDateTime, Oere, StrictModel, UuidStr
 
 from .routing import Route, RoutingError
-from .store import ClaimRecord, ReceivedCallback
+from .store import ClaimRecord, ReceivedCallback, RepairedMovement
 from .sync import SyncEngine
 from .translate import callback_to_fbs
 
@@ -130,6 +130,9 @@ async def receive(
                 raise Problem(409, "OIR-409-MESSAGE-ID-REUSED", "This meddelelseId was used for another message")
             return Kvittering(meddelelseId=body.meddelelseId, dublet=True)
         claims = _claims_of(session, body, cvr)
+        repaired = frozenset(
+            session.scalars(select(RepairedMovement.signature).where(RepairedMovement.claim_id.in_(list(claims)))).all()
+        )
         session.add(
             ReceivedCallback(
                 message_id=body.meddelelseId,
@@ -139,7 +142,7 @@ async def receive(
                 received_at=engine.clock.now(),
             )
         )
-        for claim_id, spec in callback_to_fbs(message, claims):
+        for claim_id, spec in callback_to_fbs(message, claims, repaired):
             engine.queue(session, spec, cvr, claim_id, f"callback:{body.meddelelseId}")
     engine.metrics.callbacks.labels("accepted").inc()
     return Kvittering(meddelelseId=body.meddelelseId, dublet=False)

@@ -86,6 +86,19 @@ class ReceivedCallback(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RepairedMovement(Base):
+    """A debtor movement whose lost callback reconciliation made good in FBS (never post it twice)."""
+
+    __tablename__ = "repaired_movement"
+    signature: Mapped[str] = mapped_column(String(200), primary_key=True)  # subclaim|kind|amount|date
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    repaired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def movement_signature(subclaim_id: str, kind: str, amount: int, on: str) -> str:
+    return f"{subclaim_id}|{kind}|{amount}|{on}"
+
+
 def _alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

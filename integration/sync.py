@@ -256,6 +256,10 @@ class SyncEngine:
         route = self.routes.route_for(message.municipality_cvr)
         return str(route.debtor_url), route.token
 
+    def headers_for(self, token: str, cvr: str | None) -> dict[str, str]:
+        """Headers of a read (B_02, FBS look-ups): a fresh transaction id each time."""
+        return self._headers(token, cvr, str(uuid.uuid4()))
+
     def _headers(self, token: str, cvr: str | None, transaction_id: str) -> dict[str, str]:
         headers = {
             "Authorization": f"Bearer {token}",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .routing import RoutingTable
+from .store import movement_signature
 
 
 @dataclass(frozen=True)
@@ -116,12 +117,15 @@ def rejection(claim_id: str, rejection_id: str, code: str, text: str) -> Message
     )
 
 
-def callback_to_fbs(callback: dict[str, Any], claims: dict[str, list[str]]) -> list[tuple[str, MessageSpec]]:
+def callback_to_fbs(
+    callback: dict[str, Any], claims: dict[str, list[str]], repaired: frozenset[str] = frozenset()
+) -> list[tuple[str, MessageSpec]]:
     """What FBS must hear of a DækningAfskrivning message: (claim id, message) pairs.
 
     `claims` maps each claim the message concerns to the sub-claim ids the engine registered. Money
     that covered the debtor system's own reminder fees or interest is not FBS's: only portions on
-    registered sub-claims are posted; a message naming no sub-claims is posted in full.
+    registered sub-claims are posted; a message naming no sub-claims is posted in full. Portions in
+    `repaired` (movement signatures reconciliation already posted) are not posted again.
     """
     kind = callback["type"]
     message_id = callback["meddelelseId"]
@@ -129,9 +133,15 @@ def callback_to_fbs(callback: dict[str, Any], claims: dict[str, list[str]]) -> l
         claim_id = callback["fordringId"]
         parts = callback.get("delfordringer")
         registered = set(claims.get(claim_id, []))
-        amount = (
-            sum(p["beloebOere"] for p in parts if p["delfordringId"] in registered) if parts else callback["beloebOere"]
-        )
+        if parts:
+            amount = sum(
+                p["beloebOere"]
+                for p in parts
+                if p["delfordringId"] in registered
+                and movement_signature(p["delfordringId"], kind, p["beloebOere"], callback["dato"]) not in repaired
+            )
+        else:
+            amount = callback["beloebOere"]
         if amount <= 0:
             return []
         body = {

@@ -191,3 +191,30 @@ def test_health_and_metrics_report_what_happened(engine_world: EngineWorld) -> N
     assert f'oir_engine_retries_total{{route="{code}",target="debtor"}} 1.0' in text
     assert "oir_engine_queue_depth 0.0" in text and "oir_engine_feed_events_total 1.0" in text
     assert f'oir_engine_delivery_seconds_count{{route="{code}",target="debtor"}} 2.0' in text
+
+
+def test_reconciliation_repairs_a_lost_callback_once_and_a_late_one_is_not_counted_twice(
+    engine_world: EngineWorld,
+) -> None:
+    from integration.reconcile import reconcile
+
+    debtor = engine_world.debtor("kmd-opus")
+    claim = engine_world.claim(for_vendor("kmd-opus")[0], amount=10000)
+    engine_world.engine.cycle()
+    debtor.fault(operation="callback.DaekningAfskrivning", kind="drop_callback", count=1)
+    _bank_payment(debtor, claim, 4000)  # the DAEKNING callback is lost
+    engine_world.engine.cycle()
+    assert engine_world.fbs_claim(claim)["saldoOere"] == 10000
+    report = reconcile(engine_world.engine)
+    assert [(d.kind, d.fbs_oere, d.debtor_oere, d.action) for d in report.differences] == [
+        ("DAEKNING", 0, 4000, "posted 4000 øre to FBS")
+    ]
+    engine_world.engine.cycle()
+    assert engine_world.fbs_claim(claim)["saldoOere"] == 6000
+    assert reconcile(engine_world.engine).differences == []  # nothing left to repair
+    dropped = next(e for e in debtor.journal("callback.DaekningAfskrivning", "out") if e["path"] == "(dropped)")
+    late = _post(engine_world, dropped["requestBody"], token=CALLBACK_TOKENS["kmd-opus"], cvr=claim["kommuneCvr"])
+    assert late.status_code == 202  # the lost callback turns up after all
+    engine_world.engine.cycle()
+    view = engine_world.fbs_claim(claim)
+    assert view["saldoOere"] == 6000 and [p["beloebOere"] for p in view["posteringer"]] == [4000]

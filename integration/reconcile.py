@@ -1,0 +1,179 @@
+"""Reconciliation: FBS's balances against the debtor systems' B_02 answers, repaired and reported.
+
+For every claim the engine registered on a route, the debtor's movements on FBS's own sub-claims
+(payments and write-offs; the debtor's fees and interest are not FBS's) are compared with the
+postings FBS holds. What a lost callback left behind is posted to FBS under an id derived from the
+movement, and the movement is remembered, so neither a second reconciliation nor the lost callback
+turning up late can count it twice. Every difference and what was done about it goes in the report.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from .routing import RoutingError
+from .store import ClaimRecord, RepairedMovement, movement_signature
+from .sync import SyncEngine
+from .translate import MessageSpec
+
+_KINDS = ("DAEKNING", "AFSKRIVNING")
+
+
+@dataclass
+class Difference:
+    claim_id: str
+    municipality_code: str
+    kind: str
+    fbs_oere: int
+    debtor_oere: int
+    action: str
+
+
+@dataclass
+class ReconciliationReport:
+    claims_checked: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "claimsChecked": self.claims_checked,
+            "differences": [asdict(d) for d in self.differences],
+            "unreachable": self.unreachable,
+        }
+
+
+def reconcile(engine: SyncEngine, *, route_cvr: str | None = None) -> ReconciliationReport:
+    report = ReconciliationReport()
+    with engine.store() as session:
+        query = select(ClaimRecord)
+        if route_cvr:
+            query = query.where(ClaimRecord.municipality_cvr == route_cvr)
+        records = session.scalars(query.order_by(ClaimRecord.claim_id)).all()
+    by_account: dict[tuple[str, str], list[ClaimRecord]] = {}
+    for record in records:
+        by_account.setdefault((record.municipality_cvr, record.account_id), []).append(record)
+    for (cvr, account_id), claims in by_account.items():
+        account = _debtor_account(engine, cvr, account_id, report)
+        if account is None:
+            continue
+        debtor_claims = {c["fordringId"]: c for c in account["fordringer"]}
+        for record in claims:
+            report.claims_checked += 1
+            fbs_claim = _fbs_claim(engine, cvr, record.claim_id, report)
+            if fbs_claim is None or record.claim_id not in debtor_claims:
+                continue
+            _compare(engine, record, debtor_claims[record.claim_id], fbs_claim, report)
+    return report
+
+
+def _compare(
+    engine: SyncEngine,
+    record: ClaimRecord,
+    debtor_claim: dict[str, Any],
+    fbs_claim: dict[str, Any],
+    report: ReconciliationReport,
+) -> None:
+    registered = set(record.subclaim_ids)
+    code = engine.routes.routes[record.municipality_cvr].municipality.code
+    for kind in _KINDS:
+        movements = [
+            (part["delfordringId"], m)
+            for part in debtor_claim["delfordringer"]
+            if part["delfordringId"] in registered
+            for m in part["bevaegelser"]
+            if m["type"] == kind
+        ]
+        debtor_total = sum(m["beloebOere"] for _, m in movements)
+        fbs_total = sum(p["beloebOere"] for p in fbs_claim["posteringer"] if p["type"] == kind)
+        if debtor_total == fbs_total:
+            continue
+        if debtor_total < fbs_total:
+            report.differences.append(
+                Difference(
+                    record.claim_id,
+                    code,
+                    kind,
+                    fbs_total,
+                    debtor_total,
+                    "reported: FBS holds more than the debtor system; not changed",
+                )
+            )
+            continue
+        repaired = _repair(engine, record, kind, movements, debtor_total - fbs_total)
+        report.differences.append(
+            Difference(record.claim_id, code, kind, fbs_total, debtor_total, f"posted {repaired} øre to FBS")
+        )
+
+
+def _repair(
+    engine: SyncEngine, record: ClaimRecord, kind: str, movements: list[tuple[str, dict[str, Any]]], missing: int
+) -> int:
+    """Queue postings for the newest movements that account for the missing amount."""
+    posted = 0
+    with engine.store.begin() as session:
+        for subclaim_id, movement in reversed(movements):
+            if posted >= missing:
+                break
+            signature = movement_signature(subclaim_id, kind, movement["beloebOere"], movement["dato"])
+            if session.get(RepairedMovement, signature) is not None:
+                continue
+            amount = min(movement["beloebOere"], missing - posted)
+            posting_id = f"REC-{uuid.uuid5(uuid.NAMESPACE_URL, signature)}"
+            engine.queue(
+                session,
+                MessageSpec(
+                    "POSTING",
+                    "fbs",
+                    "POST",
+                    "/posteringer",
+                    {
+                        "posteringId": posting_id,
+                        "fordringId": record.claim_id,
+                        "type": kind,
+                        "beloebOere": amount,
+                        "dato": movement["dato"],
+                        "kilde": "AFSTEMNING",
+                    },
+                ),
+                record.municipality_cvr,
+                record.claim_id,
+                f"reconcile:{signature}",
+            )
+            session.add(RepairedMovement(signature=signature, claim_id=record.claim_id, repaired_at=engine.clock.now()))
+            posted += amount
+    return posted
+
+
+def _debtor_account(engine: SyncEngine, cvr: str, account_id: str, report: ReconciliationReport) -> Any:
+    try:
+        route = engine.routes.route_for(cvr)
+        response = engine.http.get(
+            f"{route.debtor_url}/debitorkonti/{account_id}", headers=engine.headers_for(route.token, cvr)
+        )
+    except (RoutingError, httpx.HTTPError) as error:
+        report.unreachable.append(f"{account_id}: {error}")
+        return None
+    if response.status_code != 200:
+        report.unreachable.append(f"{account_id}: debtor answered {response.status_code}")
+        return None
+    return response.json()
+
+
+def _fbs_claim(engine: SyncEngine, cvr: str, claim_id: str, report: ReconciliationReport) -> Any:
+    try:
+        response = engine.http.get(
+            f"{engine.config.fbs_url}/fordringer/{claim_id}", headers=engine.headers_for(engine.config.fbs_token, cvr)
+        )
+    except httpx.HTTPError as error:
+        report.unreachable.append(f"{claim_id}: {error}")
+        return None
+    if response.status_code != 200:
+        report.unreachable.append(f"{claim_id}: FBS answered {response.status_code}")
+        return None
+    return response.json()
