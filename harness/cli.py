@@ -170,6 +170,51 @@ def engine_reconcile(
     )
 
 
+@engine_app.command("migrate")
+def engine_migrate(
+    extract: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines of open claims"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Trial extract: validate and report only"),
+    db: str = _DB,
+    fbs_url: str = _FBS,
+    debtor_url: list[str] = _DEBTORS,
+    callback_token: list[str] = _TOKENS,
+    header: list[str] = _HEADERS,
+    report: Path = typer.Option(Path("migration.json"), help="Where to write the report"),
+) -> None:
+    """Migrate historic open claims: a trial extract (--dry-run) or the final extract (each claim once)."""
+    from rich.progress import Progress
+
+    from integration.migration import final_extract, trial_extract
+
+    engine = _engine_setup(db, fbs_url, debtor_url, callback_token, header).build()
+    if dry_run:
+        result = trial_extract(extract, engine.routes)
+    else:
+        with Progress(console=console) as progress:
+            task = progress.add_task("final extract", total=None)
+            result = final_extract(
+                extract, engine, lambda done, total: progress.update(task, completed=done, total=total)
+            )
+    report.write_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    table = Table(title="trial extract (nothing sent)" if dry_run else "final extract")
+    for column in ("municipality", "send", "reject", "amount (kr)", "reasons"):
+        table.add_column(column, overflow="fold")
+    for name, tally in sorted(result.municipalities.items()):
+        table.add_row(
+            name,
+            str(tally.send),
+            str(tally.reject),
+            f"{tally.amount_oere / 100:.2f}",
+            ", ".join(f"{k} ×{v}" for k, v in tally.reasons.items()),
+        )
+    console.print(table)
+    console.print(
+        f"report: {report}" + ("" if dry_run else f"; delivered {result.delivered}, pending {result.pending}")
+    )
+    if not dry_run and result.pending:
+        raise typer.Exit(1)
+
+
 @engine_app.command("serve")
 def engine_serve(
     db: str = _DB,

@@ -95,6 +95,15 @@ class RepairedMovement(Base):
     repaired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class MigratedClaim(Base):
+    """A historic claim the final extract has queued (a resumed run skips it)."""
+
+    __tablename__ = "migrated_claim"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def movement_signature(subclaim_id: str, kind: str, amount: int, on: str) -> str:
     return f"{subclaim_id}|{kind}|{amount}|{on}"
 

@@ -106,11 +106,11 @@ class SyncEngine:
             specs = [rejection(claim_id, f"AFV-{event['haendelseId']}", error.code, error.text)]
         for spec in specs:
             if spec.kind == "REGISTER":
-                self._remember(session, spec, event["kommuneCvr"])
+                self.remember_registration(session, spec, event["kommuneCvr"])
             self._queue(session, spec, event["kommuneCvr"], claim_id, event["haendelseId"])
 
     @staticmethod
-    def _remember(session: Session, spec: MessageSpec, cvr: str) -> None:
+    def remember_registration(session: Session, spec: MessageSpec, cvr: str) -> None:
         """Which account and sub-claims a claim has at the debtor, to read its callbacks later."""
         claim = spec.body["fordringer"][0]
         session.merge(

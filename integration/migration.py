@@ -1,0 +1,204 @@
+"""Migration of historic open claims from FBS to the debtor systems (trial and final extract).
+
+The extract is a JSON Lines file, one open claim a line, in the shape of FBS's claim events:
+`{"fordringId", "kommuneCvr", "laaner": {"laanerId", "cpr", "navn"}, "type", "tekst",
+"stiftelsesdato", "forfaldsdato", "delposter": [{"delpostId", "beloebOere", "tekst"}]}`.
+
+The trial extract validates every claim (its fields, its municipality's route, the sortiment
+mapping) and reports per municipality what would be sent and what would be rejected, sending
+nothing. The final extract queues each valid claim exactly once (the queueing and the record that
+it was taken are one transaction) and delivers; run again after a crash, it skips what it took and
+finishes what is pending.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError
+
+from contracts.municipalities import by_cvr
+from contracts.wire import Cpr, Ident, IsoDate, Oere, StrictModel
+
+from .routing import RoutingError, RoutingTable
+from .store import MigratedClaim
+from .sync import CycleReport, SyncEngine
+from .translate import to_messages
+
+
+class _Borrower(StrictModel):
+    laanerId: Ident
+    cpr: Cpr
+    navn: Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class _Part(StrictModel):
+    delpostId: Ident
+    beloebOere: Oere
+    tekst: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class HistoricClaim(StrictModel):
+    fordringId: Ident
+    kommuneCvr: Annotated[str, Field(pattern=r"^[0-9]{8}$")]
+    laaner: _Borrower
+    type: Literal["GEBYR", "ERSTATNING", "ERSTATNING_ANERKENDT"]
+    tekst: Annotated[str, Field(min_length=1, max_length=200)]
+    stiftelsesdato: IsoDate
+    forfaldsdato: IsoDate
+    delposter: Annotated[list[_Part], Field(min_length=1, max_length=20)]
+
+
+@dataclass
+class MunicipalityTally:
+    send: int = 0
+    reject: int = 0
+    amount_oere: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class MigrationReport:
+    final: bool
+    lines: int = 0
+    taken: int = 0  # final: queued in this run
+    already_taken: int = 0  # final: queued by an earlier run
+    delivered: int = 0
+    pending: int = 0  # final: still to deliver (run again to finish)
+    municipalities: dict[str, MunicipalityTally] = field(default_factory=dict)
+    rejected_lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def tally(self, name: str) -> MunicipalityTally:
+        return self.municipalities.setdefault(name, MunicipalityTally())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "final": self.final,
+            "lines": self.lines,
+            "taken": self.taken,
+            "alreadyTaken": self.already_taken,
+            "delivered": self.delivered,
+            "pending": self.pending,
+            "municipalities": {
+                name: {"send": t.send, "reject": t.reject, "amountOere": t.amount_oere, "reasons": dict(t.reasons)}
+                for name, t in sorted(self.municipalities.items())
+            },
+            "rejectedLines": self.rejected_lines,
+        }
+
+
+def _read(path: Path) -> Iterator[tuple[int, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as error:
+                    yield number, error
+
+
+def _event(claim: HistoricClaim) -> dict[str, Any]:
+    """The historic claim as the FBS event the engine already knows how to route and translate."""
+    municipality = by_cvr(claim.kommuneCvr)
+    assert municipality is not None
+    data = claim.model_dump(mode="json")
+    return {
+        "type": "FORDRING_OPRETTET",
+        "kommuneCvr": claim.kommuneCvr,
+        "kommuneKode": municipality.code,
+        "laaner": data["laaner"],
+        "fordring": {
+            **data,
+            "laanerId": claim.laaner.laanerId,
+            "beloebOere": sum(p.beloebOere for p in claim.delposter),
+        },
+    }
+
+
+def _validate(number: int, raw: Any, routes: RoutingTable, report: MigrationReport) -> tuple[HistoricClaim, Any] | None:
+    def reject(where: str, code: str, text: str) -> None:
+        tally = report.tally(where)
+        tally.reject += 1
+        tally.reasons[code] += 1
+        report.rejected_lines.append({"line": number, "code": code, "text": text[:300]})
+
+    if isinstance(raw, Exception):
+        reject("(unreadable)", "MALFORMED-JSON", str(raw))
+        return None
+    try:
+        claim = HistoricClaim.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = str(raw.get("kommuneCvr")) if isinstance(raw, dict) else "(unreadable)"
+        municipality = by_cvr(where)
+        reject(
+            municipality.name if municipality else where,
+            "INVALID-" + ".".join(str(p) for p in first["loc"][:2]).upper(),
+            f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}",
+        )
+        return None
+    municipality = by_cvr(claim.kommuneCvr)
+    if municipality is None:
+        reject(claim.kommuneCvr, "OIR-ROUTE-UNKNOWN-MUNICIPALITY", f"{claim.kommuneCvr} is not a municipality")
+        return None
+    try:
+        specs = to_messages(_event(claim), routes)
+    except RoutingError as error:
+        reject(municipality.name, error.code, error.text)
+        return None
+    return claim, specs[0]
+
+
+def trial_extract(path: Path, routes: RoutingTable) -> MigrationReport:
+    """Validate every claim and say what would happen; send nothing, store nothing."""
+    report = MigrationReport(final=False)
+    for number, raw in _read(path):
+        report.lines += 1
+        checked = _validate(number, raw, routes, report)
+        if checked is not None:
+            claim, _ = checked
+            tally = report.tally(by_cvr(claim.kommuneCvr).name)  # type: ignore[union-attr]
+            tally.send += 1
+            tally.amount_oere += sum(p.beloebOere for p in claim.delposter)
+    return report
+
+
+def final_extract(
+    path: Path, engine: SyncEngine, progress: Callable[[int, int], None] | None = None
+) -> MigrationReport:
+    """Queue each valid claim exactly once, then deliver until nothing is pending."""
+    report = MigrationReport(final=True)
+    for number, raw in _read(path):
+        report.lines += 1
+        checked = _validate(number, raw, engine.routes, report)
+        if checked is None:
+            continue
+        claim, spec = checked
+        with engine.store.begin() as session:
+            if session.get(MigratedClaim, claim.fordringId) is not None:
+                report.already_taken += 1
+                continue
+            session.add(MigratedClaim(claim_id=claim.fordringId, line=number, taken_at=engine.clock.now()))
+            engine.remember_registration(session, spec, claim.kommuneCvr)
+            engine.queue(session, spec, claim.kommuneCvr, claim.fordringId, f"migration:{number}")
+        report.taken += 1
+        tally = report.tally(by_cvr(claim.kommuneCvr).name)  # type: ignore[union-attr]
+        tally.send += 1
+        tally.amount_oere += sum(p.beloebOere for p in claim.delposter)
+    total = report.taken + report.already_taken
+    while True:
+        cycle = CycleReport()
+        engine.deliver_due(cycle)
+        report.delivered += cycle.delivered
+        pending = engine.queue_depth()
+        if progress:
+            progress(total - pending, total)
+        if pending == 0 or (cycle.delivered == 0 and cycle.rejected == 0):
+            report.pending = pending
+            break
+    return report
