@@ -115,7 +115,12 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 
 def _engine_setup(
-    db: str, fbs_url: str, debtor_url: list[str] | None, callback_token: list[str] | None, header: list[str] | None
+    db: str,
+    fbs_url: str,
+    debtor_url: list[str] | None,
+    callback_token: list[str] | None,
+    header: list[str] | None,
+    worker: str | None = None,
 ) -> Any:
     from integration.runner import EngineSetup
 
@@ -125,6 +130,7 @@ def _engine_setup(
         debtor_urls=_pairs(debtor_url, "--debtor-url"),
         callback_tokens=_pairs(callback_token, "--callback-token"),
         extra_headers=_pairs(header, "--header"),
+        worker=worker,
     )
 
 
@@ -225,6 +231,11 @@ def engine_serve(
     host: str = typer.Option("127.0.0.1", help="Where the callback API listens"),
     port: int = typer.Option(0, help="Port of the callback API (0: a free one)"),
     interval: float = typer.Option(1.0, help="Seconds between cycles"),
+    worker: str = typer.Option(
+        None,
+        help="This worker's name among several sharing one database; a restart under the same name "
+        "takes its leases back at once",
+    ),
 ) -> None:
     """Cycle continuously and serve the callback API (oir-fagsystem-v3) until SIGTERM."""
     import logging
@@ -235,7 +246,7 @@ def engine_serve(
     from .servers import ServerThread
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    engine = _engine_setup(db, fbs_url, debtor_url, callback_token, header).build()
+    engine = _engine_setup(db, fbs_url, debtor_url, callback_token, header, worker).build()
     api = ServerThread(create_engine_api(engine), name="engine-api", host=host, port=port)
     serve_forever(engine, interval=interval, api=api)
 

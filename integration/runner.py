@@ -33,12 +33,15 @@ class EngineSetup:
     callback_tokens: dict[str, str] = field(default_factory=dict)
     extra_headers: dict[str, str] = field(default_factory=dict)
     token: str = "oir-dev-token"
+    worker: str | None = None
 
     def build(self, clock: Clock | None = None) -> SyncEngine:
         routes = RoutingTable.from_vendor_urls(
             self.debtor_urls, token=self.token, callback_tokens=self.callback_tokens or None
         )
         config = EngineConfig(fbs_url=self.fbs_url, fbs_token=self.token, extra_headers=self.extra_headers)
+        if self.worker:
+            config.worker = self.worker
         return SyncEngine(open_store(self.database_url), routes, config, clock or SystemClock())
 
 

@@ -10,16 +10,18 @@ in order: a later one waits while an earlier one is pending.
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from .clock import Clock
 from .metrics import EngineMetrics
@@ -39,6 +41,9 @@ class EngineConfig:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 600.0
     extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. X-Sim-Session against simulators
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    lease_s: float = 30.0
+    lease_batch: int = 50
 
 
 @dataclass
@@ -72,7 +77,10 @@ class SyncEngine:
     def read_feed(self, report: CycleReport) -> None:
         while True:
             with self.store.begin() as session:
-                position = session.get(FeedPosition, FEED) or FeedPosition(feed=FEED, cursor=None)
+                # One reader at a time: the cursor row is locked until the page is stored.
+                position = session.scalars(
+                    select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
+                ).one_or_none() or FeedPosition(feed=FEED, cursor=None)
                 params: dict[str, Any] = {"antal": self.config.page_size}
                 if position.cursor:
                     params["efter"] = position.cursor
@@ -154,21 +162,55 @@ class SyncEngine:
                 return
 
     def _deliver_pass(self, report: CycleReport) -> None:
-        with self.store() as session:
-            pending = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.status == "PENDING").order_by(OutboxMessage.id)
-            ).all()
-        waiting: set[str] = set()  # claims with an earlier message still pending
-        now = self.clock.now()
-        for message in pending:
-            key = f"{message.municipality_cvr}/{message.claim_id}"
-            if key in waiting:
-                continue
-            if _aware(message.next_attempt_at) > now:
-                waiting.add(key)
-                continue
-            if not self._deliver(message, report):
-                waiting.add(key)
+        """Lease due messages and deliver them, until nothing more can be leased now."""
+        for _ in range(100_000):
+            leased = self._lease()
+            if not leased:
+                return
+            for message in leased:
+                self._deliver(message, report)
+
+    def _lease(self) -> list[OutboxMessage]:
+        """Take up to a batch of due messages for this worker (FOR UPDATE SKIP LOCKED on PostgreSQL).
+
+        A message is due when its time has come, no other worker holds a live lease on it, and no
+        earlier message of the same claim is still pending: a claim's messages go out in order even
+        with several workers. A worker restarted under the same name takes its own leases back at once.
+        """
+        now = self.clock.now().astimezone(UTC)
+        earlier = aliased(OutboxMessage)
+        blocked = (
+            select(earlier.id)
+            .where(
+                earlier.status == "PENDING",
+                earlier.municipality_cvr == OutboxMessage.municipality_cvr,
+                earlier.claim_id == OutboxMessage.claim_id,
+                earlier.id < OutboxMessage.id,
+            )
+            .exists()
+        )
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "PENDING",
+                OutboxMessage.next_attempt_at <= now,
+                or_(
+                    OutboxMessage.leased_until.is_(None),
+                    OutboxMessage.leased_until < now,
+                    OutboxMessage.lease_owner == self.config.worker,
+                ),
+                ~blocked,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(self.config.lease_batch)
+            .with_for_update(skip_locked=True)
+        )
+        with self.store.begin() as session:
+            messages = list(session.scalars(query).all())
+            for message in messages:
+                message.lease_owner = self.config.worker
+                message.leased_until = now + timedelta(seconds=self.config.lease_s)
+        return messages
 
     def _deliver(self, message: OutboxMessage, report: CycleReport) -> bool:
         """Send one message and record the outcome in its own transaction; True when settled."""
@@ -277,12 +319,6 @@ class SyncEngine:
         self.read_feed(report)
         self.deliver_due(report)
         return report
-
-
-def _aware(value: Any) -> Any:
-    from datetime import UTC
-
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite drops the offset
 
 
 def _json(response: httpx.Response) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,14 +41,14 @@ def world() -> Iterator[dict[str, str]]:
 
 
 class EngineWorld:
-    def __init__(self, world: dict[str, str], db: Path) -> None:
+    def __init__(self, world: dict[str, str], url: str) -> None:
         self.session = f"cb-{uuid.uuid4().hex[:10]}"
         self.world = world
         self.fbs = SimClient(world["fbs"], self.session)
         self.clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
         routes = RoutingTable.from_vendor_urls({p: world[p] for p in PROFILE_NAMES}, callback_tokens=CALLBACK_TOKENS)
         config = EngineConfig(fbs_url=world["fbs"], extra_headers={"X-Sim-Session": self.session})
-        self.engine = SyncEngine(open_store(f"sqlite:///{db}"), routes, config, self.clock, seed=3)
+        self.engine = SyncEngine(open_store(url), routes, config, self.clock, seed=3)
         self.api = ServerThread(create_engine_api(self.engine), name="engine-api").start()
 
     def debtor(self, profile: str) -> SimClient:
@@ -75,8 +74,8 @@ class EngineWorld:
 
 
 @pytest.fixture
-def engine_world(world: dict[str, str], tmp_path: Path) -> Iterator[EngineWorld]:
-    made = EngineWorld(world, tmp_path / "engine.sqlite")
+def engine_world(world: dict[str, str], database_url: str) -> Iterator[EngineWorld]:
+    made = EngineWorld(world, database_url)
     yield made
     made.api.stop()
 

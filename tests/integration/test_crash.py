@@ -21,6 +21,7 @@ import pytest
 from contracts.municipalities import load_municipalities
 from contracts.synthetic import SyntheticData
 from harness.servers import ServerThread
+from integration.store import OutboxMessage, open_store
 from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient, wait_until
@@ -49,7 +50,9 @@ def _free_port() -> int:
 
 
 class EngineProcess:
-    def __init__(self, world: dict[str, str], db: Path, session: str, port: int) -> None:
+    def __init__(self, world: dict[str, str], url: str, session: str, port: int, worker: str, log: Path) -> None:
+        self.worker = worker
+        self.log = log
         self.command = [
             sys.executable,
             "-m",
@@ -57,7 +60,7 @@ class EngineProcess:
             "engine",
             "serve",
             "--db",
-            f"sqlite:///{db}",
+            url,
             "--fbs-url",
             world["fbs"],
             "--header",
@@ -66,6 +69,8 @@ class EngineProcess:
             str(port),
             "--interval",
             "0.05",
+            "--worker",
+            worker,
         ]
         for profile in PROFILE_NAMES:
             self.command += [
@@ -77,18 +82,28 @@ class EngineProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
+        if self.process is not None and self.process.poll() is None:
+            return
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+
+    def check_alive(self) -> None:
+        """An engine that ended by itself (not by our SIGKILL) is a failure: show what it said."""
+        if self.process is not None and self.process.poll() not in (None, -signal.SIGKILL):
+            raise AssertionError(
+                f"{self.worker} exited with {self.process.returncode}:\n{self.log.read_text(errors='replace')[-3000:]}"
+            )
 
     def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -122,18 +137,40 @@ def _make_claims(fbs: SimClient) -> list[dict[str, Any]]:
     return claims
 
 
-def _chaos(engine: EngineProcess, rng: random.Random, kills: int) -> None:
+def _chaos(engines: list[EngineProcess], rng: random.Random, kills: int) -> None:
     for _ in range(kills):
+        for engine in engines:
+            engine.start()
+        time.sleep(rng.uniform(1.5, 3.0))  # let them run a random while, then kill mid-work (chaos, not sync)
+        for engine in rng.sample(engines, rng.randint(1, len(engines))):
+            engine.kill()
+
+
+def _start(engines: list[EngineProcess]) -> None:
+    for engine in engines:
         engine.start()
-        time.sleep(rng.uniform(1.5, 3.0))  # let it run a random while, then kill it mid-work (chaos, not sync)
+
+
+def _kill(engines: list[EngineProcess]) -> None:
+    for engine in engines:
         engine.kill()
 
 
+@pytest.fixture(params=["sqlite-1-worker", "postgres-2-workers"])
+def engine_database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, int, Path]:
+    if request.param.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'engine.sqlite'}", 1, tmp_path
+    from tests.integration.conftest import fresh_postgres_database
+
+    return fresh_postgres_database(request.getfixturevalue("postgres_cluster")), 2, tmp_path
+
+
 def test_sigkill_at_random_moments_loses_no_claim_and_duplicates_no_payment(
-    world: dict[str, str], tmp_path: Path
+    world: dict[str, str], engine_database: tuple[str, int, Path]
 ) -> None:
+    url, workers, log_dir = engine_database
     session = f"crash-{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = _free_port()  # the first worker's callback API, where the debtors report
     fbs = SimClient(world["fbs"], session)
     debtors = {p: SimClient(world[p], session) for p in PROFILE_NAMES}
     for profile, client in debtors.items():
@@ -142,17 +179,22 @@ def test_sigkill_at_random_moments_loses_no_claim_and_duplicates_no_payment(
         )
     claims = _make_claims(fbs)
     vendor = {m.cvr: m.vendor for m in load_municipalities()}
-    engine = EngineProcess(world, tmp_path / "engine.sqlite", session, port)
+    engines = [
+        EngineProcess(world, url, session, port if n == 0 else _free_port(), f"worker-{n}", log_dir / f"w{n}.log")
+        for n in range(workers)
+    ]
     rng = random.Random(20261124)
     try:
-        _chaos(engine, rng, KILLS // 2)  # killed while registering
-        engine.start()
+        _chaos(engines, rng, KILLS // 2)  # killed while registering
+        _start(engines)
 
         def registered() -> int:
+            for engine in engines:
+                engine.check_alive()
             return sum(len([e for e in c.journal("OpretDebitorkonto") if e["status"] == 201]) for c in debtors.values())
 
         wait_until(lambda: registered() >= CLAIMS, timeout=180, what="every claim registered")
-        engine.kill()
+        _kill(engines)
 
         paid = claims[:PAYMENTS]
         for claim in paid:  # citizens pay while the engine is down
@@ -168,18 +210,20 @@ def test_sigkill_at_random_moments_loses_no_claim_and_duplicates_no_payment(
                 cvr=claim["kommuneCvr"],
             )
             assert response.status_code == 201, response.text
-        _chaos(engine, rng, KILLS // 2)  # killed while callbacks arrive and postings go out
-        engine.start()
+        _chaos(engines, rng, KILLS // 2)  # killed while callbacks arrive and postings go out
+        _start(engines)
 
         def postings() -> int:
+            for engine in engines:
+                engine.check_alive()
             for client in debtors.values():
                 client.advance(minutes=30)  # debtors retry the callbacks that failed
             return len([e for e in fbs.journal("modtagPostering") if e["status"] == 201])
 
         wait_until(lambda: postings() >= PAYMENTS, timeout=240, what="every payment posted in FBS")
-        engine.stop()
     finally:
-        engine.stop()
+        for engine in engines:
+            engine.stop()
 
     # Every claim registered exactly once, at its own municipality's vendor.
     municipality_of = {c["fordringId"]: c["kommuneCvr"] for c in claims}
@@ -201,3 +245,10 @@ def test_sigkill_at_random_moments_loses_no_claim_and_duplicates_no_payment(
             assert [p["beloebOere"] for p in view["posteringer"]] == [claim["beloebOere"]]
             assert view["status"] == "BETALT"
     assert sum(postings_by_claim.values()) == PAYMENTS
+    if workers > 1:  # the workers shared the load
+        store = open_store(url)
+        with store() as db:
+            done_by = Counter(
+                owner for (owner,) in db.query(OutboxMessage.lease_owner).filter(OutboxMessage.status == "DONE").all()
+            )
+        assert set(done_by) == {f"worker-{n}" for n in range(workers)}, done_by

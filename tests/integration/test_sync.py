@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,7 +39,7 @@ class Harness:
     def __init__(
         self,
         world: dict[str, str],
-        db: Path,
+        url: str,
         overrides: dict[str, dict[str, Any]] | None = None,
         without: tuple[str, ...] = (),
     ) -> None:
@@ -48,7 +47,7 @@ class Harness:
         self.world = world
         self.fbs = SimClient(world["fbs"], self.session)
         self.clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
-        self.url = f"sqlite:///{db}"
+        self.url = url
         self.routes = RoutingTable.from_vendor_urls(
             {p: world[p] for p in PROFILE_NAMES if p not in without}, overrides=overrides
         )
@@ -82,8 +81,8 @@ class Harness:
 
 
 @pytest.fixture
-def harness(world: dict[str, str], tmp_path: Path) -> Harness:
-    return Harness(world, tmp_path / "engine.sqlite")
+def harness(world: dict[str, str], database_url: str) -> Harness:
+    return Harness(world, database_url)
 
 
 def registrations(client: SimClient) -> list[dict[str, Any]]:
@@ -134,9 +133,9 @@ def test_write_down_annulment_and_cpr_change_follow_in_order(harness: Harness) -
     ]
 
 
-def test_an_unmapped_claim_type_goes_back_to_fbs(world: dict[str, str], tmp_path: Path) -> None:
+def test_an_unmapped_claim_type_goes_back_to_fbs(world: dict[str, str], database_url: str) -> None:
     kk = for_vendor("kmd-opus")[0]
-    harness = Harness(world, tmp_path / "e.sqlite", overrides={kk.code: {"products": {"GEBYR": "BIB-GEBYR"}}})
+    harness = Harness(world, database_url, overrides={kk.code: {"products": {"GEBYR": "BIB-GEBYR"}}})
     fee, replacement = harness.claim(kk), harness.claim(kk, "ERSTATNING", 30000)
     report = harness.engine.cycle()
     assert (report.delivered, report.rejected) == (2, 0)  # the fee, and the rejection sent to FBS
@@ -148,16 +147,16 @@ def test_an_unmapped_claim_type_goes_back_to_fbs(world: dict[str, str], tmp_path
     ]
 
 
-def test_an_unconfigured_route_goes_back_to_fbs(world: dict[str, str], tmp_path: Path) -> None:
-    harness = Harness(world, tmp_path / "e.sqlite", without=("eg",))
+def test_an_unconfigured_route_goes_back_to_fbs(world: dict[str, str], database_url: str) -> None:
+    harness = Harness(world, database_url, without=("eg",))
     claim = harness.claim(for_vendor("eg")[0])
     harness.engine.cycle()
     assert harness.fbs_claim(claim)["afvisninger"][0]["kode"] == "OIR-ROUTE-NOT-CONFIGURED"
 
 
-def test_a_business_rejection_by_the_debtor_reaches_fbs(world: dict[str, str], tmp_path: Path) -> None:
+def test_a_business_rejection_by_the_debtor_reaches_fbs(world: dict[str, str], database_url: str) -> None:
     prisme = for_vendor("prisme-2009")[0]
-    harness = Harness(world, tmp_path / "e.sqlite", overrides={prisme.code: {"products": {"GEBYR": "UKENDT-PRODUKT"}}})
+    harness = Harness(world, database_url, overrides={prisme.code: {"products": {"GEBYR": "UKENDT-PRODUKT"}}})
     claim = harness.claim(prisme)
     first = harness.engine.cycle()
     assert (first.rejected, first.delivered) == (1, 1)  # refused by the debtor; the rejection delivered
@@ -180,8 +179,8 @@ def test_a_503_burst_is_retried_with_the_same_transaction_until_registered(harne
     assert registrations(debtor)[0]["requestBody"]["fordringer"][0]["fordringId"] == claim["fordringId"]
 
 
-def test_a_dropped_connection_and_a_down_debtor_lose_nothing(world: dict[str, str], tmp_path: Path) -> None:
-    harness = Harness(world, tmp_path / "e.sqlite")
+def test_a_dropped_connection_and_a_down_debtor_lose_nothing(world: dict[str, str], database_url: str) -> None:
+    harness = Harness(world, database_url)
     opus = for_vendor("kmd-opus")[0]
     debtor = harness.debtor("kmd-opus", opus)
     debtor.fault(operation="OpretDebitorkonto", kind="drop", count=1)
