@@ -28,6 +28,9 @@ class Route:
     token: str
     callback_token: str = "oir-dev-token"  # what this route's debtor system presents on callbacks
     timeout_s: float = 30.0
+    failure_threshold: int = 5  # consecutive failures that open the circuit
+    cooldown_s: float = 60.0  # how long an open circuit leaves the debtor system alone
+    rate_per_s: float | None = None  # at most this many requests a second (None: no limit)
     products: dict[str, str] = field(default_factory=default_sortiment)
 
     @property

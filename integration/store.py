@@ -63,7 +63,7 @@ class OutboxMessage(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))       # the worker delivering (or that delivered) it
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the worker delivering (or that delivered) it
     leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

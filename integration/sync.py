@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from .clock import Clock
 from .metrics import EngineMetrics
+from .resilience import CircuitBreaker, TokenBucket
 from .routing import RoutingError, RoutingTable
 from .store import ClaimRecord, FeedPosition, InboxEvent, OutboxMessage
 from .translate import MessageSpec, rejection, to_messages
@@ -52,6 +53,7 @@ class CycleReport:
     delivered: int = 0
     rejected: int = 0
     retrying: int = 0
+    held: int = 0  # held back by an open circuit or a rate limit
 
 
 class SyncEngine:
@@ -72,6 +74,8 @@ class SyncEngine:
         self.http = http or httpx.Client(timeout=30.0)
         self._jitter = random.Random(seed)
         self.metrics = EngineMetrics()
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._buckets: dict[str, TokenBucket] = {}
 
     # ---- reading ---------------------------------------------------------------------------------
     def read_feed(self, report: CycleReport) -> None:
@@ -219,6 +223,10 @@ class SyncEngine:
         except RoutingError as error:
             return self._settle_rejected(message, None, {"code": error.code, "title": error.text}, report)
         route = self._route_label(message)
+        hold = self._held_until(message)
+        if hold is not None:
+            return self._postpone(message, hold, report)
+        timeout = self.routes.routes[message.municipality_cvr].timeout_s if message.target == "debtor" else 30.0
         started = time.perf_counter()  # real time: how long the peer took, for the latency metric
         try:
             response = self.http.request(
@@ -226,11 +234,14 @@ class SyncEngine:
                 url + message.path,
                 json=message.body,
                 headers=self._headers(token, message.municipality_cvr, message.transaction_id),
+                timeout=timeout,
             )
         except httpx.HTTPError as error:
             self.metrics.latency.labels(route, message.target).observe(time.perf_counter() - started)
+            self._breaker_outcome(message, ok=False)
             return self._retry(message, None, f"{type(error).__name__}: {error}", report)
         self.metrics.latency.labels(route, message.target).observe(time.perf_counter() - started)
+        self._breaker_outcome(message, ok=response.status_code < 500)
         body = _json(response)
         if response.is_success:
             with self.store.begin() as session:
@@ -280,6 +291,44 @@ class SyncEngine:
             stored.last_status, stored.last_error = status, error
         report.retrying += 1
         self.metrics.retries.labels(self._route_label(message), message.target).inc()
+        return False
+
+    def _held_until(self, message: OutboxMessage) -> Any:
+        """When a debtor route's open circuit or rate limit lets this message go, or None for now."""
+        if message.target != "debtor":
+            return None
+        route = self.routes.routes[message.municipality_cvr]
+        now = self.clock.now()
+        breaker = self._breakers.setdefault(
+            route.municipality.cvr, CircuitBreaker(route.failure_threshold, timedelta(seconds=route.cooldown_s))
+        )
+        retry_at = breaker.retry_at(now)
+        if retry_at is not None:
+            return retry_at
+        if route.rate_per_s:
+            bucket = self._buckets.setdefault(
+                route.municipality.cvr, TokenBucket(route.rate_per_s, max(1, int(route.rate_per_s)))
+            )
+            return bucket.wait_until(now)
+        return None
+
+    def _breaker_outcome(self, message: OutboxMessage, *, ok: bool) -> None:
+        breaker = self._breakers.get(message.municipality_cvr)
+        if breaker is None or message.target != "debtor":
+            return
+        if ok:
+            breaker.succeeded()
+        else:
+            breaker.failed(self.clock.now())
+
+    def _postpone(self, message: OutboxMessage, until: Any, report: CycleReport) -> bool:
+        """Hold a message back without counting an attempt (open circuit, rate limit)."""
+        with self.store.begin() as session:
+            stored = session.get(OutboxMessage, message.id)
+            assert stored is not None
+            stored.next_attempt_at = until
+        self.metrics.deliveries.labels(self._route_label(message), message.target, "held").inc()
+        report.held += 1
         return False
 
     def _route_label(self, message: OutboxMessage) -> str:

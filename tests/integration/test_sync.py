@@ -204,3 +204,38 @@ def test_a_restarted_engine_continues_from_its_cursor(harness: Harness) -> None:
     ] == later["fordringId"]
     with harness.engine.store() as session:
         assert session.query(OutboxMessage).filter(OutboxMessage.status != "DONE").count() == 0
+
+
+def test_an_open_circuit_leaves_a_failing_debtor_alone_until_its_cooldown(
+    world: dict[str, str], database_url: str
+) -> None:
+    kk = for_vendor("kmd-opus")[0]
+    harness = Harness(world, database_url, overrides={kk.code: {"failure_threshold": 3, "cooldown_s": 60}})
+    debtor = harness.debtor("kmd-opus", kk)
+    debtor.fault(operation="OpretDebitorkonto", kind="error", status=503)  # down until cleared
+    made = [harness.claim(kk) for _ in range(6)]
+    report = harness.engine.cycle()
+    assert (report.retrying, report.held, len(debtor.journal("OpretDebitorkonto"))) == (3, 3, 3)
+    harness.clock.advance(timedelta(seconds=30))
+    harness.engine.cycle()
+    assert len(debtor.journal("OpretDebitorkonto")) == 3  # still left alone
+    debtor.http.delete("/_sim/faults").raise_for_status()
+    harness.clock.advance(timedelta(seconds=31))
+    harness.engine.cycle()
+    assert sorted(e["requestBody"]["fordringer"][0]["fordringId"] for e in registrations(debtor)) == sorted(
+        c["fordringId"] for c in made
+    )
+
+
+def test_a_rate_limit_spreads_a_route_s_deliveries_over_time(world: dict[str, str], database_url: str) -> None:
+    eg = for_vendor("eg")[0]
+    harness = Harness(world, database_url, overrides={eg.code: {"rate_per_s": 2.0}})
+    for _ in range(6):
+        harness.claim(eg)
+    debtor = harness.debtor("eg", eg)
+    delivered = []
+    for _ in range(3):
+        harness.engine.cycle()
+        delivered.append(len(registrations(debtor)))
+        harness.clock.advance(timedelta(seconds=1))
+    assert delivered == [2, 4, 6]

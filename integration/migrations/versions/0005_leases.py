@@ -17,8 +17,10 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_message") as batch:
         batch.add_column(sa.Column("lease_owner", sa.String(64), nullable=True))
         batch.add_column(sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True))
-    op.execute("INSERT INTO feed_position (feed, cursor) SELECT 'fbs', NULL WHERE NOT EXISTS "
-               "(SELECT 1 FROM feed_position WHERE feed = 'fbs')")
+    op.execute(
+        "INSERT INTO feed_position (feed, cursor) SELECT 'fbs', NULL WHERE NOT EXISTS "
+        "(SELECT 1 FROM feed_position WHERE feed = 'fbs')"
+    )
 
 
 def downgrade() -> None:
