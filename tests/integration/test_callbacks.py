@@ -91,7 +91,7 @@ def test_the_engine_api_is_exactly_its_contract(engine_world: EngineWorld) -> No
     assert compare_openapi(load_spec("oir-fagsystem-v3"), generated_openapi(engine_world.api._server.config.app)) == []
 
 
-@pytest.mark.parametrize("profile", ["kmd-opus", "eg"])
+@pytest.mark.parametrize("profile", ["kmd-opus", "prisme-2015-betaling", "prisme-2015", "eg"])  # prisme-2009: below
 def test_a_payment_at_the_debtor_becomes_one_posting_in_fbs(engine_world: EngineWorld, profile: str) -> None:
     debtor = engine_world.debtor(profile)
     claim = engine_world.claim(for_vendor(profile)[0])
