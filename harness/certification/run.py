@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,8 @@ def certify_profile(
 ) -> CertificationResult:
     profile = load_profile(profile_name)
     out.mkdir(parents=True, exist_ok=True)
-    started = time.time()  # real time: how long the run took, for people
+    started_at = datetime.now(UTC)  # real time: when the run happened, for people
+    started = time.monotonic()  # real time: how long the run took
     municipalities = for_vendor(profile.name)
     inbox = CallbackInbox(CALLBACK_TOKEN)
     session = f"certify-{uuid.uuid4().hex[:8]}"
@@ -148,8 +150,8 @@ def certify_profile(
         target=f"simulator ({target})",
         seed=seed,
         contract_digest=spec_digest("oir-debitor-v3"),
-        started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        seconds=round(time.time() - started, 1),
+        started=started_at.isoformat(timespec="seconds"),
+        seconds=round(time.monotonic() - started, 1),  # real time
         fuzz=fuzz,
         probes=probes,
     )

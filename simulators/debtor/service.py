@@ -213,7 +213,22 @@ def record_payment(
     reference: str | None,
 ) -> None:
     """Queue the DAEKNING callback for money that reached a claim, and close what it settled."""
-    total = sum(amount for _, amount in portions)
+    _report_movement(books, profile, claim, "DAEKNING", portions, now, source, reference)
+    if books.settle_status(claim):
+        _maybe_close_account(books, profile, claim, now)
+
+
+def _report_movement(
+    books: DebtorBooks,
+    profile: Profile,
+    claim: Claim,
+    kind: str,
+    portions: list[tuple[str, int]],
+    now: datetime,
+    source: str,
+    reference: str | None,
+) -> None:
+    """Queue the DækningAfskrivning message for money that moved on a claim (payment or write-off)."""
     callbacks.enqueue(
         books,
         profile,
@@ -222,16 +237,14 @@ def record_payment(
         {
             "debitorkontoId": claim.account_id,
             "fordringId": claim.id,
-            "type": "DAEKNING",
-            "beloebOere": total,
+            "type": kind,
+            "beloebOere": sum(amount for _, amount in portions),
             "dato": now.date().isoformat(),
             "kilde": source,
             "delfordringer": [{"delfordringId": sub_id, "beloebOere": amount} for sub_id, amount in portions],
             **({"reference": reference} if reference else {}),
         },
     )
-    if books.settle_status(claim):
-        _maybe_close_account(books, profile, claim, now)
 
 
 def pay(
@@ -291,20 +304,8 @@ def write_off(books: DebtorBooks, profile: Profile, claim: Claim, amount: int, r
     if claim.status != "AKTIV":
         raise Problem(409, "OIR-409-CLAIM-CLOSED", f"The claim is {claim.status.lower()}", claim.id)
     applied = books.spread(claim, "AFSKRIVNING", amount, now.date(), source=reason)
-    callbacks.enqueue(
-        books,
-        profile,
-        now,
-        claim.municipality_cvr,
-        {
-            "debitorkontoId": claim.account_id,
-            "fordringId": claim.id,
-            "type": "AFSKRIVNING",
-            "beloebOere": amount,
-            "dato": now.date().isoformat(),
-            "kilde": "SAGSBEHANDLER",
-            "delfordringer": [{"delfordringId": sub.id, "beloebOere": portion} for sub, portion in applied],
-        },
+    _report_movement(
+        books, profile, claim, "AFSKRIVNING", [(sub.id, part) for sub, part in applied], now, "SAGSBEHANDLER", None
     )
     if claim.remaining == 0:
         claim.status = "AFSKREVET"

@@ -9,7 +9,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from harness.servers import ServerThread
+from simulators import factory
+from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.postgres import throwaway_postgres
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[dict[str, str]]:
+    """FBS and the five debtor simulators as real servers; each test works in its own session."""
+    servers = {"fbs": ServerThread(factory("fbs")(), name="fbs").start()}
+    for profile in PROFILE_NAMES:  # the fuzzing tests send invalid HTTP on purpose: log errors only
+        servers[profile] = ServerThread(factory("debtor")(profile=profile), name=profile, log_level="error").start()
+    yield {name: server.url for name, server in servers.items()}
+    for server in servers.values():
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -21,23 +21,12 @@ from integration.clock import ManualClock
 from integration.routing import RoutingTable
 from integration.store import ReceivedCallback, open_store
 from integration.sync import EngineConfig, SyncEngine
-from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
 from simulators.kernel import generated_openapi
 from tests.support.client import SimClient, wait_until
 
 PEOPLE = SyntheticData(seed=77)
 CALLBACK_TOKENS = {p: f"callback-{p}" for p in PROFILE_NAMES}
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[dict[str, str]]:
-    servers = {"fbs": ServerThread(factory("fbs")(), name="fbs").start()}
-    for profile in PROFILE_NAMES:
-        servers[profile] = ServerThread(factory("debtor")(profile=profile), name=profile).start()
-    yield {name: server.url for name, server in servers.items()}
-    for server in servers.values():
-        server.stop()
 
 
 class EngineWorld:

@@ -12,7 +12,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,7 @@ import pytest
 
 from contracts.municipalities import load_municipalities
 from contracts.synthetic import SyntheticData
-from harness.servers import ServerThread
 from integration.store import OutboxMessage, open_store
-from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient, wait_until
 
@@ -31,16 +28,6 @@ CLAIMS = 1000
 PAYMENTS = 300
 KILLS = 8
 TOKENS = {p: f"cb-{p}" for p in PROFILE_NAMES}
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[dict[str, str]]:
-    servers = {"fbs": ServerThread(factory("fbs")(), name="fbs").start()}
-    for profile in PROFILE_NAMES:
-        servers[profile] = ServerThread(factory("debtor")(profile=profile), name=profile, log_level="error").start()
-    yield {name: server.url for name, server in servers.items()}
-    for server in servers.values():
-        server.stop()
 
 
 def _free_port() -> int:

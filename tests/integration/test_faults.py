@@ -5,12 +5,9 @@ the same state (dropped callbacks are repaired by reconciliation)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from contracts.municipalities import for_vendor
 from contracts.synthetic import SyntheticData
@@ -21,7 +18,6 @@ from integration.reconcile import reconcile
 from integration.routing import RoutingTable
 from integration.store import open_store
 from integration.sync import EngineConfig, SyncEngine
-from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient
 
@@ -34,16 +30,6 @@ FAULTS = [
     {"operation": "callback.DaekningAfskrivning", "kind": "duplicate_callback", "probability": 0.5},
     {"operation": "callback.DaekningAfskrivning", "kind": "drop_callback", "count": 2},
 ]
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[dict[str, str]]:
-    servers = {"fbs": ServerThread(factory("fbs")(), name="fbs").start()}
-    for profile in ("kmd-opus", "eg"):
-        servers[profile] = ServerThread(factory("debtor")(profile=profile), name=profile, log_level="error").start()
-    yield {name: server.url for name, server in servers.items()}
-    for server in servers.values():
-        server.stop()
 
 
 def _run(world: dict[str, str], db: Path, faults: list[dict[str, Any]]) -> tuple[list[tuple[Any, ...]], dict[str, int]]:

@@ -7,36 +7,21 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from contracts.municipalities import for_vendor, load_municipalities
 from contracts.synthetic import SyntheticData
-from harness.servers import ServerThread
 from integration.clock import ManualClock
 from integration.migration import final_extract, trial_extract
 from integration.routing import RoutingTable
 from integration.store import open_store
 from integration.sync import EngineConfig, SyncEngine
-from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[dict[str, str]]:
-    servers = {"fbs": ServerThread(factory("fbs")(), name="fbs").start()}
-    for profile in PROFILE_NAMES:
-        servers[profile] = ServerThread(factory("debtor")(profile=profile), name=profile).start()
-    yield {name: server.url for name, server in servers.items()}
-    for server in servers.values():
-        server.stop()
 
 
 def _extract(path: Path, valid: int) -> list[dict[str, Any]]:

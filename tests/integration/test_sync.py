@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,26 +10,14 @@ import pytest
 
 from contracts.municipalities import Municipality, for_vendor
 from contracts.synthetic import SyntheticData
-from harness.servers import ServerThread
 from integration.clock import ManualClock
 from integration.routing import RoutingTable
 from integration.store import OutboxMessage, open_store
 from integration.sync import EngineConfig, SyncEngine
-from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient
 
 PEOPLE = SyntheticData(seed=42)
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[dict[str, str]]:
-    servers = {"fbs": ServerThread(factory("fbs")(), name="fbs").start()}
-    for profile in PROFILE_NAMES:
-        servers[profile] = ServerThread(factory("debtor")(profile=profile), name=profile).start()
-    yield {name: server.url for name, server in servers.items()}
-    for server in servers.values():
-        server.stop()
 
 
 class Harness:
