@@ -1,0 +1,199 @@
+"""Worlds for scenarios: the running simulators, and for each scenario a fresh session on all of them
+plus a fresh, real integration engine (its own SQLite database, its own callback API on 127.0.0.1).
+
+The engine runs in this process on a clock that follows the world's virtual time, so scenarios can
+step it one cycle at a time; a crash is simulated where it hurts most — after the peer answered,
+before the engine recorded the answer — and the engine is then rebuilt from its database alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from integration.api import create_engine_api
+from integration.migration import final_extract, trial_extract
+from integration.reconcile import reconcile
+from integration.routing import RoutingTable
+from integration.store import OutboxMessage, open_store
+from integration.sync import EngineConfig, SyncEngine
+from scenarios.world import Endpoints, ScenarioWorld
+from simulators.debtor.profile import PROFILE_NAMES, load_profile
+
+from .servers import ServerThread
+from .topology import SimulatedWorld, start_world
+
+class SimulatedCrash(BaseException):
+    """The engine process 'dies' here: nothing after this point of the cycle happens.
+
+    A BaseException, so no `except Exception` in the engine can swallow it, as none could swallow a SIGKILL.
+    """
+
+
+class _CrashingTransport(httpx.BaseTransport):
+    """Lets `after` writes through, then lets the next one reach the peer and crashes on its answer."""
+
+    def __init__(self, inner: httpx.BaseTransport, after: int) -> None:
+        self.inner = inner
+        self.after = after
+        self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method != "GET":
+            self.sent += 1
+            if self.sent > self.after:
+                response.read()  # the peer has answered; the engine never records it
+                raise SimulatedCrash(f"simulated crash after {self.after} answered writes")
+        return response
+
+
+def profile_capabilities(profile: str) -> frozenset[str]:
+    """The capability names scenarios may require, from the vendor profile file."""
+    loaded = load_profile(profile)
+    capabilities = {"b03_payment" if loaded.capabilities.b03_payment else "no_b03_payment"}
+    capabilities.add("realtime_callbacks" if loaded.callbacks.mode == "realtime" else "nightly_batch_callbacks")
+    if loaded.answer_time_limit_s is not None:
+        capabilities.add("answer_time_limit")
+    return frozenset(capabilities)
+
+
+class _WorldClock:
+    """The engine's clock in a scenario: it reads the world's virtual time, in UTC.
+
+    UTC because SQLite keeps no offset: the engine's production clock is UTC, and an instant stored
+    with +01:00 would compare as an hour late against the UTC lease query.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, instant: datetime) -> None:
+        self._now = instant.astimezone(UTC)
+
+
+class InProcessEngine:
+    """The real engine for one scenario, with a database of its own."""
+
+    def __init__(self, folder: Path, template: Path, endpoints: Endpoints, session: str) -> None:
+        self.folder = folder
+        self.database = folder / "engine.sqlite"
+        shutil.copyfile(template, self.database)  # an already-migrated schema: no Alembic run per scenario
+        self.url_db = f"sqlite:///{self.database}"
+        self.tokens = {profile: f"callback-{profile}-{session[-8:]}" for profile in endpoints.debtors}
+        self.clock = _WorldClock(datetime.fromisoformat("2026-01-05T09:00:00+01:00"))
+        self.routes = RoutingTable.from_vendor_urls(endpoints.debtors, token=endpoints.token, callback_tokens=self.tokens)
+        self.config = EngineConfig(
+            fbs_url=endpoints.fbs, fbs_token=endpoints.token, extra_headers={"X-Sim-Session": session}
+        )
+        self.config.worker = f"scenario-{session[-8:]}"
+        self.store = open_store(self.url_db)
+        self.engine = self._build()
+        self.api = ServerThread(create_engine_api(self.engine), name="engine-api", log_level="error").start()
+
+    def _build(self, http: httpx.Client | None = None) -> SyncEngine:
+        return SyncEngine(self.store, self.routes, self.config, self.clock, http=http, seed=7)
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    def callback_token(self, profile: str) -> str:
+        return self.tokens[profile]
+
+    def set_clock(self, instant: datetime) -> None:
+        self.clock.set(instant)
+
+    def cycle(self) -> dict[str, Any]:
+        return dict(self.engine.cycle().__dict__)
+
+    def crash_during_cycle(self, after_sends: int) -> dict[str, Any]:
+        transport = _CrashingTransport(httpx.HTTPTransport(), after_sends)
+        doomed = self._build(httpx.Client(transport=transport, timeout=30.0))
+        crashed = False
+        try:
+            doomed.cycle()
+        except SimulatedCrash:
+            crashed = True
+        finally:
+            doomed.http.close()
+        self.engine.close()
+        self.engine = self._build()  # the restart: everything it knows comes from the database
+        self.api._server.config.app.state.engine = self.engine
+        return {"crashed": crashed, "answeredBeforeCrash": transport.sent}
+
+    def reconcile(self) -> dict[str, Any]:
+        result = reconcile(self.engine)
+        self.engine.cycle()  # deliver the repairs
+        return result.as_json()
+
+    def migrate(self, lines: list[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
+        extract = self.folder / "extract.jsonl"
+        extract.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+        report = trial_extract(extract, self.engine.routes) if dry_run else final_extract(extract, self.engine)
+        return report.as_json()
+
+    def outbox(self, claim_id: str | None) -> list[dict[str, Any]]:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if claim_id is not None:
+            query = query.where(OutboxMessage.claim_id == claim_id)
+        with self.store() as session:
+            return [
+                {
+                    "kind": m.kind,
+                    "target": m.target,
+                    "claim": m.claim_id,
+                    "status": m.status,
+                    "attempts": m.attempts,
+                    "lastStatus": m.last_status,
+                    "code": (m.answer or {}).get("code") if isinstance(m.answer, dict) else None,
+                    "transactionId": m.transaction_id,
+                }
+                for m in session.scalars(query)
+            ]
+
+    def close(self) -> None:
+        self.api.stop()
+        self.engine.close()
+        self.store.kw["bind"].dispose()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class SimulatedWorlds:
+    """The simulators of one process (or pytest worker); a fresh scenario world on each call."""
+
+    def __init__(self, world: SimulatedWorld, folder: Path) -> None:
+        self.world = world
+        self.folder = folder
+        self.template = folder / "template.sqlite"
+        open_store(f"sqlite:///{self.template}").kw["bind"].dispose()  # Alembic once per process
+        self.endpoints = Endpoints(
+            fbs=world.url("fbs"),
+            psrm=world.url("psrm"),
+            payment=world.url("payment"),
+            debtors=world.debtor_urls,
+            simulated=frozenset({"fbs", "psrm", "payment", *world.debtor_urls}),
+        )
+
+    @classmethod
+    def start(cls) -> SimulatedWorlds:
+        folder = Path(tempfile.mkdtemp(prefix="oir-scenarios-"))
+        return cls(start_world(profiles=PROFILE_NAMES), folder)
+
+    def __call__(self, session: str) -> ScenarioWorld:
+        folder = Path(tempfile.mkdtemp(prefix=f"{session[:40]}-", dir=self.folder))
+        return ScenarioWorld(self.endpoints, session, InProcessEngine(folder, self.template, self.endpoints, session))
+
+    def stop(self) -> None:
+        self.world.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,167 @@
+"""Actors `clock` (virtual time for the whole world) and `faults` (make one system misbehave).
+
+The clock moves every simulated system of the world together, in steps, PSRM before the debtor
+systems, as real calendars do: a debtor's job that calls PSRM on a given day finds PSRM on that
+day. After a move, callbacks the debtor systems owe are let through and the engine cycles once, as
+a continuously running engine would have.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from contracts.calendar import add_business_days, is_business_day
+from contracts.municipalities import for_vendor
+
+from ..context import RunContext
+from ..errors import ScenarioRunError
+from ..vocabulary import Arg, action
+from .engine import run_cycles
+
+SYSTEMS = ("fbs", "psrm", "payment", "debtor")
+
+
+def world_clock_systems(ctx: RunContext) -> list[str]:
+    """Systems whose clocks move, in the order they move: PSRM first, then debtors, FBS, payment."""
+    simulated = ctx.world.endpoints.simulated
+    debtors = sorted(p for p in ctx.used_profiles if p in simulated)
+    return [s for s in ("psrm", *debtors, "fbs", "payment") if s in simulated]
+
+
+def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
+    """Move every simulated system to `target` in steps; then settle callbacks and cycle the engine."""
+    current = ctx.virtual_now()
+    if target < current:
+        raise ScenarioRunError(f"virtual time never runs backwards: {target.isoformat()} < {current.isoformat()}")
+    jobs = 0
+    systems = world_clock_systems(ctx)
+    while current < target:
+        current = min(target, current + step)
+        for system in systems:
+            jobs += int(ctx.control(system, "PUT", "/clock", {"now": current.isoformat()}).get("jobsRun", 0))
+    ctx.now = target
+    ctx.world.engine.set_clock(target)
+    settle_callbacks(ctx)
+    run_cycles(ctx)
+    return jobs
+
+
+def settle_callbacks(ctx: RunContext, timeout: float = 15.0) -> None:
+    """Wait (with a deadline) until no simulated debtor holds a due callback it has not tried yet."""
+    profiles = sorted(p for p in ctx.used_profiles if p in ctx.world.endpoints.simulated)
+    deadline = time.monotonic() + timeout  # real time: callbacks are real HTTP requests
+    now = ctx.virtual_now()
+    for profile in profiles:
+        while True:
+            answer = ctx.call(profile, "GET", "/simulering/callbacks", cvr=for_vendor(profile)[0].cvr)
+            pending = [
+                c
+                for c in (answer.body or {}).get("callbacks", [])
+                if c.get("leveret") is None and c.get("forsoeg", 0) == 0 and datetime.fromisoformat(c["forfaldAt"]) <= now
+            ]
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise ScenarioRunError(f"{profile}: {len(pending)} due callbacks were not delivered within {timeout:.0f} s")
+            time.sleep(0.02)
+
+
+def _default_step(total: timedelta) -> timedelta:
+    if total <= timedelta(hours=1):
+        return timedelta(minutes=1)
+    if total <= timedelta(days=1):
+        return timedelta(hours=1)
+    return timedelta(days=1)
+
+
+STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+@action(
+    "clock.advance",
+    args={
+        "days": Arg("int"),
+        "business_days": Arg("int", doc="Danish business days: weekends and public holidays skipped"),
+        "hours": Arg("int"),
+        "minutes": Arg("int"),
+        "until": Arg("date", doc="move to this date, same time of day"),
+        "step": Arg("str", choices=tuple(STEPS), doc="how finely the systems move together (default: by size)"),
+    },
+)
+def advance(
+    ctx: RunContext,
+    days: int = 0,
+    business_days: int = 0,
+    hours: int = 0,
+    minutes: int = 0,
+    until: str | None = None,
+    step: str | None = None,
+) -> dict[str, Any]:
+    """Move virtual time for the whole world."""
+    start = ctx.virtual_now()
+    target = start + timedelta(days=days, hours=hours, minutes=minutes)
+    if business_days:
+        moved = add_business_days(target.date(), business_days)
+        target = target + (datetime.combine(moved, target.timetz()) - datetime.combine(target.date(), target.timetz()))
+    if until is not None:
+        day = date.fromisoformat(until)
+        target = max(target, datetime.combine(day, start.timetz()))
+    jobs = move_world_to(ctx, target, STEPS[step] if step else _default_step(target - start))
+    return {"from": start.isoformat(), "now": target.isoformat(), "date": target.date().isoformat(), "jobsRun": jobs}
+
+
+@action("clock.now", "query")
+def now(ctx: RunContext) -> dict[str, Any]:
+    """The world's virtual time, and whether today is a Danish business day."""
+    instant = ctx.virtual_now()
+    return {"now": instant.isoformat(), "date": instant.date().isoformat(), "business_day": is_business_day(instant.date())}
+
+
+def _system(ctx: RunContext, system: str) -> str:
+    name = ctx.profile if system == "debtor" else system
+    if name not in ctx.world.endpoints.simulated:
+        raise ScenarioRunError(f"{system} is not a simulator in this world; faults need a simulator")
+    return name
+
+
+@action(
+    "faults.add",
+    args={
+        "system": Arg("str", required=True, doc="fbs, psrm, payment, debtor (the profile's) or a profile name"),
+        "kind": Arg(
+            "str",
+            required=True,
+            choices=("latency", "error", "drop", "timeout", "drop_callback", "duplicate_callback"),
+        ),
+        "operation": Arg("str", doc="operationId, callback.DaekningAfskrivning, or * (default)"),
+        "count": Arg("int", doc="how many times it fires (default: always)"),
+        "probability": Arg("any"),
+        "http_status": Arg("int", doc="for kind error (default 503)"),
+        "latency_ms": Arg("int"),
+    },
+)
+def add_fault(
+    ctx: RunContext,
+    system: str,
+    kind: str,
+    operation: str | None = None,
+    count: int | None = None,
+    probability: float | None = None,
+    http_status: int | None = None,
+    latency_ms: int | None = None,
+) -> dict[str, Any]:
+    """Add a fault rule to a simulator in this world."""
+    rule: dict[str, Any] = {"kind": kind, "operation": operation or "*"}
+    for key, value in {"count": count, "probability": probability, "status": http_status, "latency_ms": latency_ms}.items():
+        if value is not None:
+            rule[key] = value
+    return ctx.control(_system(ctx, system), "POST", "/faults", rule)  # type: ignore[no-any-return]
+
+
+@action("faults.clear", args={"system": Arg("str", required=True)}, primary="system")
+def clear_faults(ctx: RunContext, system: str) -> dict[str, Any]:
+    """Remove every fault rule of a simulator in this world."""
+    ctx.control(_system(ctx, system), "DELETE", "/faults")
+    return {"cleared": system}

@@ -1,0 +1,157 @@
+"""Actor `debtor`: the debtor system of the claim's municipality (by default the scenario's profile).
+
+Views go through the vendor-facing B_02 (DebitorForespoergsel by CPR, then HentDebitorkonto), so they
+work on a real vendor's system. Bank transfers and caseworkers' write-offs are simulation-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from contracts.municipalities import for_vendor
+
+from ..context import Response, RunContext, StepFailure
+from ..vocabulary import Arg, action
+from .common import MONEY, REF, claim_id_of, cvr_of, must, settings
+
+MISBEHAVIOURS_DOC = "a behaviour to break in this world (see simulators/debtor/misbehaviour.py)"
+
+
+def find_claim(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any] | None:
+    """The debtor's view of an FBS claim (with its account id), or None while it is not there."""
+    cvr = cvr_of(claim)
+    vendor = ctx.debtor_for(cvr)
+    borrower = ctx.borrower_of(claim)
+    for account_id in _account_ids(ctx, vendor, cvr, borrower):
+        account = ctx.call(vendor, "GET", f"/debitorkonti/{account_id}", cvr=cvr)
+        if account.status != 200:
+            continue
+        for found in account.body.get("fordringer", []):
+            if found.get("fordringId") == claim_id_of(claim):
+                return {
+                    **found,
+                    "debitorkontoId": account_id,
+                    "kontoStatus": account.body["status"],
+                    "haeftelse": account.body["haeftelse"],
+                }
+    return None
+
+
+def _account_ids(ctx: RunContext, vendor: str, cvr: str, borrower: dict[str, Any]) -> list[str]:
+    ids: list[str] = []
+    for cpr in reversed(borrower.get("cprs") or [borrower["cpr"]]):
+        answer = ctx.call(vendor, "POST", "/debitorforespoergsel", body={"cpr": cpr}, cvr=cvr)
+        if answer.status == 200:
+            ids += [a["debitorkontoId"] for a in answer.body["debitorkonti"] if a["debitorkontoId"] not in ids]
+    return ids
+
+
+def _claim_or_fail(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any]:
+    found = find_claim(ctx, claim)
+    if found is None:
+        raise StepFailure(f"claim {claim_id_of(claim)} is not registered at the debtor system", None)
+    return found
+
+
+@action("debtor.claim", "query", args={"claim": REF}, primary="claim")
+def claim_view(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any] | None:
+    """The debtor system's view of a claim: product, balance, reminders, interest, collection, sub-claims."""
+    return find_claim(ctx, claim)
+
+
+@action("debtor.accounts", "query", args={"borrower": REF}, primary="borrower")
+def accounts(ctx: RunContext, borrower: dict[str, Any]) -> list[dict[str, Any]]:
+    """B_02: the borrower's debtor accounts at their municipality's debtor system, in full."""
+    cvr = cvr_of(borrower)
+    vendor = ctx.debtor_for(cvr)
+    return [
+        must(ctx.call(vendor, "GET", f"/debitorkonti/{account_id}", cvr=cvr), "HentDebitorkonto")
+        for account_id in _account_ids(ctx, vendor, cvr, borrower)
+    ]
+
+
+@action(
+    "debtor.bank_payment",
+    args={"claim": REF, "amount": MONEY, "part": Arg("int", doc="which sub-claim (default 0, the principal)")},
+    simulated=True,
+)
+def bank_payment(ctx: RunContext, claim: dict[str, Any], amount: int, part: int = 0) -> Response:
+    """The citizen pays by bank transfer with the sub-claim's payment reference."""
+    view = _claim_or_fail(ctx, claim)
+    reference = view["delfordringer"][part]["betalingsreference"]
+    body = {"betalingsreference": reference, "beloebOere": amount}
+    return ctx.call(ctx.debtor_for(cvr_of(claim)), "POST", "/simulering/bankindbetalinger", body=body, cvr=cvr_of(claim))
+
+
+@action("debtor.write_off", args={"claim": REF, "amount": MONEY, "reason": Arg("str")}, simulated=True)
+def write_off(ctx: RunContext, claim: dict[str, Any], amount: int, reason: str | None = None) -> Response:
+    """A caseworker at the debtor system writes (part of) a claim off."""
+    body = {"fordringId": claim_id_of(claim), "beloebOere": amount, "aarsag": reason or "Uerholdelig"}
+    return ctx.call(ctx.debtor_for(cvr_of(claim)), "POST", "/simulering/afskrivninger", body=body, cvr=cvr_of(claim))
+
+
+@action(
+    "debtor.register",
+    args={
+        "account": Arg("mapping", required=True, doc="an OpretDebitorkonto body, as written"),
+        "municipality": Arg("str", doc="whose header block (default: the profile's first)"),
+        "transaction_id": Arg("str", doc="X-Transaktion-Id; the same id twice is one registration"),
+        "token": Arg("str", doc="bearer token (default: the harness's)"),
+    },
+)
+def register(
+    ctx: RunContext,
+    account: dict[str, Any],
+    municipality: str | None = None,
+    transaction_id: str | None = None,
+    token: str | None = None,
+) -> Response:
+    """Send an OpretDebitorkonto straight to the profile's debtor system (as a fagsystem would)."""
+    place = ctx.municipality(municipality)
+    return ctx.call(
+        ctx.profile, "POST", "/debitorkonti", body=account, cvr=place.cvr, transaction_id=transaction_id, token=token
+    )
+
+
+@action(
+    "debtor.journal",
+    "query",
+    args={
+        "operation": Arg("str", doc="operationId, e.g. OpretDebitorkonto or callback.DaekningAfskrivning"),
+        "direction": Arg("str", choices=("in", "out")),
+        "profile": Arg("str", doc="which debtor system (default: the scenario's profile)"),
+    },
+    simulated=True,
+)
+def journal(
+    ctx: RunContext, operation: str | None = None, direction: str | None = None, profile: str | None = None
+) -> list[dict[str, Any]]:
+    """The debtor simulator's request journal in this world (CPR masked)."""
+    params = "&".join(f"{k}={v}" for k, v in {"operation": operation, "direction": direction}.items() if v)
+    return ctx.control(profile or ctx.profile, "GET", "/journal" + (f"?{params}" if params else ""))["entries"]  # type: ignore[no-any-return]
+
+
+@action("debtor.callbacks", "query", args={"profile": Arg("str")}, simulated=True)
+def callbacks(ctx: RunContext, profile: str | None = None) -> list[dict[str, Any]]:
+    """The debtor's outbox of DækningAfskrivning messages: queued, delivered, retried."""
+    vendor = profile or ctx.profile
+    answer = ctx.call(vendor, "GET", "/simulering/callbacks", cvr=for_vendor(vendor)[0].cvr)
+    return must(answer, "callback outbox")["callbacks"]  # type: ignore[no-any-return]
+
+
+@action(
+    "debtor.settings",
+    args={
+        "misbehaviour": Arg("str", doc=MISBEHAVIOURS_DOC),
+        "profile": Arg("str", doc="which debtor system (default: the scenario's profile)"),
+    },
+    simulated=True,
+)
+def debtor_settings(ctx: RunContext, misbehaviour: str | None = None, profile: str | None = None) -> dict[str, Any]:
+    """Change the debtor simulator's settings in this world."""
+    return settings(ctx, profile or ctx.profile, {"misbehaviour": misbehaviour})
+
+
+def new_transaction_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,141 @@
+"""Actor `fbs`: the library desk (borrowers, claims, write-downs, annulments, CPR changes) and views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Response, RunContext
+from ..vocabulary import Arg, action
+from .common import MONEY, REF, claim_id_of, cvr_of, must, settings
+
+CLAIM_TYPES = ("GEBYR", "ERSTATNING", "ERSTATNING_ANERKENDT")
+WRITE_DOWN_REASONS = ("DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET")
+
+
+@action(
+    "fbs.new_borrower",
+    args={
+        "municipality": Arg("str", doc="first (default), second, other-vendor, a code, a CVR or a name"),
+        "cpr": Arg("str", doc="default: a synthetic CPR from the scenario's seed"),
+        "name": Arg("str"),
+    },
+)
+def new_borrower(ctx: RunContext, municipality: str | None = None, cpr: str | None = None, name: str | None = None):
+    """Register a borrower at a municipality's library."""
+    place = ctx.municipality(municipality)
+    person = ctx.people.person()
+    cpr = cpr if cpr is not None else person.cpr
+    response = ctx.call("fbs", "POST", "/laanere", body={"cpr": cpr, "navn": name or person.name}, cvr=place.cvr)
+    if response.status < 300 and isinstance(response.body, dict):
+        borrower = {**response.body, "cpr": cpr, "cprs": [cpr], "kommuneCvr": place.cvr, "kommune": place.name}
+        ctx.borrowers[borrower["laanerId"]] = borrower
+        ctx.debtor_for(place.cvr)
+        return Response(response.status, borrower, response.method, response.url)
+    return response
+
+
+@action(
+    "fbs.new_claim",
+    args={
+        "borrower": REF,
+        "type": Arg("str", required=True, choices=CLAIM_TYPES),
+        "amount": MONEY,
+        "handling_fee": Arg("money"),
+        "text": Arg("str"),
+        "due": Arg("date", doc="default: today"),
+    },
+)
+def new_claim(
+    ctx: RunContext,
+    borrower: dict[str, Any],
+    type: str,
+    amount: int,
+    handling_fee: int | None = None,
+    text: str | None = None,
+    due: str | None = None,
+) -> Response:
+    """The library makes a claim (fee, replacement, or acknowledged replacement)."""
+    body: dict[str, Any] = {
+        "laanerId": borrower["laanerId"],
+        "type": type,
+        "beloebOere": amount,
+        "tekst": text or {"GEBYR": "Gebyr for sen aflevering", "ERSTATNING": "Erstatning"}.get(type, "Erstatningskrav"),
+    }
+    if handling_fee is not None:
+        body["haandteringsgebyrOere"] = handling_fee
+    if due is not None:
+        body["forfaldsdato"] = due
+    return ctx.call("fbs", "POST", "/fordringer", body=body, cvr=cvr_of(borrower))
+
+
+@action(
+    "fbs.write_down",
+    args={
+        "claim": REF,
+        "amount": MONEY,
+        "effective": Arg("date", doc="virkningsdato; default today"),
+        "reason": Arg("str", choices=WRITE_DOWN_REASONS, doc="default DIREKTE_BETALING"),
+    },
+)
+def write_down(
+    ctx: RunContext, claim: dict[str, Any], amount: int, effective: str | None = None, reason: str | None = None
+) -> Response:
+    """Write a claim down (nedskrivning) with an effective date."""
+    body = {
+        "beloebOere": amount,
+        "virkningsdato": effective or ctx.virtual_now().date().isoformat(),
+        "aarsag": reason or "DIREKTE_BETALING",
+    }
+    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/nedskrivninger", body=body, cvr=cvr_of(claim))
+
+
+@action("fbs.annul", args={"claim": REF, "reason": Arg("str")}, primary="claim")
+def annul(ctx: RunContext, claim: dict[str, Any], reason: str | None = None) -> Response:
+    """Annul a claim."""
+    body = {"aarsag": reason or "Fejlagtigt oprettet"}
+    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/annullering", body=body, cvr=cvr_of(claim))
+
+
+@action("fbs.change_cpr", args={"borrower": REF, "cpr": Arg("str", doc="default: a new synthetic CPR")})
+def change_cpr(ctx: RunContext, borrower: dict[str, Any], cpr: str | None = None) -> Response:
+    """The borrower's CPR number changed (one CPR_AENDRET event per open claim)."""
+    new = cpr or ctx.people.cpr()
+    response = ctx.call("fbs", "PUT", f"/laanere/{borrower['laanerId']}/cpr", body={"cpr": new}, cvr=cvr_of(borrower))
+    if response.status < 300:
+        known = ctx.borrowers.get(borrower["laanerId"], borrower)
+        known["cpr"] = new
+        known.setdefault("cprs", []).append(new)
+        if isinstance(response.body, dict):
+            return Response(response.status, {**response.body, **known}, response.method, response.url)
+    return response
+
+
+@action(
+    "fbs.correct",
+    args={"claim": REF, "amount": Arg("money"), "text": Arg("str"), "type": Arg("str", choices=CLAIM_TYPES)},
+)
+def correct(
+    ctx: RunContext, claim: dict[str, Any], amount: int | None = None, text: str | None = None, type: str | None = None
+) -> Response:
+    """Correct a claim a debtor system rejected, and send it again."""
+    body = {k: v for k, v in {"beloebOere": amount, "tekst": text, "type": type}.items() if v is not None}
+    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/rettelse", body=body, cvr=cvr_of(claim))
+
+
+@action("fbs.claim", "query", args={"claim": REF}, primary="claim")
+def claim_view(ctx: RunContext, claim: dict[str, Any]) -> Any:
+    """FBS's view of a claim: balance, status, postings, rejections, collection, account closed."""
+    return must(ctx.call("fbs", "GET", f"/fordringer/{claim_id_of(claim)}", cvr=cvr_of(claim)), "FBS claim")
+
+
+@action("fbs.borrower", "query", args={"borrower": REF}, primary="borrower")
+def borrower_status(ctx: RunContext, borrower: dict[str, Any]) -> Any:
+    """The borrower's balance, the local limit, exclusion and its notifications."""
+    path = f"/laanere/{borrower['laanerId']}/status"
+    return must(ctx.call("fbs", "GET", path, cvr=cvr_of(borrower)), "FBS borrower status")
+
+
+@action("fbs.settings", args={"exclusion_limit": Arg("money", doc="the local limit above which borrowers are excluded")})
+def fbs_settings(ctx: RunContext, exclusion_limit: int | None = None) -> dict[str, Any]:
+    """Change FBS's settings in this world (the local exclusion limit)."""
+    return settings(ctx, "fbs", {"exclusion_limit_oere": exclusion_limit})

@@ -1,0 +1,171 @@
+"""The state of one scenario run that actions share: HTTP clients, captures, the virtual clock.
+
+Every request carries the simulator session, the bearer token and the ØiR header block (transaction
+id, virtual time, municipality CVR). Every exchange is published as an `HttpExchange` event, which the
+HAR reporter turns into evidence.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from contracts.municipalities import Municipality, by_code, by_cvr, for_vendor, load_municipalities
+from contracts.synthetic import SyntheticData
+
+from .errors import ScenarioRunError
+from .events import EventBus, HttpExchange
+from .world import ScenarioWorld
+
+PROFILE_ORDER = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
+
+
+class StepFailure(AssertionError):
+    """A step did not do what the scenario says; carries what was seen."""
+
+    def __init__(self, message: str, observed: Any = None) -> None:
+        super().__init__(message)
+        self.observed = observed
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    method: str
+    url: str
+
+
+@dataclass
+class RunContext:
+    world: ScenarioWorld
+    profile: str
+    seed: int
+    bus: EventBus
+    scenario_id: str
+    captures: dict[str, Any] = field(default_factory=dict)
+    borrowers: dict[str, dict[str, Any]] = field(default_factory=dict)  # by laanerId
+    used_profiles: set[str] = field(default_factory=set)
+    now: datetime | None = None
+    _http: httpx.Client | None = None
+
+    def __post_init__(self) -> None:
+        self.people = SyntheticData(seed=self.seed)
+        self.used_profiles.add(self.profile)
+
+    # ---- HTTP ------------------------------------------------------------------------------------
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(timeout=30.0)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def base_url(self, system: str) -> str:
+        endpoints = self.world.endpoints
+        if system in ("fbs", "psrm", "payment"):
+            return str(getattr(endpoints, system))
+        if system in endpoints.debtors:
+            return endpoints.debtors[system]
+        raise ScenarioRunError(f"no system {system!r} in this world")
+
+    def call(
+        self,
+        system: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        cvr: str | None = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+        transaction_id: str | None = None,
+        base_url: str | None = None,
+    ) -> Response:
+        url = (base_url or self.base_url(system)) + path
+        headers = {
+            "Authorization": f"Bearer {token or self.world.endpoints.token}",
+            "X-Sim-Session": self.world.session,
+            "X-Transaktion-Id": transaction_id or str(uuid.uuid4()),
+        }
+        if self.now is not None:
+            headers["X-Transaktion-Tid"] = self.now.isoformat()
+        if cvr:
+            headers["X-Kommune-Cvr"] = cvr
+        started = time.perf_counter()  # real time: how long the exchange took, for the evidence
+        try:
+            answer = self.http.request(method, url, json=body, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ScenarioRunError(f"{system} did not answer {method} {path}: {type(exc).__name__}: {exc}") from exc
+        try:
+            parsed: Any = answer.json() if answer.content else None
+        except ValueError:
+            parsed = answer.text[:2000]
+        self.bus.emit(
+            HttpExchange(
+                scenario=self.scenario_id,
+                profile=self.profile,
+                system=system,
+                method=method,
+                url=str(answer.request.url),
+                request_headers=dict(answer.request.headers),
+                request_body=body,
+                status=answer.status_code,
+                response_headers=dict(answer.headers),
+                response_body=parsed,
+                seconds=time.perf_counter() - started,
+                started=self.now.isoformat() if self.now else "",
+            )
+        )
+        return Response(answer.status_code, parsed, method, url)
+
+    def control(self, system: str, method: str, path: str, body: Any = None) -> Any:
+        """A call on a simulator's `/_sim/` control plane (no header block needed)."""
+        response = self.call(system, method, "/_sim" + path, body=body)
+        if response.status >= 300:
+            raise ScenarioRunError(f"{system} control plane refused {method} /_sim{path}: {response.body}")
+        return response.body
+
+    def virtual_now(self) -> datetime:
+        if self.now is None:
+            raise ScenarioRunError("the world's clock was not read")
+        return self.now
+
+    # ---- the world's people and places -----------------------------------------------------------
+    def municipality(self, choice: str | None) -> Municipality:
+        """`first`/None, `second`, `other-vendor`, a municipality code or name."""
+        own = for_vendor(self.profile)
+        if choice in (None, "first"):
+            return own[0]
+        if choice == "second":
+            return own[1] if len(own) > 1 else own[0]
+        if choice == "other-vendor":
+            other = next(p for p in PROFILE_ORDER if p != self.profile)
+            return for_vendor(other)[0]
+        found = by_code(str(choice)) or by_cvr(str(choice))
+        if found is None:
+            found = next((m for m in load_municipalities() if m.name.lower() == str(choice).lower()), None)
+        if found is None:
+            raise ScenarioRunError(f"no municipality {choice!r} (give a code, a CVR, a name, first, second)")
+        return found
+
+    def borrower_of(self, claim: dict[str, Any]) -> dict[str, Any]:
+        borrower = self.borrowers.get(str(claim.get("laanerId")))
+        if borrower is None:
+            raise ScenarioRunError(f"claim {claim.get('fordringId')} has no borrower this scenario created")
+        return borrower
+
+    def debtor_for(self, cvr: str) -> str:
+        municipality = by_cvr(cvr)
+        if municipality is None:
+            raise ScenarioRunError(f"no municipality has CVR {cvr}")
+        self.used_profiles.add(municipality.vendor)
+        return municipality.vendor

@@ -1,0 +1,345 @@
+"""Load scenario files: parse with positions, check every key against the language, and build the
+model the runner executes. Every mistake is a ScenarioError naming the file, the line and the key,
+with the nearest valid name where there is one; the generated JSON Schema is the last gate.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from contracts.requirements import load_requirements
+
+from .errors import ScenarioError, nearest
+from .schema import CAPABILITIES, PROFILES, TOP_LEVEL_KEYS, validate_against_schema
+from .source import LineDict, LineList, read_yaml
+from .values import ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
+from .vocabulary import ACTORS, STEP_KEYS, Action, Arg, actions
+
+SCENARIO_SUFFIX = ".scenario.yaml"
+EXPECT_KEYS = ("that", "within", "stop_if", "absent", "as")
+MATCHERS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "len", "exists")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    line: int
+    action: str  # "actor.name", or "expect"
+    args: dict[str, Any]
+    capture: str | None = None
+    status: int | None = None  # the HTTP status the act must get (default: any 2xx)
+    code: str | None = None  # the problem code it must carry
+    query: str | None = None  # for expect: the query action
+    that: dict[str, Any] = field(default_factory=dict)
+    stop_if: dict[str, Any] = field(default_factory=dict)
+    within: float | None = None  # seconds of real time to keep polling
+    absent: bool = False
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    file: Path
+    line: int
+    covers: tuple[str, ...]
+    tags: tuple[str, ...]
+    requires: tuple[str, ...]
+    profiles: tuple[str, ...]
+    seed: int
+    start: datetime | None
+    steps: tuple[Step, ...]
+    simulated_only: bool  # uses simulation-only operations: cannot run against a real vendor
+
+    def applies_to(self, profile: str, capabilities: frozenset[str]) -> bool:
+        return (not self.profiles or profile in self.profiles) and set(self.requires) <= capabilities
+
+
+def load_suite(paths: Iterable[Path]) -> list[Scenario]:
+    """Every scenario file under the given files or folders; scenario ids must be unique."""
+    scenarios: list[Scenario] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        files = sorted(path.rglob(f"*{SCENARIO_SUFFIX}")) if path.is_dir() else [path]
+        for file in files:
+            scenario = load_scenario(file)
+            if scenario.id in seen:
+                raise ScenarioError(file, scenario.line, "scenario", f"id '{scenario.id}' is used by {seen[scenario.id]} too")
+            seen[scenario.id] = file
+            scenarios.append(scenario)
+    return scenarios
+
+
+def load_scenario(path: Path) -> Scenario:
+    return _Checker(path).scenario()
+
+
+class _Checker:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.captures: dict[str, int] = {}
+        self.simulated = False
+
+    def fail(self, line: int | None, key: str, message: str, suggestion: str | None = None) -> ScenarioError:
+        return ScenarioError(self.path, line, key, message, suggestion)
+
+    # ---- the document ----------------------------------------------------------------------------
+    def scenario(self) -> Scenario:
+        document = read_yaml(self.path)
+        if not isinstance(document, LineDict):
+            raise self.fail(1, "(file)", "a scenario file is a mapping with scenario, title, covers and steps")
+        for key in document:
+            if key not in TOP_LEVEL_KEYS:
+                raise self.fail(document.line_of(key), key, "unknown key", nearest(key, TOP_LEVEL_KEYS))
+        for key in ("scenario", "title", "covers", "steps"):
+            if key not in document:
+                raise self.fail(document.line, key, "missing; every scenario needs scenario, title, covers and steps")
+        scenario_id = document["scenario"]
+        if not isinstance(scenario_id, str) or not _ID.match(scenario_id):
+            raise self.fail(document.line_of("scenario"), "scenario", "the id is lower-case letters, digits and dashes")
+        covers = self.names(document, "covers", set(load_requirements()), "requirement ID")
+        requires = self.names(document, "requires", set(CAPABILITIES), "capability")
+        profiles = self.names(document, "profiles", set(PROFILES), "profile")
+        tags = self.names(document, "tags", None, "tag")
+        seed = document.get("seed", zlib.crc32(scenario_id.encode()))
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise self.fail(document.line_of("seed"), "seed", f"{seed!r} is not a whole number")
+        start = self.start(document)
+        steps_raw = document["steps"]
+        if not isinstance(steps_raw, LineList) or not steps_raw:
+            raise self.fail(document.line_of("steps"), "steps", "a non-empty list of steps")
+        steps = tuple(self.step(index, steps_raw.line_of(index), raw) for index, raw in enumerate(steps_raw))
+        validate_against_schema(document, self.path)
+        return Scenario(
+            id=scenario_id,
+            title=str(document["title"]),
+            file=self.path,
+            line=document.line_of("scenario"),
+            covers=covers,
+            tags=tags,
+            requires=requires,
+            profiles=profiles,
+            seed=seed,
+            start=start,
+            steps=steps,
+            simulated_only=self.simulated,
+        )
+
+    def names(self, document: LineDict, key: str, known: set[str] | None, what: str) -> tuple[str, ...]:
+        if key not in document:
+            return ()
+        raw = document[key]
+        if not isinstance(raw, LineList):
+            raise self.fail(document.line_of(key), key, f"a list (of {what} names)")
+        for index, name in enumerate(raw):
+            if not isinstance(name, str) or (known is not None and name not in known):
+                raise self.fail(
+                    raw.line_of(index), key, f"unknown {what} {name!r}", nearest(str(name), known or set())
+                )
+        return tuple(raw)
+
+    def start(self, document: LineDict) -> datetime | None:
+        if "start" not in document:
+            return None
+        try:
+            start = datetime.fromisoformat(str(document["start"]))
+        except ValueError:
+            start = None
+        if start is None or start.tzinfo is None:
+            raise self.fail(document.line_of("start"), "start", "an instant with its offset, e.g. 2026-12-22T09:00+01:00")
+        return start
+
+    # ---- steps -----------------------------------------------------------------------------------
+    def step(self, index: int, line: int, raw: Any) -> Step:
+        if not isinstance(raw, LineDict) or len(raw) != 1:
+            keys = ", ".join(raw) if isinstance(raw, dict) else type(raw).__name__
+            raise self.fail(line, f"steps[{index}]", f"a step is one action with its arguments, got: {keys}")
+        [name] = raw
+        line = raw.line_of(name)
+        if name == "expect":
+            return self.expectation(index, line, raw[name])
+        spec = self.action(line, name)
+        if spec.kind == "query":
+            raise self.fail(line, name, "a query only observes; use it inside an expect: step")
+        args = self.arguments(line, name, spec, raw[name], allowed_extra=STEP_KEYS)
+        capture = self.capture(args.pop("as", None), raw[name], line)
+        status = args.pop("status", None)
+        if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+            raise self.fail(self.line_in(raw[name], "status", line), "status", f"{status!r} is not an HTTP status")
+        code = args.pop("code", None)
+        return Step(index, line, name, args, capture=capture, status=status, code=code)
+
+    def action(self, line: int, name: str) -> Action:
+        registry = actions()
+        if name in registry:
+            spec = registry[name]
+            self.simulated |= spec.simulated
+            return spec
+        actor, dot, _ = name.partition(".")
+        if not dot or actor not in ACTORS:
+            suggestion = nearest(name, registry) or nearest(actor, ACTORS)
+            raise self.fail(line, name, f"unknown actor '{actor}'; actors are {', '.join(ACTORS)}", suggestion)
+        own = [n for n in registry if n.startswith(actor + ".")]
+        raise self.fail(line, name, f"unknown action of {actor}; it can: {', '.join(sorted(own))}", nearest(name, own))
+
+    def expectation(self, index: int, line: int, raw: Any) -> Step:
+        if not isinstance(raw, LineDict):
+            raise self.fail(line, "expect", "a mapping: a query, then that/within/stop_if/absent")
+        queries = [key for key in raw if key not in EXPECT_KEYS]
+        if len(queries) != 1:
+            if not queries:
+                raise self.fail(line, "expect", "name one query to observe, e.g. fbs.claim: fee")
+            odd = next((k for k in queries if "." not in k), queries[1])
+            raise self.fail(raw.line_of(odd), odd, "an expect observes exactly one query", nearest(odd, EXPECT_KEYS))
+        query = queries[0]
+        query_line = raw.line_of(query)
+        spec = self.action(query_line, query)
+        if spec.kind != "query":
+            raise self.fail(query_line, query, "only a query may stand in an expect (it may be polled)")
+        args = self.arguments(query_line, query, spec, raw[query], allowed_extra=())
+        within = None
+        if "within" in raw:
+            try:
+                within = parse_duration(raw["within"])
+            except ValueProblem as problem:
+                raise self.fail(raw.line_of("within"), "within", str(problem)) from problem
+        absent = raw.get("absent", False)
+        if not isinstance(absent, bool):
+            raise self.fail(raw.line_of("absent"), "absent", "true or false")
+        that = self.matchers(raw, "that")
+        stop_if = self.matchers(raw, "stop_if")
+        capture = self.capture(raw.get("as"), raw, line)
+        return Step(
+            index=index,
+            line=line,
+            action="expect",
+            args=args,
+            capture=capture,
+            query=query,
+            that=that,
+            stop_if=stop_if,
+            within=within,
+            absent=absent,
+        )
+
+    def matchers(self, raw: LineDict, key: str) -> dict[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, LineDict):
+            if key in raw:
+                raise self.fail(raw.line_of(key), key, "a mapping of field paths to expected values")
+            return {}
+        for path, expected in value.items():
+            line = value.line_of(path)
+            self.references(expected, line, path)
+            if isinstance(expected, LineDict):  # a mapping is always matchers; nested fields use dotted paths
+                for operator in expected:
+                    if operator not in MATCHERS:
+                        raise self.fail(
+                            expected.line_of(operator),
+                            f"{key}.{path}",
+                            f"unknown matcher '{operator}' (for a nested field write {path}.{operator})",
+                            nearest(operator, MATCHERS),
+                        )
+        return dict(value)
+
+    def arguments(self, line: int, name: str, spec: Action, raw: Any, allowed_extra: tuple[str, ...]) -> dict[str, Any]:
+        if raw is None:
+            raw = LineDict()
+            raw.line = line
+        if not isinstance(raw, LineDict):
+            if spec.primary is None:
+                raise self.fail(line, name, f"the arguments of {name} are a mapping ({', '.join(spec.args) or 'none'})")
+            mapping = LineDict()
+            mapping.line = line
+            mapping[spec.primary] = raw
+            mapping.lines[spec.primary] = line
+            raw = mapping
+        known = {**spec.args}
+        for key in raw:
+            if key not in known and key not in allowed_extra:
+                raise self.fail(
+                    raw.line_of(key), f"{name}.{key}", "unknown argument", nearest(key, [*known, *allowed_extra])
+                )
+        for key, arg in known.items():
+            if arg.required and key not in raw:
+                raise self.fail(raw.line, f"{name}.{key}", f"missing argument ({arg.doc or arg.type})")
+        parsed: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in known:
+                parsed[key] = self.value(raw.line_of(key), f"{name}.{key}", known[key], value)
+            else:
+                parsed[key] = value
+        return parsed
+
+    def value(self, line: int, key: str, arg: Arg, value: Any) -> Any:
+        self.references(value, line, key)
+        if is_reference(value):
+            return value
+        try:
+            if arg.type == "ref":
+                if not isinstance(value, str) or not _NAME.match(value):
+                    raise ValueProblem(f"{value!r} is not the name of a captured value")
+                if value not in self.captures:
+                    raise self.fail(line, key, f"'{value}' was never captured (as: {value})", nearest(value, self.captures))
+                return "${" + value + "}"
+            if arg.type == "money":
+                return parse_money(value)
+            if arg.type == "date":
+                return parse_date(value).isoformat()
+            if arg.type == "duration":
+                return parse_duration(value)
+            if arg.type == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+                raise ValueProblem(f"{value!r} is not a whole number")
+            if arg.type == "bool" and not isinstance(value, bool):
+                raise ValueProblem(f"{value!r} is not true or false")
+            if arg.type == "str" and not isinstance(value, str | int):
+                raise ValueProblem(f"{value!r} is not text")
+            if arg.type == "mapping" and not isinstance(value, dict):
+                raise ValueProblem("a mapping of keys to values")
+            if arg.type == "list":
+                if not isinstance(value, list):
+                    raise ValueProblem("a list")
+                if arg.items is not None:
+                    return [self.item(value, index, key, arg.items) for index, _ in enumerate(value)]
+        except ValueProblem as problem:
+            raise self.fail(line, key, str(problem)) from problem
+        if arg.choices and value not in arg.choices:
+            raise self.fail(line, key, f"{value!r} is not one of {', '.join(arg.choices)}", nearest(str(value), arg.choices))
+        return str(value) if arg.type == "str" else value
+
+    def item(self, items: Any, index: int, key: str, spec: dict[str, Arg]) -> dict[str, Any]:
+        raw = items[index]
+        line = items.line_of(index) if isinstance(items, LineList) else None
+        if not isinstance(raw, LineDict):
+            raise self.fail(line, f"{key}[{index}]", f"a mapping with {', '.join(spec)}")
+        fake = Action(actor="", name="", kind="act", args=spec, doc="", run=lambda: None)
+        return self.arguments(line or raw.line, f"{key}[{index}]", fake, raw, allowed_extra=())
+
+    def references(self, value: Any, line: int, key: str) -> None:
+        for name in references_in(value):
+            if name not in self.captures:
+                raise self.fail(line, key, f"${{{name}}} refers to nothing captured before this step", nearest(name, self.captures))
+
+    def capture(self, name: Any, raw: Any, line: int) -> str | None:
+        if name is None:
+            return None
+        where = self.line_in(raw, "as", line)
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise self.fail(where, "as", f"{name!r} is not a name (letters, digits, _)")
+        if name in self.captures:
+            raise self.fail(where, "as", f"'{name}' is already captured on line {self.captures[name]}")
+        self.captures[name] = where
+        return name
+
+    @staticmethod
+    def line_in(raw: Any, key: str, default: int) -> int:
+        return raw.line_of(key) if isinstance(raw, LineDict) else default
+

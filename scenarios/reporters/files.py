@@ -1,0 +1,197 @@
+"""File reporters: results.json (machines), a self-contained index.html (people), and HAR evidence.
+
+A `Recorder` collects each scenario's events into a record; a record can be saved as JSON and read
+back, so parallel pytest workers each save theirs and one process writes the summary. Everything
+written passes through CPR masking.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from contracts.identity import mask_cpr_in_text
+from contracts.requirements import load_requirements
+
+from ..events import Event, HttpExchange, ScenarioFinished, ScenarioStarted, StepFinished
+
+_env = Environment(loader=PackageLoader("scenarios.reporters", "templates"), autoescape=select_autoescape())
+
+
+@dataclass
+class ScenarioRecord:
+    scenario: str
+    profile: str
+    title: str
+    file: str
+    covers: list[str]
+    tags: list[str]
+    outcome: str = "running"
+    message: str = ""
+    seconds: float = 0.0
+    failed_line: int | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario}[{self.profile}]"
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.key}.json"
+        path.write_text(_masked_json(asdict(self)), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> ScenarioRecord:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+class Recorder:
+    """Turns the event stream into one record per scenario run."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], ScenarioRecord] = {}
+
+    def __call__(self, event: Event) -> None:
+        key = (event.scenario, event.profile)
+        if isinstance(event, ScenarioStarted):
+            self.records[key] = ScenarioRecord(
+                event.scenario, event.profile, event.title, event.file, list(event.covers), list(event.tags)
+            )
+            return
+        record = self.records.get(key)
+        if record is None:
+            return
+        if isinstance(event, StepFinished):
+            record.steps.append(
+                {
+                    "index": event.index,
+                    "line": event.line,
+                    "action": event.action,
+                    "passed": event.passed,
+                    "seconds": round(event.seconds, 3),
+                    "message": event.message,
+                    "polls": event.polls,
+                    "observed": event.observed if not event.passed else None,
+                }
+            )
+        elif isinstance(event, HttpExchange):
+            record.exchanges.append(asdict(event))
+        elif isinstance(event, ScenarioFinished):
+            record.outcome = event.outcome
+            record.message = event.message
+            record.seconds = round(event.seconds, 3)
+            record.failed_line = event.failed_line
+            record.evidence = event.evidence
+
+
+def _masked_json(value: Any) -> str:
+    return mask_cpr_in_text(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def write_har(record: ScenarioRecord, path: Path) -> None:
+    """HAR 1.2 of every HTTP exchange the scenario made (CPR masked)."""
+    entries = []
+    for exchange in record.exchanges:
+        request_body = json.dumps(exchange["request_body"], ensure_ascii=False) if exchange["request_body"] is not None else ""
+        response_body = json.dumps(exchange["response_body"], ensure_ascii=False, default=str)
+        entries.append(
+            {
+                "startedDateTime": exchange["started"] or "1970-01-01T00:00:00Z",
+                "time": round(exchange["seconds"] * 1000, 2),
+                "request": {
+                    "method": exchange["method"],
+                    "url": exchange["url"],
+                    "httpVersion": "HTTP/1.1",
+                    "headers": [{"name": k, "value": v} for k, v in exchange["request_headers"].items()],
+                    "queryString": [],
+                    "cookies": [],
+                    "headersSize": -1,
+                    "bodySize": len(request_body),
+                    **({"postData": {"mimeType": "application/json", "text": request_body}} if request_body else {}),
+                },
+                "response": {
+                    "status": exchange["status"],
+                    "statusText": "",
+                    "httpVersion": "HTTP/1.1",
+                    "headers": [{"name": k, "value": v} for k, v in exchange["response_headers"].items()],
+                    "cookies": [],
+                    "content": {"size": len(response_body), "mimeType": "application/json", "text": response_body},
+                    "redirectURL": "",
+                    "headersSize": -1,
+                    "bodySize": len(response_body),
+                },
+                "cache": {},
+                "timings": {"send": 0, "wait": round(exchange["seconds"] * 1000, 2), "receive": 0},
+                "comment": exchange["system"],
+            }
+        )
+    har = {"log": {"version": "1.2", "creator": {"name": "oir-harness", "version": "0.1.0"}, "entries": entries}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_masked_json(har), encoding="utf-8")
+
+
+def summary(records: list[ScenarioRecord]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.outcome] = counts.get(record.outcome, 0) + 1
+    verdict = "PASSED" if records and all(r.outcome == "passed" for r in records) else "FAILED"
+    return {"verdict": verdict, "counts": counts, "scenarios": len(records)}
+
+
+def coverage(records: list[ScenarioRecord]) -> list[dict[str, Any]]:
+    catalogue = load_requirements()
+    seen: dict[str, list[str]] = {}
+    for record in records:
+        for rid in record.covers:
+            seen.setdefault(rid, []).append(record.outcome)
+    return [
+        {
+            "id": rid,
+            "text": catalogue[rid].text if rid in catalogue else "(unknown requirement)",
+            "runs": len(outcomes),
+            "passed": all(o == "passed" for o in outcomes),
+        }
+        for rid, outcomes in sorted(seen.items())
+    ]
+
+
+def write_results(records: list[ScenarioRecord], path: Path) -> None:
+    data = {
+        **summary(records),
+        "coverage": coverage(records),
+        "results": [
+            {k: v for k, v in asdict(r).items() if k not in ("exchanges",)} | {"har": f"evidence/{r.key}.har"}
+            for r in sorted(records, key=lambda r: r.key)
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_masked_json(data), encoding="utf-8")
+
+
+def write_html(records: list[ScenarioRecord], path: Path, *, title: str = "ØiR scenario report") -> None:
+    ordered = sorted(records, key=lambda r: (r.outcome == "passed", r.key))
+    html = _env.get_template("scenarios.html.j2").render(
+        title=title,
+        summary=summary(records),
+        coverage=coverage(records),
+        records=ordered,
+        dumps=lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(mask_cpr_in_text(html), encoding="utf-8")
+
+
+def write_folder(records: list[ScenarioRecord], folder: Path) -> None:
+    """The whole report folder: index.html, results.json and evidence/*.har."""
+    for record in records:
+        write_har(record, folder / "evidence" / f"{record.key}.har")
+    write_results(records, folder / "results.json")
+    write_html(records, folder / "index.html")

@@ -1,0 +1,227 @@
+"""Run one scenario against one vendor profile in a fresh world, emitting events as it goes.
+
+Acts must get a 2xx answer unless the step says which status (and problem code) it expects.
+Expectations observe a query; with `within:` they poll until the deadline — the engine cycling
+between polls, as a continuously running engine would — and stop early when `stop_if:` matches a
+state that can no longer change. A failure keeps the systems' journals as evidence.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.identity import mask_cpr_in_text
+
+from .actions.clock_faults import world_clock_systems
+from .actions.engine import run_cycles
+from .context import Response, RunContext, StepFailure
+from .errors import ScenarioRunError
+from .events import EventBus, Outcome, ScenarioFinished, ScenarioStarted, StepFinished, StepStarted
+from .loader import Scenario, Step
+from .matchers import mismatches
+from .values import resolve
+from .vocabulary import Action, actions
+from .world import WorldFactory
+
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: str
+    profile: str
+    outcome: Outcome
+    message: str
+    seconds: float
+    failed_step: int | None = None
+    failed_line: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+def session_id(scenario: Scenario, profile: str) -> str:
+    return f"sc-{scenario.id[:36]}-{profile}-{uuid.uuid4().hex[:8]}"
+
+
+def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, bus: EventBus) -> ScenarioResult:
+    started = time.monotonic()  # real time: how long the scenario took
+    bus.emit(
+        ScenarioStarted(scenario.id, profile, scenario.title, str(scenario.file), scenario.covers, scenario.tags)
+    )
+    outcome: Outcome = "passed"
+    message = ""
+    failed: Step | None = None
+    evidence: dict[str, Any] = {}
+    world = world_factory(session_id(scenario, profile))
+    ctx = RunContext(world=world, profile=profile, seed=scenario.seed, bus=bus, scenario_id=scenario.id)
+    try:
+        _prepare(ctx, scenario)
+        registry = actions()
+        for step in scenario.steps:
+            failed = step
+            _run_step(ctx, step, registry)
+        failed = None
+    except StepFailure as failure:
+        outcome, message = "failed", str(failure)
+    except ScenarioRunError as error:
+        outcome, message = "error", str(error)
+    except Exception as error:  # a defect of the harness or a system: report it, never hide it
+        outcome, message = "error", f"{type(error).__name__}: {error}"
+    finally:
+        if outcome != "passed":
+            evidence = _evidence(ctx)
+        ctx.close()
+        world.close()
+    seconds = time.monotonic() - started  # real time
+    bus.emit(
+        ScenarioFinished(
+            scenario.id,
+            profile,
+            outcome,
+            seconds,
+            mask_cpr_in_text(message),
+            failed.index if failed else None,
+            failed.line if failed else None,
+            evidence,
+        )
+    )
+    return ScenarioResult(
+        scenario.id, profile, outcome, mask_cpr_in_text(message), seconds,
+        failed.index if failed else None, failed.line if failed else None,
+    )
+
+
+def _prepare(ctx: RunContext, scenario: Scenario) -> None:
+    """Read the world's clock (or move it to the scenario's start) and point callbacks at the engine."""
+    endpoints = ctx.world.endpoints
+    if "fbs" not in endpoints.simulated:
+        raise ScenarioRunError("scenarios need the FBS simulator")
+    ctx.now = datetime.fromisoformat(ctx.control("fbs", "GET", "/clock")["now"])
+    engine = ctx.world.engine
+    for profile in endpoints.debtors:
+        if profile in endpoints.simulated:
+            ctx.control(
+                profile,
+                "PATCH",
+                "/settings",
+                {"callback_url": engine.url, "callback_token": engine.callback_token(profile)},
+            )
+    if scenario.start is not None:
+        if scenario.start < ctx.now:
+            raise ScenarioRunError(f"start {scenario.start.isoformat()} is before the simulators' epoch {ctx.now.isoformat()}")
+        ctx.used_profiles.update(p for p in endpoints.debtors if p in endpoints.simulated)
+        for system in world_clock_systems(ctx):
+            ctx.control(system, "PUT", "/clock", {"now": scenario.start.isoformat()})
+        ctx.now = scenario.start
+    engine.set_clock(ctx.virtual_now())
+
+
+def _run_step(ctx: RunContext, step: Step, registry: dict[str, Action]) -> None:
+    name = step.query if step.action == "expect" else step.action
+    assert name is not None
+    ctx.bus.emit(StepStarted(ctx.scenario_id, ctx.profile, step.index, _label(step), step.line))
+    started = time.monotonic()  # real time
+    polls = 0
+    try:
+        if step.action == "expect":
+            value, polls = _expect(ctx, step, registry[name])
+        else:
+            value = _act(ctx, step, registry[name])
+    except StepFailure as failure:
+        ctx.bus.emit(
+            StepFinished(
+                ctx.scenario_id, ctx.profile, step.index, _label(step), step.line, False,
+                time.monotonic() - started, mask_cpr_in_text(str(failure)), failure.observed, polls,
+            )
+        )
+        raise StepFailure(f"step {step.index + 1} (line {step.line}, {_label(step)}): {failure}", failure.observed) from failure
+    if step.capture:
+        ctx.captures[step.capture] = value
+    ctx.bus.emit(
+        StepFinished(
+            ctx.scenario_id, ctx.profile, step.index, _label(step), step.line, True, time.monotonic() - started,
+            "", value, polls,
+        )
+    )
+
+
+def _label(step: Step) -> str:
+    return f"expect {step.query}" if step.action == "expect" else step.action
+
+
+def _arguments(ctx: RunContext, step: Step) -> dict[str, Any]:
+    try:
+        return {key: resolve(value, ctx.captures) for key, value in step.args.items()}
+    except KeyError as error:
+        raise StepFailure(str(error.args[0]) if error.args else str(error)) from error
+
+
+def _act(ctx: RunContext, step: Step, spec: Action) -> Any:
+    result = spec.run(ctx, **_arguments(ctx, step))
+    if not isinstance(result, Response):
+        return result
+    body = result.body
+    if step.status is None and result.status >= 300:
+        raise StepFailure(f"{result.method} {result.url} answered {result.status}", body)
+    if step.status is not None and result.status != step.status:
+        raise StepFailure(f"expected HTTP {step.status}, got {result.status}", body)
+    if step.code is not None:
+        code = body.get("code") if isinstance(body, dict) else None
+        if code != step.code:
+            raise StepFailure(f"expected problem code {step.code}, got {code}", body)
+    return body
+
+
+def _expect(ctx: RunContext, step: Step, spec: Action) -> tuple[Any, int]:
+    deadline = time.monotonic() + (step.within or 0.0)  # real time: polling another system
+    polls = 0
+    while True:
+        polls += 1
+        observed = spec.run(ctx, **_arguments(ctx, step))
+        try:
+            that = resolve(step.that, ctx.captures)
+            stop_if = resolve(step.stop_if, ctx.captures)
+        except KeyError as error:
+            raise StepFailure(str(error)) from error
+        if step.absent:
+            problems = [] if observed in (None, []) else ["expected nothing, but it is there"]
+        elif observed is None:
+            problems = ["nothing there yet"]
+        else:
+            problems = mismatches(observed, that)
+        if not problems:
+            return observed, polls
+        if stop_if and observed is not None and not mismatches(observed, stop_if):
+            raise StepFailure(
+                "reached a state that can no longer change (stop_if): " + "; ".join(problems), observed
+            )
+        if time.monotonic() >= deadline:
+            waited = f" after {step.within:g} s" if step.within else ""
+            raise StepFailure("; ".join(problems) + waited, observed)
+        run_cycles(ctx)  # the engine keeps running while we wait
+        time.sleep(POLL_SECONDS)
+
+
+def _evidence(ctx: RunContext) -> dict[str, Any]:
+    """The journals of every simulated system this scenario touched (the simulators mask CPR)."""
+    evidence: dict[str, Any] = {}
+    systems = ["fbs", "psrm", "payment", *sorted(ctx.used_profiles)]
+    for system in systems:
+        if system not in ctx.world.endpoints.simulated:
+            continue
+        try:
+            entries = ctx.control(system, "GET", "/journal")["entries"]
+        except (ScenarioRunError, KeyError, TypeError):
+            continue
+        evidence[system] = entries[-40:]
+    try:
+        evidence["engine-outbox"] = ctx.world.engine.outbox(None)[-40:]
+    except Exception as error:  # evidence is best effort; the failure itself is already known
+        evidence["engine-outbox"] = f"unavailable: {type(error).__name__}"
+    return evidence

@@ -1,0 +1,67 @@
+"""What a scenario needs from the world it runs in, as a protocol the harness fulfils.
+
+The scenario package reaches FBS, the debtor systems, PSRM and the payment solution over HTTP only,
+so the same scenario can run against a vendor's real debtor system. The engine is reached through an
+`EngineHandle` the harness provides: stepping it one cycle, reconciling, migrating, and simulating a
+crash are operations on the real engine, on virtual time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class EngineHandle(Protocol):
+    """The integration engine of one scenario run (its own database, its own callback API)."""
+
+    url: str  # where debtor systems deliver DækningAfskrivning callbacks
+
+    def callback_token(self, profile: str) -> str: ...
+    def set_clock(self, instant: datetime) -> None: ...
+    def cycle(self) -> dict[str, Any]: ...
+    def crash_during_cycle(self, after_sends: int) -> dict[str, Any]: ...
+    def reconcile(self) -> dict[str, Any]: ...
+    def migrate(self, lines: list[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]: ...
+    def outbox(self, claim_id: str | None) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Endpoints:
+    """Base URLs of the systems around the engine, and the bearer token the harness holds."""
+
+    fbs: str
+    psrm: str
+    payment: str
+    debtors: dict[str, str]  # by vendor profile
+    token: str = "oir-dev-token"
+    simulated: frozenset[str] = field(default_factory=frozenset)  # systems that are simulators
+
+
+@dataclass
+class ScenarioWorld:
+    """One isolated world: a fresh simulator session on every system and a fresh engine."""
+
+    endpoints: Endpoints
+    session: str
+    engine: EngineHandle
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+class WorldFactory(Protocol):
+    def __call__(self, session: str) -> ScenarioWorld: ...
+
+
+class WorldProvider(Protocol):
+    """What the pytest plugin and `oir run` need from the composition: profiles, their
+    capabilities, and worlds (started lazily, once per process)."""
+
+    profiles: tuple[str, ...]
+
+    def capabilities(self, profile: str) -> frozenset[str]: ...
+    def factory(self) -> WorldFactory: ...
+    def stop(self) -> None: ...
