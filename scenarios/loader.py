@@ -72,7 +72,9 @@ def load_suite(paths: Iterable[Path]) -> list[Scenario]:
         for file in files:
             scenario = load_scenario(file)
             if scenario.id in seen:
-                raise ScenarioError(file, scenario.line, "scenario", f"id '{scenario.id}' is used by {seen[scenario.id]} too")
+                raise ScenarioError(
+                    file, scenario.line, "scenario", f"id '{scenario.id}' is used by {seen[scenario.id]} too"
+                )
             seen[scenario.id] = file
             scenarios.append(scenario)
     return scenarios
@@ -141,9 +143,7 @@ class _Checker:
             raise self.fail(document.line_of(key), key, f"a list (of {what} names)")
         for index, name in enumerate(raw):
             if not isinstance(name, str) or (known is not None and name not in known):
-                raise self.fail(
-                    raw.line_of(index), key, f"unknown {what} {name!r}", nearest(str(name), known or set())
-                )
+                raise self.fail(raw.line_of(index), key, f"unknown {what} {name!r}", nearest(str(name), known or set()))
         return tuple(raw)
 
     def start(self, document: LineDict) -> datetime | None:
@@ -154,7 +154,9 @@ class _Checker:
         except ValueError:
             start = None
         if start is None or start.tzinfo is None:
-            raise self.fail(document.line_of("start"), "start", "an instant with its offset, e.g. 2026-12-22T09:00+01:00")
+            raise self.fail(
+                document.line_of("start"), "start", "an instant with its offset, e.g. 2026-12-22T09:00+01:00"
+            )
         return start
 
     # ---- steps -----------------------------------------------------------------------------------
@@ -175,7 +177,9 @@ class _Checker:
         if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
             raise self.fail(self.line_in(raw[name], "status", line), "status", f"{status!r} is not an HTTP status")
         code = args.pop("code", None)
-        return Step(index, line, name, args, capture=capture, status=status, code=code)
+        that = self.matchers(raw[name], "that") if isinstance(raw[name], LineDict) else {}
+        args.pop("that", None)
+        return Step(index, line, name, args, capture=capture, status=status, code=code, that=that)
 
     def action(self, line: int, name: str) -> Action:
         registry = actions()
@@ -288,7 +292,9 @@ class _Checker:
                 if not isinstance(value, str) or not _NAME.match(value):
                     raise ValueProblem(f"{value!r} is not the name of a captured value")
                 if value not in self.captures:
-                    raise self.fail(line, key, f"'{value}' was never captured (as: {value})", nearest(value, self.captures))
+                    raise self.fail(
+                        line, key, f"'{value}' was never captured (as: {value})", nearest(value, self.captures)
+                    )
                 return "${" + value + "}"
             if arg.type == "money":
                 return parse_money(value)
@@ -312,7 +318,9 @@ class _Checker:
         except ValueProblem as problem:
             raise self.fail(line, key, str(problem)) from problem
         if arg.choices and value not in arg.choices:
-            raise self.fail(line, key, f"{value!r} is not one of {', '.join(arg.choices)}", nearest(str(value), arg.choices))
+            raise self.fail(
+                line, key, f"{value!r} is not one of {', '.join(arg.choices)}", nearest(str(value), arg.choices)
+            )
         return str(value) if arg.type == "str" else value
 
     def item(self, items: Any, index: int, key: str, spec: dict[str, Arg]) -> dict[str, Any]:
@@ -326,7 +334,9 @@ class _Checker:
     def references(self, value: Any, line: int, key: str) -> None:
         for name in references_in(value):
             if name not in self.captures:
-                raise self.fail(line, key, f"${{{name}}} refers to nothing captured before this step", nearest(name, self.captures))
+                raise self.fail(
+                    line, key, f"${{{name}}} refers to nothing captured before this step", nearest(name, self.captures)
+                )
 
     def capture(self, name: Any, raw: Any, line: int) -> str | None:
         if name is None:
@@ -342,4 +352,3 @@ class _Checker:
     @staticmethod
     def line_in(raw: Any, key: str, default: int) -> int:
         return raw.line_of(key) if isinstance(raw, LineDict) else default
-

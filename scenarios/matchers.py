@@ -67,7 +67,11 @@ def _one(operator: str, expected: Any, actual: Any) -> bool:
         if operator == "not_in":
             return not any(_same(option, actual) for option in expected)
         if operator == "contains":
-            return any(_same(expected, item) for item in actual) if isinstance(actual, list) else str(expected) in str(actual)
+            return (
+                any(_same(expected, item) for item in actual)
+                if isinstance(actual, list)
+                else str(expected) in str(actual)
+            )
         if operator == "matches":
             return re.search(str(expected), str(actual)) is not None
         if operator == "len":

@@ -68,7 +68,9 @@ class ScenarioFile(pytest.File):
         items: list[pytest.Item] = []
         for profile in provider.profiles:
             if profile in chosen and scenario.applies_to(profile, provider.capabilities(profile)):
-                item = ScenarioItem.from_parent(self, name=f"{scenario.id}[{profile}]", scenario=scenario, profile=profile)
+                item = ScenarioItem.from_parent(
+                    self, name=f"{scenario.id}[{profile}]", scenario=scenario, profile=profile
+                )
                 for tag in ("scenario", *scenario.tags):
                     self.config.addinivalue_line("markers", f"{tag}: scenario tag")
                     item.add_marker(tag)

@@ -46,14 +46,13 @@ class ScenarioResult:
 
 
 def session_id(scenario: Scenario, profile: str) -> str:
-    return f"sc-{scenario.id[:36]}-{profile}-{uuid.uuid4().hex[:8]}"
+    """A simulator session id (at most 64 characters): readable in journals, unique per run."""
+    return f"{scenario.id[:30]}-{profile[:16]}-{uuid.uuid4().hex[:8]}"
 
 
 def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, bus: EventBus) -> ScenarioResult:
     started = time.monotonic()  # real time: how long the scenario took
-    bus.emit(
-        ScenarioStarted(scenario.id, profile, scenario.title, str(scenario.file), scenario.covers, scenario.tags)
-    )
+    bus.emit(ScenarioStarted(scenario.id, profile, scenario.title, str(scenario.file), scenario.covers, scenario.tags))
     outcome: Outcome = "passed"
     message = ""
     failed: Step | None = None
@@ -92,8 +91,13 @@ def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, 
         )
     )
     return ScenarioResult(
-        scenario.id, profile, outcome, mask_cpr_in_text(message), seconds,
-        failed.index if failed else None, failed.line if failed else None,
+        scenario.id,
+        profile,
+        outcome,
+        mask_cpr_in_text(message),
+        seconds,
+        failed.index if failed else None,
+        failed.line if failed else None,
     )
 
 
@@ -114,7 +118,9 @@ def _prepare(ctx: RunContext, scenario: Scenario) -> None:
             )
     if scenario.start is not None:
         if scenario.start < ctx.now:
-            raise ScenarioRunError(f"start {scenario.start.isoformat()} is before the simulators' epoch {ctx.now.isoformat()}")
+            raise ScenarioRunError(
+                f"start {scenario.start.isoformat()} is before the simulators' epoch {ctx.now.isoformat()}"
+            )
         ctx.used_profiles.update(p for p in endpoints.debtors if p in endpoints.simulated)
         for system in world_clock_systems(ctx):
             ctx.control(system, "PUT", "/clock", {"now": scenario.start.isoformat()})
@@ -136,17 +142,35 @@ def _run_step(ctx: RunContext, step: Step, registry: dict[str, Action]) -> None:
     except StepFailure as failure:
         ctx.bus.emit(
             StepFinished(
-                ctx.scenario_id, ctx.profile, step.index, _label(step), step.line, False,
-                time.monotonic() - started, mask_cpr_in_text(str(failure)), failure.observed, polls,
+                ctx.scenario_id,
+                ctx.profile,
+                step.index,
+                _label(step),
+                step.line,
+                False,
+                time.monotonic() - started,
+                mask_cpr_in_text(str(failure)),
+                failure.observed,
+                polls,
             )
         )
-        raise StepFailure(f"step {step.index + 1} (line {step.line}, {_label(step)}): {failure}", failure.observed) from failure
+        raise StepFailure(
+            f"step {step.index + 1} (line {step.line}, {_label(step)}): {failure}", failure.observed
+        ) from failure
     if step.capture:
         ctx.captures[step.capture] = value
     ctx.bus.emit(
         StepFinished(
-            ctx.scenario_id, ctx.profile, step.index, _label(step), step.line, True, time.monotonic() - started,
-            "", value, polls,
+            ctx.scenario_id,
+            ctx.profile,
+            step.index,
+            _label(step),
+            step.line,
+            True,
+            time.monotonic() - started,
+            "",
+            value,
+            polls,
         )
     )
 
@@ -164,6 +188,19 @@ def _arguments(ctx: RunContext, step: Step) -> dict[str, Any]:
 
 def _act(ctx: RunContext, step: Step, spec: Action) -> Any:
     result = spec.run(ctx, **_arguments(ctx, step))
+    value = _answer(step, result)
+    if step.that:
+        try:
+            problems = mismatches(value, resolve(step.that, ctx.captures))
+        except KeyError as error:
+            raise StepFailure(str(error)) from error
+        if problems:
+            raise StepFailure("; ".join(problems), value)
+    return value
+
+
+def _answer(step: Step, result: Any) -> Any:
+    """The value an act produced; an HTTP answer must have the status (and problem code) expected."""
     if not isinstance(result, Response):
         return result
     body = result.body
@@ -198,9 +235,7 @@ def _expect(ctx: RunContext, step: Step, spec: Action) -> tuple[Any, int]:
         if not problems:
             return observed, polls
         if stop_if and observed is not None and not mismatches(observed, stop_if):
-            raise StepFailure(
-                "reached a state that can no longer change (stop_if): " + "; ".join(problems), observed
-            )
+            raise StepFailure("reached a state that can no longer change (stop_if): " + "; ".join(problems), observed)
         if time.monotonic() >= deadline:
             waited = f" after {step.within:g} s" if step.within else ""
             raise StepFailure("; ".join(problems) + waited, observed)

@@ -8,6 +8,7 @@ after its own, more precise checks, so nothing the schema forbids ever runs.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def _arg_schema(arg: Arg) -> dict[str, Any]:
 def _arguments_schema(args: dict[str, Arg], extra: tuple[str, ...]) -> dict[str, Any]:
     properties = {name: _arg_schema(arg) for name, arg in args.items()}
     for key in extra:
-        properties[key] = {"type": "integer"} if key == "status" else {"type": "string"}
+        properties[key] = {"status": {"type": "integer"}, "that": {"type": "object"}}.get(key, {"type": "string"})
     return {
         "type": "object",
         "properties": properties,
@@ -132,14 +133,14 @@ def write_schema_file() -> None:
     SCHEMA_FILE.write_text(json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-_validator: Draft202012Validator | None = None
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(build_schema())
 
 
 def validate_against_schema(document: LineDict, path: Path) -> None:
-    global _validator
-    if _validator is None:
-        _validator = Draft202012Validator(build_schema())
-    error = next(iter(sorted(_validator.iter_errors(_plain(document)), key=lambda e: len(e.absolute_path))), None)
+    errors = sorted(_validator().iter_errors(_plain(document)), key=lambda e: len(e.absolute_path))
+    error = errors[0] if errors else None
     if error is None:
         return
     line, key = _locate(document, list(error.absolute_path))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 ACTORS = ("fbs", "engine", "debtor", "payment", "psrm", "clock", "faults")
 ArgType = Literal["ref", "str", "int", "money", "date", "datetime", "bool", "mapping", "list", "any", "duration"]
 # Keys every act accepts besides its own arguments.
-STEP_KEYS = ("as", "status", "code")
+STEP_KEYS = ("as", "status", "code", "that")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ def action(
     actor, _, name = full_name.partition(".")
     if actor not in ACTORS or not name:
         raise ValueError(f"bad action name {full_name!r}")
+
+    clash = set(args or {}) & set(STEP_KEYS)
+    if clash:
+        raise ValueError(f"{full_name}: argument names {sorted(clash)} are step keys")
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         REGISTRY[full_name] = Action(

@@ -24,23 +24,44 @@ SYSTEMS = ("fbs", "psrm", "payment", "debtor")
 
 
 def world_clock_systems(ctx: RunContext) -> list[str]:
-    """Systems whose clocks move, in the order they move: PSRM first, then debtors, FBS, payment."""
+    """Systems whose clocks move: PSRM first, then the debtors (these two in lockstep), then FBS, payment."""
+    return [*_lockstep(ctx), *[s for s in ("fbs", "payment") if s in ctx.world.endpoints.simulated]]
+
+
+def _lockstep(ctx: RunContext) -> list[str]:
+    """Systems with jobs on the clock that call each other: they must share every day."""
     simulated = ctx.world.endpoints.simulated
     debtors = sorted(p for p in ctx.used_profiles if p in simulated)
-    return [s for s in ("psrm", *debtors, "fbs", "payment") if s in simulated]
+    return [s for s in ("psrm", *debtors) if s in simulated]
+
+
+def _set_clock(ctx: RunContext, system: str, instant: datetime) -> int:
+    return int(ctx.control(system, "PUT", "/clock", {"now": instant.isoformat()}).get("jobsRun", 0))
 
 
 def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
-    """Move every simulated system to `target` in steps; then settle callbacks and cycle the engine."""
+    """Move every simulated system to `target`; then let callbacks through and cycle the engine.
+
+    PSRM and the debtor systems move together step by step (a debtor's job that calls PSRM finds
+    PSRM on the same day); FBS and the payment solution have no jobs and move once. Steps shorter
+    than a day cycle the engine at each step, as a continuously running engine retries within hours.
+    """
     current = ctx.virtual_now()
     if target < current:
         raise ScenarioRunError(f"virtual time never runs backwards: {target.isoformat()} < {current.isoformat()}")
     jobs = 0
-    systems = world_clock_systems(ctx)
+    lockstep = _lockstep(ctx)
     while current < target:
         current = min(target, current + step)
-        for system in systems:
-            jobs += int(ctx.control(system, "PUT", "/clock", {"now": current.isoformat()}).get("jobsRun", 0))
+        for system in lockstep:
+            jobs += _set_clock(ctx, system, current)
+        if step < timedelta(days=1):
+            ctx.now = current
+            ctx.world.engine.set_clock(current)
+            run_cycles(ctx)
+    for system in world_clock_systems(ctx):
+        if system not in lockstep:
+            jobs += _set_clock(ctx, system, target)
     ctx.now = target
     ctx.world.engine.set_clock(target)
     settle_callbacks(ctx)
@@ -59,12 +80,16 @@ def settle_callbacks(ctx: RunContext, timeout: float = 15.0) -> None:
             pending = [
                 c
                 for c in (answer.body or {}).get("callbacks", [])
-                if c.get("leveret") is None and c.get("forsoeg", 0) == 0 and datetime.fromisoformat(c["forfaldAt"]) <= now
+                if c.get("leveret") is None
+                and c.get("forsoeg", 0) == 0
+                and datetime.fromisoformat(c["forfaldAt"]) <= now
             ]
             if not pending:
                 break
             if time.monotonic() > deadline:
-                raise ScenarioRunError(f"{profile}: {len(pending)} due callbacks were not delivered within {timeout:.0f} s")
+                raise ScenarioRunError(
+                    f"{profile}: {len(pending)} due callbacks were not delivered within {timeout:.0f} s"
+                )
             time.sleep(0.02)
 
 
@@ -116,7 +141,11 @@ def advance(
 def now(ctx: RunContext) -> dict[str, Any]:
     """The world's virtual time, and whether today is a Danish business day."""
     instant = ctx.virtual_now()
-    return {"now": instant.isoformat(), "date": instant.date().isoformat(), "business_day": is_business_day(instant.date())}
+    return {
+        "now": instant.isoformat(),
+        "date": instant.date().isoformat(),
+        "business_day": is_business_day(instant.date()),
+    }
 
 
 def _system(ctx: RunContext, system: str) -> str:
@@ -133,7 +162,7 @@ def _system(ctx: RunContext, system: str) -> str:
         "kind": Arg(
             "str",
             required=True,
-            choices=("latency", "error", "drop", "timeout", "drop_callback", "duplicate_callback"),
+            choices=("latency", "error", "drop", "timeout", "drop_callback", "duplicate_callback", "fail_callback"),
         ),
         "operation": Arg("str", doc="operationId, callback.DaekningAfskrivning, or * (default)"),
         "count": Arg("int", doc="how many times it fires (default: always)"),
@@ -154,7 +183,12 @@ def add_fault(
 ) -> dict[str, Any]:
     """Add a fault rule to a simulator in this world."""
     rule: dict[str, Any] = {"kind": kind, "operation": operation or "*"}
-    for key, value in {"count": count, "probability": probability, "status": http_status, "latency_ms": latency_ms}.items():
+    for key, value in {
+        "count": count,
+        "probability": probability,
+        "status": http_status,
+        "latency_ms": latency_ms,
+    }.items():
         if value is not None:
             rule[key] = value
     return ctx.control(_system(ctx, system), "POST", "/faults", rule)  # type: ignore[no-any-return]

@@ -81,7 +81,9 @@ def bank_payment(ctx: RunContext, claim: dict[str, Any], amount: int, part: int 
     view = _claim_or_fail(ctx, claim)
     reference = view["delfordringer"][part]["betalingsreference"]
     body = {"betalingsreference": reference, "beloebOere": amount}
-    return ctx.call(ctx.debtor_for(cvr_of(claim)), "POST", "/simulering/bankindbetalinger", body=body, cvr=cvr_of(claim))
+    return ctx.call(
+        ctx.debtor_for(cvr_of(claim)), "POST", "/simulering/bankindbetalinger", body=body, cvr=cvr_of(claim)
+    )
 
 
 @action("debtor.write_off", args={"claim": REF, "amount": MONEY, "reason": Arg("str")}, simulated=True)
@@ -144,13 +146,16 @@ def callbacks(ctx: RunContext, profile: str | None = None) -> list[dict[str, Any
     "debtor.settings",
     args={
         "misbehaviour": Arg("str", doc=MISBEHAVIOURS_DOC),
+        "disabled_products": Arg("str", doc="product codes not (yet) set up in the sortiment, comma-separated"),
         "profile": Arg("str", doc="which debtor system (default: the scenario's profile)"),
     },
     simulated=True,
 )
-def debtor_settings(ctx: RunContext, misbehaviour: str | None = None, profile: str | None = None) -> dict[str, Any]:
-    """Change the debtor simulator's settings in this world."""
-    return settings(ctx, profile or ctx.profile, {"misbehaviour": misbehaviour})
+def debtor_settings(
+    ctx: RunContext, misbehaviour: str | None = None, disabled_products: str | None = None, profile: str | None = None
+) -> dict[str, Any]:
+    """Change the debtor simulator's settings in this world (a misbehaviour, the sortiment)."""
+    return settings(ctx, profile or ctx.profile, {"misbehaviour": misbehaviour, "disabled_products": disabled_products})
 
 
 def new_transaction_id() -> str:

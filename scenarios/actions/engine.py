@@ -83,8 +83,6 @@ def migrate(ctx: RunContext, extract: list[dict[str, Any]], dry_run: bool = Fals
     return {**report, "claims": claims}
 
 
-
-
 @action("engine.outbox", "query", args={"claim": Arg("ref", doc="only this claim's messages")}, primary="claim")
 def outbox(ctx: RunContext, claim: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The engine's outgoing messages (kind, target, status, attempts), oldest first."""
@@ -111,3 +109,13 @@ def callback(ctx: RunContext, body: dict[str, Any], token: str | None = None, cv
         token=token or engine.callback_token(ctx.profile),
         base_url=engine.url,
     )
+
+
+@action("engine.summary", "query")
+def summary(ctx: RunContext) -> dict[str, dict[str, int]]:
+    """How many outgoing messages of each kind are in each state: {REGISTER: {DONE: 1000}, …}."""
+    counts: dict[str, dict[str, int]] = {}
+    for message in ctx.world.engine.outbox(None):
+        by_status = counts.setdefault(message["kind"], {})
+        by_status[message["status"]] = by_status.get(message["status"], 0) + 1
+    return counts

@@ -135,7 +135,30 @@ def borrower_status(ctx: RunContext, borrower: dict[str, Any]) -> Any:
     return must(ctx.call("fbs", "GET", path, cvr=cvr_of(borrower)), "FBS borrower status")
 
 
-@action("fbs.settings", args={"exclusion_limit": Arg("money", doc="the local limit above which borrowers are excluded")})
+@action(
+    "fbs.settings", args={"exclusion_limit": Arg("money", doc="the local limit above which borrowers are excluded")}
+)
 def fbs_settings(ctx: RunContext, exclusion_limit: int | None = None) -> dict[str, Any]:
     """Change FBS's settings in this world (the local exclusion limit)."""
     return settings(ctx, "fbs", {"exclusion_limit_oere": exclusion_limit})
+
+
+@action(
+    "fbs.new_claims",
+    args={
+        "count": Arg("int", required=True),
+        "type": Arg("str", choices=CLAIM_TYPES, doc="default GEBYR"),
+        "amount": Arg("money", doc="default 20 kr (the smallest Copenhagen fee)"),
+    },
+)
+def new_claims(ctx: RunContext, count: int, type: str = "GEBYR", amount: int = 2000) -> dict[str, Any]:
+    """Many borrowers, one claim each, spread round-robin over all 98 municipalities."""
+    from contracts.municipalities import load_municipalities
+
+    places = load_municipalities()
+    claims = []
+    for index in range(count):
+        place = places[index % len(places)]
+        borrower = must(new_borrower(ctx, municipality=place.code), f"borrower {index + 1}")
+        claims.append(must(new_claim(ctx, borrower, type, amount), f"claim {index + 1}"))
+    return {"count": len(claims), "municipalities": len({c["kommuneCvr"] for c in claims}), "claims": claims}

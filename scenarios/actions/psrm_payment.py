@@ -37,7 +37,11 @@ def psrm_claim(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any] | None:
 
 @action(
     "psrm.coverage",
-    args={"claim": REF, "amount": MONEY, "source": Arg("str", choices=("MODREGNING", "LOENINDEHOLDELSE", "INDBETALING"))},
+    args={
+        "claim": REF,
+        "amount": MONEY,
+        "source": Arg("str", choices=("MODREGNING", "LOENINDEHOLDELSE", "INDBETALING")),
+    },
     simulated=True,
 )
 def coverage(ctx: RunContext, claim: dict[str, Any], amount: int, source: str | None = None) -> Response:
@@ -48,12 +52,16 @@ def coverage(ctx: RunContext, claim: dict[str, Any], amount: int, source: str | 
 
 @action(
     "psrm.return",
-    args={"claim": REF, "code": Arg("str", required=True, choices=("AFTL", "ANDN", "KLAG")), "text": Arg("str")},
+    args={"claim": REF, "return_code": Arg("str", required=True, choices=("AFTL", "ANDN", "KLAG")), "text": Arg("str")},
     simulated=True,
 )
-def give_back(ctx: RunContext, claim: dict[str, Any], code: str, text: str | None = None) -> Response:
+def give_back(ctx: RunContext, claim: dict[str, Any], return_code: str, text: str | None = None) -> Response:
     """PSRM returns a claim to the creditor (AFTL agreement, ANDN other, KLAG complaint)."""
-    body = {"psrmFordringId": _psrm_id_or_fail(ctx, claim), "returKode": code, "tekst": text or f"Retur {code}"}
+    body = {
+        "psrmFordringId": _psrm_id_or_fail(ctx, claim),
+        "returKode": return_code,
+        "tekst": text or f"Retur {return_code}",
+    }
     return ctx.call("psrm", "POST", "/simulering/returneringer", body=body, cvr=cvr_of(claim))
 
 
@@ -136,7 +144,10 @@ def psrm_journal(ctx: RunContext, operation: str | None = None) -> list[dict[str
 @action("payment.overview", "query", args={"borrower": REF}, primary="borrower")
 def overview(ctx: RunContext, borrower: dict[str, Any]) -> Any:
     """What the citizen sees in the payment solution: a pay button (B_03) or only a text."""
-    return must(ctx.call("payment", "POST", "/betalingsoverblik", body={"cpr": borrower["cpr"]}, cvr=cvr_of(borrower)), "overview")
+    return must(
+        ctx.call("payment", "POST", "/betalingsoverblik", body={"cpr": borrower["cpr"]}, cvr=cvr_of(borrower)),
+        "overview",
+    )
 
 
 @action("payment.pay", args={"claim": REF, "amount": MONEY, "part": Arg("int")})

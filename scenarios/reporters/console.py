@@ -10,8 +10,12 @@ from contracts.identity import mask_cpr_in_text
 
 from ..events import Event, ScenarioFinished, ScenarioStarted, StepFinished
 
-_MARK = {"passed": "[green]✓ passed[/green]", "failed": "[red]✗ failed[/red]", "error": "[red]! error[/red]",
-         "skipped": "[yellow]- skipped[/yellow]"}
+_MARK = {
+    "passed": "[green]✓ passed[/green]",
+    "failed": "[red]✗ failed[/red]",
+    "error": "[red]! error[/red]",
+    "skipped": "[yellow]- skipped[/yellow]",
+}
 
 
 class ConsoleReporter:

@@ -100,7 +100,9 @@ def write_har(record: ScenarioRecord, path: Path) -> None:
     """HAR 1.2 of every HTTP exchange the scenario made (CPR masked)."""
     entries = []
     for exchange in record.exchanges:
-        request_body = json.dumps(exchange["request_body"], ensure_ascii=False) if exchange["request_body"] is not None else ""
+        request_body = (
+            json.dumps(exchange["request_body"], ensure_ascii=False) if exchange["request_body"] is not None else ""
+        )
         response_body = json.dumps(exchange["response_body"], ensure_ascii=False, default=str)
         entries.append(
             {

@@ -12,6 +12,7 @@ from simulators.kernel import Principal, SimulatorSpec, create_simulator_app
 
 from .jobs import make_runner
 from .ledger import DebtorBooks
+from .misbehaviour import MISBEHAVIOURS, BadInputAs500
 from .profile import Profile, load_profile
 from .routes import router
 from .views import export
@@ -22,6 +23,8 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "psrm_url": None,  # PSRM's base URL
     "psrm_token": "oir-dev-token",
     "serve_all_municipalities": False,  # True: act for every municipality, not only the profile's
+    "disabled_products": "",  # comma-separated product codes not (yet) set up in this sortiment
+    "misbehaviour": None,  # one switch of misbehaviour.MISBEHAVIOURS that breaks one behaviour
 }
 
 
@@ -50,4 +53,8 @@ def create_app(
         export_state=lambda session: export(session.state),
         profile=loaded,
     )
-    return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)
+    if settings.get("misbehaviour") not in (None, *MISBEHAVIOURS):
+        raise ValueError(f"unknown misbehaviour {settings['misbehaviour']!r}; known: {', '.join(MISBEHAVIOURS)}")
+    app = create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)
+    app.add_middleware(BadInputAs500, runtime=app.state.sim)
+    return app

@@ -19,6 +19,7 @@ from simulators.kernel import CALLBACK_FAULTS, FaultKind, Session, SimRuntime
 from simulators.kernel.calendar import next_business_day
 from simulators.kernel.clock import COPENHAGEN
 
+from . import misbehaviour
 from .ledger import Callback, DebtorBooks
 from .profile import Profile
 
@@ -68,7 +69,8 @@ async def deliver_due(runtime: SimRuntime, session: Session[Any], profile: Profi
 async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile, callback: Callback, url: str) -> bool:
     now = session.clock.now()
     rule = session.faults.take(CALLBACK_OPERATION, CALLBACK_FAULTS)
-    if rule is not None and rule.kind is FaultKind.DROP_CALLBACK:
+    switched_off = misbehaviour.active(session.settings, "drop_callbacks")
+    if switched_off or (rule is not None and rule.kind is FaultKind.DROP_CALLBACK):
         callback.delivered_at = now  # the debtor believes it was sent; the fagsystem never sees it
         session.journal.record(
             at=now,
@@ -79,20 +81,43 @@ async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile,
             status=None,
             transaction_id=callback.transaction_id,
             request_body=callback.body,
-            note=f"dropped by fault rule {rule.id}",
+            note="dropped (misbehaviour drop_callbacks)"
+            if switched_off or rule is None
+            else f"dropped by fault rule {rule.id}",
         )
         return True
+    if rule is not None and rule.kind is FaultKind.FAIL_CALLBACK:
+        callback.last_error = f"failed by fault rule {rule.id}"
+        session.journal.record(
+            at=now,
+            direction="out",
+            method="POST",
+            path="(failed)",
+            operation=CALLBACK_OPERATION,
+            status=None,
+            transaction_id=callback.transaction_id,
+            request_body=callback.body,
+            note=callback.last_error,
+        )
+        _back_off(profile, callback, now)
+        return False
     copies = 2 if rule is not None and rule.kind is FaultKind.DUPLICATE_CALLBACK else 1
     ok = False
     for _ in range(copies):
         ok = await _post(runtime, session, callback, url) or ok
-    callback.attempts += 1
     if ok:
+        callback.attempts += 1
         callback.delivered_at = session.clock.now()
     else:
-        backoff = profile.callback_retry_minutes[min(callback.attempts - 1, len(profile.callback_retry_minutes) - 1)]
-        callback.due_at = now + timedelta(minutes=backoff)
+        _back_off(profile, callback, now)
     return ok
+
+
+def _back_off(profile: Profile, callback: Callback, now: datetime) -> None:
+    """Count a failed attempt and schedule the next on the profile's backoff (in virtual time)."""
+    callback.attempts += 1
+    backoff = profile.callback_retry_minutes[min(callback.attempts - 1, len(profile.callback_retry_minutes) - 1)]
+    callback.due_at = now + timedelta(minutes=backoff)
 
 
 async def _post(runtime: SimRuntime, session: Session[Any], callback: Callback, url: str) -> bool:

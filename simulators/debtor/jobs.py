@@ -14,7 +14,7 @@ from typing import Any
 from simulators.kernel import Session, SimRuntime
 from simulators.kernel.clock import COPENHAGEN
 
-from . import callbacks, psrm_client, service
+from . import callbacks, misbehaviour, psrm_client, service
 from .ledger import Claim, DebtorBooks, PsrmCase
 from .profile import Profile
 
@@ -116,12 +116,18 @@ def _charge_interest(books: DebtorBooks, profile: Profile, claim: Claim, today: 
 
 
 # ---- PSRM handover ---------------------------------------------------------------------------------
-def handover_due(profile: Profile, claim: Claim, today: date) -> bool:
+def handover_due(profile: Profile, claim: Claim, today: date, *, early: bool = False) -> bool:
+    """SRB passed, every reminder sent, notice given, the waiting time over, at least PSRM's minimum.
+
+    `early` is the `handover_before_srb` misbehaviour: hand over on the due date, skipping all that.
+    """
     rules = profile.psrm
     if claim.psrm is not None or claim.status != "AKTIV":
         return False
     if claim.product not in rules.recoverable_products or not claim.acknowledged:
         return False
+    if early:
+        return today >= claim.due_on and claim.principal_remaining >= rules.min_oere
     if len(claim.reminders) < len(profile.reminders) or not claim.reminders:
         return False
     if today <= claim.last_timely_payment:
@@ -172,10 +178,10 @@ async def _hand_over(runtime: SimRuntime, session: Session[Any], profile: Profil
     today = session.clock.now().date()
     sent = 0
     for claim in list(books.claims.values()):
-        if not handover_due(profile, claim, today):
+        if not handover_due(profile, claim, today, early=misbehaviour.active(session.settings, "handover_before_srb")):
             continue
         account = books.accounts[claim.account_id]
-        actions = _claim_actions(claim, claim.reminders[-1]["dato"])
+        actions = _claim_actions(claim, claim.reminders[-1]["dato"] if claim.reminders else today)
         liable = {"cpr": account.liable.cpr} if account.liable.cpr else {"cvr": account.liable.cvr}
         for action in actions:
             action["haeftere"] = [{**liable, **action["haeftere"][0]}]
@@ -310,12 +316,14 @@ async def _fetch_notifications(runtime: SimRuntime, session: Session[Any], profi
         if answer.status != 200:
             return handled
         for notice in answer.body.get("underretninger", []):
-            handled += _apply_notification(books, profile, notice, session.clock.now())
+            handled += _apply_notification(books, profile, notice, session.clock.now(), session.settings)
     books.notifications_fetched_until = today
     return handled
 
 
-def _apply_notification(books: DebtorBooks, profile: Profile, notice: dict[str, Any], now: datetime) -> int:
+def _apply_notification(
+    books: DebtorBooks, profile: Profile, notice: dict[str, Any], now: datetime, settings: dict[str, Any]
+) -> int:
     notice_id = str(notice.get("underretningId"))
     if notice_id in books.seen_notifications:
         return 0
@@ -333,7 +341,14 @@ def _apply_notification(books: DebtorBooks, profile: Profile, notice: dict[str, 
         if amount > 0 and claim.status == "AKTIV":
             applied = books.spread(claim, "DAEKNING", amount, now.date(), source=f"PSRM-{kind}", reference=notice_id)
             service.record_payment(
-                books, profile, claim, [(s.id, a) for s, a in applied], now, f"PSRM-{kind}", notice_id
+                books,
+                profile,
+                claim,
+                [(s.id, a) for s, a in applied],
+                now,
+                f"PSRM-{kind}",
+                notice_id,
+                twice=misbehaviour.active(settings, "count_payment_twice"),
             )
             return 1
     elif kind == "RETURNERING" and claim.psrm is not None:

@@ -22,11 +22,12 @@ from simulators.kernel import (
 from simulators.kernel.headers import HeaderBlock
 from simulators.kernel.runtime import Call
 
-from . import callbacks, jobs, service, views
+from . import callbacks, jobs, misbehaviour, service, views
 from .ledger import DebtorBooks
 from .models import (
     AendrHaeftelseIn,
     AfskrivningIn,
+    AnnulleringIn,
     BankIndbetalingIn,
     BankIndbetalingOut,
     BetalbarDelfordringOut,
@@ -96,7 +97,10 @@ async def opret_debitorkonto(
     body: OpretDebitorkontoIn, call: CallDep, block: HeaderBlockDep, response: Response
 ) -> OpretDebitorkontoOut:
     profile = _admit(call, block)
-    account, created, results = service.register(_books(call), profile, block.municipality.cvr, body, call.now.date())
+    disabled = frozenset(p.strip() for p in str(call.setting("disabled_products") or "").split(",") if p.strip())
+    account, created, results = service.register(
+        _books(call), profile, block.municipality.cvr, body, call.now.date(), disabled
+    )
     response.status_code = 201 if created else 200
     return OpretDebitorkontoOut(
         debitorkontoId=account.id,
@@ -120,6 +124,8 @@ async def ret_fordring_tilstand(
     profile = _admit(call, block)
     books = _books(call)
     claim = books.claim(fordringId, block.municipality.cvr)
+    if isinstance(body, AnnulleringIn) and misbehaviour.active(call.session.settings, "ignore_annulment"):
+        return FordringStatusOut(fordringId=claim.id, status="ANNULLERET", saldoOere=0, ny=False)
     actions = service.change_state(books, profile, claim, body, call.now)
     await jobs.send_actions(call.runtime, call.session, claim, actions)
     _after_change(call, profile)
@@ -241,7 +247,14 @@ async def foretag_indbetaling(
 ) -> ForetagIndbetalingOut:
     profile = _admit(call, block)
     _require_b03(profile)
-    receipt = service.pay(_books(call), profile, block.municipality.cvr, body, call.now)
+    receipt = service.pay(
+        _books(call),
+        profile,
+        block.municipality.cvr,
+        body,
+        call.now,
+        twice=misbehaviour.active(call.session.settings, "count_payment_twice"),
+    )
     _after_change(call, profile)
     return ForetagIndbetalingOut(**receipt)
 
@@ -272,7 +285,14 @@ async def bank_payment(body: BankIndbetalingIn, call: CallDep, block: HeaderBloc
         )
     books.apply(sub, "DAEKNING", body.beloebOere, call.now.date(), source="BANK", reference=body.betalingsreference)
     service.record_payment(
-        books, profile, claim, [(sub.id, body.beloebOere)], call.now, "BANK", body.betalingsreference
+        books,
+        profile,
+        claim,
+        [(sub.id, body.beloebOere)],
+        call.now,
+        "BANK",
+        body.betalingsreference,
+        twice=misbehaviour.active(call.session.settings, "count_payment_twice"),
     )
     _after_change(call, profile)
     return BankIndbetalingOut(

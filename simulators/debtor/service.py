@@ -44,10 +44,18 @@ def _liability(haeftelse: Haeftelse, on: date) -> Liability:
 
 
 def register(
-    books: DebtorBooks, profile: Profile, municipality_cvr: str, body: OpretDebitorkontoIn, today: date
+    books: DebtorBooks,
+    profile: Profile,
+    municipality_cvr: str,
+    body: OpretDebitorkontoIn,
+    today: date,
+    disabled: frozenset[str] = frozenset(),
 ) -> tuple[Account, bool, list[tuple[Claim, bool]]]:
-    """OpretDebitorkonto: create the account if new and register each claim exactly once."""
-    _validate_claims(books, profile, body)
+    """OpretDebitorkonto: create the account if new and register each claim exactly once.
+
+    `disabled`: product codes not (yet) set up in this municipality's sortiment.
+    """
+    _validate_claims(books, profile, body, disabled)
     account = books.accounts.get(body.debitorkontoId)
     created = account is None
     if account is None:
@@ -92,18 +100,20 @@ def register(
     return account, created, results
 
 
-def _validate_claims(books: DebtorBooks, profile: Profile, body: OpretDebitorkontoIn) -> None:
+def _validate_claims(
+    books: DebtorBooks, profile: Profile, body: OpretDebitorkontoIn, disabled: frozenset[str] = frozenset()
+) -> None:
     ids = [c.fordringId for c in body.fordringer]
     sub_ids = [s.delfordringId for c in body.fordringer for s in c.delfordringer]
     if len(set(ids)) != len(ids) or len(set(sub_ids)) != len(sub_ids):
         raise Problem(422, "OIR-422-DUPLICATE-ID", "Claim and sub-claim ids must be unique within a message")
     for claim in body.fordringer:
-        if claim.produktkode not in profile.sortiment:
+        if claim.produktkode not in profile.sortiment or claim.produktkode in disabled:
             raise Problem(
                 422,
                 "OIR-422-UNKNOWN-PRODUCT",
                 "The product code is not in this debtor's sortiment",
-                f"{claim.produktkode}; known: {', '.join(profile.sortiment)}",
+                f"{claim.produktkode}; known: {', '.join(p for p in profile.sortiment if p not in disabled)}",
             )
         if claim.forfaldsdato < claim.stiftelsesdato:
             raise Problem(422, "OIR-422-DATES", "forfaldsdato lies before stiftelsesdato", claim.fordringId)
@@ -211,9 +221,15 @@ def record_payment(
     now: datetime,
     source: str,
     reference: str | None,
+    *,
+    twice: bool = False,
 ) -> None:
-    """Queue the DAEKNING callback for money that reached a claim, and close what it settled."""
-    _report_movement(books, profile, claim, "DAEKNING", portions, now, source, reference)
+    """Queue the DAEKNING callback for money that reached a claim, and close what it settled.
+
+    `twice` is the `count_payment_twice` misbehaviour: the payment is reported as two payments.
+    """
+    for _ in range(2 if twice else 1):
+        _report_movement(books, profile, claim, "DAEKNING", portions, now, source, reference)
     if books.settle_status(claim):
         _maybe_close_account(books, profile, claim, now)
 
@@ -248,7 +264,13 @@ def _report_movement(
 
 
 def pay(
-    books: DebtorBooks, profile: Profile, municipality_cvr: str, body: ForetagIndbetalingIn, now: datetime
+    books: DebtorBooks,
+    profile: Profile,
+    municipality_cvr: str,
+    body: ForetagIndbetalingIn,
+    now: datetime,
+    *,
+    twice: bool = False,
 ) -> dict[str, Any]:
     """ForetagIndbetaling (B_03): pay sub-claims; the same betalingId again changes nothing."""
     fingerprint = body.model_dump_json()
@@ -286,7 +308,7 @@ def pay(
         books.apply(sub, "DAEKNING", amount, now.date(), source="B03", reference=body.betalingId)
         by_claim.setdefault(claim.id, []).append((sub.id, amount))
     for claim_id, portions in by_claim.items():
-        record_payment(books, profile, books.claims[claim_id], portions, now, "B03", body.betalingId)
+        record_payment(books, profile, books.claims[claim_id], portions, now, "B03", body.betalingId, twice=twice)
     receipt = {
         "betalingId": body.betalingId,
         "modtaget": now,

@@ -24,6 +24,7 @@ class FaultKind(StrEnum):
     TIMEOUT = "timeout"  # hold the request for latency_ms, then close without answering
     DROP_CALLBACK = "drop_callback"  # an outgoing callback is never sent
     DUPLICATE_CALLBACK = "duplicate_callback"  # an outgoing callback is sent twice
+    FAIL_CALLBACK = "fail_callback"  # an outgoing callback attempt fails; it is retried on the backoff
 
 
 class FaultRuleIn(BaseModel):
@@ -90,4 +91,4 @@ class FaultBook:
 
 
 REQUEST_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.ERROR, FaultKind.DROP, FaultKind.TIMEOUT})
-CALLBACK_FAULTS = frozenset({FaultKind.DROP_CALLBACK, FaultKind.DUPLICATE_CALLBACK})
+CALLBACK_FAULTS = frozenset({FaultKind.DROP_CALLBACK, FaultKind.DUPLICATE_CALLBACK, FaultKind.FAIL_CALLBACK})

@@ -1,0 +1,52 @@
+"""Switches that break one ØiR behaviour each, so the scenario suite can prove it would catch it.
+
+A switch is the per-session setting `misbehaviour` (or an app-wide default: `create_app(misbehaviour=…)`,
+e.g. to run a non-conforming debtor for certification). With no switch the simulator behaves. Each
+switch breaks exactly the behaviour its name says, and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MISBEHAVIOURS: dict[str, str] = {
+    "count_payment_twice": "every payment is reported to the fagsystem twice, as two separate payments",
+    "handover_before_srb": "hands a recoverable claim to PSRM on its due date: before SRB, reminders and notice",
+    "drop_callbacks": "never delivers DækningAfskrivning callbacks (believes they were sent)",
+    "error_500_on_bad_input": "answers 500 instead of a 4xx problem to a request that breaks the contract",
+    "ignore_annulment": "acknowledges an annulment but leaves the claim active and payable",
+}
+
+
+def active(settings: Mapping[str, Any], name: str) -> bool:
+    """Is this switch on in these (session) settings?"""
+    return settings.get("misbehaviour") == name
+
+
+class BadInputAs500:
+    """ASGI middleware for `error_500_on_bad_input`: a 400 answer goes out as 500."""
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._switched_on(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def as_500(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                message = {**message, "status": 500}
+            await send(message)
+
+        await self.app(scope, receive, as_500)
+
+    def _switched_on(self, scope: Scope) -> bool:
+        session = dict(scope.get("headers") or []).get(b"x-sim-session", b"default").decode("latin-1")
+        if not self.runtime.sessions.valid_id(session):
+            return False
+        return active(self.runtime.sessions.get(session).settings, "error_500_on_bad_input")
