@@ -70,37 +70,97 @@ def certify(
     out: Path = typer.Option(Path("reports"), help="Folder for the report folders (one per profile)"),
     seed: int = typer.Option(20261124, help="Seed for the contract fuzzing, so a run can be reproduced"),
     max_examples: int = typer.Option(10, min=1, help="Examples per operation in the contract fuzzing"),
+    debtor_url: str = typer.Option(
+        None, help="A vendor's debtor system to certify instead of the profile's simulator (one --profile)"
+    ),
+    debtor_token: str = typer.Option(
+        None, envvar="OIR_DEBTOR_TOKEN", show_default=False, help="Bearer token for the vendor's debtor system"
+    ),
+    callback_token: str = typer.Option(
+        "certification-callback-token",
+        envvar="OIR_CALLBACK_TOKEN",
+        help="Token the debtor system must present on DækningAfskrivning callbacks",
+    ),
+    callback_port: int = typer.Option(0, min=0, max=65535, help="Fixed port of the callback receiver (0: free)"),
+    psrm_port: int = typer.Option(0, min=0, max=65535, help="Fixed port of the PSRM simulator (0: free)"),
+    callback_timeout: float = typer.Option(20.0, min=0.1, help="Seconds to wait for a payment callback"),
+    signing_key: str = typer.Option(
+        None,
+        envvar="OIR_SIGNING_KEY",
+        show_default=False,
+        help="Ed25519 private key (PEM file or PEM text) that signs certificates; default: the harness key",
+    ),
+    validity_days: int = typer.Option(180, min=1, help="Days a certificate stays valid"),
 ) -> None:
-    """Certify debtor-system profiles against their simulators; exit 0 certified, 1 not, 2 usage error."""
-    from simulators.debtor.profile import PROFILE_NAMES
+    """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
+    signed reports; exit 0 certified, 1 not, 2 usage error."""
+    from datetime import UTC, datetime
 
-    from .certification import certify_profile
-    from .certification.report import write_report
+    from .certification.commands import CertifyOptions, run_certify
 
-    chosen = profile or list(PROFILE_NAMES)
-    unknown = [name for name in chosen if name not in PROFILE_NAMES]
-    if unknown:
-        console.print(f"[red]unknown profile {', '.join(unknown)}; known: {', '.join(PROFILE_NAMES)}[/red]")
-        raise typer.Exit(2)
-    table = Table(title="ØiR certification")
-    for column in ("profile", "verdict", "failed checks", "report"):
-        table.add_column(column, overflow="fold")
-    all_certified = True
-    for name in chosen:
-        with console.status(f"certifying {name}: contract fuzzing and probes …"):
-            result = certify_profile(name, out / name, seed=seed, max_examples=max_examples)
-            write_report(result, out / name)
-        failed = ([] if result.fuzz.passed else ["schemathesis"]) + [p.name for p in result.probes if not p.passed]
-        all_certified &= result.certified
-        console.print(f"{name}: {'certified' if result.certified else 'NOT certified'} ({result.seconds} s)")
-        table.add_row(
-            name,
-            "[green]certified[/green]" if result.certified else "[red]NOT certified[/red]",
-            ", ".join(failed) or "-",
-            str(out / name / "index.html"),
-        )
-    console.print(table)
-    raise typer.Exit(0 if all_certified else 1)
+    options = CertifyOptions(
+        profiles=profile or [],
+        out=out,
+        seed=seed,
+        max_examples=max_examples,
+        debtor_url=debtor_url,
+        debtor_token=debtor_token,
+        callback_token=callback_token,
+        callback_port=callback_port,
+        psrm_port=psrm_port,
+        callback_timeout=callback_timeout,
+        signing_key=signing_key,
+        validity_days=validity_days,
+    )
+    raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
+
+
+@app.command("verify-certificate")
+def verify_certificate(
+    file: Path = typer.Argument(None, help="certificate.json to verify", show_default=False),
+    public_key: str = typer.Option(
+        None,
+        envvar="OIR_PUBLIC_KEY",
+        show_default=False,
+        help="Trusted Ed25519 public key (PEM file or text); default: this harness's own key",
+    ),
+    export_public_key: Path = typer.Option(
+        None, show_default=False, help="Write this harness's public key (PEM) to this file"
+    ),
+) -> None:
+    """Check a certificate offline: signature, digests against this harness, expiry; exit 0 valid, 1 invalid."""
+    from datetime import UTC, datetime
+
+    from .certification.commands import run_verify
+
+    now = datetime.now(UTC)  # real time: validity is judged at the moment of checking
+    raise typer.Exit(run_verify(console, file, public_key, export_public_key, now))
+
+
+@app.command("rollout")
+def rollout(
+    reports: Path = typer.Option(Path("reports"), help="Folder searched for certificate.json files"),
+    routes: Path = typer.Option(
+        None,
+        show_default=False,
+        help="Routes file (YAML: vendors: {profile: URL}, municipalities: {code: overrides}); "
+        "default: the simulated world, every route configured",
+    ),
+    html: Path = typer.Option(None, show_default=False, help="Also write the board as a self-contained HTML page"),
+    public_key: str = typer.Option(
+        None,
+        envvar="OIR_PUBLIC_KEY",
+        show_default=False,
+        help="Trusted Ed25519 public key for the certificates (PEM file or text); default: this harness's own",
+    ),
+) -> None:
+    """The rollout board: per municipality and wave, certificate, route, sortiment and readiness."""
+    from datetime import UTC, datetime
+
+    from .rollout import run_rollout
+
+    now = datetime.now(UTC)  # real time: certificates are judged valid or expired as of now
+    raise typer.Exit(run_rollout(console, reports, routes, html, public_key, now))
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -121,6 +181,7 @@ def _engine_setup(
     callback_token: list[str] | None,
     header: list[str] | None,
     worker: str | None = None,
+    concurrency: int | None = None,
 ) -> Any:
     from integration.runner import EngineSetup
 
@@ -131,6 +192,7 @@ def _engine_setup(
         callback_tokens=_pairs(callback_token, "--callback-token"),
         extra_headers=_pairs(header, "--header"),
         worker=worker,
+        concurrency=concurrency,
     )
 
 
@@ -139,6 +201,7 @@ _FBS = typer.Option(..., help="FBS base URL")
 _DEBTORS = typer.Option(None, "--debtor-url", help="PROFILE=URL of each vendor's debtor system (repeat)")
 _TOKENS = typer.Option(None, "--callback-token", help="PROFILE=TOKEN each vendor presents on callbacks (repeat)")
 _HEADERS = typer.Option(None, "--header", help="NAME=VALUE added to every outgoing call, e.g. X-Sim-Session=s1")
+_CONCURRENCY = typer.Option(8, min=1, help="Deliveries in flight at once (1: one message at a time)")
 
 
 @engine_app.command("cycle")
@@ -148,9 +211,10 @@ def engine_cycle(
     debtor_url: list[str] = _DEBTORS,
     callback_token: list[str] = _TOKENS,
     header: list[str] = _HEADERS,
+    concurrency: int = _CONCURRENCY,
 ) -> None:
     """Run one cycle (read FBS's feed, deliver what is due) and print what it did."""
-    report = _engine_setup(db, fbs_url, debtor_url, callback_token, header).build().cycle()
+    report = _engine_setup(db, fbs_url, debtor_url, callback_token, header, None, concurrency).build().cycle()
     console.print(json.dumps(report.__dict__))
 
 
@@ -236,6 +300,7 @@ def engine_serve(
         help="This worker's name among several sharing one database; a restart under the same name "
         "takes its leases back at once",
     ),
+    concurrency: int = _CONCURRENCY,
 ) -> None:
     """Cycle continuously and serve the callback API (oir-fagsystem-v3) until SIGTERM."""
     import logging
@@ -246,7 +311,7 @@ def engine_serve(
     from .servers import ServerThread
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    engine = _engine_setup(db, fbs_url, debtor_url, callback_token, header, worker).build()
+    engine = _engine_setup(db, fbs_url, debtor_url, callback_token, header, worker, concurrency).build()
     api = ServerThread(create_engine_api(engine), name="engine-api", host=host, port=port)
     serve_forever(engine, interval=interval, api=api)
 

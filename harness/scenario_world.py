@@ -30,6 +30,7 @@ from simulators.debtor.profile import PROFILE_NAMES, load_profile
 from .servers import ServerThread
 from .topology import SimulatedWorld, start_world
 
+
 class SimulatedCrash(BaseException):
     """The engine process 'dies' here: nothing after this point of the cycle happens.
 
@@ -92,7 +93,9 @@ class InProcessEngine:
         self.url_db = f"sqlite:///{self.database}"
         self.tokens = {profile: f"callback-{profile}-{session[-8:]}" for profile in endpoints.debtors}
         self.clock = _WorldClock(datetime.fromisoformat("2026-01-05T09:00:00+01:00"))
-        self.routes = RoutingTable.from_vendor_urls(endpoints.debtors, token=endpoints.token, callback_tokens=self.tokens)
+        self.routes = RoutingTable.from_vendor_urls(
+            endpoints.debtors, token=endpoints.token, callback_tokens=self.tokens
+        )
         self.config = EngineConfig(
             fbs_url=endpoints.fbs, fbs_token=endpoints.token, extra_headers={"X-Sim-Session": session}
         )

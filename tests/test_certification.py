@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.municipalities import for_vendor
 from harness.certification.probes import CallbackInbox, DebtorConversation, run_probes
@@ -17,44 +17,7 @@ from harness.certification.report import write_report
 from harness.certification.run import certify_profile
 from harness.servers import ServerThread
 from simulators import factory
-
-
-class Misbehaving:
-    """Wraps a debtor simulator and breaks one behaviour, as a non-conforming vendor would."""
-
-    def __init__(self, app: ASGIApp, mode: str) -> None:
-        self.app, self.mode = app, mode
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def patched(message: Message) -> None:
-            if (
-                self.mode == "500-on-bad-input"
-                and message["type"] == "http.response.start"
-                and message["status"] == 400
-            ):
-                message = {**message, "status": 500}
-            await send(message)
-
-        if self.mode == "b03-missing" and scope["path"].startswith("/indbetaling"):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [(b"content-type", b"application/problem+json")],
-                }
-            )
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": b'{"code":"OIR-404-NOT-FOUND","title":"x","status":404,"type":"x"}',
-                }
-            )
-            return
-        await self.app(scope, receive, patched)
+from tests.support.misbehaving import Misbehaving
 
 
 def _probe(mode: str, profile: str = "kmd-opus") -> dict[str, Any]:
@@ -102,18 +65,22 @@ def test_a_debtor_without_the_declared_payment_solution_fails_b03() -> None:
 def certified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("certify") / "prisme-2009"
     result = certify_profile("prisme-2009", folder, seed=1, max_examples=5)
-    write_report(result, folder)
+    write_report(result, folder, key=Ed25519PrivateKey.generate())
     yield folder
 
 
 def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path) -> None:
     results = json.loads((certified / "results.json").read_text())
     assert results["certified"] is True and results["profile"] == "prisme-2009"
+    assert results["verdict"] == "CERTIFIED" and results["requirements"]["failed"] == []
     assert results["fuzz"]["passed"] and all(p["passed"] for p in results["probes"])
     html = (certified / "index.html").read_text()
     assert "CERTIFIED" in html and "PROFILE-B03-CAPABILITY" in html and "B01R-PAYMENT" in html
     junit = (certified / "junit.xml").read_text()
-    assert 'failures="0"' in junit and 'name="payment-callback"' in junit
+    assert 'failures="0"' in junit and 'skipped="0"' in junit and 'name="payment-callback"' in junit
+    certificate = json.loads((certified / "certificate.json").read_text())["certificate"]
+    assert certificate["verdict"] == "CERTIFIED" and certificate["target"]["simulated"] is True
+    assert "B01R-PAYMENT" in certificate["requirements"]["passed"] and certificate["requirements"]["failed"] == []
     vendor_contract = (certified / "oir-debitor-v3.vendor.yaml").read_text()
     assert "/simulering/" not in vendor_contract and "/debitorkonti" in vendor_contract
     import re

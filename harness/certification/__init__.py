@@ -1,5 +1,35 @@
-"""Certification: run the contract checks and probes against a debtor system and judge it."""
+"""Certification: run the contract checks and probes against a debtor system, judge it (with the
+profile's accepted deviations), report, and sign a certificate that can be verified offline."""
 
-from .run import CertificationResult, certify_profile
+from .certificate import Verification, read_certificate, verify
+from .errors import (
+    CertificateFileError,
+    CertificationError,
+    CounterpartStartError,
+    SigningKeyError,
+    TargetUnreachableError,
+)
+from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, Judgement
+from .run import STEPS, CertificationResult, certify_profile
+from .target import Counterparts, Target, check_reachable
 
-__all__ = ["CertificationResult", "certify_profile"]
+__all__ = [
+    "CERTIFIED",
+    "CERTIFIED_WITH_DEVIATIONS",
+    "NOT_CERTIFIED",
+    "STEPS",
+    "CertificateFileError",
+    "CertificationError",
+    "CertificationResult",
+    "CounterpartStartError",
+    "Counterparts",
+    "Judgement",
+    "SigningKeyError",
+    "Target",
+    "TargetUnreachableError",
+    "Verification",
+    "certify_profile",
+    "check_reachable",
+    "read_certificate",
+    "verify",
+]

@@ -277,9 +277,16 @@ PROBES: list[tuple[str, list[str], Callable[..., str]]] = [
 ]
 
 
-def run_probes(talk_factory: Callable[[], DebtorConversation], **context: Any) -> list[ProbeResult]:
+def run_probes(
+    talk_factory: Callable[[], DebtorConversation],
+    *,
+    progress: Callable[[str], None] | None = None,
+    **context: Any,
+) -> list[ProbeResult]:
     results = []
     for name, requirements, probe in PROBES:
+        if progress:
+            progress(name)
         talk = talk_factory()
         try:
             message = probe(talk, SyntheticData(seed=zlib.crc32(name.encode())), **context)

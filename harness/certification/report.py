@@ -1,71 +1,139 @@
-"""The report folder of a certification run: results.json (machines), junit.xml (CI), index.html (people).
+"""The report folder of a certification run: results.json (machines), junit.xml (CI), index.html
+(people) and certificate.json (signed, for KOMBIT and the rollout board).
 
 The HTML page is self-contained (inline CSS, no scripts, no external assets) so it opens offline and
-can be archived as a CI artefact. Every text in it passed through CPR masking.
+can be archived as a CI artefact. Every text in it passed through CPR masking. A failure under an
+accepted deviation is shown as such everywhere — in JUnit as `skipped`, never as a pass.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jinja2 import Environment, PackageLoader
 
 from contracts.identity import mask_cpr_in_text
 from contracts.requirements import load_requirements
+from simulators.debtor.profile import profile_path
 
+from .certificate import VALIDITY_DAYS, build_certificate, sign
+from .judge import deviation_json
+from .keys import PUBLIC_KEY_FILE, harness_key, public_pem
 from .run import CertificationResult
 
-_env = Environment(loader=PackageLoader("harness.certification", "templates"), autoescape=select_autoescape())
+# autoescape always: select_autoescape() goes by the extension and would leave "report.html.j2" unescaped,
+# and the evidence holds whatever a vendor's system answered
+_env = Environment(loader=PackageLoader("harness.certification", "templates"), autoescape=True)
+LABELS = {"passed": "pass", "failed": "FAIL", "accepted-deviation": "ACCEPTED DEVIATION"}
 
 
-def write_report(result: CertificationResult, folder: Path) -> None:
+def write_report(
+    result: CertificationResult,
+    folder: Path,
+    *,
+    key: Ed25519PrivateKey | None = None,
+    validity_days: int = VALIDITY_DAYS,
+) -> Path:
+    """Write the four files; returns the certificate's path. `key` signs it (default: the harness key)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(
         mask_cpr_in_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False)), encoding="utf-8"
     )
     (folder / "junit.xml").write_text(mask_cpr_in_text(_junit(result)), encoding="utf-8")
     coverage = _coverage(result)
-    html = _env.get_template("report.html.j2").render(result=result, coverage=coverage)
+    notes = {
+        name: result.judgement.deviation_note(requirements) if result.judgement else ""
+        for name, requirements in [("schemathesis", result.fuzz.requirements)]
+        + [(p.name, p.requirements) for p in result.probes]
+    }
+    html = _env.get_template("report.html.j2").render(
+        result=result, coverage=coverage, labels=LABELS, notes=notes, verdict=result.verdict
+    )
     (folder / "index.html").write_text(mask_cpr_in_text(html), encoding="utf-8")
+    return write_certificate(result, folder, key or harness_key(), validity_days)
+
+
+def write_certificate(
+    result: CertificationResult, folder: Path, key: Ed25519PrivateKey, validity_days: int = VALIDITY_DAYS
+) -> Path:
+    judgement = result.judgement
+    certificate = build_certificate(
+        profile=result.profile,
+        product=result.product,
+        debtor_url=result.debtor_url,
+        simulated=result.simulated,
+        seed=result.seed,
+        verdict=result.verdict,
+        issued=datetime.fromisoformat(result.started),
+        profile_file=result.profile_file or profile_path(result.profile),
+        passed=judgement.passed if judgement else [],
+        failed=judgement.failed if judgement else [],
+        accepted_deviations=[deviation_json(d) for d in judgement.accepted] if judgement else [],
+        validity_days=validity_days,
+    )
+    path = folder / "certificate.json"
+    path.write_text(json.dumps(sign(certificate, key), indent=2, ensure_ascii=False), encoding="utf-8")
+    (folder / PUBLIC_KEY_FILE).write_bytes(public_pem(key.public_key()))
+    return path
 
 
 def _coverage(result: CertificationResult) -> list[dict[str, object]]:
     catalogue = load_requirements()
-    verdicts: dict[str, list[bool]] = {}
+    verdicts: dict[str, list[str]] = {}
     for probe in result.probes:
         for rid in probe.requirements:
-            verdicts.setdefault(rid, []).append(probe.passed)
+            verdicts.setdefault(rid, []).append(result.status(probe.name))
     for rid in result.fuzz.requirements:
-        verdicts.setdefault(rid, []).append(result.fuzz.passed)
-    return [
-        {
-            "id": rid,
-            "text": catalogue[rid].text if rid in catalogue else "(unknown requirement)",
-            "passed": all(v),
-            "checks": len(v),
-        }
-        for rid, v in sorted(verdicts.items())
-    ]
+        verdicts.setdefault(rid, []).append(result.status("schemathesis"))
+    rows: list[dict[str, object]] = []
+    for rid, statuses in sorted(verdicts.items()):
+        status = next((s for s in ("failed", "accepted-deviation") if s in statuses), "passed")
+        rows.append(
+            {
+                "id": rid,
+                "text": catalogue[rid].text if rid in catalogue else "(unknown requirement)",
+                "passed": status == "passed",
+                "status": status,
+                "checks": len(statuses),
+            }
+        )
+    return rows
 
 
 def _junit(result: CertificationResult) -> str:
+    statuses = [result.status("schemathesis")] + [result.status(p.name) for p in result.probes]
     suite = ET.Element(
         "testsuite",
         name=f"oir-certify.{result.profile}",
-        tests=str(len(result.probes) + 1),
-        failures=str(sum(not p.passed for p in result.probes) + (not result.fuzz.passed)),
+        tests=str(len(statuses)),
+        failures=str(statuses.count("failed")),
+        skipped=str(statuses.count("accepted-deviation")),
         time=str(result.seconds),
     )
     fuzz = ET.SubElement(suite, "testcase", classname=f"{result.profile}.contract", name="schemathesis")
-    if not result.fuzz.passed:
-        ET.SubElement(fuzz, "failure", message=f"schemathesis exit {result.fuzz.exit_code}").text = result.fuzz.summary
+    _outcome(result, fuzz, "schemathesis", f"schemathesis exit {result.fuzz.exit_code}", result.fuzz.summary)
     for probe in result.probes:
         case = ET.SubElement(suite, "testcase", classname=f"{result.profile}.probes", name=probe.name)
         ET.SubElement(case, "properties").extend(
             [ET.Element("property", name="requirement", value=rid) for rid in probe.requirements]
         )
-        if not probe.passed:
-            ET.SubElement(case, "failure", message=probe.message).text = "\n".join(probe.evidence)
+        _outcome(result, case, probe.name, probe.message, "\n".join(probe.evidence))
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+
+
+def _outcome(result: CertificationResult, case: ET.Element, name: str, message: str, detail: str) -> None:
+    status = result.status(name)
+    requirements = (
+        result.fuzz.requirements
+        if name == "schemathesis"
+        else next(p.requirements for p in result.probes if p.name == name)
+    )
+    note = result.judgement.deviation_note(requirements) if result.judgement else ""
+    if status == "failed":
+        ET.SubElement(case, "failure", message=message + (f" [{note}]" if note else "")).text = detail
+    elif status == "accepted-deviation":
+        ET.SubElement(case, "skipped", message=f"ACCEPTED DEVIATION (not a pass): {message} [{note}]").text = detail

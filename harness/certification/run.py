@@ -1,17 +1,21 @@
-"""One certification run of a debtor-system profile against its simulator.
+"""One certification run of a debtor-system profile, against its simulator or a vendor's system.
 
-It starts what the debtor system talks to (PSRM and a fagsystem callback endpoint), points the
-profile's debtor system at them, fuzzes it with the vendor-facing `oir-debitor-v3` contract through
-the schemathesis command line (all checks, seeded, bounded), runs the conformance probes, and judges.
-Scenarios, Pact verification and the signed certificate join as they are built.
+It starts what the debtor system talks to (PSRM and a fagsystem callback endpoint) — on fixed ports if
+asked, so a vendor can configure them —, fuzzes the debtor system with the vendor-facing
+`oir-debitor-v3` contract through the schemathesis command line (all checks, seeded, bounded), runs the
+conformance probes, and judges, taking the profile's accepted deviations into account (judge.py).
+With no URL it starts the profile's own simulator, wired to those counterparts.
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +27,17 @@ import yaml
 from contracts.municipalities import for_vendor
 from contracts.specs import load_spec, spec_digest
 from simulators import factory
-from simulators.debtor.profile import load_profile
+from simulators.debtor.profile import Profile, load_profile, profile_path
 
-from ..servers import ServerThread
-from .probes import CallbackInbox, DebtorConversation, ProbeResult, run_probes
+from ..servers import ServerError, ServerThread
+from .errors import CounterpartStartError
+from .judge import CheckOutcome, Judgement, judge
+from .probes import PROBES, CallbackInbox, DebtorConversation, ProbeResult, run_probes
+from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
 
 SIMULATION_TAG = "simulering"
-CALLBACK_TOKEN = "certification-callback-token"
+STEPS = 1 + len(PROBES)  # the contract fuzzing, then each probe: for progress bars
+__all__ = ["CALLBACK_TOKEN", "STEPS", "CertificationResult", "FuzzResult", "certify_profile", "vendor_contract"]
 
 
 @dataclass
@@ -51,14 +59,45 @@ class CertificationResult:
     seconds: float
     fuzz: FuzzResult
     probes: list[ProbeResult]
+    debtor_url: str = ""
+    simulated: bool = True
+    judgement: Judgement | None = None
+    profile_file: Path | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.verdict if self.judgement else ("CERTIFIED" if self.all_passed else "NOT_CERTIFIED")
+
+    @property
+    def all_passed(self) -> bool:
+        return self.fuzz.passed and all(p.passed for p in self.probes)
 
     @property
     def certified(self) -> bool:
-        return self.fuzz.passed and all(p.passed for p in self.probes)
+        """Certified, with or without accepted deviations."""
+        return self.verdict != "NOT_CERTIFIED"
+
+    def status(self, check: str) -> str:
+        """passed, failed or accepted-deviation, for the fuzzing ('schemathesis') or a probe's name."""
+        if self.judgement and check in self.judgement.statuses:
+            return self.judgement.statuses[check]
+        passed = self.fuzz.passed if check == "schemathesis" else next(p.passed for p in self.probes if p.name == check)
+        return "passed" if passed else "failed"
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("judgement")
+        data.pop("profile_file")
         data["certified"] = self.certified
+        data["verdict"] = self.verdict
+        data["fuzz"]["status"] = self.status("schemathesis")
+        for probe in data["probes"]:
+            probe["status"] = self.status(probe["name"])
+        if self.judgement:
+            judged = self.judgement.as_json()
+            data["requirements"] = judged["requirements"]
+            data["acceptedDeviations"] = judged["acceptedDeviations"]
+            data["expiredDeviations"] = judged["expiredDeviations"]
         return data
 
 
@@ -74,7 +113,15 @@ def vendor_contract(path: Path) -> Path:
     return path
 
 
-def _fuzz(contract: Path, url: str, out: Path, seed: int, max_examples: int) -> FuzzResult:
+def _fuzz(
+    contract: Path,
+    url: str,
+    out: Path,
+    seed: int,
+    max_examples: int,
+    token: str = DEV_TOKEN,
+    session: str | None = None,
+) -> FuzzResult:
     schemathesis = Path(sys.executable).with_name("schemathesis")
     command = [
         str(schemathesis),
@@ -90,68 +137,132 @@ def _fuzz(contract: Path, url: str, out: Path, seed: int, max_examples: int) -> 
         str(seed),
         "--no-color",
         "-H",
-        "Authorization: Bearer oir-dev-token",
+        f"Authorization: Bearer {token}",
         "-H",
-        f"X-Sim-Session: certify-{uuid.uuid4().hex[:8]}",
+        f"X-Sim-Session: {session or 'certify-' + uuid.uuid4().hex[:8]}",
         "--report",
         "junit",
         "--report-junit-path",
         str(out / "schemathesis-junit.xml"),
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-    (out / "schemathesis.log").write_text(run.stdout + run.stderr, encoding="utf-8")
+    (out / "schemathesis.log").write_text(run.stdout.replace(token, "***") + run.stderr, encoding="utf-8")
     summary = " ".join(line.strip() for line in run.stdout.splitlines()[-6:] if line.strip())
     return FuzzResult(passed=run.returncode == 0, exit_code=run.returncode, summary=summary)
 
 
+def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
+    if server.port:  # a fixed port: refuse clearly before uvicorn fails inside its thread
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is no obstacle
+            try:
+                probe.bind((server.host, server.port))
+            except OSError as exc:
+                raise CounterpartStartError(
+                    f"cannot start {what} on port {server.port}: {exc.strerror or exc} (is the port in use?)"
+                ) from exc
+    try:
+        return stack.enter_context(server)
+    except (ServerError, OSError) as exc:
+        port = f" on port {server.port}" if server.port else ""
+        raise CounterpartStartError(f"cannot start {what}{port}: {exc} (is the port in use?)") from exc
+
+
+@contextmanager
+def _systems(profile: Profile, target: Target, inbox: CallbackInbox) -> Iterator[tuple[str, Counterparts]]:
+    """PSRM, the callback receiver and (when simulated) the debtor system; yields the debtor's URL."""
+    with ExitStack() as stack:
+        fagsystem = _start(
+            stack, ServerThread(inbox.app, name="fagsystem", port=target.callback_port), "the callback receiver"
+        )
+        psrm = _start(stack, ServerThread(factory("psrm")(), name="psrm", port=target.psrm_port), "PSRM")
+        counterparts = Counterparts(psrm.url, fagsystem.url, target.callback_token)
+        if target.debtor_url:
+            yield target.debtor_url, counterparts
+            return
+        app = factory("debtor")(
+            profile=profile.name, psrm_url=psrm.url, callback_url=fagsystem.url, callback_token=target.callback_token
+        )
+        # the fuzzer sends invalid HTTP on purpose: keep uvicorn quiet about it
+        debtor = _start(stack, ServerThread(app, name=f"debtor-{profile.name}", log_level="error"), "the simulator")
+        yield debtor.url, counterparts
+
+
 def certify_profile(
-    profile_name: str, out: Path, *, seed: int, max_examples: int, callback_timeout: float = 20.0
+    profile_name: str,
+    out: Path,
+    *,
+    seed: int,
+    max_examples: int,
+    callback_timeout: float = 20.0,
+    target: Target | None = None,
+    profile: Profile | None = None,
+    profile_file: Path | None = None,
+    now: datetime | None = None,
+    announce: Callable[[Counterparts], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CertificationResult:
-    profile = load_profile(profile_name)
+    """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
+    `now` is when the run happens (deviations are judged on its date); `announce` receives the
+    counterparts' URLs before any check runs; `progress` is told each step as it starts."""
+    target = target or Target()
+    profile = profile or load_profile(profile_name)
     out.mkdir(parents=True, exist_ok=True)
-    started_at = datetime.now(UTC)  # real time: when the run happened, for people
+    started_at = now or datetime.now(UTC)  # real time: when the run happened
     started = time.monotonic()  # real time: how long the run took
+    step = progress or (lambda _: None)
     municipalities = for_vendor(profile.name)
-    inbox = CallbackInbox(CALLBACK_TOKEN)
+    inbox = CallbackInbox(target.callback_token)
     session = f"certify-{uuid.uuid4().hex[:8]}"
-    with (
-        ServerThread(inbox.app, name="fagsystem") as fagsystem,
-        ServerThread(factory("psrm")(), name="psrm") as psrm,
-        ServerThread(
-            factory("debtor")(
-                profile=profile.name, psrm_url=psrm.url, callback_url=fagsystem.url, callback_token=CALLBACK_TOKEN
-            ),
-            name=f"debtor-{profile.name}",
-            log_level="error",
-        ) as debtor,
-    ):  # the fuzzer sends invalid HTTP on purpose
-        fuzz = _fuzz(vendor_contract(out / "oir-debitor-v3.vendor.yaml"), debtor.url, out, seed, max_examples)
+    with _systems(profile, target, inbox) as (debtor_url, counterparts):
+        if announce:
+            announce(counterparts)
+        step("contract fuzzing (schemathesis, oir-debitor-v3)")
+        fuzz = _fuzz(
+            vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
+            debtor_url,
+            out,
+            seed,
+            max_examples,
+            target.token,
+            session,
+        )
 
         def advance(days: int) -> None:
-            httpx.post(
-                f"{debtor.url}/_sim/clock/advance",
+            """Move the debtor's virtual clock; a real system without the control plane keeps real time."""
+            response = httpx.post(
+                f"{debtor_url}/_sim/clock/advance",
                 json={"days": days},
                 timeout=30,
-                headers={"Authorization": "Bearer oir-dev-token", "X-Sim-Session": session},
-            ).raise_for_status()
+                headers={"Authorization": f"Bearer {target.token}", "X-Sim-Session": session},
+            )
+            if response.status_code not in (404, 405) or target.simulated:
+                response.raise_for_status()
 
         probes = run_probes(
-            lambda: DebtorConversation(debtor.url, "oir-dev-token", municipalities[0], session),
+            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session),
             neighbour=municipalities[1] if len(municipalities) > 1 else None,
             b03=profile.capabilities.b03_payment,
             inbox=inbox,
             advance=advance,
             callback_timeout=callback_timeout,
+            progress=lambda name: step(f"probe {name}"),
         )
-        target = debtor.url
+    checks = [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)] + [
+        CheckOutcome(p.name, tuple(p.requirements), p.passed) for p in probes
+    ]
     return CertificationResult(
         profile=profile.name,
         product=profile.product,
-        target=f"simulator ({target})",
+        target=f"simulator ({debtor_url})" if target.simulated else debtor_url,
         seed=seed,
         contract_digest=spec_digest("oir-debitor-v3"),
         started=started_at.isoformat(timespec="seconds"),
         seconds=round(time.monotonic() - started, 1),  # real time
         fuzz=fuzz,
         probes=probes,
+        debtor_url=debtor_url,
+        simulated=target.simulated,
+        judgement=judge(checks, profile.deviations, started_at.date()),
+        profile_file=profile_file or profile_path(profile.name),
     )

@@ -7,6 +7,7 @@ it waits for an answer, its reminder schedule and fees, interest, PSRM handover 
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -54,6 +55,19 @@ class PsrmPolicy(_Frozen):
     notification_fetch_days: int = Field(ge=1)
 
 
+class Deviation(_Frozen):
+    """A known deviation KOMBIT accepted for a while: a failure citing only such requirements is reported
+    as an accepted deviation (never as a pass) until the deviation expires."""
+
+    requirement: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    expires: date
+
+    def active_on(self, day: date) -> bool:
+        return day <= self.expires
+
+
 class Profile(_Frozen):
     name: str
     vendor: str
@@ -70,6 +84,7 @@ class Profile(_Frozen):
     callback_retry_minutes: tuple[int, ...]
     notes: tuple[str, ...] = ()
     quirks: tuple[str, ...] = ()
+    deviations: tuple[Deviation, ...] = ()
 
 
 class ProfileError(ValueError):

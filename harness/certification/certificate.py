@@ -1,0 +1,233 @@
+"""`certificate.json`: a signed, content-addressed, expiring statement of what a certification run proved.
+
+Content-addressed: it carries the sha256 of the suite that ran (the probe code and how it is run), of
+every contract file used and of the profile file, so a verifier can tell whether this installed harness
+would test the same thing. Signed with Ed25519 over the canonical JSON (sorted keys, no spaces, UTF-8)
+of the `certificate` object. Verification trusts a public key it is given (or the harness's own),
+never the key a certificate carries, so a certificate re-signed with another key fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from contracts.requirements import CATALOGUE
+from contracts.specs import spec_path
+from simulators.debtor.profile import profile_path
+
+from .errors import CertificateFileError
+from .keys import key_id, public_b64, public_raw
+
+SCHEMA = "oir-certificate/1"
+VALIDITY_DAYS = 180
+CONTRACTS_USED = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver")
+_HERE = Path(__file__).resolve().parent
+SUITE_FILES = {"harness/certification/probes.py": _HERE / "probes.py", "harness/certification/run.py": _HERE / "run.py"}
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def suite_digest() -> str:
+    """One digest over the suite's files: their names and each file's own sha256, in name order."""
+    listing = "".join(
+        f"{name} {hashlib.sha256(path.read_bytes()).hexdigest()}\n" for name, path in sorted(SUITE_FILES.items())
+    )
+    return _sha256(listing.encode())
+
+
+def contract_digests() -> dict[str, str]:
+    digests = {name: _sha256(spec_path(name).read_bytes()) for name in CONTRACTS_USED}
+    digests["requirements"] = _sha256(CATALOGUE.read_bytes())
+    return digests
+
+
+def file_digest(path: Path) -> str:
+    return _sha256(path.read_bytes())
+
+
+def harness_version() -> str:
+    try:
+        return metadata.version("oir-harness")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return moment
+
+
+def build_certificate(
+    *,
+    profile: str,
+    product: str,
+    debtor_url: str,
+    simulated: bool,
+    seed: int,
+    verdict: str,
+    issued: datetime,
+    profile_file: Path,
+    passed: list[str],
+    failed: list[str],
+    accepted_deviations: list[dict[str, str]],
+    validity_days: int = VALIDITY_DAYS,
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "profile": profile,
+        "product": product,
+        "target": {"debtorUrl": debtor_url, "simulated": simulated},
+        "harnessVersion": harness_version(),
+        "seed": seed,
+        "verdict": verdict,
+        "issued": rfc3339(issued),
+        "expires": rfc3339(issued + timedelta(days=validity_days)),
+        "digests": {"suite": suite_digest(), "contracts": contract_digests(), "profile": file_digest(profile_file)},
+        "requirements": {"passed": passed, "failed": failed, "acceptedDeviations": accepted_deviations},
+    }
+
+
+def sign(certificate: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    public = key.public_key()
+    return {
+        "certificate": certificate,
+        "signature": {
+            "algorithm": "Ed25519",
+            "keyId": key_id(public),
+            "publicKey": public_b64(public),
+            "value": base64.b64encode(key.sign(canonical(certificate))).decode(),
+        },
+    }
+
+
+@dataclass
+class Verification:
+    certificate: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def read_certificate(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CertificateFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CertificateFileError(f"{path} is not JSON: {exc}") from exc
+    if (
+        not isinstance(document, dict)
+        or not isinstance(document.get("certificate"), dict)
+        or not isinstance(document.get("signature"), dict)
+    ):
+        raise CertificateFileError(f"{path} is not an ØiR certificate (no 'certificate' and 'signature' objects)")
+    return document
+
+
+def verify(document: dict[str, Any], trusted: Ed25519PublicKey, now: datetime) -> Verification:
+    """Check signature, digests and dates; every problem is named, not just the first."""
+    certificate = document["certificate"]
+    signature = document["signature"]
+    result = Verification(certificate)
+    _check_signature(certificate, signature, trusted, result)
+    _check_digests(certificate, result)
+    _check_dates(certificate, now, result)
+    return result
+
+
+def _check_signature(
+    certificate: dict[str, Any], signature: dict[str, Any], trusted: Ed25519PublicKey, result: Verification
+) -> None:
+    if certificate.get("schema") != SCHEMA:
+        result.problems.append(f"schema is {certificate.get('schema')!r}, expected {SCHEMA!r}")
+    if signature.get("algorithm") != "Ed25519":
+        result.problems.append(f"signature algorithm is {signature.get('algorithm')!r}, expected 'Ed25519'")
+        return
+    try:
+        value = base64.b64decode(str(signature.get("value", "")), validate=True)
+    except binascii.Error:
+        result.problems.append("signature value is not base64")
+        return
+    if signature.get("publicKey") != base64.b64encode(public_raw(trusted)).decode():
+        result.notes.append(
+            f"the certificate names key {signature.get('keyId')!r}; the trusted key is {key_id(trusted)}"
+        )
+    try:
+        trusted.verify(value, canonical(certificate))
+    except InvalidSignature:
+        result.problems.append(
+            f"signature does not verify with the trusted key {key_id(trusted)}: the certificate was altered "
+            "or signed by another key"
+        )
+
+
+def _check_digests(certificate: dict[str, Any], result: Verification) -> None:
+    digests = certificate.get("digests")
+    if not isinstance(digests, dict):
+        result.problems.append("digests are missing")
+        return
+    _compare(result, "suite", digests.get("suite"), suite_digest())
+    contracts = digests.get("contracts")
+    current = contract_digests()
+    if not isinstance(contracts, dict):
+        result.problems.append("contract digests are missing")
+    else:
+        for name, value in sorted(contracts.items()):
+            if name not in current:
+                result.problems.append(f"digest of contract {name}: this harness has no such contract")
+            else:
+                _compare(result, f"contract {name}", value, current[name])
+        for name in sorted(set(current) - set(contracts)):
+            result.problems.append(f"digest of contract {name} is missing from the certificate")
+    profile = str(certificate.get("profile"))
+    path = profile_path(profile)
+    if not path.exists():
+        result.problems.append(f"digest of profile {profile}: this harness has no such profile")
+    else:
+        _compare(result, f"profile {profile}", digests.get("profile"), file_digest(path))
+
+
+def _compare(result: Verification, what: str, recorded: object, current: str) -> None:
+    if recorded != current:
+        result.problems.append(f"digest of {what} differs: certificate {recorded}, this harness {current}")
+
+
+def _check_dates(certificate: dict[str, Any], now: datetime, result: Verification) -> None:
+    try:
+        issued = parse_rfc3339(str(certificate.get("issued")))
+        expires = parse_rfc3339(str(certificate.get("expires")))
+    except ValueError as exc:
+        result.problems.append(f"issue or expiry date is not RFC 3339: {exc}")
+        return
+    if expires <= now:
+        result.problems.append(f"expired on {rfc3339(expires)} (now {rfc3339(now)})")
+    if issued > now:
+        result.problems.append(f"issued in the future ({rfc3339(issued)}, now {rfc3339(now)})")
+    if expires <= issued:
+        result.problems.append(f"expires ({rfc3339(expires)}) before it was issued ({rfc3339(issued)})")

@@ -1,0 +1,23 @@
+"""The typed exceptions of certification, under one root, so the CLI can turn each into exit 2 or 1."""
+
+from __future__ import annotations
+
+
+class CertificationError(RuntimeError):
+    """Root of everything certification raises on purpose."""
+
+
+class TargetUnreachableError(CertificationError):
+    """The vendor's debtor URL does not answer at all."""
+
+
+class CounterpartStartError(CertificationError):
+    """A system the harness runs for the vendor (PSRM, the callback receiver) could not start."""
+
+
+class SigningKeyError(CertificationError):
+    """The signing key or a trusted public key is missing, unreadable or of the wrong kind."""
+
+
+class CertificateFileError(CertificationError):
+    """A certificate file is missing, not JSON or not an oir-certificate at all (a usage error)."""

@@ -1,0 +1,114 @@
+"""The Ed25519 key that signs certificates, and the public keys a verifier trusts.
+
+By default the harness signs with its own key, generated once and kept in the per-user folder
+`$OIR_HOME` (default `~/.config/oir/`) as `signing-key.pem` (mode 0600). CI passes its own key with
+`--signing-key` or `OIR_SIGNING_KEY`, either a PEM file's path or the PEM text itself (as a secret).
+A verifier trusts a given public key, or by default the public half of that same per-user key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from .errors import SigningKeyError
+
+KEY_FILE = "signing-key.pem"
+PUBLIC_KEY_FILE = "signing-key.pub.pem"
+
+
+def oir_home() -> Path:
+    """The per-user folder of the harness: `$OIR_HOME`, else `~/.config/oir`."""
+    return Path(os.environ.get("OIR_HOME") or Path.home() / ".config" / "oir")
+
+
+def _pem_bytes(source: str) -> bytes:
+    """PEM text given directly (a CI secret) or the path of a PEM file."""
+    if source.lstrip().startswith("-----BEGIN"):
+        return source.encode()
+    try:
+        return Path(source).expanduser().read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read key file {source}: {exc.strerror or exc}") from exc
+
+
+def load_private_key(source: str) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(_pem_bytes(source), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise SigningKeyError(f"{_label(source)} is not an unencrypted PEM private key: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningKeyError(f"{_label(source)} is a {type(key).__name__}, not an Ed25519 private key")
+    return key
+
+
+def load_public_key(source: str) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(_pem_bytes(source))
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise SigningKeyError(f"{_label(source)} is not a PEM public key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise SigningKeyError(f"{_label(source)} is a {type(key).__name__}, not an Ed25519 public key")
+    return key
+
+
+def _label(source: str) -> str:
+    return "the PEM text" if source.lstrip().startswith("-----BEGIN") else source
+
+
+def harness_key(home: Path | None = None) -> Ed25519PrivateKey:
+    """The harness's own signing key, generated on first use."""
+    folder = home or oir_home()
+    path = folder / KEY_FILE
+    if path.exists():
+        return load_private_key(str(path))
+    key = Ed25519PrivateKey.generate()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        path.chmod(0o600)
+        (folder / PUBLIC_KEY_FILE).write_bytes(public_pem(key.public_key()))
+    except OSError as exc:
+        raise SigningKeyError(f"cannot keep the harness signing key in {folder}: {exc.strerror or exc}") from exc
+    return key
+
+
+def signing_key(source: str | None) -> Ed25519PrivateKey:
+    return load_private_key(source) if source else harness_key()
+
+
+def trusted_key(source: str | None) -> Ed25519PublicKey:
+    """The given public key, or the harness's own (never the one a certificate carries)."""
+    if source:
+        return load_public_key(source)
+    path = oir_home() / KEY_FILE
+    if not path.exists():
+        raise SigningKeyError(f"no harness key in {path.parent} to trust (set OIR_HOME or pass --public-key PEM)")
+    return load_private_key(str(path)).public_key()
+
+
+def public_raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_b64(key: Ed25519PublicKey) -> str:
+    return base64.b64encode(public_raw(key)).decode()
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    """A short, stable name of a public key: the first 16 hex digits of the sha256 of its raw bytes."""
+    return "ed25519:" + hashlib.sha256(public_raw(key)).hexdigest()[:16]

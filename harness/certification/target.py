@@ -1,0 +1,57 @@
+"""What certification runs against: the profile's simulator, or a vendor's system at a URL.
+
+For a vendor's system the harness runs the counterparts itself — PSRM (the simulator) and the
+fagsystem's DækningAfskrivning receiver — on 127.0.0.1, on fixed ports if asked, and tells the
+vendor's engineer which URLs to configure. A URL that does not answer at all is refused before
+anything starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import TargetUnreachableError
+
+DEV_TOKEN = "oir-dev-token"
+CALLBACK_TOKEN = "certification-callback-token"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the debtor system is and how to talk to it; `debtor_url=None` is the profile's simulator."""
+
+    debtor_url: str | None = None
+    token: str = DEV_TOKEN
+    callback_token: str = CALLBACK_TOKEN
+    callback_port: int = 0
+    psrm_port: int = 0
+
+    @property
+    def simulated(self) -> bool:
+        return self.debtor_url is None
+
+
+@dataclass(frozen=True)
+class Counterparts:
+    """The URLs a vendor configures in its debtor system for this run."""
+
+    psrm_url: str
+    callback_url: str  # the fagsystem's base URL (oir-fagsystem-v3): callbacks go to /daekningafskrivning
+    callback_token: str
+
+
+def check_reachable(url: str, timeout: float = 10.0) -> str:
+    """The URL without a trailing slash, if anything answers there over HTTP; else a clear error."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise TargetUnreachableError(f"--debtor-url {url!r} is not an http(s) URL")
+    try:
+        httpx.get(url.rstrip("/") + "/openapi.json", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise TargetUnreachableError(
+            f"the debtor system at {url} is unreachable ({type(exc).__name__}: {exc or 'no answer'})"
+        ) from exc
+    return url.rstrip("/")

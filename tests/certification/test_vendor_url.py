@@ -1,0 +1,138 @@
+"""`oir certify --profile P --debtor-url URL` certifies a system the harness did not start: it runs PSRM
+and the callback receiver on the given ports, says which URLs to configure, and judges a debtor system
+that breaks a rule as NOT certified, naming the requirement and the evidence in the report."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.servers import ServerThread
+from simulators import factory
+from tests.support.misbehaving import free_port, misbehaving_debtor
+
+runner = CliRunner()
+
+
+def _certify(out: Path, url: str, psrm_port: int, callback_port: int, *extra: str, env: dict[str, str] | None = None):
+    return runner.invoke(
+        app,
+        [
+            "certify",
+            "--profile",
+            "kmd-opus",
+            "--debtor-url",
+            url,
+            "--psrm-port",
+            str(psrm_port),
+            "--callback-port",
+            str(callback_port),
+            "--max-examples",
+            "2",
+            "--callback-timeout",
+            "10",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        env=env,
+    )
+
+
+def test_debtor_url_needs_exactly_one_profile() -> None:
+    for profiles in ([], ["--profile", "kmd-opus", "--profile", "eg"]):
+        result = runner.invoke(app, ["certify", *profiles, "--debtor-url", "http://127.0.0.1:9"])
+        assert result.exit_code == 2, result.output
+        assert "--debtor-url needs exactly one --profile" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_an_unreachable_debtor_url_is_a_usage_error(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    result = runner.invoke(
+        app, ["certify", "--profile", "eg", "--debtor-url", f"http://127.0.0.1:{port}", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"http://127.0.0.1:{port} is unreachable" in result.output
+    assert not (tmp_path / "eg").exists()
+    bad = runner.invoke(app, ["certify", "--profile", "eg", "--debtor-url", "ftp://example"])
+    assert bad.exit_code == 2 and "is not an http(s) URL" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("mode", "probe", "requirement", "evidence"),
+    [
+        ("500-on-bad-input", "bad-input", "MSG-PROBLEM-JSON", "-> 500"),
+        ("b03-missing", "payment-capability", "PROFILE-B03-CAPABILITY", "/indbetaling/soeg"),
+        ("ignores-municipality", "own-accounts-only", "B01-OWN-ACCOUNTS-ONLY", "-> 200"),
+    ],
+)
+def test_a_misbehaving_debtor_is_not_certified_and_the_report_names_the_rule(
+    tmp_path: Path, mode: str, probe: str, requirement: str, evidence: str
+) -> None:
+    psrm_port, callback_port = free_port(), free_port()
+    with misbehaving_debtor(mode, "kmd-opus", psrm_port=psrm_port, callback_port=callback_port) as debtor:
+        result = _certify(tmp_path, debtor.url, psrm_port, callback_port)
+    assert result.exit_code == 1, result.output
+    assert f"http://127.0.0.1:{psrm_port}" in result.output and f"http://127.0.0.1:{callback_port}" in result.output
+    assert "NOT_CERTIFIED" in result.output
+    folder = tmp_path / "kmd-opus"
+    results = json.loads((folder / "results.json").read_text())
+    assert results["verdict"] == "NOT_CERTIFIED" and results["certified"] is False
+    assert results["target"] == debtor.url
+    assert requirement in results["requirements"]["failed"]
+    failed = next(p for p in results["probes"] if p["name"] == probe)
+    assert failed["status"] == "failed" and any(evidence in line for line in failed["evidence"])
+    html = (folder / "index.html").read_text()
+    row = re.search(rf"<tr><td>{probe}</td>.*?</tr>", html, re.S)
+    assert row and requirement in row.group(0) and "FAIL" in row.group(0)
+    assert evidence.replace(">", "&gt;") in row.group(0)
+    certificate = json.loads((folder / "certificate.json").read_text())["certificate"]
+    assert certificate["verdict"] == "NOT_CERTIFIED" and requirement in certificate["requirements"]["failed"]
+    assert certificate["target"] == {"debtorUrl": debtor.url, "simulated": False}
+
+
+@pytest.fixture
+def conforming_debtor() -> Iterator[tuple[ServerThread, int, int]]:
+    psrm_port, callback_port = free_port(), free_port()
+    app_ = factory("debtor")(
+        profile="kmd-opus",
+        psrm_url=f"http://127.0.0.1:{psrm_port}",
+        callback_url=f"http://127.0.0.1:{callback_port}",
+        callback_token="vendor-callback-secret",
+    )
+    with ServerThread(app_, name="vendor", log_level="critical") as debtor:
+        yield debtor, psrm_port, callback_port
+
+
+def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environment(
+    tmp_path: Path, conforming_debtor: tuple[ServerThread, int, int]
+) -> None:
+    debtor, psrm_port, callback_port = conforming_debtor
+    env = {"OIR_DEBTOR_TOKEN": "oir-dev-token", "OIR_CALLBACK_TOKEN": "vendor-callback-secret"}
+    result = _certify(tmp_path, debtor.url, psrm_port, callback_port, env=env)
+    assert result.exit_code == 0, result.output
+    assert "vendor-callback-secret" not in result.output  # a secret from the environment is not echoed
+    certificate = tmp_path / "kmd-opus" / "certificate.json"
+    assert json.loads(certificate.read_text())["certificate"]["verdict"] == "CERTIFIED"
+    verified = runner.invoke(app, ["verify-certificate", str(certificate)])
+    assert verified.exit_code == 0 and "VALID" in verified.output
+
+    wrong = _certify(tmp_path / "wrong", debtor.url, psrm_port, callback_port, env={"OIR_DEBTOR_TOKEN": "nope"})
+    assert wrong.exit_code == 1, wrong.output  # the token is really used: a wrong one fails
+
+
+def test_a_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
+    with ServerThread(factory("psrm")(), name="reachable", log_level="critical") as reachable:
+        busy = reachable.port  # taken: the callback receiver cannot listen there
+        args = ["certify", "--profile", "eg", "--debtor-url", reachable.url, "--callback-port", str(busy)]
+        result = runner.invoke(app, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot start the callback receiver on port {busy}" in result.output
+    assert "Traceback" not in result.output
