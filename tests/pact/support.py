@@ -1,0 +1,81 @@
+"""Shared pieces of the Pact consumer tests: matchers for the header block and the ids, an engine
+pointed at mock servers, and synthetic people. Examples in the committed pacts are synthetic only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pact import Pact, match
+from pact.match import AbstractMatcher
+
+from contracts.checks.pact import PACT_DIR
+from contracts.synthetic import SyntheticData
+from integration.clock import ManualClock
+from integration.routing import RoutingTable
+from integration.store import open_store
+from integration.sync import EngineConfig, SyncEngine
+
+COPENHAGEN_CVR = "64942212"  # kmd-opus; verification replaces it with a municipality of each profile
+_PEOPLE = SyntheticData(20261125)
+CPR = _PEOPLE.cpr()
+NEW_CPR = _PEOPLE.cpr()
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+CPR_RE = r"^[0-9]{10}$"
+ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+def new_pact(consumer: str, provider: str) -> Pact:
+    """One Pact object per test (a served Pact cannot be reused)."""
+    return Pact(consumer, provider)
+
+
+def write(pact: Pact) -> None:
+    pact.write_file(PACT_DIR)  # merges into the file; the consumer run clears the folder first
+
+
+def header_block(*, municipality: bool = True) -> dict[str, AbstractMatcher[Any]]:
+    headers: dict[str, AbstractMatcher[Any]] = {
+        "Authorization": match.regex("Bearer oir-dev-token", regex=r"^Bearer \S+$"),
+        "X-Transaktion-Id": match.uuid(),
+        "X-Transaktion-Tid": match.regex("2026-01-05T08:00:00+00:00", regex=DATETIME),
+    }
+    if municipality:
+        headers["X-Kommune-Cvr"] = match.regex(COPENHAGEN_CVR, regex=r"^[0-9]{8}$")
+    return headers
+
+
+def ident(example: str) -> AbstractMatcher[str]:
+    return match.regex(example, regex=ID_RE)
+
+
+def injected(example: str, expression: str) -> AbstractMatcher[Any]:
+    """An id the provider assigns: the example here, the provider state's value when verified."""
+    from pact import generate
+
+    return match.like(example, generator=generate.provider_state(expression))
+
+
+def date(example: str) -> AbstractMatcher[str]:
+    return match.regex(example, regex=DATE)
+
+
+def engine(tmp_path: Path, *, fbs_url: str = "http://127.0.0.1:9", debtor_url: str | None = None) -> SyncEngine:
+    """The real integration engine on a fresh SQLite file, its routes pointed at the mock servers."""
+    routes = RoutingTable.from_vendor_urls({"kmd-opus": debtor_url} if debtor_url else {})
+    return SyncEngine(
+        open_store(f"sqlite:///{tmp_path / 'engine.sqlite'}"),
+        routes,
+        EngineConfig(fbs_url=fbs_url, backoff_base_s=0.0),
+        ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)),
+        seed=1,
+    )
+
+
+def outbox(sync: SyncEngine) -> list[tuple[str, str, str]]:
+    from integration.store import OutboxMessage
+
+    with sync.store() as session:
+        return [(m.kind, m.status, m.path) for m in session.query(OutboxMessage).order_by(OutboxMessage.id)]
