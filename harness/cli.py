@@ -316,6 +316,19 @@ def engine_serve(
     serve_forever(engine, interval=interval, api=api)
 
 
+@app.command("run")
+def run(
+    paths: list[Path] = typer.Argument(..., help="Scenario files or folders (e.g. scenarios/suites)"),
+    profile: list[str] = typer.Option(None, "--profile", help="Profile(s) to run against; default: all five"),
+    report: Path = typer.Option(None, help="Write index.html, results.json and evidence/*.har here"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every step"),
+) -> None:
+    """Run scenarios against the simulated world; exit 0 all passed, 1 not, 2 an authoring or usage error."""
+    from .scenario_run import run_paths
+
+    raise typer.Exit(run_paths(console, paths, profile, report, verbose))
+
+
 def main() -> None:
     app()
 

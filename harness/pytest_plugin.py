@@ -3,6 +3,8 @@ package, with worlds made of the simulators and a real engine per scenario."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from scenarios.pytest_plugin import (
@@ -14,6 +16,9 @@ from scenarios.pytest_plugin import (
 )
 from scenarios.world import WorldFactory
 from simulators.debtor.profile import PROFILE_NAMES
+
+if TYPE_CHECKING:  # imported on first use: every pytest run loads this plugin, few run scenarios
+    from .scenario_world import SimulatedWorlds
 
 __all__ = [
     "pytest_addhooks",
@@ -31,7 +36,7 @@ class HarnessWorlds:
     profiles = PROFILE_NAMES
 
     def __init__(self) -> None:
-        self._worlds = None
+        self._worlds: SimulatedWorlds | None = None
 
     def capabilities(self, profile: str) -> frozenset[str]:
         from .scenario_world import profile_capabilities

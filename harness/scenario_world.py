@@ -102,7 +102,8 @@ class InProcessEngine:
         self.config.worker = f"scenario-{session[-8:]}"
         self.store = open_store(self.url_db)
         self.engine = self._build()
-        self.api = ServerThread(create_engine_api(self.engine), name="engine-api", log_level="error").start()
+        self.app = create_engine_api(self.engine)
+        self.api = ServerThread(self.app, name="engine-api", log_level="error").start()
 
     def _build(self, http: httpx.Client | None = None) -> SyncEngine:
         return SyncEngine(self.store, self.routes, self.config, self.clock, http=http, seed=7)
@@ -132,7 +133,7 @@ class InProcessEngine:
             doomed.http.close()
         self.engine.close()
         self.engine = self._build()  # the restart: everything it knows comes from the database
-        self.api._server.config.app.state.engine = self.engine
+        self.app.state.engine = self.engine  # the callback API serves the restarted engine
         return {"crashed": crashed, "answeredBeforeCrash": transport.sent}
 
     def reconcile(self) -> dict[str, Any]:
@@ -175,9 +176,10 @@ class InProcessEngine:
 class SimulatedWorlds:
     """The simulators of one process (or pytest worker); a fresh scenario world on each call."""
 
-    def __init__(self, world: SimulatedWorld, folder: Path) -> None:
+    def __init__(self, world: SimulatedWorld, folder: Path, debtor_settings: dict[str, Any] | None = None) -> None:
         self.world = world
         self.folder = folder
+        self.debtor_settings = dict(debtor_settings or {})  # e.g. {"misbehaviour": …} in every new world
         self.template = folder / "template.sqlite"
         open_store(f"sqlite:///{self.template}").kw["bind"].dispose()  # Alembic once per process
         self.endpoints = Endpoints(
@@ -189,11 +191,19 @@ class SimulatedWorlds:
         )
 
     @classmethod
-    def start(cls) -> SimulatedWorlds:
+    def start(cls, debtor_settings: dict[str, Any] | None = None) -> SimulatedWorlds:
         folder = Path(tempfile.mkdtemp(prefix="oir-scenarios-"))
-        return cls(start_world(profiles=PROFILE_NAMES), folder)
+        return cls(start_world(profiles=PROFILE_NAMES), folder, debtor_settings)
 
     def __call__(self, session: str) -> ScenarioWorld:
+        if self.debtor_settings:
+            for url in self.endpoints.debtors.values():
+                httpx.patch(
+                    f"{url}/_sim/settings",
+                    json=self.debtor_settings,
+                    headers={"Authorization": f"Bearer {self.endpoints.token}", "X-Sim-Session": session},
+                    timeout=10,
+                ).raise_for_status()
         folder = Path(tempfile.mkdtemp(prefix=f"{session[:40]}-", dir=self.folder))
         return ScenarioWorld(self.endpoints, session, InProcessEngine(folder, self.template, self.endpoints, session))
 

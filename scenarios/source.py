@@ -85,10 +85,13 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # Where the broken construct began (an unclosed bracket) helps more than where parsing gave up.
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
-        key = _key_near(text, line)
-        raise ScenarioError(path, line, key, f"not valid YAML: {exc.problem or exc}") from exc
+        detail = str(exc.problem or exc)
+        if exc.context and exc.problem_mark is not None and exc.problem_mark is not mark:
+            detail += f" ({exc.context}, noticed on line {exc.problem_mark.line + 1})"
+        raise ScenarioError(path, line, _key_near(text, line), f"not valid YAML: {detail}") from exc
     except yaml.YAMLError as exc:
         raise ScenarioError(path, None, "(file)", f"not valid YAML: {exc}") from exc
 

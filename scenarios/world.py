@@ -16,7 +16,9 @@ from typing import Any, Protocol
 class EngineHandle(Protocol):
     """The integration engine of one scenario run (its own database, its own callback API)."""
 
-    url: str  # where debtor systems deliver DækningAfskrivning callbacks
+    @property
+    def url(self) -> str:
+        """Where debtor systems deliver DækningAfskrivning callbacks."""
 
     def callback_token(self, profile: str) -> str: ...
     def set_clock(self, instant: datetime) -> None: ...

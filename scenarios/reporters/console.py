@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich.markup import escape
 
 from contracts.identity import mask_cpr_in_text
 
@@ -26,19 +27,23 @@ class ConsoleReporter:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ScenarioStarted) and self.verbose:
-            self.console.print(f"[bold]▶ {event.scenario}[/bold] [{event.profile}] {event.title}")
+            self.console.print(
+                f"[bold]▶ {escape(event.scenario)}[/bold] {escape(f'[{event.profile}]')} {escape(event.title)}"
+            )
         elif isinstance(event, StepFinished):
             if self.verbose or not event.passed:
                 mark = "[green]✓[/green]" if event.passed else "[red]✗[/red]"
-                self.console.print(f"    {mark} line {event.line}: {event.action}  {event.message}", highlight=False)
+                self.console.print(
+                    f"    {mark} line {event.line}: {escape(event.action)}  {escape(event.message)}", highlight=False
+                )
             if not event.passed and event.observed is not None:
                 seen = mask_cpr_in_text(json.dumps(event.observed, ensure_ascii=False, default=str))
-                self.console.print(f"      saw: {seen[:600]}", highlight=False)
+                self.console.print(f"      saw: {escape(seen[:600])}", highlight=False)
         elif isinstance(event, ScenarioFinished):
             self.counts[event.outcome] = self.counts.get(event.outcome, 0) + 1
             self.console.print(
-                f"{_MARK[event.outcome]}  {event.scenario} [{event.profile}]  {event.seconds:.2f} s"
-                + (f"\n    {event.message}" if event.message else ""),
+                f"{_MARK[event.outcome]}  {escape(f'{event.scenario} [{event.profile}]')}  {event.seconds:.2f} s"
+                + (f"\n    {escape(event.message)}" if event.message else ""),
                 highlight=False,
             )
 
