@@ -9,6 +9,7 @@ before the engine recorded the answer — and the engine is then rebuilt from it
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -103,7 +104,7 @@ class InProcessEngine:
         self.store = open_store(self.url_db)
         self.engine = self._build()
         self.app = create_engine_api(self.engine)
-        self.api = ServerThread(self.app, name="engine-api", log_level="error").start()
+        self.api = ServerThread(self.app, name="engine-api", log_level="critical").start()  # see start()
 
     def _build(self, http: httpx.Client | None = None) -> SyncEngine:
         return SyncEngine(self.store, self.routes, self.config, self.clock, http=http, seed=7)
@@ -192,8 +193,11 @@ class SimulatedWorlds:
 
     @classmethod
     def start(cls, debtor_settings: dict[str, Any] | None = None) -> SimulatedWorlds:
+        # A scenario's evidence is its events and the systems' journals; the engine's log lines and the
+        # servers' tracebacks for faults injected on purpose would only bury the console.
+        logging.getLogger("oir.engine").addHandler(logging.NullHandler())  # still propagates to any handler set up
         folder = Path(tempfile.mkdtemp(prefix="oir-scenarios-"))
-        return cls(start_world(profiles=PROFILE_NAMES), folder, debtor_settings)
+        return cls(start_world(profiles=PROFILE_NAMES, log_level="critical"), folder, debtor_settings)
 
     def __call__(self, session: str) -> ScenarioWorld:
         if self.debtor_settings:

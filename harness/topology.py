@@ -49,18 +49,27 @@ def start_world(
     callback_url: str | None = None,
     ports: dict[str, int] | None = None,
     debtor_settings: dict[str, Any] | None = None,
+    log_level: str = "warning",
 ) -> SimulatedWorld:
-    """Start every simulator (or the given debtor profiles) and wire them together."""
+    """Start every simulator (or the given debtor profiles) and wire them together.
+
+    `log_level` of the servers: scenarios inject dropped connections on purpose and keep their own
+    evidence, so they run the servers at "critical".
+    """
     world = SimulatedWorld()
     try:
-        world.servers["fbs"] = ServerThread(factory("fbs")(), name="fbs", port=_port(ports, "fbs")).start()
-        world.servers["psrm"] = ServerThread(factory("psrm")(), name="psrm", port=_port(ports, "psrm")).start()
+        world.servers["fbs"] = ServerThread(
+            factory("fbs")(), name="fbs", port=_port(ports, "fbs"), log_level=log_level
+        ).start()
+        world.servers["psrm"] = ServerThread(
+            factory("psrm")(), name="psrm", port=_port(ports, "psrm"), log_level=log_level
+        ).start()
         for profile in profiles:
             app = factory("debtor")(
                 profile=profile, psrm_url=world.url("psrm"), callback_url=callback_url, **(debtor_settings or {})
             )
             name = f"debtor-{profile}"
-            world.servers[name] = ServerThread(app, name=name, port=_port(ports, name)).start()
+            world.servers[name] = ServerThread(app, name=name, port=_port(ports, name), log_level=log_level).start()
         payment_settings = {"debtor_url_" + p.replace("-", "_"): url for p, url in world.debtor_urls.items()}
         world.servers["payment"] = ServerThread(
             factory("payment")(**payment_settings), name="payment", port=_port(ports, "payment")
