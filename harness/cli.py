@@ -23,6 +23,11 @@ sim = typer.Typer(
 app.add_typer(sim, name="sim")
 engine_app = typer.Typer(help="The ØiR integration engine.", no_args_is_help=True)
 app.add_typer(engine_app, name="engine")
+contracts_app = typer.Typer(
+    help="Contract checks: Pact verification and schemathesis fuzzing, against the simulators or a URL.",
+    no_args_is_help=True,
+)
+app.add_typer(contracts_app, name="contracts")
 console = Console()
 
 
@@ -327,6 +332,59 @@ def run(
     from .scenario_run import run_paths
 
     raise typer.Exit(run_paths(console, paths, profile, report, verbose))
+
+
+@contracts_app.command("verify")
+def contracts_verify(
+    provider: str = typer.Option(
+        None,
+        show_default=False,
+        help="Contract (oir-debitor-v3, fbs, psrm-fordringshaver, oir-fagsystem-v3) or local system "
+        "(debtor-PROFILE, fbs, psrm, engine); default: every provider, started locally",
+    ),
+    profile: str = typer.Option(
+        None, show_default=False, help="Debtor profile whose capabilities choose the pacts (B_03 only with payment)"
+    ),
+    url: str = typer.Option(None, show_default=False, help="Verify the system at this URL (needs --provider)"),
+    token: str = typer.Option("oir-dev-token", envvar="OIR_PROVIDER_TOKEN", help="Bearer token for --url"),
+    municipality_cvr: str = typer.Option(
+        None, show_default=False, help="Municipality the system at --url serves (default: one of the profile's)"
+    ),
+    report: Path = typer.Option(None, show_default=False, help="Also write the results as JSON to this file"),
+) -> None:
+    """Verify the committed consumer pacts; per interaction what failed, with requirement IDs.
+    Exit 0 all held, 1 one failed, 2 usage error."""
+    from .contract_commands import run_verify
+
+    raise typer.Exit(
+        run_verify(
+            console,
+            provider=provider,
+            profile=profile,
+            url=url,
+            token=token,
+            municipality_cvr=municipality_cvr,
+            report=report,
+        )
+    )
+
+
+@contracts_app.command("fuzz")
+def contracts_fuzz(
+    spec: str = typer.Option(
+        None, show_default=False, help="oir-debitor-v3, fbs, psrm-fordringshaver or payment; default: every spec"
+    ),
+    url: str = typer.Option(None, show_default=False, help="Fuzz the system at this URL (needs --spec)"),
+    token: str = typer.Option("oir-dev-token", envvar="OIR_PROVIDER_TOKEN", help="Bearer token for --url"),
+    max_examples: int = typer.Option(10, min=1, help="Examples per operation"),
+    seed: int = typer.Option(20261124, help="Seed, so a run can be reproduced"),
+    out: Path = typer.Option(None, show_default=False, help="Folder for the logs (default: a temporary folder)"),
+) -> None:
+    """Fuzz a contract with schemathesis (all checks) against the simulators or --url; per operation what
+    failed. Exit 0 pass, 1 fail, 2 usage error."""
+    from .contract_commands import run_fuzz
+
+    raise typer.Exit(run_fuzz(console, spec=spec, url=url, token=token, max_examples=max_examples, seed=seed, out=out))
 
 
 def main() -> None:

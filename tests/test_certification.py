@@ -81,6 +81,13 @@ def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path
     certificate = json.loads((certified / "certificate.json").read_text())["certificate"]
     assert certificate["verdict"] == "CERTIFIED" and certificate["target"]["simulated"] is True
     assert "B01R-PAYMENT" in certificate["requirements"]["passed"] and certificate["requirements"]["failed"] == []
+    pact = results["pact"]
+    assert pact["passed"] and pact["consumers"] == ["oir-engine"]  # prisme-2009 has no payment solution
+    assert {i["description"] for i in pact["interactions"]} >= {"OpretDebitorkonto for a borrower's new fee"}
+    assert all(i["status"] == "passed" for i in pact["interactions"])
+    assert "B01-CHANGE-LIABLE" in certificate["requirements"]["passed"]  # cited by the engine's pact only
+    assert set(certificate["digests"]["pacts"]) == {"oir-engine-oir-debitor-v3"}
+    assert 'classname="prisme-2009.pact.oir-engine"' in junit and 'id="pact"' in html
     vendor_contract = (certified / "oir-debitor-v3.vendor.yaml").read_text()
     assert "/simulering/" not in vendor_contract and "/debitorkonti" in vendor_contract
     import re

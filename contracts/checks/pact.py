@@ -20,10 +20,13 @@ return the ids the provider assigned, which the pacts inject into requests (`${f
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -209,6 +212,15 @@ class ProviderContext:
 def _fbs_states(ctx: ProviderContext, state: str, params: dict[str, Any]) -> dict[str, Any] | None:
     if state != "a claim was created in FBS":
         return None
+    claim = create_fbs_claim(ctx, params)
+    return {"fordringId": claim["fordringId"], "laanerId": claim["laanerId"]}
+
+
+def create_fbs_claim(ctx: ProviderContext, params: dict[str, Any]) -> dict[str, Any]:
+    """A borrower and a claim created through FBS's public API (`ctx` points at FBS); FBS's answer.
+
+    `params` are a provider state's: `kommuneCvr`, `cpr`, optionally `navn`, `type`, `beloebOere`,
+    `tekst`, `forfaldsdato`. Raises on a refusal (the state server records it)."""
     cvr = str(params.get("kommuneCvr", ""))
     borrower = ctx.post("/laanere", {"cpr": params["cpr"], "navn": params.get("navn", "Test Borger")}, cvr=cvr)
     borrower.raise_for_status()
@@ -224,7 +236,7 @@ def _fbs_states(ctx: ProviderContext, state: str, params: dict[str, Any]) -> dic
         cvr=cvr,
     )
     claim.raise_for_status()
-    return {"fordringId": claim.json()["fordringId"], "laanerId": borrower.json()["laanerId"]}
+    return dict(claim.json())
 
 
 def _registration(params: dict[str, Any]) -> dict[str, Any]:
@@ -338,12 +350,14 @@ def verify_provider(
     consumers: tuple[str, ...] | None = None,
     states: StateHandler | None = None,
     request_timeout_ms: int = 15_000,
+    quiet: bool = True,
 ) -> PactVerification:
     """Verify the committed pacts of `provider` against `base_url`, as the bearer `token`.
 
     `municipality_cvr` replaces the pacts' municipality (a vendor proves it for one it serves);
     `session` sends `X-Sim-Session` so a run against a shared simulator starts from a clean world;
-    `states` replaces the built-in provider-state handlers (the engine's states need FBS and a debtor).
+    `states` replaces the built-in provider-state handlers (the engine's states need FBS and a debtor);
+    `quiet` keeps the Rust verifier from printing its report to the process's stdout (it is in `output`).
     """
     from pact import Verifier  # the Rust core loads on first use
 
@@ -370,8 +384,10 @@ def verify_provider(
             verifier.add_custom_header("X-Kommune-Cvr", municipality_cvr)
         if session:
             verifier.add_custom_header("X-Sim-Session", session)
+        verifier.set_coloured_output(enabled=False)
         try:
-            verifier.verify()
+            with _quiet_stdout(quiet):
+                verifier.verify()
         except RuntimeError:
             pass  # the details are in results and output
         results = verifier.results
@@ -397,6 +413,24 @@ def verify_provider(
         seconds=round(time.monotonic() - started, 2),
         state_errors=ctx.errors,
     )
+
+
+@contextmanager
+def _quiet_stdout(quiet: bool) -> Iterator[None]:
+    """Point file descriptor 1 at /dev/null while the Rust core runs: it prints past Python's sys.stdout."""
+    if not quiet:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _failures(results: dict[str, Any], descriptions: list[str]) -> dict[str, list[str]]:

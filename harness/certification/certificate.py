@@ -1,7 +1,8 @@
 """`certificate.json`: a signed, content-addressed, expiring statement of what a certification run proved.
 
-Content-addressed: it carries the sha256 of the suite that ran (the probe code and how it is run), of
-every contract file used and of the profile file, so a verifier can tell whether this installed harness
+Content-addressed: it carries the sha256 of the suite that ran (the probe code, the pact verification
+and how they are run), of every contract file used, of each consumer pact file verified and of the
+profile file, so a verifier can tell whether this installed harness
 would test the same thing. Signed with Ed25519 over the canonical JSON (sorted keys, no spaces, UTF-8)
 of the `certificate` object. Verification trusts a public key it is given (or the harness's own),
 never the key a certificate carries, so a certificate re-signed with another key fails.
@@ -22,18 +23,25 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from contracts.checks.pact import PACT_DIR
 from contracts.requirements import CATALOGUE
 from contracts.specs import spec_path
 from simulators.debtor.profile import profile_path
 
 from .errors import CertificateFileError
 from .keys import key_id, public_b64, public_raw
+from .pacts import pact_digests
 
 SCHEMA = "oir-certificate/1"
 VALIDITY_DAYS = 180
 CONTRACTS_USED = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver")
 _HERE = Path(__file__).resolve().parent
-SUITE_FILES = {"harness/certification/probes.py": _HERE / "probes.py", "harness/certification/run.py": _HERE / "run.py"}
+SUITE_FILES = {
+    "harness/certification/probes.py": _HERE / "probes.py",
+    "harness/certification/run.py": _HERE / "run.py",
+    "harness/certification/pacts.py": _HERE / "pacts.py",
+    "contracts/checks/pact.py": _HERE.parents[1] / "contracts" / "checks" / "pact.py",
+}
 
 
 def canonical(value: Any) -> bytes:
@@ -93,8 +101,11 @@ def build_certificate(
     passed: list[str],
     failed: list[str],
     accepted_deviations: list[dict[str, str]],
+    pacts: dict[str, str] | None = None,
     validity_days: int = VALIDITY_DAYS,
 ) -> dict[str, Any]:
+    """The unsigned certificate; `pacts` are the digests of the consumer pact files verified, by name
+    (default: those that apply to the profile, as this harness has them)."""
     return {
         "schema": SCHEMA,
         "profile": profile,
@@ -105,7 +116,12 @@ def build_certificate(
         "verdict": verdict,
         "issued": rfc3339(issued),
         "expires": rfc3339(issued + timedelta(days=validity_days)),
-        "digests": {"suite": suite_digest(), "contracts": contract_digests(), "profile": file_digest(profile_file)},
+        "digests": {
+            "suite": suite_digest(),
+            "contracts": contract_digests(),
+            "pacts": pacts if pacts is not None else pact_digests(profile),
+            "profile": file_digest(profile_file),
+        },
         "requirements": {"passed": passed, "failed": failed, "acceptedDeviations": accepted_deviations},
     }
 
@@ -207,10 +223,27 @@ def _check_digests(certificate: dict[str, Any], result: Verification) -> None:
             result.problems.append(f"digest of contract {name} is missing from the certificate")
     profile = str(certificate.get("profile"))
     path = profile_path(profile)
+    _check_pacts(digests.get("pacts"), profile if path.exists() else None, result)
     if not path.exists():
         result.problems.append(f"digest of profile {profile}: this harness has no such profile")
     else:
         _compare(result, f"profile {profile}", digests.get("profile"), file_digest(path))
+
+
+def _check_pacts(recorded: object, profile: str | None, result: Verification) -> None:
+    """The pact files the certificate names must be this harness's, and none that applies be missing."""
+    if not isinstance(recorded, dict):
+        result.problems.append("digests of the consumer pacts are missing")
+        return
+    for name, value in sorted(recorded.items()):
+        path = PACT_DIR / f"{name}.json"
+        if not path.is_file():
+            result.problems.append(f"digest of pact {name}: this harness has no such pact file")
+        else:
+            _compare(result, f"pact {name}", value, file_digest(path))
+    if profile is not None:
+        for name in sorted(set(pact_digests(profile)) - set(recorded)):
+            result.problems.append(f"digest of pact {name} is missing from the certificate")
 
 
 def _compare(result: Verification, what: str, recorded: object, current: str) -> None:

@@ -110,7 +110,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         except CertificationError as exc:
             return _usage(console, str(exc))
         all_certified &= result.certified
-        failed = [n for n in ["schemathesis", *(p.name for p in result.probes)] if result.status(n) == "failed"]
+        failed = [name for name, _ in result.checks() if result.status(name) == "failed"]
         accepted = [d.requirement for d in result.judgement.accepted] if result.judgement else []
         style = _STYLE[result.verdict]
         console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {certificate}")

@@ -21,3 +21,7 @@ class SigningKeyError(CertificationError):
 
 class CertificateFileError(CertificationError):
     """A certificate file is missing, not JSON or not an oir-certificate at all (a usage error)."""
+
+
+class PactFilesError(CertificationError):
+    """The consumer pacts the debtor system must honour are missing or unreadable (a broken install)."""

@@ -1,6 +1,9 @@
 """The report folder of a certification run: results.json (machines), junit.xml (CI), index.html
 (people) and certificate.json (signed, for KOMBIT and the rollout board).
 
+Every check — the fuzzing, each probe, each consumer-pact interaction — is one row in each file,
+with the requirement IDs it cites and, when it failed, its evidence (for a pact interaction: the
+verifier's mismatches; the verifier's full output is `pact-verification.log`).
 The HTML page is self-contained (inline CSS, no scripts, no external assets) so it opens offline and
 can be archived as a CI artefact. Every text in it passed through CPR masking. A failure under an
 accepted deviation is shown as such everywhere — in JUnit as `skipped`, never as a pass.
@@ -47,8 +50,7 @@ def write_report(
     coverage = _coverage(result)
     notes = {
         name: result.judgement.deviation_note(requirements) if result.judgement else ""
-        for name, requirements in [("schemathesis", result.fuzz.requirements)]
-        + [(p.name, p.requirements) for p in result.probes]
+        for name, requirements in result.checks()
     }
     html = _env.get_template("report.html.j2").render(
         result=result, coverage=coverage, labels=LABELS, notes=notes, verdict=result.verdict
@@ -73,6 +75,7 @@ def write_certificate(
         passed=judgement.passed if judgement else [],
         failed=judgement.failed if judgement else [],
         accepted_deviations=[deviation_json(d) for d in judgement.accepted] if judgement else [],
+        pacts=result.pact.files if result.pact else None,
         validity_days=validity_days,
     )
     path = folder / "certificate.json"
@@ -84,11 +87,9 @@ def write_certificate(
 def _coverage(result: CertificationResult) -> list[dict[str, object]]:
     catalogue = load_requirements()
     verdicts: dict[str, list[str]] = {}
-    for probe in result.probes:
-        for rid in probe.requirements:
-            verdicts.setdefault(rid, []).append(result.status(probe.name))
-    for rid in result.fuzz.requirements:
-        verdicts.setdefault(rid, []).append(result.status("schemathesis"))
+    for name, requirements in result.checks():
+        for rid in requirements:
+            verdicts.setdefault(rid, []).append(result.status(name))
     rows: list[dict[str, object]] = []
     for rid, statuses in sorted(verdicts.items()):
         status = next((s for s in ("failed", "accepted-deviation") if s in statuses), "passed")
@@ -105,7 +106,7 @@ def _coverage(result: CertificationResult) -> list[dict[str, object]]:
 
 
 def _junit(result: CertificationResult) -> str:
-    statuses = [result.status("schemathesis")] + [result.status(p.name) for p in result.probes]
+    statuses = [result.status(name) for name, _ in result.checks()]
     suite = ET.Element(
         "testsuite",
         name=f"oir-certify.{result.profile}",
@@ -122,16 +123,21 @@ def _junit(result: CertificationResult) -> str:
             [ET.Element("property", name="requirement", value=rid) for rid in probe.requirements]
         )
         _outcome(result, case, probe.name, probe.message, "\n".join(probe.evidence))
+    for interaction in result.pact.interactions if result.pact else []:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"{result.profile}.pact.{interaction.consumer}", name=interaction.description
+        )
+        ET.SubElement(case, "properties").extend(
+            [ET.Element("property", name="requirement", value=rid) for rid in interaction.requirements]
+        )
+        message = f"pact interaction failed [{', '.join(interaction.requirements)}]"
+        _outcome(result, case, interaction.check, message, "\n".join(interaction.evidence))
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
 def _outcome(result: CertificationResult, case: ET.Element, name: str, message: str, detail: str) -> None:
     status = result.status(name)
-    requirements = (
-        result.fuzz.requirements
-        if name == "schemathesis"
-        else next(p.requirements for p in result.probes if p.name == name)
-    )
+    requirements = dict(result.checks())[name]
     note = result.judgement.deviation_note(requirements) if result.judgement else ""
     if status == "failed":
         ET.SubElement(case, "failure", message=message + (f" [{note}]" if note else "")).text = detail

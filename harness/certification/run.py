@@ -3,7 +3,8 @@
 It starts what the debtor system talks to (PSRM and a fagsystem callback endpoint) — on fixed ports if
 asked, so a vendor can configure them —, fuzzes the debtor system with the vendor-facing
 `oir-debitor-v3` contract through the schemathesis command line (all checks, seeded, bounded), runs the
-conformance probes, and judges, taking the profile's accepted deviations into account (judge.py).
+conformance probes, replays the consumer pacts that apply to the profile (pacts.py), and judges, taking
+the profile's accepted deviations into account (judge.py).
 With no URL it starts the profile's own simulator, wired to those counterparts.
 """
 
@@ -32,12 +33,22 @@ from simulators.debtor.profile import Profile, load_profile, profile_path
 from ..servers import ServerError, ServerThread
 from .errors import CounterpartStartError
 from .judge import CheckOutcome, Judgement, judge
+from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, CallbackInbox, DebtorConversation, ProbeResult, run_probes
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
 
 SIMULATION_TAG = "simulering"
-STEPS = 1 + len(PROBES)  # the contract fuzzing, then each probe: for progress bars
-__all__ = ["CALLBACK_TOKEN", "STEPS", "CertificationResult", "FuzzResult", "certify_profile", "vendor_contract"]
+SCHEMATHESIS_CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
+STEPS = 2 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts: for progress bars
+__all__ = [
+    "CALLBACK_TOKEN",
+    "STEPS",
+    "CertificationResult",
+    "FuzzResult",
+    "certify_profile",
+    "run_schemathesis",
+    "vendor_contract",
+]
 
 
 @dataclass
@@ -63,6 +74,15 @@ class CertificationResult:
     simulated: bool = True
     judgement: Judgement | None = None
     profile_file: Path | None = None
+    pact: PactPart | None = None
+
+    def checks(self) -> list[tuple[str, list[str]]]:
+        """Every check of the run with the requirement IDs it cites, in report order."""
+        return (
+            [("schemathesis", list(self.fuzz.requirements))]
+            + [(p.name, list(p.requirements)) for p in self.probes]
+            + [(i.check, list(i.requirements)) for i in (self.pact.interactions if self.pact else [])]
+        )
 
     @property
     def verdict(self) -> str:
@@ -70,7 +90,7 @@ class CertificationResult:
 
     @property
     def all_passed(self) -> bool:
-        return self.fuzz.passed and all(p.passed for p in self.probes)
+        return self.fuzz.passed and all(p.passed for p in self.probes) and (self.pact is None or self.pact.passed)
 
     @property
     def certified(self) -> bool:
@@ -81,7 +101,14 @@ class CertificationResult:
         """passed, failed or accepted-deviation, for the fuzzing ('schemathesis') or a probe's name."""
         if self.judgement and check in self.judgement.statuses:
             return self.judgement.statuses[check]
-        passed = self.fuzz.passed if check == "schemathesis" else next(p.passed for p in self.probes if p.name == check)
+        if check == "schemathesis":
+            passed = self.fuzz.passed
+        else:
+            interactions = self.pact.interactions if self.pact else []
+            passed = next(
+                (p.passed for p in self.probes if p.name == check),
+                next((i.passed for i in interactions if i.check == check), False),
+            )
         return "passed" if passed else "failed"
 
     def as_json(self) -> dict[str, Any]:
@@ -93,6 +120,10 @@ class CertificationResult:
         data["fuzz"]["status"] = self.status("schemathesis")
         for probe in data["probes"]:
             probe["status"] = self.status(probe["name"])
+        if self.pact is not None:
+            data["pact"] = self.pact.as_json()
+            for interaction in data["pact"]["interactions"]:
+                interaction["status"] = self.status(interaction["check"])
         if self.judgement:
             judged = self.judgement.as_json()
             data["requirements"] = judged["requirements"]
@@ -113,7 +144,7 @@ def vendor_contract(path: Path) -> Path:
     return path
 
 
-def _fuzz(
+def run_schemathesis(
     contract: Path,
     url: str,
     out: Path,
@@ -122,9 +153,20 @@ def _fuzz(
     token: str = DEV_TOKEN,
     session: str | None = None,
 ) -> FuzzResult:
+    """Fuzz the system at `url` with the schemathesis command line against `contract` (all checks).
+
+    Seeded and bounded (`max_examples` per operation) so a run can be reproduced; sends the bearer
+    `token` and an `X-Sim-Session` (`session`, or a fresh one) so a shared simulator starts clean.
+    Writes `schemathesis.log` (the token masked) and `schemathesis-junit.xml` (one test case per
+    operation) into `out`. The project's `schemathesis.toml` (expected statuses) applies wherever
+    the command is run from.
+    Used by certification and by `oir contracts fuzz`.
+    """
     schemathesis = Path(sys.executable).with_name("schemathesis")
+    config = [f"--config-file={SCHEMATHESIS_CONFIG}"] if SCHEMATHESIS_CONFIG.exists() else []
     command = [
         str(schemathesis),
+        *config,
         "run",
         str(contract),
         "--url",
@@ -218,7 +260,7 @@ def certify_profile(
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
-        fuzz = _fuzz(
+        fuzz = run_schemathesis(
             vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
             debtor_url,
             out,
@@ -248,9 +290,20 @@ def certify_profile(
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
         )
-    checks = [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)] + [
-        CheckOutcome(p.name, tuple(p.requirements), p.passed) for p in probes
-    ]
+        step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
+        pact = verify_debtor_pacts(
+            profile,
+            debtor_url,
+            target.token,
+            municipality_cvr=municipalities[0].cvr,
+            session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
+            log=out / "pact-verification.log",
+        )
+    checks = (
+        [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
+        + [CheckOutcome(p.name, tuple(p.requirements), p.passed) for p in probes]
+        + [CheckOutcome(i.check, tuple(i.requirements), i.passed) for i in pact.interactions]
+    )
     return CertificationResult(
         profile=profile.name,
         product=profile.product,
@@ -265,4 +318,5 @@ def certify_profile(
         simulated=target.simulated,
         judgement=judge(checks, profile.deviations, started_at.date()),
         profile_file=profile_file or profile_path(profile.name),
+        pact=pact,
     )

@@ -37,6 +37,7 @@ LEAVES = [
     "digests.contracts.oir-fagsystem-v3",
     "digests.contracts.psrm-fordringshaver",
     "digests.contracts.requirements",
+    "digests.pacts.oir-engine-oir-debitor-v3",
     "digests.profile",
     "requirements.passed.0",
     "requirements.passed.1",
@@ -137,10 +138,12 @@ def test_a_digest_that_differs_from_this_harness_is_named(tmp_path: Path) -> Non
     certificate = _certificate()
     certificate["digests"]["contracts"]["oir-debitor-v3"] = "sha256:" + "0" * 64
     certificate["digests"]["profile"] = "sha256:" + "1" * 64
+    certificate["digests"]["pacts"]["oir-engine-oir-debitor-v3"] = "sha256:" + "2" * 64
     result = _verify(str(_write(tmp_path / "certificate.json", sign(certificate, harness_key()))))
     assert result.exit_code == 1, result.output
     assert "digest of contract oir-debitor-v3 differs" in result.output
     assert "digest of profile eg differs" in result.output
+    assert "digest of pact oir-engine-oir-debitor-v3 differs" in result.output
     assert "suite" not in result.output and "signature does not verify" not in result.output
 
 
@@ -164,3 +167,11 @@ def test_the_harness_public_key_can_be_exported_and_trusted(tmp_path: Path) -> N
     path = _write(tmp_path / "certificate.json", sign(_certificate(), harness_key()))
     assert _verify(str(path), "--public-key", str(exported)).exit_code == 0
     assert _verify(str(path), "--public-key", exported.read_text()).exit_code == 0  # PEM text, as from a secret
+
+
+def test_a_certificate_without_a_pact_that_applies_is_named(tmp_path: Path) -> None:
+    certificate = _certificate()
+    certificate["digests"]["pacts"] = {}
+    result = _verify(str(_write(tmp_path / "certificate.json", sign(certificate, harness_key()))))
+    assert result.exit_code == 1, result.output
+    assert "digest of pact oir-engine-oir-debitor-v3 is missing from the certificate" in result.output

@@ -1,5 +1,6 @@
-"""Shared pieces of the Pact consumer tests: matchers for the header block and the ids, an engine
-pointed at mock servers, and synthetic people. Examples in the committed pacts are synthetic only."""
+"""Shared pieces of the Pact tests: matchers for the header block and the ids, an engine pointed at
+mock servers, synthetic people, and a provider that breaks the pacts. Examples in the committed pacts
+are synthetic only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from pact import Pact, match
 from pact.match import AbstractMatcher
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.checks.pact import PACT_DIR
 from contracts.synthetic import SyntheticData
@@ -79,3 +81,33 @@ def outbox(sync: SyncEngine) -> list[tuple[str, str, str]]:
 
     with sync.store() as session:
         return [(m.kind, m.status, m.path) for m in session.query(OutboxMessage).order_by(OutboxMessage.id)]
+
+
+class RenameField:
+    """A provider that breaks the pact: a field (`saldoOere`) is renamed (`saldo`) in every JSON answer."""
+
+    def __init__(self, app: ASGIApp, old: str = "saldoOere", new: str = "saldo") -> None:
+        self.app = app
+        self.old, self.new = f'"{old}"'.encode(), f'"{new}"'.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: list[Message] = []
+        body = bytearray()
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.append(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            changed = bytes(body).replace(self.old, self.new)
+            headers = [(k, v) for k, v in start[0]["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(changed)).encode()))
+            await send({**start[0], "headers": headers})
+            await send({"type": "http.response.body", "body": changed})
+
+        await self.app(scope, receive, capture)

@@ -1,27 +1,28 @@
 """Provider verification: the committed pacts hold against every simulator (real servers on
-127.0.0.1), and a provider that breaks one fails with the interaction and requirement IDs named."""
+127.0.0.1) and the real engine (the debtor systems' callback pact), and a provider that breaks one
+fails with the interaction and requirement IDs named."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-from starlette.types import Message, Receive, Scope, Send
 
-from contracts.checks.pact import INTERACTION_REQUIREMENTS, pact_files, verify_provider
+from contracts.checks.pact import INTERACTION_REQUIREMENTS, PROVIDERS, pact_files, verify_provider
 from contracts.requirements import load_requirements
-from harness.contract_checks import SIMULATED_PROVIDERS, verify_simulated
+from harness.contract_checks import LOCAL_PROVIDERS, verify_local, verify_simulated
 from harness.servers import ServerThread
 from simulators import factory
+from tests.pact.support import RenameField
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
 
 
-@pytest.mark.parametrize("provider", SIMULATED_PROVIDERS)
-def test_simulator_honours_its_pacts(provider: str) -> None:
-    result = verify_simulated(provider)
+@pytest.mark.parametrize("provider", LOCAL_PROVIDERS)
+def test_simulator_and_engine_honour_their_pacts(provider: str) -> None:
+    result = verify_local(provider)
     assert result.interactions, f"no interactions verified for {provider}"
     assert result.passed, result.summary() + "\n" + result.output[-4000:]
     assert result.state_errors == []
@@ -36,7 +37,8 @@ def test_b03_is_verified_only_where_the_profile_has_a_payment_solution() -> None
 
 def test_every_recorded_interaction_cites_known_requirements() -> None:
     known = set(load_requirements())
-    for provider in ("fbs", "oir-debitor-v3", "psrm-fordringshaver"):
+    assert pact_files("oir-fagsystem-v3"), "the debtor system's callback pact is missing"
+    for provider in PROVIDERS:
         for path in pact_files(provider):
             import json
 
@@ -46,38 +48,9 @@ def test_every_recorded_interaction_cites_known_requirements() -> None:
                 assert set(cited) <= known, set(cited) - known
 
 
-class _RenameField:
-    """A provider that breaks the pact: `saldoOere` becomes `saldo` in every JSON answer."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start: list[Message] = []
-        body = bytearray()
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.append(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            changed = bytes(body).replace(b'"saldoOere"', b'"saldo"')
-            headers = [(k, v) for k, v in start[0]["headers"] if k.lower() != b"content-length"]
-            headers.append((b"content-length", str(len(changed)).encode()))
-            await send({**start[0], "headers": headers})
-            await send({"type": "http.response.body", "body": changed})
-
-        await self.app(scope, receive, capture)
-
-
 @pytest.fixture
 def broken_debtor() -> Iterator[str]:
-    with ServerThread(_RenameField(factory("debtor")(profile="kmd-opus")), name="broken-debtor") as server:
+    with ServerThread(RenameField(factory("debtor")(profile="kmd-opus")), name="broken-debtor") as server:
         yield server.url
 
 
@@ -92,3 +65,16 @@ def test_a_provider_that_renames_a_field_fails_naming_interaction_and_requiremen
     assert "B01-WRITE-DOWN" in result.summary()
     assert "saldoOere" in result.summary() + result.output
     assert result.requirements()["B01-WRITE-DOWN"] is False
+
+
+def test_the_engine_refuses_callbacks_for_claims_it_never_registered(tmp_path: Path) -> None:
+    """Without its provider state the real engine answers 422: the pact fails, naming the requirements."""
+    from harness.contract_checks import ENGINE_CALLBACK_TOKEN, engine_world
+
+    with engine_world(tmp_path) as (_, url):
+        result = verify_provider("oir-fagsystem-v3", url, ENGINE_CALLBACK_TOKEN, states=lambda *_: None)
+    assert not result.passed
+    failed = {i.description: i for i in result.failed}
+    assert set(failed) == {"DaekningAfskrivning reporting a payment", "DaekningAfskrivning reporting a closed account"}
+    assert "B01R-PAYMENT" in failed["DaekningAfskrivning reporting a payment"].requirements
+    assert "422" in " ".join(failed["DaekningAfskrivning reporting a payment"].mismatches)
