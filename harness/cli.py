@@ -96,6 +96,9 @@ def certify(
         help="Ed25519 private key (PEM file or PEM text) that signs certificates; default: the harness key",
     ),
     validity_days: int = typer.Option(180, min=1, help="Days a certificate stays valid"),
+    scenarios: bool = typer.Option(
+        True, "--scenarios/--no-scenarios", help="Also run the profile's bundled scenarios end to end (simulated)"
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
     signed reports; exit 0 certified, 1 not, 2 usage error."""
@@ -116,6 +119,7 @@ def certify(
         callback_timeout=callback_timeout,
         signing_key=signing_key,
         validity_days=validity_days,
+        scenarios=scenarios,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

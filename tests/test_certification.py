@@ -17,6 +17,7 @@ from harness.certification.report import write_report
 from harness.certification.run import certify_profile
 from harness.servers import ServerThread
 from simulators import factory
+from tests.support.browser import rendered_dom
 from tests.support.misbehaving import Misbehaving
 
 
@@ -64,7 +65,7 @@ def test_a_debtor_without_the_declared_payment_solution_fails_b03() -> None:
 @pytest.fixture(scope="module")
 def certified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("certify") / "prisme-2009"
-    result = certify_profile("prisme-2009", folder, seed=1, max_examples=5)
+    result = certify_profile("prisme-2009", folder, seed=1, max_examples=5, scenarios=True)
     write_report(result, folder, key=Ed25519PrivateKey.generate())
     yield folder
 
@@ -93,3 +94,28 @@ def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path
     import re
 
     assert not re.search(r"\b[0-3]\d[01]\d{3}-?\d{4}\b", (certified / "results.json").read_text().replace("-xxxx", ""))
+
+
+def test_the_profiles_scenarios_are_checks_of_the_certification(certified: Path) -> None:
+    results = json.loads((certified / "results.json").read_text())
+    runs = {r["scenario"]: r for r in results["scenarios"]["runs"]}
+    assert results["scenarios"]["passed"] and len(runs) >= 30
+    assert "nightly-batch-next-business-day" in runs  # Prisme 2009's own quirk
+    assert "full-payment-in-payment-solution" not in runs  # it has no payment solution: not applicable
+    assert all(r["status"] == "passed" for r in runs.values())
+    assert "PROFILE-PRISME2009-NIGHTLY-BATCH" in results["requirements"]["passed"]
+    junit = (certified / "junit.xml").read_text()
+    assert 'classname="prisme-2009.scenario" name="nightly-batch-next-business-day"' in junit
+    assert json.loads((certified / "scenarios" / "results.json").read_text())["verdict"] == "PASSED"
+    certificate = json.loads((certified / "certificate.json").read_text())["certificate"]
+    assert certificate["verdict"] == "CERTIFIED"
+
+
+def test_the_certification_report_in_a_real_browser(certified: Path) -> None:
+    dom = rendered_dom(certified / "index.html")
+    assert "CERTIFIED" in dom and "NOT_CERTIFIED" not in dom
+    assert 'id="scenarios"' in dom and "nightly-batch-next-business-day" in dom
+    assert 'href="scenarios/index.html"' in dom and 'id="pact"' in dom
+    assert "PROFILE-B03-CAPABILITY" in dom and "B01R-PAYMENT" in dom
+    scenario_dom = rendered_dom(certified / "scenarios" / "index.html")
+    assert 'id="verdict" class="verdict PASSED">PASSED<' in scenario_dom

@@ -41,6 +41,11 @@ SUITE_FILES = {
     "harness/certification/run.py": _HERE / "run.py",
     "harness/certification/pacts.py": _HERE / "pacts.py",
     "contracts/checks/pact.py": _HERE.parents[1] / "contracts" / "checks" / "pact.py",
+    "harness/certification/scenarios.py": _HERE / "scenarios.py",
+    **{
+        str(path.relative_to(_HERE.parents[1])): path
+        for path in sorted((_HERE.parents[1] / "scenarios" / "suites").rglob("*.scenario.yaml"))
+    },
 }
 
 

@@ -39,6 +39,7 @@ class CertifyOptions:
     callback_timeout: float
     signing_key: str | None
     validity_days: int
+    scenarios: bool = True  # run the profile's bundled scenarios (simulated profiles)
 
 
 def _usage(console: Console, message: str) -> int:
@@ -105,6 +106,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                     now=now,
                     announce=None if target.simulated else lambda c: _announce(console, c, target),
                     progress=step,
+                    scenarios=options.scenarios,
                 )
             certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
         except CertificationError as exc:

@@ -132,6 +132,13 @@ def _junit(result: CertificationResult) -> str:
         )
         message = f"pact interaction failed [{', '.join(interaction.requirements)}]"
         _outcome(result, case, interaction.check, message, "\n".join(interaction.evidence))
+    for run in result.scenarios.runs if result.scenarios else []:
+        case = ET.SubElement(suite, "testcase", classname=f"{result.profile}.scenario", name=run.scenario)
+        ET.SubElement(case, "properties").extend(
+            [ET.Element("property", name="requirement", value=rid) for rid in run.requirements]
+        )
+        where = f"{run.file}:{run.line}" if run.line else run.file
+        _outcome(result, case, run.check, f"scenario {run.outcome} at {where}", run.message)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 

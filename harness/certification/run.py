@@ -35,11 +35,12 @@ from .errors import CounterpartStartError
 from .judge import CheckOutcome, Judgement, judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, CallbackInbox, DebtorConversation, ProbeResult, run_probes
+from .scenarios import ScenarioCheck, run_profile_scenarios
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
 
 SIMULATION_TAG = "simulering"
 SCHEMATHESIS_CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
-STEPS = 2 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts: for progress bars
+STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
 __all__ = [
     "CALLBACK_TOKEN",
     "STEPS",
@@ -75,6 +76,7 @@ class CertificationResult:
     judgement: Judgement | None = None
     profile_file: Path | None = None
     pact: PactPart | None = None
+    scenarios: ScenarioCheck | None = None
 
     def checks(self) -> list[tuple[str, list[str]]]:
         """Every check of the run with the requirement IDs it cites, in report order."""
@@ -82,6 +84,7 @@ class CertificationResult:
             [("schemathesis", list(self.fuzz.requirements))]
             + [(p.name, list(p.requirements)) for p in self.probes]
             + [(i.check, list(i.requirements)) for i in (self.pact.interactions if self.pact else [])]
+            + [(r.check, list(r.requirements)) for r in (self.scenarios.runs if self.scenarios else [])]
         )
 
     @property
@@ -90,7 +93,12 @@ class CertificationResult:
 
     @property
     def all_passed(self) -> bool:
-        return self.fuzz.passed and all(p.passed for p in self.probes) and (self.pact is None or self.pact.passed)
+        return (
+            self.fuzz.passed
+            and all(p.passed for p in self.probes)
+            and (self.pact is None or self.pact.passed)
+            and (self.scenarios is None or self.scenarios.passed)
+        )
 
     @property
     def certified(self) -> bool:
@@ -105,9 +113,13 @@ class CertificationResult:
             passed = self.fuzz.passed
         else:
             interactions = self.pact.interactions if self.pact else []
+            runs = self.scenarios.runs if self.scenarios else []
             passed = next(
                 (p.passed for p in self.probes if p.name == check),
-                next((i.passed for i in interactions if i.check == check), False),
+                next(
+                    (i.passed for i in interactions if i.check == check),
+                    next((r.passed for r in runs if r.check == check), False),
+                ),
             )
         return "passed" if passed else "failed"
 
@@ -124,6 +136,10 @@ class CertificationResult:
             data["pact"] = self.pact.as_json()
             for interaction in data["pact"]["interactions"]:
                 interaction["status"] = self.status(interaction["check"])
+        if self.scenarios is not None:
+            data["scenarios"] = self.scenarios.as_json()
+            for run in data["scenarios"]["runs"]:
+                run["status"] = self.status(run["check"])
         if self.judgement:
             judged = self.judgement.as_json()
             data["requirements"] = judged["requirements"]
@@ -243,6 +259,7 @@ def certify_profile(
     now: datetime | None = None,
     announce: Callable[[Counterparts], None] | None = None,
     progress: Callable[[str], None] | None = None,
+    scenarios: bool = False,
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
@@ -299,10 +316,18 @@ def certify_profile(
             session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
         )
+    scenario_check = None
+    if scenarios:
+        step("scenarios (the profile's bundled suite, end to end)")
+        scenario_check = run_profile_scenarios(profile.name, out, simulated=target.simulated)
     checks = (
         [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
         + [CheckOutcome(p.name, tuple(p.requirements), p.passed) for p in probes]
         + [CheckOutcome(i.check, tuple(i.requirements), i.passed) for i in pact.interactions]
+        + [
+            CheckOutcome(r.check, tuple(r.requirements), r.passed)
+            for r in (scenario_check.runs if scenario_check else [])
+        ]
     )
     return CertificationResult(
         profile=profile.name,
@@ -319,4 +344,5 @@ def certify_profile(
         judgement=judge(checks, profile.deviations, started_at.date()),
         profile_file=profile_file or profile_path(profile.name),
         pact=pact,
+        scenarios=scenario_check,
     )

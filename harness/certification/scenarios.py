@@ -35,6 +35,11 @@ class ScenarioRun:
     file: str = ""
     line: int | None = None
 
+    @property
+    def check(self) -> str:
+        """The name of this run among the certification's checks."""
+        return f"scenario {self.scenario}"
+
 
 @dataclass
 class ScenarioCheck:
@@ -52,7 +57,7 @@ class ScenarioCheck:
             "passed": self.passed,
             "seconds": self.seconds,
             "report": self.report,
-            "runs": [run.__dict__ for run in self.runs],
+            "runs": [{**run.__dict__, "check": run.check} for run in self.runs],
             "notRun": self.not_run,
         }
 
