@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -39,8 +38,10 @@ from integration.sync import EngineConfig, SyncEngine
 from simulators import factory
 from simulators.debtor.profile import PROFILE_NAMES
 
+from .certification.errors import TargetUnreachableError
 from .certification.pacts import debtor_consumers
 from .certification.run import FuzzResult, run_schemathesis, vendor_contract
+from .certification.target import check_reachable
 from .servers import ServerThread
 
 DEV_TOKEN = "oir-dev-token"
@@ -188,14 +189,10 @@ def verify_engine() -> PactVerification:
 # ---- a system at a URL -----------------------------------------------------------------------------------
 def check_url(url: str, timeout: float = 10.0) -> str:
     """The URL without a trailing slash if anything answers HTTP there; else a ContractCheckError."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ContractCheckError(f"--url {url!r} is not an http(s) URL")
     try:
-        httpx.get(url.rstrip("/") + "/openapi.json", timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise ContractCheckError(f"{url} is unreachable ({type(exc).__name__}: {exc or 'no answer'})") from exc
-    return url.rstrip("/")
+        return check_reachable(url, timeout, option="--url", what="the provider")
+    except TargetUnreachableError as exc:
+        raise ContractCheckError(str(exc)) from exc
 
 
 def verify_url(provider: str, url: str, token: str, *, municipality_cvr: str | None = None) -> PactVerification:

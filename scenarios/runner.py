@@ -133,13 +133,9 @@ def _run_step(ctx: RunContext, step: Step, registry: dict[str, Action]) -> None:
     assert name is not None
     ctx.bus.emit(StepStarted(ctx.scenario_id, ctx.profile, step.index, _label(step), step.line))
     started = time.monotonic()  # real time
-    polls = 0
-    try:
-        if step.action == "expect":
-            value, polls = _expect(ctx, step, registry[name])
-        else:
-            value = _act(ctx, step, registry[name])
-    except StepFailure as failure:
+
+    def finished(passed: bool, message: str, observed: Any, polls: int = 0) -> None:
+        seconds = time.monotonic() - started  # real time
         ctx.bus.emit(
             StepFinished(
                 ctx.scenario_id,
@@ -147,32 +143,28 @@ def _run_step(ctx: RunContext, step: Step, registry: dict[str, Action]) -> None:
                 step.index,
                 _label(step),
                 step.line,
-                False,
-                time.monotonic() - started,
-                mask_cpr_in_text(str(failure)),
-                failure.observed,
+                passed,
+                seconds,
+                message,
+                observed,
                 polls,
             )
         )
+
+    polls = 0
+    try:
+        if step.action == "expect":
+            value, polls = _expect(ctx, step, registry[name])
+        else:
+            value = _act(ctx, step, registry[name])
+    except StepFailure as failure:
+        finished(False, mask_cpr_in_text(str(failure)), failure.observed)
         raise StepFailure(
             f"step {step.index + 1} (line {step.line}, {_label(step)}): {failure}", failure.observed
         ) from failure
     if step.capture:
         ctx.captures[step.capture] = value
-    ctx.bus.emit(
-        StepFinished(
-            ctx.scenario_id,
-            ctx.profile,
-            step.index,
-            _label(step),
-            step.line,
-            True,
-            time.monotonic() - started,
-            "",
-            value,
-            polls,
-        )
-    )
+    finished(True, "", value, polls)
 
 
 def _label(step: Step) -> str:

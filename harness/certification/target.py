@@ -43,15 +43,18 @@ class Counterparts:
     callback_token: str
 
 
-def check_reachable(url: str, timeout: float = 10.0) -> str:
-    """The URL without a trailing slash, if anything answers there over HTTP; else a clear error."""
+def check_reachable(
+    url: str, timeout: float = 10.0, *, option: str = "--debtor-url", what: str = "the debtor system"
+) -> str:
+    """The URL without a trailing slash, if anything answers there over HTTP; else a clear error naming
+    the command-line `option` the URL came from."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise TargetUnreachableError(f"--debtor-url {url!r} is not an http(s) URL")
+        raise TargetUnreachableError(f"{option} {url!r} is not an http(s) URL")
     try:
         httpx.get(url.rstrip("/") + "/openapi.json", timeout=timeout)
     except httpx.HTTPError as exc:
         raise TargetUnreachableError(
-            f"the debtor system at {url} is unreachable ({type(exc).__name__}: {exc or 'no answer'})"
+            f"{what} at {url} is unreachable ({type(exc).__name__}: {exc or 'no answer'})"
         ) from exc
     return url.rstrip("/")

@@ -72,33 +72,12 @@ async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile,
     switched_off = misbehaviour.active(session.settings, "drop_callbacks")
     if switched_off or (rule is not None and rule.kind is FaultKind.DROP_CALLBACK):
         callback.delivered_at = now  # the debtor believes it was sent; the fagsystem never sees it
-        session.journal.record(
-            at=now,
-            direction="out",
-            method="POST",
-            path="(dropped)",
-            operation=CALLBACK_OPERATION,
-            status=None,
-            transaction_id=callback.transaction_id,
-            request_body=callback.body,
-            note="dropped (misbehaviour drop_callbacks)"
-            if switched_off or rule is None
-            else f"dropped by fault rule {rule.id}",
-        )
+        reason = "misbehaviour drop_callbacks" if switched_off or rule is None else f"fault rule {rule.id}"
+        _journal_unsent(session, callback, "(dropped)", f"dropped by {reason}")
         return True
     if rule is not None and rule.kind is FaultKind.FAIL_CALLBACK:
         callback.last_error = f"failed by fault rule {rule.id}"
-        session.journal.record(
-            at=now,
-            direction="out",
-            method="POST",
-            path="(failed)",
-            operation=CALLBACK_OPERATION,
-            status=None,
-            transaction_id=callback.transaction_id,
-            request_body=callback.body,
-            note=callback.last_error,
-        )
+        _journal_unsent(session, callback, "(failed)", callback.last_error)
         _back_off(profile, callback, now)
         return False
     copies = 2 if rule is not None and rule.kind is FaultKind.DUPLICATE_CALLBACK else 1
@@ -111,6 +90,21 @@ async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile,
     else:
         _back_off(profile, callback, now)
     return ok
+
+
+def _journal_unsent(session: Session[Any], callback: Callback, path: str, note: str) -> None:
+    """Record a callback a fault kept from the wire, so tests can see what was (not) sent."""
+    session.journal.record(
+        at=session.clock.now(),
+        direction="out",
+        method="POST",
+        path=path,
+        operation=CALLBACK_OPERATION,
+        status=None,
+        transaction_id=callback.transaction_id,
+        request_body=callback.body,
+        note=note,
+    )
 
 
 def _back_off(profile: Profile, callback: Callback, now: datetime) -> None:
