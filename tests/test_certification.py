@@ -111,6 +111,17 @@ def test_the_profiles_scenarios_are_checks_of_the_certification(certified: Path)
     assert certificate["verdict"] == "CERTIFIED"
 
 
+def test_the_probes_leave_har_evidence_with_cpr_masked_and_tokens_redacted(certified: Path) -> None:
+    raw = (certified / "evidence" / "probes.har").read_text()
+    entries = json.loads(raw)["log"]["entries"]
+    assert len(entries) >= 8 and {e["request"]["method"] for e in entries} >= {"GET", "POST"}
+    assert any(e["request"]["url"].endswith("/debitorkonti") and e["response"]["status"] == 201 for e in entries)
+    assert "oir-dev-token" not in raw and "Bearer ***" in raw
+    import re
+
+    assert "-xxxx" in raw and not re.search(r"(?<!\d)[0-3]\d[01]\d{3}-?\d{4}(?!\d)", raw.replace("-xxxx", ""))
+
+
 def test_the_certification_report_in_a_real_browser(certified: Path) -> None:
     dom = rendered_dom(certified / "index.html")
     assert "CERTIFIED" in dom and "NOT_CERTIFIED" not in dom

@@ -70,9 +70,17 @@ class CallbackInbox:
 class DebtorConversation:
     """Requests to one debtor system for one municipality, recording evidence as it goes."""
 
-    def __init__(self, base_url: str, token: str, municipality: Municipality, session: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        municipality: Municipality,
+        session: str,
+        exchanges: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.municipality = municipality
         self.evidence: list[str] = []
+        self.exchanges = exchanges if exchanges is not None else []  # for the HAR evidence of the run
         self.http = httpx.Client(
             base_url=base_url, timeout=30.0, headers={"Authorization": f"Bearer {token}", "X-Sim-Session": session}
         )
@@ -86,7 +94,26 @@ class DebtorConversation:
 
     def send(self, method: str, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers(kwargs.pop("transaction_id", None)), **kwargs.pop("headers", {})}
+        started = time.perf_counter()  # real time: how long the system took, for the evidence
         response = self.http.request(method, path, json=body, headers=headers, **kwargs)
+        try:
+            answer: Any = response.json() if response.content else None
+        except ValueError:
+            answer = response.text[:2000]
+        self.exchanges.append(
+            {
+                "system": "debtor",
+                "method": method,
+                "url": str(response.request.url),
+                "request_headers": dict(response.request.headers),
+                "request_body": body,
+                "status": response.status_code,
+                "response_headers": dict(response.headers),
+                "response_body": answer,
+                "seconds": time.perf_counter() - started,
+                "started": headers["X-Transaktion-Tid"],
+            }
+        )
         self.evidence.append(
             mask_cpr_in_text(f"{method} {path} {body!r} -> {response.status_code} {response.text[:600]}")
         )

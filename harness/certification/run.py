@@ -27,6 +27,7 @@ import yaml
 
 from contracts.municipalities import for_vendor
 from contracts.specs import load_spec, spec_digest
+from scenarios.reporters.files import write_har
 from simulators import factory
 from simulators.debtor.profile import Profile, load_profile, profile_path
 
@@ -298,8 +299,9 @@ def certify_profile(
             if response.status_code not in (404, 405) or target.simulated:
                 response.raise_for_status()
 
+        exchanges: list[dict[str, Any]] = []
         probes = run_probes(
-            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session),
+            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session, exchanges),
             neighbour=municipalities[1] if len(municipalities) > 1 else None,
             b03=profile.capabilities.b03_payment,
             inbox=inbox,
@@ -316,6 +318,7 @@ def certify_profile(
             session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
         )
+    write_har(exchanges, out / "evidence" / "probes.har")
     scenario_check = None
     if scenarios:
         step("scenarios (the profile's bundled suite, end to end)")

@@ -114,6 +114,7 @@ STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": time
         "until": Arg("date", doc="move to this date, same time of day"),
         "step": Arg("str", choices=tuple(STEPS), doc="how finely the systems move together (default: by size)"),
     },
+    simulated=True,  # a vendor's system lives in real time
 )
 def advance(
     ctx: RunContext,
@@ -170,6 +171,7 @@ def _system(ctx: RunContext, system: str) -> str:
         "http_status": Arg("int", doc="for kind error (default 503)"),
         "latency_ms": Arg("int"),
     },
+    simulated=True,
 )
 def add_fault(
     ctx: RunContext,
@@ -194,7 +196,7 @@ def add_fault(
     return ctx.control(_system(ctx, system), "POST", "/faults", rule)  # type: ignore[no-any-return]
 
 
-@action("faults.clear", args={"system": Arg("str", required=True)}, primary="system")
+@action("faults.clear", args={"system": Arg("str", required=True)}, primary="system", simulated=True)
 def clear_faults(ctx: RunContext, system: str) -> dict[str, Any]:
     """Remove every fault rule of a simulator in this world."""
     ctx.control(_system(ctx, system), "DELETE", "/faults")

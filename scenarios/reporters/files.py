@@ -96,10 +96,18 @@ def _masked_json(value: Any) -> str:
     return mask_cpr_in_text(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-def write_har(record: ScenarioRecord, path: Path) -> None:
-    """HAR 1.2 of every HTTP exchange the scenario made (CPR masked)."""
+def _headers(headers: dict[str, str]) -> list[dict[str, str]]:
+    """HAR headers; credentials never reach evidence."""
+    return [{"name": k, "value": "Bearer ***" if k.lower() == "authorization" else v} for k, v in headers.items()]
+
+
+def write_har(exchanges: list[dict[str, Any]], path: Path) -> None:
+    """HAR 1.2 of HTTP exchanges (the scenario's, or certification's probes'); CPR masked, tokens redacted.
+
+    Each exchange is a dict with the fields of `events.HttpExchange`.
+    """
     entries = []
-    for exchange in record.exchanges:
+    for exchange in exchanges:
         request_body = (
             json.dumps(exchange["request_body"], ensure_ascii=False) if exchange["request_body"] is not None else ""
         )
@@ -112,7 +120,7 @@ def write_har(record: ScenarioRecord, path: Path) -> None:
                     "method": exchange["method"],
                     "url": exchange["url"],
                     "httpVersion": "HTTP/1.1",
-                    "headers": [{"name": k, "value": v} for k, v in exchange["request_headers"].items()],
+                    "headers": _headers(exchange["request_headers"]),
                     "queryString": [],
                     "cookies": [],
                     "headersSize": -1,
@@ -123,7 +131,7 @@ def write_har(record: ScenarioRecord, path: Path) -> None:
                     "status": exchange["status"],
                     "statusText": "",
                     "httpVersion": "HTTP/1.1",
-                    "headers": [{"name": k, "value": v} for k, v in exchange["response_headers"].items()],
+                    "headers": _headers(exchange["response_headers"]),
                     "cookies": [],
                     "content": {"size": len(response_body), "mimeType": "application/json", "text": response_body},
                     "redirectURL": "",
@@ -194,6 +202,6 @@ def write_html(records: list[ScenarioRecord], path: Path, *, title: str = "ØiR 
 def write_folder(records: list[ScenarioRecord], folder: Path) -> None:
     """The whole report folder: index.html, results.json and evidence/*.har."""
     for record in records:
-        write_har(record, folder / "evidence" / f"{record.key}.har")
+        write_har(record.exchanges, folder / "evidence" / f"{record.key}.har")
     write_results(records, folder / "results.json")
     write_html(records, folder / "index.html")
