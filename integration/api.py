@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, Security
 from fastapi.responses import JSONResponse
@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from contracts.problems import Problem, install_problem_handlers, problem_responses
 from contracts.specs import load_spec
@@ -115,20 +115,49 @@ def authenticated_route(
     response_model=Kvittering,
     responses=problem_responses(400, 401, 403, 409, 422),
 )
-async def receive(
+def receive(
     request: Request, body: DaekningAfskrivning, route: Annotated[Route, Depends(authenticated_route)]
 ) -> Kvittering:
-    """Take in one message: postings or status notices for FBS are queued in the same transaction."""
+    """Take in one message: postings or status notices for FBS are queued in the same transaction.
+
+    A plain `def`: FastAPI runs it in its thread pool, so the database work never blocks the event
+    loop (and with it every other callback and /health) while a transaction waits for a lock.
+    """
     engine = _engine(request)
     message = body.model_dump(mode="json", exclude_none=True)
     fingerprint = hashlib.sha256(json.dumps(message, sort_keys=True).encode()).hexdigest()
-    cvr = route.municipality.cvr
+    try:
+        return _take_in(engine, body, message, fingerprint, route.municipality.cvr)
+    except IntegrityError:
+        # The same message arrived twice at once (these run in parallel threads) and the other copy
+        # committed first: answer as a redelivery, never 500.
+        with engine.store.begin() as session:
+            return _earlier(session, body.meddelelseId, fingerprint) or _never_stored(body.meddelelseId)
+
+
+def _earlier(session: Any, message_id: str, fingerprint: str) -> Kvittering | None:
+    """The answer to a message already taken in (409 if its id came with another message)."""
+    earlier = session.get(ReceivedCallback, message_id)
+    if earlier is None:
+        return None
+    if earlier.fingerprint != fingerprint:
+        raise Problem(409, "OIR-409-MESSAGE-ID-REUSED", "This meddelelseId was used for another message")
+    return Kvittering(meddelelseId=message_id, dublet=True)
+
+
+def _never_stored(message_id: str) -> NoReturn:
+    raise Problem(
+        409, "OIR-409-CONFLICT", "The message conflicted with another being taken in; send it again", message_id
+    )
+
+
+def _take_in(
+    engine: SyncEngine, body: DaekningAfskrivning, message: dict[str, Any], fingerprint: str, cvr: str
+) -> Kvittering:
     with engine.store.begin() as session:
-        earlier = session.get(ReceivedCallback, body.meddelelseId)
-        if earlier is not None:
-            if earlier.fingerprint != fingerprint:
-                raise Problem(409, "OIR-409-MESSAGE-ID-REUSED", "This meddelelseId was used for another message")
-            return Kvittering(meddelelseId=body.meddelelseId, dublet=True)
+        duplicate = _earlier(session, body.meddelelseId, fingerprint)
+        if duplicate is not None:
+            return duplicate
         claims = _claims_of(session, body, cvr)
         repaired = frozenset(
             session.scalars(select(RepairedMovement.signature).where(RepairedMovement.claim_id.in_(list(claims)))).all()
@@ -157,7 +186,7 @@ def create_engine_api(engine: SyncEngine) -> FastAPI:
     contract = load_spec("oir-fagsystem-v3")
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> JSONResponse:
+    def health() -> JSONResponse:  # a plain def: the database query runs in the thread pool
         try:
             depth = engine.queue_depth()  # touches the database
         except SQLAlchemyError as error:
@@ -165,7 +194,7 @@ def create_engine_api(engine: SyncEngine) -> FastAPI:
         return JSONResponse({"status": "ok", "queueDepth": depth})
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    def metrics() -> Response:  # a plain def, like /health
         engine.queue_depth()
         return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -2,27 +2,23 @@
 
 `oir engine serve` reads FBS's feed and delivers the outbox every `interval` seconds and serves the
 callback API; `oir engine cycle` does one cycle and exits (scenarios on virtual time step it). Each
-cycle logs one structured JSON line; messages carry no CPR numbers, and any text logged passes
-through CPR masking.
+cycle logs one structured JSON line (`integration.logs`, beside the delivery outcomes the engine
+logs); any text logged passes through CPR masking.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.identity import mask_cpr_in_text
-
 from .clock import Clock, SystemClock
+from .logs import log_event
 from .routing import RoutingTable
 from .store import open_store
 from .sync import CycleReport, EngineConfig, SyncEngine
-
-log = logging.getLogger("oir.engine")
 
 
 @dataclass
@@ -34,6 +30,7 @@ class EngineSetup:
     extra_headers: dict[str, str] = field(default_factory=dict)
     token: str = "oir-dev-token"
     worker: str | None = None
+    concurrency: int | None = None  # deliveries in flight at once (None: EngineConfig's default)
 
     def build(self, clock: Clock | None = None) -> SyncEngine:
         routes = RoutingTable.from_vendor_urls(
@@ -42,11 +39,13 @@ class EngineSetup:
         config = EngineConfig(fbs_url=self.fbs_url, fbs_token=self.token, extra_headers=self.extra_headers)
         if self.worker:
             config.worker = self.worker
+        if self.concurrency is not None:
+            config.concurrency = self.concurrency
         return SyncEngine(open_store(self.database_url), routes, config, clock or SystemClock())
 
 
 def log_cycle(report: CycleReport) -> None:
-    log.info(mask_cpr_in_text(json.dumps({"event": "cycle", **report.__dict__})))
+    log_event("cycle", **report.__dict__)
 
 
 def serve_forever(
@@ -59,14 +58,15 @@ def serve_forever(
         signal.signal(signal.SIGINT, lambda *_: stop.set())
     if api is not None:
         api.start()
-        log.info(json.dumps({"event": "listening", "url": api.url}))
+        log_event("listening", url=api.url)
     try:
         while not stop.is_set():
             try:
                 log_cycle(engine.cycle())
             except Exception as error:
-                log.warning(mask_cpr_in_text(json.dumps({"event": "cycle-failed", "error": repr(error)[:500]})))
+                log_event("cycle-failed", level=logging.WARNING, error=repr(error)[:500])
             stop.wait(interval)
     finally:
         if api is not None:
             api.stop()
+        engine.close()

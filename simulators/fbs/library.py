@@ -24,6 +24,7 @@ class Borrower:
     municipality: Municipality
     excluded: bool = False
     notices: list[dict[str, Any]] = field(default_factory=list)
+    claim_ids: list[str] = field(default_factory=list)  # the borrower's claims, oldest first
 
 
 @dataclass
@@ -122,6 +123,7 @@ class Library:
         if claim.due_on < claim.created_on:
             raise Problem(422, "OIR-422-DATES", "forfaldsdato lies before the claim is made")
         self.claims[claim.id] = claim
+        borrower.claim_ids.append(claim.id)
         self.emit("FORDRING_OPRETTET", claim, now)
         return claim
 
@@ -264,9 +266,9 @@ class Library:
             borrower.notices.append({"type": "UDELUKKELSE_OPHAEVET", "tidspunkt": now, "saldoOere": balance})
 
     def balance(self, borrower: Borrower) -> int:
-        return sum(
-            c.balance for c in self.claims.values() if c.borrower_id == borrower.id and c.status in ("AABEN", "AFVIST")
-        )
+        # By the borrower's own claims, not a scan of all: called on every claim made (100k in a benchmark).
+        claims = (self.claims[claim_id] for claim_id in borrower.claim_ids)
+        return sum(c.balance for c in claims if c.status in ("AABEN", "AFVIST"))
 
 
 def cursor(number: int) -> str:

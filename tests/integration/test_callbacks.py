@@ -206,3 +206,32 @@ def test_reconciliation_repairs_a_lost_callback_once_and_a_late_one_is_not_count
     engine_world.engine.cycle()
     view = engine_world.fbs_claim(claim)
     assert view["saldoOere"] == 6000 and [p["beloebOere"] for p in view["posteringer"]] == [4000]
+
+
+def test_the_same_callback_arriving_many_times_at_once_is_taken_in_once(engine_world: EngineWorld) -> None:
+    """Callbacks are taken in on parallel threads: copies racing each other are duplicates, not 500s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    opus = for_vendor("kmd-opus")[0]
+    claim = engine_world.claim(opus)
+    engine_world.engine.cycle()
+    body = {
+        "meddelelseId": str(uuid.uuid4()),
+        "debitorkontoId": f"FBS-{opus.code}-{claim['laanerId']}",
+        "fordringId": claim["fordringId"],
+        "type": "DAEKNING",
+        "beloebOere": 3000,
+        "dato": "2026-01-05",
+    }
+    copies = 8
+
+    def send(_: int) -> httpx.Response:
+        return _post(engine_world, body, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
+
+    with ThreadPoolExecutor(copies) as pool:
+        answers = list(pool.map(send, range(copies)))
+    assert [a.status_code for a in answers] == [202] * copies, [a.text for a in answers if a.status_code != 202]
+    assert sorted(a.json()["dublet"] for a in answers) == [False] + [True] * (copies - 1)
+    assert engine_world.received() == 1
+    engine_world.engine.cycle()
+    assert [p["beloebOere"] for p in engine_world.fbs_claim(claim)["posteringer"]] == [3000]

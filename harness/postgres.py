@@ -1,0 +1,79 @@
+"""A throwaway PostgreSQL cluster: initdb into a temporary folder, trust auth, loopback only.
+
+The engine's PostgreSQL tests and the engine benchmark both need a database nobody else uses and
+that vanishes afterwards; this is the one place that knows how to start and stop it. initdb refuses
+root, so as root the cluster belongs to the `postgres` user. Where the server binaries are absent it
+raises `PostgresUnavailable` (tests turn that into a skip with the same reason).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class PostgresUnavailable(RuntimeError):
+    """The PostgreSQL server binaries (initdb, pg_ctl) are not installed."""
+
+
+def _binaries() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return os.path.dirname(found[-1])
+    initdb = shutil.which("initdb")
+    return os.path.dirname(initdb) if initdb else None
+
+
+def _as_owner(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextmanager
+def throwaway_postgres(*, max_connections: int = 200) -> Iterator[str]:
+    """Start a fresh cluster on a free loopback port; yield the SQLAlchemy URL of its `oir` database."""
+    bin_dir = _binaries()
+    if bin_dir is None:
+        raise PostgresUnavailable(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed; apt-get install postgresql"
+        )
+    folder = tempfile.mkdtemp(prefix="oir-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data = os.path.join(folder, "data")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def run(*command: str) -> None:
+        subprocess.run(_as_owner(list(command)), check=True, capture_output=True, timeout=120)
+
+    try:
+        run(f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        run(
+            f"{bin_dir}/pg_ctl",
+            "-D",
+            data,
+            "-l",
+            os.path.join(folder, "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections={max_connections}",
+            "start",
+        )
+        run(f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "oir")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/oir"
+    finally:
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
+            subprocess.run(
+                _as_owner([f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(folder, ignore_errors=True)
