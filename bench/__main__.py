@@ -1,5 +1,6 @@
-"""`python -m bench`: run every benchmark with its defaults."""
+"""`python -m bench`: run every benchmark with its defaults (the engine's takes several minutes)."""
 
-from bench import debtor_registration
+from bench import debtor_registration, engine_throughput
 
 debtor_registration.main([])
+engine_throughput.main([])

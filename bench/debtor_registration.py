@@ -15,73 +15,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.processes import served
+
 KK_CVR = "64942212"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def served(factory: str) -> Iterator[str]:
-    """Start `bench.targets:<factory>` under uvicorn on a free port.
-
-    Not `--fd`: uvicorn wraps an inherited socket as AF_UNIX, so asyncio never sets TCP_NODELAY on
-    its connections and every answer waits ~40 ms for Nagle and delayed ACK (measured here).
-    """
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"bench.targets:{factory}",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/openapi.json", timeout=1).status_code in (200, 404):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{factory}: server did not start on port {port}")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def _message(index: int) -> tuple[dict[str, str], dict]:

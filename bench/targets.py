@@ -27,3 +27,18 @@ def debtor() -> FastAPI:
     from simulators.debtor.app import create_app
 
     return create_app(profile="kmd-opus")
+
+
+def debtor_profile() -> FastAPI:
+    """The debtor simulator of the profile named by $OIR_BENCH_PROFILE."""
+    import os
+
+    from simulators.debtor.app import create_app
+
+    return create_app(profile=os.environ["OIR_BENCH_PROFILE"])
+
+
+def fbs() -> FastAPI:
+    from simulators.fbs.app import create_app
+
+    return create_app()
