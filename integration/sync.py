@@ -499,12 +499,7 @@ class SyncEngine:
             log_event(
                 "delivery-rejected",
                 level=logging.WARNING,
-                route=route,
-                target=message.target,
-                kind=message.kind,
-                claim=message.claim_id,
-                transaction=message.transaction_id,
-                status=outcome.status,
+                **_about(route, message, outcome.status),
                 code=_code(outcome.status, outcome.body),
                 text=_text(outcome.status, outcome.body),
             )
@@ -513,12 +508,7 @@ class SyncEngine:
             self.metrics.retries.labels(route, message.target).inc()
             log_event(
                 "delivery-retry",
-                route=route,
-                target=message.target,
-                kind=message.kind,
-                claim=message.claim_id,
-                transaction=message.transaction_id,
-                status=outcome.status,
+                **_about(route, message, outcome.status),
                 attempts=attempts,
                 nextAttemptAt=retry_at.isoformat() if retry_at else None,
                 error=(outcome.error or "")[:300],
@@ -587,6 +577,18 @@ class SyncEngine:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         self.http.close()
+
+
+def _about(route: str, message: OutboxMessage, status: int | None) -> dict[str, Any]:
+    """What a log line says about the message it concerns (never its body: that holds a CPR)."""
+    return {
+        "route": route,
+        "target": message.target,
+        "kind": message.kind,
+        "claim": message.claim_id,
+        "transaction": message.transaction_id,
+        "status": status,
+    }
 
 
 def _code(status: int | None, problem: Any) -> str:
