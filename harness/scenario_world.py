@@ -12,7 +12,7 @@ import json
 import logging
 import shutil
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,20 +68,16 @@ def profile_capabilities(profile: str) -> frozenset[str]:
 
 
 class _WorldClock:
-    """The engine's clock in a scenario: it reads the world's virtual time, in UTC.
-
-    UTC because SQLite keeps no offset: the engine's production clock is UTC, and an instant stored
-    with +01:00 would compare as an hour late against the UTC lease query.
-    """
+    """The engine's clock in a scenario: it reads the world's virtual time."""
 
     def __init__(self, start: datetime) -> None:
-        self._now = start.astimezone(UTC)
+        self._now = start
 
     def now(self) -> datetime:
         return self._now
 
     def set(self, instant: datetime) -> None:
-        self._now = instant.astimezone(UTC)
+        self._now = instant
 
 
 class InProcessEngine:

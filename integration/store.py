@@ -8,17 +8,41 @@ with, so a resend after a crash is harmless at the receiver. The schema is creat
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant, stored in UTC whatever the database.
+
+    SQLite keeps no offset: an instant written with +01:00 would come back as local time and compare an
+    hour off against a UTC one in the lease query. Naive datetimes are refused: time comes from the
+    injected clock, which is always timezone-aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the engine's clock must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -40,7 +64,7 @@ class InboxEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     claim_id: Mapped[str] = mapped_column(String(64), index=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OutboxMessage(Base):
@@ -59,12 +83,12 @@ class OutboxMessage(Base):
     source_event: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="PENDING", index=True)  # PENDING, DONE, REJECTED
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     lease_owner: Mapped[str | None] = mapped_column(String(64))  # the worker delivering (or that delivered) it
-    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    leased_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ClaimRecord(Base):
@@ -85,7 +109,7 @@ class ReceivedCallback(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     municipality_cvr: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(40))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class RepairedMovement(Base):
@@ -94,7 +118,7 @@ class RepairedMovement(Base):
     __tablename__ = "repaired_movement"
     signature: Mapped[str] = mapped_column(String(200), primary_key=True)  # subclaim|kind|amount|date
     claim_id: Mapped[str] = mapped_column(String(64), index=True)
-    repaired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    repaired_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MigratedClaim(Base):
@@ -103,7 +127,7 @@ class MigratedClaim(Base):
     __tablename__ = "migrated_claim"
     claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     line: Mapped[int] = mapped_column(Integer)
-    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def movement_signature(subclaim_id: str, kind: str, amount: int, on: str) -> str:

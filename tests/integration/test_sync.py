@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -139,6 +140,16 @@ def test_an_unconfigured_route_goes_back_to_fbs(world: dict[str, str], database_
     claim = harness.claim(for_vendor("eg")[0])
     harness.engine.cycle()
     assert harness.fbs_claim(claim)["afvisninger"][0]["kode"] == "OIR-ROUTE-NOT-CONFIGURED"
+
+
+def test_an_engine_on_danish_local_time_delivers_what_is_due(world: dict[str, str], database_url: str) -> None:
+    """Instants are stored in UTC: a clock in Europe/Copenhagen (+01:00) must not make messages an hour late."""
+    harness = Harness(world, database_url)
+    harness.clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=ZoneInfo("Europe/Copenhagen")))
+    harness.engine = harness.new_engine()
+    claim = harness.claim(for_vendor("eg")[0])
+    assert harness.engine.cycle().delivered == 1
+    assert registrations(harness.debtor("eg"))[0]["requestBody"]["fordringer"][0]["fordringId"] == claim["fordringId"]
 
 
 def test_a_business_rejection_by_the_debtor_reaches_fbs(world: dict[str, str], database_url: str) -> None:
