@@ -59,11 +59,18 @@ class RoutingTable:
         token: str = "oir-dev-token",
         callback_tokens: dict[str, str] | None = None,
         overrides: dict[str, dict[str, Any]] | None = None,
+        tokens: dict[str, str] | None = None,
     ) -> RoutingTable:
-        """One route per municipality, to its vendor's debtor URL; `overrides` by municipality code."""
+        """One route per municipality, to its vendor's debtor URL; `overrides` by municipality code.
+
+        `token` is the engine's credential at every debtor system unless `tokens` has one for the vendor.
+        """
         routes = {}
         for municipality in load_municipalities():
-            settings: dict[str, Any] = {"debtor_url": debtor_urls.get(municipality.vendor), "token": token}
+            settings: dict[str, Any] = {
+                "debtor_url": debtor_urls.get(municipality.vendor),
+                "token": (tokens or {}).get(municipality.vendor, token),
+            }
             if callback_tokens and municipality.vendor in callback_tokens:
                 settings["callback_token"] = callback_tokens[municipality.vendor]
             settings.update((overrides or {}).get(municipality.code, {}))

@@ -14,6 +14,9 @@ from .routes import claim_out, router
 
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "exclusion_limit_oere": 25_000,  # the local limit above which a borrower is excluded (typically 200-300 kr)
+    # Put into every borrower and claim id when set: a vendor's real system keeps the ids of earlier
+    # sessions and runs, so each session that talks to one numbers in a series of its own.
+    "id_series": "",
 }
 
 

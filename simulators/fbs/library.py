@@ -83,13 +83,12 @@ class Library:
             raise Problem(403, "OIR-403-OTHER-MUNICIPALITY", "The claim belongs to another municipality")
         return claim
 
-    def add_borrower(self, cpr: str, name: str, municipality: Municipality) -> tuple[Borrower, bool]:
+    def add_borrower(self, cpr: str, name: str, municipality: Municipality, series: str = "") -> tuple[Borrower, bool]:
         existing = self.by_cpr.get((municipality.code, cpr))
         if existing:
             return self.borrowers[existing], False
-        borrower = Borrower(
-            id=f"L{municipality.code}{next(self._borrower_seq):06d}", cpr=cpr, name=name, municipality=municipality
-        )
+        number = f"{series}-{next(self._borrower_seq):06d}" if series else f"{next(self._borrower_seq):06d}"
+        borrower = Borrower(id=f"L{municipality.code}{number}", cpr=cpr, name=name, municipality=municipality)
         self.borrowers[borrower.id] = borrower
         self.by_cpr[(municipality.code, cpr)] = borrower.id
         return borrower, True
@@ -103,10 +102,12 @@ class Library:
         text: str,
         due_on: date | None,
         now: datetime,
+        series: str = "",
     ) -> LibraryClaim:
         if handling is not None and kind == "GEBYR":
             raise Problem(422, "OIR-422-HANDLING-FEE-ON-FEE", "A handling fee belongs to a replacement claim")
-        claim_id = f"FBS-{borrower.municipality.code}-{next(self._claim_seq):07d}"
+        number = f"{series}-{next(self._claim_seq):07d}" if series else f"{next(self._claim_seq):07d}"
+        claim_id = f"FBS-{borrower.municipality.code}-{number}"
         parts = [{"delpostId": f"{claim_id}-1", "beloebOere": amount, "tekst": text}]
         if handling:
             parts.append({"delpostId": f"{claim_id}-2", "beloebOere": handling, "tekst": "Håndteringsgebyr"})

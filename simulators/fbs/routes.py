@@ -94,7 +94,9 @@ def claim_out(library: Library, claim: LibraryClaim) -> FordringOut:
 async def opret_laaner(body: LaanerIn, call: CallDep, block: HeaderBlockDep, response: Response) -> LaanerOut:
     """Register a borrower at a municipality's library (the same CPR again: the same borrower)."""
     ensure_may_act(call.principal, block)
-    borrower, created = _library(call).add_borrower(body.cpr, body.navn, block.municipality)
+    borrower, created = _library(call).add_borrower(
+        body.cpr, body.navn, block.municipality, str(call.setting("id_series"))
+    )
     response.status_code = 201 if created else 200
     return LaanerOut(laanerId=borrower.id, navn=borrower.name, kommuneKode=borrower.municipality.code)
 
@@ -113,7 +115,14 @@ async def opret_fordring(body: FordringIn, call: CallDep, block: HeaderBlockDep)
     library = _library(call)
     borrower = library.borrower(body.laanerId, block.municipality)
     claim = library.add_claim(
-        borrower, body.type, body.beloebOere, body.haandteringsgebyrOere, body.tekst, body.forfaldsdato, call.now
+        borrower,
+        body.type,
+        body.beloebOere,
+        body.haandteringsgebyrOere,
+        body.tekst,
+        body.forfaldsdato,
+        call.now,
+        str(call.setting("id_series")),
     )
     _after(call, borrower)
     return claim_out(library, claim)

@@ -41,11 +41,16 @@ NO_PAYMENT_TEXT = (
 )
 
 
-def _setting_key(profile: str) -> str:
-    return "debtor_url_" + profile.replace("-", "_")
+def _setting_key(profile: str, what: str = "url") -> str:
+    return f"debtor_{what}_" + profile.replace("-", "_")
 
 
-SETTINGS_DEFAULTS: dict[str, Any] = {**{_setting_key(p): None for p in PROFILE_NAMES}, "debtor_token": "oir-dev-token"}
+SETTINGS_DEFAULTS: dict[str, Any] = {
+    **{_setting_key(p): None for p in PROFILE_NAMES},
+    "debtor_token": "oir-dev-token",
+    # a vendor's own system takes its own credentials: debtor_token_<profile> replaces debtor_token there
+    **{_setting_key(p, "token"): None for p in PROFILE_NAMES},
+}
 
 
 class OverblikIn(StrictModel):
@@ -98,9 +103,8 @@ def _debtor_url(call: Call, municipality: Municipality) -> str:
 
 
 async def _b03(call: Call, municipality: Municipality, path: str, body: dict[str, Any]) -> httpx.Response:
-    headers = call.runtime.outgoing_headers(
-        call.session, call.setting("debtor_token"), municipality.cvr, str(uuid.uuid4())
-    )
+    token = call.setting(_setting_key(municipality.vendor, "token")) or call.setting("debtor_token")
+    headers = call.runtime.outgoing_headers(call.session, token, municipality.cvr, str(uuid.uuid4()))
     url = _debtor_url(call, municipality) + path
     try:
         response = await call.runtime.client().post(url, json=body, headers=headers, timeout=10.0)

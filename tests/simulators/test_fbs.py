@@ -253,3 +253,17 @@ def test_bad_borrowers_and_headers(fbs: SimClient) -> None:
         fbs.post("/fordringer", {"laanerId": "NOPE", "type": "GEBYR", "beloebOere": 100, "tekst": "t"}).status_code
         == 404
     )
+
+
+def test_a_session_with_an_id_series_numbers_borrowers_and_claims_in_it(fbs_url: str) -> None:
+    """A vendor's real system keeps ids from earlier runs: sessions meeting one number in series of their own."""
+    plain, first, second = SimClient(fbs_url), SimClient(fbs_url), SimClient(fbs_url)
+    first.settings(id_series="a1b2c3d4")
+    second.settings(id_series="0f0f0f0f")
+    made = {}
+    for name, client in (("plain", plain), ("first", first), ("second", second)):
+        laaner = borrower(client)
+        made[name] = (laaner, make_claim(client, laaner)["fordringId"])
+    assert made["plain"] == ("L101000001", "FBS-101-0000001")  # unchanged without a series
+    assert made["first"] == ("L101a1b2c3d4-000001", "FBS-101-a1b2c3d4-0000001")
+    assert made["second"] == ("L1010f0f0f0f-000001", "FBS-101-0f0f0f0f-0000001")

@@ -10,6 +10,7 @@ from contracts.municipalities import by_code, for_vendor
 from contracts.synthetic import SyntheticData
 from harness.servers import ServerThread
 from simulators import factory
+from simulators.kernel import Principal
 from tests.support.claims import account, claim, new_id
 from tests.support.client import SimClient
 
@@ -88,3 +89,22 @@ def test_without_a_payment_solution_the_citizen_is_told_plainly(world: dict[str,
     )
     assert refused.status_code == 422 and refused.json()["code"] == "OIR-422-NO-PAYMENT-SOLUTION"
     assert SimClient(world["eg"], payment.session).journal() == []  # the EG system was never asked
+
+
+def test_a_vendor_s_own_credentials_are_used_at_its_debtor_system() -> None:
+    """A vendor's real system takes its own token; the payment solution sends it there and only there."""
+    opus = ServerThread(
+        factory("debtor")(profile="kmd-opus", tokens={"opus-secret": Principal("opus")}), name="opus-own-token"
+    ).start()
+    try:
+        payment = factory("payment")(debtor_url_kmd_opus=opus.url)
+        with ServerThread(payment, name="pay-token") as pay:
+            client = SimClient(pay.url)
+            refused = client.post("/betalingsoverblik", {"cpr": PEOPLE.cpr()})
+            assert refused.json()["code"] == "OIR-401-UNAUTHENTICATED"  # the dev token is refused there
+            client.settings(debtor_token_kmd_opus="opus-secret")
+            accepted = client.post("/betalingsoverblik", {"cpr": PEOPLE.cpr()})
+            assert accepted.status_code == 200, accepted.text
+            assert accepted.json()["poster"] == []
+    finally:
+        opus.stop()
