@@ -55,7 +55,7 @@ class RunContext:
     _http: httpx.Client | None = None
 
     def __post_init__(self) -> None:
-        self.people = SyntheticData(seed=self.seed)
+        self.people = SyntheticData(seed=self.seed ^ self.world.data_salt)
         self.used_profiles.add(self.profile)
 
     # ---- HTTP ------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ class RunContext:
     ) -> Response:
         url = (base_url or self.base_url(system)) + path
         headers = {
-            "Authorization": f"Bearer {token or self.world.endpoints.token}",
+            "Authorization": f"Bearer {token or self.world.endpoints.token_for(system)}",
             "X-Sim-Session": self.world.session,
             "X-Transaktion-Id": transaction_id or str(uuid.uuid4()),
         }

@@ -26,6 +26,10 @@ EXPECT_KEYS = ("that", "within", "stop_if", "absent", "as")
 MATCHERS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "len", "exists")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Simulation-only needs a vendor's real debtor system cannot meet: its own simulator's operations, and
+# virtual time or faults (which act on every system of the world). FBS, PSRM and the payment solution
+# stay simulators in a certification, so their simulation-only operations are fine.
+VENDOR_SIDE = frozenset({"debtor", "clock", "faults"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,22 @@ class Scenario:
     seed: int
     start: datetime | None
     steps: tuple[Step, ...]
-    simulated_only: bool  # uses simulation-only operations: cannot run against a real vendor
+    actors: frozenset[str]  # the actors its steps use (fbs, engine, debtor, …)
+    needs_simulated: frozenset[str]  # actors whose simulation-only operations it uses ("clock" for `start:`)
+
+    @property
+    def simulated_only(self) -> bool:
+        """It needs the debtor system's simulator (or moves virtual time): it cannot run against a vendor."""
+        return bool(self.needs_simulated & VENDOR_SIDE)
+
+    @property
+    def reaches_debtor(self) -> bool:
+        """Its steps involve a debtor system (directly, or through FBS and the engine), not only PSRM."""
+        return bool(self.actors & {"debtor", "engine", "payment"})
+
+    def runs_against_vendor(self) -> bool:
+        """Whether it says something about a vendor's real debtor system and can run against one."""
+        return self.reaches_debtor and not self.simulated_only
 
     def applies_to(self, profile: str, capabilities: frozenset[str]) -> bool:
         return (not self.profiles or profile in self.profiles) and set(self.requires) <= capabilities
@@ -88,7 +107,8 @@ class _Checker:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.captures: dict[str, int] = {}
-        self.simulated = False
+        self.actors: set[str] = set()
+        self.needs_simulated: set[str] = set()
 
     def fail(self, line: int | None, key: str, message: str, suggestion: str | None = None) -> ScenarioError:
         return ScenarioError(self.path, line, key, message, suggestion)
@@ -132,7 +152,8 @@ class _Checker:
             seed=seed,
             start=start,
             steps=steps,
-            simulated_only=self.simulated,
+            actors=frozenset(self.actors),
+            needs_simulated=frozenset(self.needs_simulated | ({"clock"} if start is not None else set())),
         )
 
     def names(self, document: LineDict, key: str, known: set[str] | None, what: str) -> tuple[str, ...]:
@@ -185,7 +206,9 @@ class _Checker:
         registry = actions()
         if name in registry:
             spec = registry[name]
-            self.simulated |= spec.simulated
+            self.actors.add(spec.actor)
+            if spec.simulated:
+                self.needs_simulated.add(spec.actor)
             return spec
         actor, dot, _ = name.partition(".")
         if not dot or actor not in ACTORS:

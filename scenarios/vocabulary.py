@@ -35,7 +35,9 @@ class Action:
     args: dict[str, Arg]
     doc: str
     run: Callable[..., Any]
-    simulated: bool = False  # uses an operation only simulators have (a citizen's bank transfer, …)
+    # uses an operation only the simulator of its actor's system has (a citizen's bank transfer at the
+    # debtor, a coverage at PSRM); the clock and faults actors act on every simulated system
+    simulated: bool = False
     primary: str | None = None  # the argument a bare value stands for (`fbs.claim: fee`)
 
     @property

@@ -32,14 +32,18 @@ class EngineHandle(Protocol):
 
 @dataclass
 class Endpoints:
-    """Base URLs of the systems around the engine, and the bearer token the harness holds."""
+    """Base URLs of the systems around the engine, and the bearer tokens the harness holds."""
 
     fbs: str
     psrm: str
     payment: str
     debtors: dict[str, str]  # by vendor profile
-    token: str = "oir-dev-token"
+    token: str = "oir-dev-token"  # for every system without a token of its own
     simulated: frozenset[str] = field(default_factory=frozenset)  # systems that are simulators
+    tokens: dict[str, str] = field(default_factory=dict)  # by system ("fbs", a profile, …): a vendor's own
+
+    def token_for(self, system: str) -> str:
+        return self.tokens.get(system, self.token)
 
 
 @dataclass
@@ -49,6 +53,9 @@ class ScenarioWorld:
     endpoints: Endpoints
     session: str
     engine: EngineHandle
+    # Mixed into every scenario's seed for its people: 0 replays the same people each run; a vendor's
+    # real system keeps what earlier runs registered, so a run against one needs people of its own.
+    data_salt: int = 0
 
     def close(self) -> None:
         self.engine.close()
