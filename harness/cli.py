@@ -97,7 +97,9 @@ def certify(
     ),
     validity_days: int = typer.Option(180, min=1, help="Days a certificate stays valid"),
     scenarios: bool = typer.Option(
-        True, "--scenarios/--no-scenarios", help="Also run the profile's bundled scenarios end to end (simulated)"
+        True,
+        "--scenarios/--no-scenarios",
+        help="Also run the profile's bundled scenarios end to end (against a vendor's system: those that can meet one)",
     ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write

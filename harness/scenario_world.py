@@ -4,6 +4,12 @@ plus a fresh, real integration engine (its own SQLite database, its own callback
 The engine runs in this process on a clock that follows the world's virtual time, so scenarios can
 step it one cycle at a time; a crash is simulated where it hurts most — after the peer answered,
 before the engine recorded the answer — and the engine is then rebuilt from its database alone.
+
+A vendor's real debtor system can stand in for its profile's simulator (`VendorSystem`). It keeps
+what every run registers and lives in real time, so then each world numbers FBS's borrowers and
+claims in a series of its own, makes people of its own, puts the simulators' clocks at the real
+time, and reaches the engine through the certification's callback relay — the one callback URL
+the vendor configured — which forwards the world's messages to the world's engine.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ import json
 import logging
 import shutil
 import tempfile
-from datetime import datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +37,21 @@ from integration.sync import EngineConfig, SyncEngine
 from scenarios.world import Endpoints, ScenarioWorld
 from simulators.debtor.profile import PROFILE_NAMES, load_profile
 
+from .callback_relay import CallbackRelay
 from .servers import ServerThread
 from .topology import SimulatedWorld, start_world
+
+
+@dataclass(frozen=True)
+class VendorSystem:
+    """A vendor's own debtor system, in place of its profile's simulator in every world."""
+
+    profile: str
+    url: str
+    token: str  # the engine's (and the payment solution's) credential there
+    callback_token: str  # what the vendor's system sends with its callbacks
+    psrm_url: str  # the PSRM it is configured to hand over to
+    relay: CallbackRelay  # stands at the callback URL it is configured with
 
 
 class SimulatedCrash(BaseException):
@@ -68,30 +90,54 @@ def profile_capabilities(profile: str) -> frozenset[str]:
 
 
 class _WorldClock:
-    """The engine's clock in a scenario: it reads the world's virtual time."""
+    """The engine's clock in a scenario: it reads the world's virtual time.
 
-    def __init__(self, start: datetime) -> None:
+    In a world with a vendor's real system, time also passes between the steps the scenario sets it
+    (`follows_real_time`), as it does for that system: the engine's retry backoffs fall due.
+    """
+
+    def __init__(self, start: datetime, follows_real_time: bool = False) -> None:
         self._now = start
+        self._follows = follows_real_time
+        self._set_at = time.monotonic()  # real time: how long ago the world's time was set
 
     def now(self) -> datetime:
+        if self._follows:
+            return self._now + timedelta(seconds=time.monotonic() - self._set_at)
         return self._now
 
     def set(self, instant: datetime) -> None:
         self._now = instant
+        self._set_at = time.monotonic()
 
 
 class InProcessEngine:
     """The real engine for one scenario, with a database of its own."""
 
-    def __init__(self, folder: Path, template: Path, endpoints: Endpoints, session: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        template: Path,
+        endpoints: Endpoints,
+        session: str,
+        *,
+        callback_tokens: dict[str, str] | None = None,
+        on_close: Callable[[], None] | None = None,
+        real_time: bool = False,
+    ) -> None:
         self.folder = folder
         self.database = folder / "engine.sqlite"
         shutil.copyfile(template, self.database)  # an already-migrated schema: no Alembic run per scenario
         self.url_db = f"sqlite:///{self.database}"
         self.tokens = {profile: f"callback-{profile}-{session[-8:]}" for profile in endpoints.debtors}
-        self.clock = _WorldClock(datetime.fromisoformat("2026-01-05T09:00:00+01:00"))
+        self.tokens.update(callback_tokens or {})  # a vendor's system sends the token it was configured with
+        self.on_close = on_close
+        self.clock = _WorldClock(datetime.fromisoformat("2026-01-05T09:00:00+01:00"), follows_real_time=real_time)
         self.routes = RoutingTable.from_vendor_urls(
-            endpoints.debtors, token=endpoints.token, callback_tokens=self.tokens
+            endpoints.debtors,
+            token=endpoints.token,
+            tokens={profile: endpoints.token_for(profile) for profile in endpoints.debtors},
+            callback_tokens=self.tokens,
         )
         self.config = EngineConfig(
             fbs_url=endpoints.fbs, fbs_token=endpoints.token, extra_headers={"X-Sim-Session": session}
@@ -164,6 +210,8 @@ class InProcessEngine:
             ]
 
     def close(self) -> None:
+        if self.on_close:
+            self.on_close()
         self.api.stop()
         self.engine.close()
         self.store.kw["bind"].dispose()
@@ -173,39 +221,88 @@ class InProcessEngine:
 class SimulatedWorlds:
     """The simulators of one process (or pytest worker); a fresh scenario world on each call."""
 
-    def __init__(self, world: SimulatedWorld, folder: Path, debtor_settings: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        world: SimulatedWorld,
+        folder: Path,
+        debtor_settings: dict[str, Any] | None = None,
+        vendor: VendorSystem | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.world = world
         self.folder = folder
         self.debtor_settings = dict(debtor_settings or {})  # e.g. {"misbehaviour": …} in every new world
+        self.vendor = vendor
+        self.now = now  # the real clock, for worlds that meet a vendor's system (which lives in real time)
         self.template = folder / "template.sqlite"
         open_store(f"sqlite:///{self.template}").kw["bind"].dispose()  # Alembic once per process
+        debtors = dict(world.debtor_urls)
+        if vendor:
+            debtors[vendor.profile] = vendor.url
         self.endpoints = Endpoints(
             fbs=world.url("fbs"),
-            psrm=world.url("psrm"),
+            psrm=world.psrm_url,
             payment=world.url("payment"),
-            debtors=world.debtor_urls,
+            debtors=debtors,
             simulated=frozenset({"fbs", "psrm", "payment", *world.debtor_urls}),
+            tokens={vendor.profile: vendor.token} if vendor else {},
         )
 
     @classmethod
-    def start(cls, debtor_settings: dict[str, Any] | None = None) -> SimulatedWorlds:
+    def start(
+        cls, debtor_settings: dict[str, Any] | None = None, vendor: VendorSystem | None = None
+    ) -> SimulatedWorlds:
+        """Start the simulators; with a `vendor`, every profile's but the vendor's, PSRM being the vendor's."""
         # A scenario's evidence is its events and the systems' journals; the engine's log lines and the
         # servers' tracebacks for faults injected on purpose would only bury the console.
         logging.getLogger("oir.engine").addHandler(logging.NullHandler())  # still propagates to any handler set up
         folder = Path(tempfile.mkdtemp(prefix="oir-scenarios-"))
-        return cls(start_world(profiles=PROFILE_NAMES, log_level="critical"), folder, debtor_settings)
+        profiles = tuple(p for p in PROFILE_NAMES if vendor is None or p != vendor.profile)
+        world = start_world(
+            profiles=profiles,
+            log_level="critical",
+            psrm_url=vendor.psrm_url if vendor else None,
+            vendor_debtors={vendor.profile: (vendor.url, vendor.token)} if vendor else None,
+        )
+        return cls(world, folder, debtor_settings, vendor)
+
+    def _control(self, system_url: str, session: str, method: str, path: str, body: Any) -> None:
+        httpx.request(
+            method,
+            f"{system_url}/_sim{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.endpoints.token}", "X-Sim-Session": session},
+            timeout=10,
+        ).raise_for_status()
 
     def __call__(self, session: str) -> ScenarioWorld:
         if self.debtor_settings:
-            for url in self.endpoints.debtors.values():
-                httpx.patch(
-                    f"{url}/_sim/settings",
-                    json=self.debtor_settings,
-                    headers={"Authorization": f"Bearer {self.endpoints.token}", "X-Sim-Session": session},
-                    timeout=10,
-                ).raise_for_status()
+            for url in self.world.debtor_urls.values():
+                self._control(url, session, "PATCH", "/settings", self.debtor_settings)
         folder = Path(tempfile.mkdtemp(prefix=f"{session[:40]}-", dir=self.folder))
-        return ScenarioWorld(self.endpoints, session, InProcessEngine(folder, self.template, self.endpoints, session))
+        if self.vendor is None:
+            return ScenarioWorld(
+                self.endpoints, session, InProcessEngine(folder, self.template, self.endpoints, session)
+            )
+        return self._vendor_world(session, folder, self.vendor)
+
+    def _vendor_world(self, session: str, folder: Path, vendor: VendorSystem) -> ScenarioWorld:
+        series = session[-8:]  # the session's own random tail: FBS ids no earlier run has used
+        self._control(self.endpoints.fbs, session, "PATCH", "/settings", {"id_series": series})
+        now = self.now().replace(microsecond=0).isoformat()
+        for url in (self.endpoints.fbs, self.endpoints.payment, self.endpoints.psrm, *self.world.debtor_urls.values()):
+            self._control(url, session, "PUT", "/clock", {"now": now})
+        engine = InProcessEngine(
+            folder,
+            self.template,
+            self.endpoints,
+            session,
+            callback_tokens={vendor.profile: vendor.callback_token},
+            on_close=lambda: vendor.relay.detach(series),
+            real_time=True,
+        )
+        vendor.relay.attach(series, engine.url)
+        return ScenarioWorld(self.endpoints, session, engine, data_salt=int(series, 16))
 
     def stop(self) -> None:
         self.world.stop()

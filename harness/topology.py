@@ -19,6 +19,7 @@ from .servers import ServerThread
 @dataclass
 class SimulatedWorld:
     servers: dict[str, ServerThread] = field(default_factory=dict)
+    psrm_url: str = ""  # the PSRM the debtor simulators hand over to (a server of this world, or given)
 
     def url(self, name: str) -> str:
         return self.servers[name].url
@@ -50,27 +51,36 @@ def start_world(
     ports: dict[str, int] | None = None,
     debtor_settings: dict[str, Any] | None = None,
     log_level: str = "warning",
+    psrm_url: str | None = None,
+    vendor_debtors: dict[str, tuple[str, str]] | None = None,
 ) -> SimulatedWorld:
     """Start every simulator (or the given debtor profiles) and wire them together.
 
     `log_level` of the servers: scenarios inject dropped connections on purpose and keep their own
-    evidence, so they run the servers at "critical".
+    evidence, so they run the servers at "critical". `psrm_url`: a PSRM already running (the one a
+    vendor's system is configured with) instead of a new one. `vendor_debtors`: vendors' own debtor
+    systems, by profile, as (URL, token): the payment solution talks to them with their token.
     """
     world = SimulatedWorld()
     try:
         world.servers["fbs"] = ServerThread(
             factory("fbs")(), name="fbs", port=_port(ports, "fbs"), log_level=log_level
         ).start()
-        world.servers["psrm"] = ServerThread(
-            factory("psrm")(), name="psrm", port=_port(ports, "psrm"), log_level=log_level
-        ).start()
+        if psrm_url is None:
+            world.servers["psrm"] = ServerThread(
+                factory("psrm")(), name="psrm", port=_port(ports, "psrm"), log_level=log_level
+            ).start()
+        world.psrm_url = psrm_url or world.url("psrm")
         for profile in profiles:
             app = factory("debtor")(
-                profile=profile, psrm_url=world.url("psrm"), callback_url=callback_url, **(debtor_settings or {})
+                profile=profile, psrm_url=world.psrm_url, callback_url=callback_url, **(debtor_settings or {})
             )
             name = f"debtor-{profile}"
             world.servers[name] = ServerThread(app, name=name, port=_port(ports, name), log_level=log_level).start()
         payment_settings = {"debtor_url_" + p.replace("-", "_"): url for p, url in world.debtor_urls.items()}
+        for profile, (url, token) in (vendor_debtors or {}).items():
+            payment_settings["debtor_url_" + profile.replace("-", "_")] = url
+            payment_settings["debtor_token_" + profile.replace("-", "_")] = token
         world.servers["payment"] = ServerThread(
             factory("payment")(**payment_settings), name="payment", port=_port(ports, "payment")
         ).start()

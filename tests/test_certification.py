@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.municipalities import for_vendor
-from harness.certification.probes import CallbackInbox, DebtorConversation, run_probes
+from harness.callback_relay import CallbackRelay
+from harness.certification.probes import DebtorConversation, run_probes
 from harness.certification.report import write_report
 from harness.certification.run import certify_profile
 from harness.servers import ServerThread
@@ -22,19 +23,20 @@ from tests.support.misbehaving import Misbehaving
 
 
 def _probe(mode: str, profile: str = "kmd-opus") -> dict[str, Any]:
-    inbox = CallbackInbox("t")
+    inbox = CallbackRelay("t")
     municipalities = for_vendor(profile)
     with ServerThread(inbox.app, name="inbox") as fagsystem:
         app = Misbehaving(factory("debtor")(profile=profile, callback_url=fagsystem.url, callback_token="t"), mode)
         with ServerThread(app, name="broken") as debtor:
             import httpx
 
-            def advance(days: int) -> None:
+            def advance(days: int) -> bool:
                 httpx.post(
                     f"{debtor.url}/_sim/clock/advance",
                     json={"days": days},
                     headers={"Authorization": "Bearer oir-dev-token", "X-Sim-Session": "c"},
                 ).raise_for_status()
+                return True
 
             results = run_probes(
                 lambda: DebtorConversation(debtor.url, "oir-dev-token", municipalities[0], "c"),

@@ -39,7 +39,7 @@ class CertifyOptions:
     callback_timeout: float
     signing_key: str | None
     validity_days: int
-    scenarios: bool = True  # run the profile's bundled scenarios (simulated profiles)
+    scenarios: bool = True  # run the profile's bundled scenarios (against a vendor: those that can meet one)
 
 
 def _usage(console: Console, message: str) -> int:
@@ -72,7 +72,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         psrm_port=options.psrm_port,
     )
     table = Table(title="ØiR certification")
-    for column in ("profile", "verdict", "failed checks", "accepted deviations", "report"):
+    for column in ("profile", "verdict", "failed checks", "accepted deviations", "not verified", "report"):
         table.add_column(column, overflow="fold")
     all_certified = True
     for name in chosen:
@@ -121,6 +121,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
             f"[{style}]{result.verdict}[/{style}]",
             ", ".join(failed) or "-",
             ", ".join(accepted) or "-",
+            ", ".join(result.judgement.not_verified if result.judgement else []) or "-",
             str(folder / "index.html"),
         )
     console.print(table)
@@ -139,7 +140,9 @@ def _announce(console: Console, counterparts: Counterparts, target: Target) -> N
             f"callback (fagsystem) {counterparts.callback_url}  (DækningAfskrivning: "
             f"{counterparts.callback_url}/daekningafskrivning)\n"
             f"callback token:      {token}\n"
-            f"debtor system:       {target.debtor_url}",
+            f"debtor system:       {target.debtor_url}\n"
+            "The harness runs FBS, PSRM, the payment solution, the other vendors' debtor systems and, for each\n"
+            "scenario, a real integration engine behind the callback URL.",
             title="Configure the debtor system with these for this run",
         )
     )

@@ -1,6 +1,8 @@
 """The verdict: which checks passed, failed, or failed under an accepted deviation, and what that makes
 the debtor system.
 
+A check that could not be carried out against this target is NOT RUN: it neither passes nor fails,
+and the requirements only it cites are listed as not verified.
 A failed check is an ACCEPTED DEVIATION only when every requirement it cites is covered by a deviation
 of the profile that has not expired on the day of the run; it never counts as a pass. One failure
 without that cover makes the system NOT_CERTIFIED; accepted deviations alone make it
@@ -15,7 +17,7 @@ from typing import Any, Literal
 
 from simulators.debtor.profile import Deviation
 
-Status = Literal["passed", "failed", "accepted-deviation"]
+Status = Literal["passed", "failed", "accepted-deviation", "not-run"]
 CERTIFIED = "CERTIFIED"
 CERTIFIED_WITH_DEVIATIONS = "CERTIFIED_WITH_DEVIATIONS"
 NOT_CERTIFIED = "NOT_CERTIFIED"
@@ -26,6 +28,7 @@ class CheckOutcome:
     name: str
     requirements: tuple[str, ...]
     passed: bool
+    ran: bool = True
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Judgement:
     failed: list[str]
     accepted: list[Deviation]
     expired: list[Deviation] = field(default_factory=list)  # would have covered a failure, but expired
+    not_verified: list[str] = field(default_factory=list)  # cited only by checks that were not run
 
     def deviation_note(self, requirements: tuple[str, ...] | list[str]) -> str:
         """What a report says next to a check about the deviations that concern it."""
@@ -53,7 +57,7 @@ class Judgement:
     def as_json(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
-            "requirements": {"passed": self.passed, "failed": self.failed},
+            "requirements": {"passed": self.passed, "failed": self.failed, "notVerified": self.not_verified},
             "acceptedDeviations": [deviation_json(d) for d in self.accepted],
             "expiredDeviations": [deviation_json(d) for d in self.expired],
         }
@@ -76,7 +80,12 @@ def judge(checks: list[CheckOutcome], deviations: tuple[Deviation, ...], today: 
     accepted: set[str] = set()
     expired: set[str] = set()
     cited: set[str] = set()
+    unrun: set[str] = set()
     for check in checks:
+        if not check.ran:
+            statuses[check.name] = "not-run"
+            unrun.update(check.requirements)
+            continue
         cited.update(check.requirements)
         if check.passed:
             statuses[check.name] = "passed"
@@ -101,4 +110,5 @@ def judge(checks: list[CheckOutcome], deviations: tuple[Deviation, ...], today: 
         failed=sorted(failed),
         accepted=[active[rid] for rid in sorted(accepted)],
         expired=[lapsed[rid] for rid in sorted(expired)],
+        not_verified=sorted(unrun - cited),
     )

@@ -1,13 +1,14 @@
 """Conformance probes: short HTTP conversations with a debtor system, each citing requirement IDs.
 
-They use only the vendor-facing `oir-debitor-v3` operations and a callback receiver the harness runs,
-so they work unchanged against a real vendor's test system. Each probe returns a verdict with the
-evidence a vendor's engineer needs (the request and the answer), CPR numbers masked.
+They use only the vendor-facing `oir-debitor-v3` operations and the callback address the harness runs
+(the relay), so they work unchanged against a real vendor's test system. Each probe returns a verdict
+with the evidence a vendor's engineer needs (the request and the answer), CPR numbers masked. A probe
+that cannot be carried out against a vendor's real system (a payment without B_03 needs money to
+arrive inside that system) says so: it is reported as not run, never as passed.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 import zlib
@@ -16,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from contracts.identity import mask_cpr_in_text
 from contracts.municipalities import Municipality
 from contracts.synthetic import SyntheticData
+
+from ..callback_relay import CallbackRelay
 
 
 @dataclass
@@ -31,40 +32,15 @@ class ProbeResult:
     passed: bool
     message: str
     evidence: list[str] = field(default_factory=list)
+    ran: bool = True  # False: the probe could not be carried out here (the message says why)
 
 
 class ProbeFailure(AssertionError):
     """A probe saw the system do something the contract forbids."""
 
 
-class CallbackInbox:
-    """The harness's DækningAfskrivning endpoint during certification (the engine's, once it exists)."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.messages: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self.app = FastAPI()
-
-        @self.app.post("/daekningafskrivning")
-        async def receive(request: Request) -> JSONResponse:
-            if request.headers.get("authorization") != f"Bearer {self.token}":
-                return JSONResponse({"code": "OIR-401-UNAUTHENTICATED"}, status_code=401)
-            body = await request.json()
-            with self._lock:
-                duplicate = any(m["meddelelseId"] == body.get("meddelelseId") for m in self.messages)
-                self.messages.append(body)
-            return JSONResponse({"meddelelseId": body.get("meddelelseId"), "dublet": duplicate}, status_code=202)
-
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout  # real time: waiting on another system
-        while time.monotonic() < deadline:
-            with self._lock:
-                found = [m for m in self.messages if predicate(m)]
-            if found:
-                return found
-            time.sleep(0.05)
-        return []
+class ProbeNotRun(Exception):
+    """The probe needs something this target does not offer; nothing was judged."""
 
 
 class DebtorConversation:
@@ -249,14 +225,24 @@ def probe_payment_reaches_fagsystem(
     data: SyntheticData,
     *,
     b03: bool,
-    inbox: CallbackInbox,
-    advance: Callable[[int], None],
+    inbox: CallbackRelay,
+    advance: Callable[[int], bool],
     callback_timeout: float,
+    simulated: bool = True,
     **_: Any,
 ) -> str:
+    if not b03 and not simulated:
+        raise ProbeNotRun(
+            "without B_03 a payment must arrive inside the vendor's own system (a bank transfer), which the harness "
+            "cannot make, so this run does not verify that payments are reported back (B01R-PAYMENT)"
+        )
     body = _account(data)
     talk.send("POST", "/debitorkonti", body)
-    advance(1)  # new claims are payable the day after
+    if not advance(1):  # new claims are payable the day after
+        raise ProbeNotRun(
+            "the system lives in real time: a claim registered now is payable only tomorrow (B03-NEXT-DAY), "
+            "so this run cannot pay it and see the payment reported back (B01R-PAYMENT)"
+        )
     claim_id = body["fordringer"][0]["fordringId"]
     if b03:
         payable = talk.send("POST", "/indbetaling/soeg", {"cpr": body["haeftelse"]["cpr"]}).json()["delfordringer"]
@@ -320,6 +306,8 @@ def run_probes(
             results.append(ProbeResult(name, requirements, True, message, talk.evidence))
         except ProbeFailure as failure:
             results.append(ProbeResult(name, requirements, False, str(failure), talk.evidence))
+        except ProbeNotRun as reason:
+            results.append(ProbeResult(name, requirements, False, str(reason), talk.evidence, ran=False))
         except (httpx.HTTPError, KeyError, ValueError) as exc:
             results.append(ProbeResult(name, requirements, False, f"{type(exc).__name__}: {exc}", talk.evidence))
         finally:

@@ -31,7 +31,7 @@ from .run import CertificationResult
 # autoescape always: select_autoescape() goes by the extension and would leave "report.html.j2" unescaped,
 # and the evidence holds whatever a vendor's system answered
 _env = Environment(loader=PackageLoader("harness.certification", "templates"), autoescape=True)
-LABELS = {"passed": "pass", "failed": "FAIL", "accepted-deviation": "ACCEPTED DEVIATION"}
+LABELS = {"passed": "pass", "failed": "FAIL", "accepted-deviation": "ACCEPTED DEVIATION", "not-run": "NOT RUN"}
 
 
 def write_report(
@@ -75,6 +75,7 @@ def write_certificate(
         passed=judgement.passed if judgement else [],
         failed=judgement.failed if judgement else [],
         accepted_deviations=[deviation_json(d) for d in judgement.accepted] if judgement else [],
+        not_verified=judgement.not_verified if judgement else [],
         pacts=result.pact.files if result.pact else None,
         validity_days=validity_days,
     )
@@ -92,7 +93,7 @@ def _coverage(result: CertificationResult) -> list[dict[str, object]]:
             verdicts.setdefault(rid, []).append(result.status(name))
     rows: list[dict[str, object]] = []
     for rid, statuses in sorted(verdicts.items()):
-        status = next((s for s in ("failed", "accepted-deviation") if s in statuses), "passed")
+        status = next((s for s in ("failed", "accepted-deviation", "passed") if s in statuses), "not-run")
         rows.append(
             {
                 "id": rid,
@@ -112,7 +113,7 @@ def _junit(result: CertificationResult) -> str:
         name=f"oir-certify.{result.profile}",
         tests=str(len(statuses)),
         failures=str(statuses.count("failed")),
-        skipped=str(statuses.count("accepted-deviation")),
+        skipped=str(statuses.count("accepted-deviation") + statuses.count("not-run")),
         time=str(result.seconds),
     )
     fuzz = ET.SubElement(suite, "testcase", classname=f"{result.profile}.contract", name="schemathesis")
@@ -150,3 +151,5 @@ def _outcome(result: CertificationResult, case: ET.Element, name: str, message: 
         ET.SubElement(case, "failure", message=message + (f" [{note}]" if note else "")).text = detail
     elif status == "accepted-deviation":
         ET.SubElement(case, "skipped", message=f"ACCEPTED DEVIATION (not a pass): {message} [{note}]").text = detail
+    elif status == "not-run":
+        ET.SubElement(case, "skipped", message=f"NOT RUN (not a pass): {message}")

@@ -1,10 +1,11 @@
 """One certification run of a debtor-system profile, against its simulator or a vendor's system.
 
-It starts what the debtor system talks to (PSRM and a fagsystem callback endpoint) — on fixed ports if
-asked, so a vendor can configure them —, fuzzes the debtor system with the vendor-facing
+It starts what the debtor system talks to (PSRM and the fagsystem's callback address, the relay) — on
+fixed ports if asked, so a vendor can configure them —, fuzzes the debtor system with the vendor-facing
 `oir-debitor-v3` contract through the schemathesis command line (all checks, seeded, bounded), runs the
-conformance probes, replays the consumer pacts that apply to the profile (pacts.py), and judges, taking
-the profile's accepted deviations into account (judge.py).
+conformance probes, replays the consumer pacts that apply to the profile (pacts.py), runs the profile's
+scenarios end to end with FBS, the payment solution and a real engine per scenario behind the relay
+(scenarios.py), and judges, taking the profile's accepted deviations into account (judge.py).
 With no URL it starts the profile's own simulator, wired to those counterparts.
 """
 
@@ -31,11 +32,13 @@ from scenarios.reporters.files import write_har
 from simulators import factory
 from simulators.debtor.profile import Profile, load_profile, profile_path
 
+from ..callback_relay import CallbackRelay
+from ..scenario_world import VendorSystem
 from ..servers import ServerError, ServerThread
 from .errors import CounterpartStartError
 from .judge import CheckOutcome, Judgement, judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
-from .probes import PROBES, CallbackInbox, DebtorConversation, ProbeResult, run_probes
+from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
 
@@ -96,7 +99,7 @@ class CertificationResult:
     def all_passed(self) -> bool:
         return (
             self.fuzz.passed
-            and all(p.passed for p in self.probes)
+            and all(p.passed or not p.ran for p in self.probes)
             and (self.pact is None or self.pact.passed)
             and (self.scenarios is None or self.scenarios.passed)
         )
@@ -110,6 +113,8 @@ class CertificationResult:
         """passed, failed or accepted-deviation, for the fuzzing ('schemathesis') or a probe's name."""
         if self.judgement and check in self.judgement.statuses:
             return self.judgement.statuses[check]
+        if any(p.name == check and not p.ran for p in self.probes):
+            return "not-run"
         if check == "schemathesis":
             passed = self.fuzz.passed
         else:
@@ -228,11 +233,12 @@ def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
 
 
 @contextmanager
-def _systems(profile: Profile, target: Target, inbox: CallbackInbox) -> Iterator[tuple[str, Counterparts]]:
-    """PSRM, the callback receiver and (when simulated) the debtor system; yields the debtor's URL."""
+def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator[tuple[str, Counterparts]]:
+    """PSRM, the callback relay and (when simulated) the debtor system; yields the debtor's URL."""
     with ExitStack() as stack:
+        stack.callback(relay.close)
         fagsystem = _start(
-            stack, ServerThread(inbox.app, name="fagsystem", port=target.callback_port), "the callback receiver"
+            stack, ServerThread(relay.app, name="fagsystem", port=target.callback_port), "the callback receiver"
         )
         psrm = _start(stack, ServerThread(factory("psrm")(), name="psrm", port=target.psrm_port), "PSRM")
         counterparts = Counterparts(psrm.url, fagsystem.url, target.callback_token)
@@ -272,9 +278,10 @@ def certify_profile(
     started = time.monotonic()  # real time: how long the run took
     step = progress or (lambda _: None)
     municipalities = for_vendor(profile.name)
-    inbox = CallbackInbox(target.callback_token)
+    relay = CallbackRelay(target.callback_token)
     session = f"certify-{uuid.uuid4().hex[:8]}"
-    with _systems(profile, target, inbox) as (debtor_url, counterparts):
+    scenario_check = None
+    with _systems(profile, target, relay) as (debtor_url, counterparts):
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
@@ -288,23 +295,26 @@ def certify_profile(
             session,
         )
 
-        def advance(days: int) -> None:
-            """Move the debtor's virtual clock; a real system without the control plane keeps real time."""
+        def advance(days: int) -> bool:
+            """Move the debtor's virtual clock; False for a real system without the control plane (real time)."""
             response = httpx.post(
                 f"{debtor_url}/_sim/clock/advance",
                 json={"days": days},
                 timeout=30,
                 headers={"Authorization": f"Bearer {target.token}", "X-Sim-Session": session},
             )
-            if response.status_code not in (404, 405) or target.simulated:
-                response.raise_for_status()
+            if response.status_code in (404, 405) and not target.simulated:
+                return False
+            response.raise_for_status()
+            return True
 
         exchanges: list[dict[str, Any]] = []
         probes = run_probes(
             lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session, exchanges),
             neighbour=municipalities[1] if len(municipalities) > 1 else None,
             b03=profile.capabilities.b03_payment,
-            inbox=inbox,
+            inbox=relay,
+            simulated=target.simulated,
             advance=advance,
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
@@ -318,14 +328,18 @@ def certify_profile(
             session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
         )
+        if scenarios:
+            step("scenarios (the profile's bundled suite, end to end)")
+            vendor = None
+            if not target.simulated:  # the vendor's system meets FBS, the payment solution and the engine
+                vendor = VendorSystem(
+                    profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_url, relay
+                )
+            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor)
     write_har(exchanges, out / "evidence" / "probes.har")
-    scenario_check = None
-    if scenarios:
-        step("scenarios (the profile's bundled suite, end to end)")
-        scenario_check = run_profile_scenarios(profile.name, out, simulated=target.simulated)
     checks = (
         [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
-        + [CheckOutcome(p.name, tuple(p.requirements), p.passed) for p in probes]
+        + [CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran) for p in probes]
         + [CheckOutcome(i.check, tuple(i.requirements), i.passed) for i in pact.interactions]
         + [
             CheckOutcome(r.check, tuple(r.requirements), r.passed)

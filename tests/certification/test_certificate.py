@@ -46,6 +46,7 @@ LEAVES = [
     "requirements.acceptedDeviations.0.owner",
     "requirements.acceptedDeviations.0.reason",
     "requirements.acceptedDeviations.0.expires",
+    "requirements.notVerified.0",
 ]
 
 
@@ -65,6 +66,7 @@ def _certificate(issued: datetime = NOW - timedelta(days=1), validity_days: int 
             {"requirement": "B01R-PAYMENT", "owner": "EG", "reason": "batch until 2027", "expires": "2027-03-01"}
         ],
         validity_days=validity_days,
+        not_verified=["B01R-PAYMENT"],
     )
 
 

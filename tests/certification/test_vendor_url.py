@@ -1,6 +1,7 @@
 """`oir certify --profile P --debtor-url URL` certifies a system the harness did not start: it runs PSRM
-and the callback receiver on the given ports, says which URLs to configure, and judges a debtor system
-that breaks a rule as NOT certified, naming the requirement and the evidence in the report."""
+and the callback relay on the given ports, says which URLs to configure, runs FBS, the payment solution
+and a real engine per scenario around the vendor's system, and judges a debtor system that breaks a
+rule as NOT certified, naming the requirement and the evidence in the report."""
 
 from __future__ import annotations
 
@@ -10,23 +11,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.servers import ServerThread
 from simulators import factory
-from tests.support.misbehaving import free_port, misbehaving_debtor
+from tests.support.misbehaving import free_port, misbehaving_debtor, vendor_debtor
 
 runner = CliRunner()
 
 
-def _certify(out: Path, url: str, psrm_port: int, callback_port: int, *extra: str, env: dict[str, str] | None = None):
+def _certify(
+    out: Path,
+    url: str,
+    psrm_port: int,
+    callback_port: int,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    profile: str = "kmd-opus",
+):
     return runner.invoke(
         app,
         [
             "certify",
             "--profile",
-            "kmd-opus",
+            profile,
             "--debtor-url",
             url,
             "--psrm-port",
@@ -78,7 +89,7 @@ def test_a_misbehaving_debtor_is_not_certified_and_the_report_names_the_rule(
 ) -> None:
     psrm_port, callback_port = free_port(), free_port()
     with misbehaving_debtor(mode, "kmd-opus", psrm_port=psrm_port, callback_port=callback_port) as debtor:
-        result = _certify(tmp_path, debtor.url, psrm_port, callback_port)
+        result = _certify(tmp_path, debtor.url, psrm_port, callback_port, "--no-scenarios")
     assert result.exit_code == 1, result.output
     assert f"http://127.0.0.1:{psrm_port}" in result.output and f"http://127.0.0.1:{callback_port}" in result.output
     assert "NOT_CERTIFIED" in result.output
@@ -98,16 +109,26 @@ def test_a_misbehaving_debtor_is_not_certified_and_the_report_names_the_rule(
     assert certificate["target"] == {"debtorUrl": debtor.url, "simulated": False}
 
 
+class WithoutControlPlane:
+    """A simulator as a vendor's real system looks: no `/_sim/` control plane (no virtual clock to move)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/_sim"):
+            await JSONResponse({"code": "OIR-404-NOT-FOUND"}, status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture
 def conforming_debtor() -> Iterator[tuple[ServerThread, int, int]]:
     psrm_port, callback_port = free_port(), free_port()
-    app_ = factory("debtor")(
-        profile="kmd-opus",
-        psrm_url=f"http://127.0.0.1:{psrm_port}",
-        callback_url=f"http://127.0.0.1:{callback_port}",
-        callback_token="vendor-callback-secret",
+    app_ = vendor_debtor(
+        "kmd-opus", psrm_port=psrm_port, callback_port=callback_port, callback_token="vendor-callback-secret"
     )
-    with ServerThread(app_, name="vendor", log_level="critical") as debtor:
+    with ServerThread(WithoutControlPlane(app_), name="vendor", log_level="critical") as debtor:
         yield debtor, psrm_port, callback_port
 
 
@@ -119,6 +140,20 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
     result = _certify(tmp_path, debtor.url, psrm_port, callback_port, env=env)
     assert result.exit_code == 0, result.output
     assert "vendor-callback-secret" not in result.output  # a secret from the environment is not echoed
+    results = json.loads((tmp_path / "kmd-opus" / "results.json").read_text())
+    runs = {run["scenario"]: run["status"] for run in results["scenarios"]["runs"]}
+    # the scenarios that can meet a real system ran against it, with FBS, the payment solution and an engine;
+    # the vendor's KONTO_LUKKET reached FBS only through the relay and the scenario's engine
+    assert {"fee-to-the-right-debtor", "engine-crash-mid-cycle", "annulment-closes-the-account"} <= set(runs)
+    assert set(runs.values()) == {"passed"}
+    not_run = {n["scenario"]: n["reason"] for n in results["scenarios"]["notRun"]}
+    assert "clock.advance" in not_run["interest"] and "concerns PSRM alone" in not_run["psrm-under-100-kr-rejected"]
+    assert not set(not_run) & set(runs)
+    # in real time a new claim is payable only tomorrow: the payment probe cannot run, and says so
+    probe = next(p for p in results["probes"] if p["name"] == "payment-callback")
+    assert probe["status"] == "not-run" and "real time" in probe["message"]
+    assert "B01R-PAYMENT" in results["requirements"]["notVerified"]
+    assert "B03-PAY" in results["requirements"]["passed"]  # the payment solution's pact still verifies B_03
     certificate = tmp_path / "kmd-opus" / "certificate.json"
     assert json.loads(certificate.read_text())["certificate"]["verdict"] == "CERTIFIED"
     verified = runner.invoke(app, ["verify-certificate", str(certificate)])
@@ -136,3 +171,40 @@ def test_a_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert f"cannot start the callback receiver on port {busy}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_vendor_whose_callbacks_never_come_fails_the_scenario_that_needs_them(tmp_path: Path) -> None:
+    """A debtor system that believes it sent its callbacks but never does: the scenario in which FBS must
+    hear of the closed account fails, naming the requirement, the file and the line."""
+    psrm_port, callback_port = free_port(), free_port()
+    app_ = vendor_debtor("eg", psrm_port=psrm_port, callback_port=callback_port, misbehaviour="drop_callbacks")
+    with ServerThread(app_, name="silent-vendor", log_level="critical") as debtor:
+        result = _certify(tmp_path, debtor.url, psrm_port, callback_port, profile="eg")
+    assert result.exit_code == 1, result.output
+    results = json.loads((tmp_path / "eg" / "results.json").read_text())
+    assert "B01R-ACCOUNT-CLOSED" in results["requirements"]["failed"]
+    run = next(r for r in results["scenarios"]["runs"] if r["scenario"] == "annulment-closes-the-account")
+    assert run["status"] == "failed" and "kontoLukket" in run["message"]
+    assert run["file"].endswith("annulment-closes-the-account.scenario.yaml") and run["line"]
+    assert all(r["status"] == "passed" for r in results["scenarios"]["runs"] if r is not run)
+    html = (tmp_path / "eg" / "index.html").read_text()
+    row = re.search(r"<tr><td>annulment-closes-the-account<br>.*?</tr>", html, re.S)
+    assert row and "FAIL" in row.group(0) and "B01R-ACCOUNT-CLOSED" in row.group(0)
+    assert (tmp_path / "eg" / "scenarios" / "index.html").exists()
+
+
+def test_without_b03_the_payment_probe_is_not_run_against_a_vendor_and_never_counts_as_passed(tmp_path: Path) -> None:
+    psrm_port, callback_port = free_port(), free_port()
+    app_ = vendor_debtor("eg", psrm_port=psrm_port, callback_port=callback_port)
+    with ServerThread(app_, name="vendor-eg", log_level="critical") as debtor:
+        result = _certify(tmp_path, debtor.url, psrm_port, callback_port, "--no-scenarios", profile="eg")
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "eg" / "results.json").read_text())
+    probe = next(p for p in results["probes"] if p["name"] == "payment-callback")
+    assert probe["status"] == "not-run" and "cannot make" in probe["message"]
+    assert "B01R-PAYMENT" in results["requirements"]["notVerified"]
+    assert "B01R-PAYMENT" not in results["requirements"]["passed"]
+    certificate = json.loads((tmp_path / "eg" / "certificate.json").read_text())["certificate"]
+    assert "B01R-PAYMENT" in certificate["requirements"]["notVerified"]
+    junit = (tmp_path / "eg" / "junit.xml").read_text()
+    assert 'name="payment-callback"><properties>' in junit and "NOT RUN (not a pass)" in junit

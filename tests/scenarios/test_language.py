@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from harness.certification.scenarios import why_not_against_a_vendor
 from scenarios import load_suite
+from scenarios.loader import load_scenario
 from scenarios.matchers import mismatches
 from scenarios.schema import SCHEMA_FILE, build_schema
 from scenarios.source import read_yaml
@@ -96,3 +99,43 @@ def test_matchers_report_every_difference() -> None:
         "posteringer: expected len 1, saw [{'beloebOere': 5000}, {'beloebOere': 2000}]",
         "x: expected 1, saw (missing)",
     ]
+
+
+def _scenario(tmp_path: Path, steps: str, extra: str = "") -> Any:
+    file = tmp_path / "probe.scenario.yaml"
+    file.write_text(f"scenario: probe-one\ntitle: t\ncovers: [B01-CREATE-ACCOUNT]\n{extra}steps:\n{steps}", "utf-8")
+    return load_scenario(file)
+
+
+@pytest.mark.parametrize(
+    ("steps", "extra", "against_vendor", "why"),
+    [
+        ("  - fbs.new_borrower: {as: a}\n  - engine.cycle: {}\n", "", True, ""),
+        # PSRM stays a simulator in a certification: its simulation-only operations are fine …
+        ("  - engine.cycle: {}\n  - expect: {psrm.journal: {}}\n", "", True, ""),
+        # … but a scenario about PSRM alone says nothing about the vendor's debtor system
+        ("  - expect: {psrm.journal: {}}\n", "", False, "concerns PSRM alone"),
+        ("  - engine.cycle: {}\n  - expect: {debtor.journal: {}}\n", "", False, "debtor.journal"),
+        ("  - engine.cycle: {}\n  - clock.advance: {days: 1}\n", "", False, "clock.advance"),
+        ("  - fbs.new_borrower: {as: a}\n  - engine.cycle: {}\n", "start: 2026-03-02T09:00:00+01:00\n", False, "start"),
+    ],
+)
+def test_which_scenarios_can_meet_a_vendor_s_real_system(
+    tmp_path: Path, steps: str, extra: str, against_vendor: bool, why: str
+) -> None:
+    scenario = _scenario(tmp_path, steps, extra)
+    assert scenario.runs_against_vendor() is against_vendor
+    reason = why_not_against_a_vendor(scenario)
+    assert (reason == "") is against_vendor and why in reason
+
+
+def test_the_bundled_suite_has_scenarios_for_a_vendor_and_says_why_of_the_others() -> None:
+    suite = load_suite([SUITES])
+    for scenario in suite:
+        assert scenario.runs_against_vendor() == (why_not_against_a_vendor(scenario) == ""), scenario.id
+    assert {s.id for s in suite if s.runs_against_vendor()} >= {
+        "fee-to-the-right-debtor",
+        "engine-crash-mid-cycle",
+        "annulment-closes-the-account",
+        "wrong-credentials-or-municipality",
+    }

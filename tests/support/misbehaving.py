@@ -87,12 +87,28 @@ def misbehaving_debtor(
     **settings: Any,
 ) -> ServerThread:
     """A broken debtor system as its own server, configured for a certification run's counterparts."""
-    app = factory("debtor")(
+    app = vendor_debtor(
+        profile, psrm_port=psrm_port, callback_port=callback_port, callback_token=callback_token, **settings
+    )
+    owner = for_vendor(profile)[0].cvr
+    return ServerThread(Misbehaving(app, mode, owner_cvr=owner), name=f"misbehaving-{mode}", log_level="critical")
+
+
+def vendor_debtor(
+    profile: str,
+    *,
+    psrm_port: int,
+    callback_port: int,
+    callback_token: str = "certification-callback-token",
+    **settings: Any,
+) -> ASGIApp:
+    """A debtor simulator configured as a vendor's engineer would configure their system for a
+    certification run: the PSRM and callback URLs on the given ports, and the callback token."""
+    app: ASGIApp = factory("debtor")(
         profile=profile,
         psrm_url=f"http://127.0.0.1:{psrm_port}",
         callback_url=f"http://127.0.0.1:{callback_port}",
         callback_token=callback_token,
         **settings,
     )
-    owner = for_vendor(profile)[0].cvr
-    return ServerThread(Misbehaving(app, mode, owner_cvr=owner), name=f"misbehaving-{mode}", log_level="critical")
+    return app

@@ -1,0 +1,116 @@
+"""The callback relay: the one callback URL a vendor configures for a whole certification. Messages of
+a scenario world go, unchanged, to that world's engine and its answer goes back; everything else is
+answered by the relay itself; nothing it cannot parse or forward is a 500."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from harness.callback_relay import CallbackRelay
+from harness.servers import ServerThread
+from tests.support.misbehaving import free_port
+
+TOKEN = "vendor-callback-token"
+HEADERS = {
+    "Authorization": f"Bearer {TOKEN}",
+    "X-Transaktion-Id": "6f1c2a0e-8d3b-4c55-9a7e-2b1d0c9e8f71",
+    "X-Transaktion-Tid": "2026-11-25T10:00:00+01:00",
+    "X-Kommune-Cvr": "64942212",
+}
+
+
+class _Engine:
+    """Stands in for a world's engine: keeps what reaches it, answers 409 to a reused message id."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.app = FastAPI()
+
+        @self.app.post("/daekningafskrivning")
+        async def take(request: Request) -> JSONResponse:
+            body = await request.json()
+            if any(b["meddelelseId"] == body["meddelelseId"] for _, b in self.received):
+                return JSONResponse({"code": "OIR-409-MESSAGE-ID-REUSED"}, status_code=409)
+            self.received.append((dict(request.headers), body))
+            return JSONResponse({"meddelelseId": body["meddelelseId"], "dublet": False}, status_code=202)
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[str, CallbackRelay, _Engine, str]]:
+    relay_, engine = CallbackRelay(TOKEN), _Engine()
+    with (
+        ServerThread(relay_.app, name="relay", log_level="critical") as at,
+        ServerThread(engine.app, name="engine", log_level="critical") as engine_server,
+    ):
+        relay_.attach("a1b2c3d4", engine_server.url)
+        yield at.url, relay_, engine, engine_server.url
+    relay_.close()
+
+
+def _message(claim: str, account: str = "K-1") -> dict[str, Any]:
+    return {
+        "meddelelseId": str(uuid.uuid4()),
+        "debitorkontoId": account,
+        "fordringId": claim,
+        "type": "DAEKNING",
+        "beloebOere": 12000,
+        "dato": "2026-11-25",
+    }
+
+
+def test_a_message_of_a_world_reaches_its_engine_unchanged_and_the_engine_answers(relay: Any) -> None:
+    url, relay_, engine, _ = relay
+    message = _message("FBS-101-a1b2c3d4-0000001")
+    answer = httpx.post(f"{url}/daekningafskrivning", json=message, headers=HEADERS)
+    assert answer.status_code == 202
+    headers, body = engine.received[0]
+    assert body == message
+    assert headers["authorization"] == f"Bearer {TOKEN}" and headers["x-kommune-cvr"] == "64942212"
+    again = httpx.post(f"{url}/daekningafskrivning", json={**message, "beloebOere": 1}, headers=HEADERS)
+    assert again.status_code == 409 and again.json()["code"] == "OIR-409-MESSAGE-ID-REUSED"  # the engine's word
+    closure = {
+        "meddelelseId": str(uuid.uuid4()),
+        "debitorkontoId": "FBS-101-L101a1b2c3d4-000001",
+        "type": "KONTO_LUKKET",
+    }
+    assert (
+        httpx.post(f"{url}/daekningafskrivning", json={**closure, "dato": "2026-11-25"}, headers=HEADERS).status_code
+        == 202
+    )
+    assert [b["type"] for _, b in engine.received] == ["DAEKNING", "KONTO_LUKKET"]  # routed by the account id too
+    assert relay_.wait_for(lambda m: True, timeout=0) == []  # forwarded messages are not the probes'
+
+
+def test_other_messages_are_answered_by_the_relay_and_kept_for_the_probes(relay: Any) -> None:
+    url, relay_, engine, _ = relay
+    message = _message("CERT-0123456789ab")
+    first = httpx.post(f"{url}/daekningafskrivning", json=message, headers=HEADERS)
+    second = httpx.post(f"{url}/daekningafskrivning", json=message, headers=HEADERS)
+    assert (first.status_code, first.json()["dublet"]) == (202, False)
+    assert (second.status_code, second.json()["dublet"]) == (202, True)
+    assert engine.received == []
+    assert relay_.wait_for(lambda m: m["fordringId"] == "CERT-0123456789ab", timeout=1) == [message, message]
+    wrong = httpx.post(f"{url}/daekningafskrivning", json=message, headers={**HEADERS, "Authorization": "Bearer x"})
+    assert wrong.status_code == 401 and wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.json()["code"] == "OIR-401-UNAUTHENTICATED"
+
+
+def test_malformed_messages_and_a_gone_engine_get_problems_never_a_500(relay: Any) -> None:
+    url, relay_, _, _ = relay
+    broken = httpx.post(
+        f"{url}/daekningafskrivning", content=b"{", headers={**HEADERS, "Content-Type": "application/json"}
+    )
+    assert 400 <= broken.status_code < 500 and broken.headers["content-type"].startswith("application/problem+json")
+    relay_.attach("deadbeef", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    gone = httpx.post(f"{url}/daekningafskrivning", json=_message("FBS-101-deadbeef-0000001"), headers=HEADERS)
+    assert gone.status_code == 503 and gone.json()["code"] == "OIR-503-ENGINE-UNAVAILABLE"
+    relay_.detach("a1b2c3d4")  # the world has ended: its late messages are the relay's to answer
+    late = httpx.post(f"{url}/daekningafskrivning", json=_message("FBS-101-a1b2c3d4-0000009"), headers=HEADERS)
+    assert late.status_code == 202
