@@ -227,7 +227,7 @@ class SimulatedWorlds:
         folder: Path,
         debtor_settings: dict[str, Any] | None = None,
         vendor: VendorSystem | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),  # real time: a vendor lives in it
     ) -> None:
         self.world = world
         self.folder = folder

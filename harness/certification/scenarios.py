@@ -18,7 +18,7 @@ from typing import Any
 
 from scenarios import load_suite, run_scenario
 from scenarios.events import EventBus
-from scenarios.loader import Scenario
+from scenarios.loader import VENDOR_SIDE, Scenario
 from scenarios.reporters import Recorder
 from scenarios.reporters.files import write_folder
 from scenarios.vocabulary import actions
@@ -83,7 +83,7 @@ def why_not_against_a_vendor(scenario: Scenario) -> str:
             name
             for step in scenario.steps
             for name in [step.query if step.action == "expect" else step.action]
-            if name and registry[name].simulated and registry[name].actor in ("debtor", "clock", "faults")
+            if name and registry[name].simulated and registry[name].actor in VENDOR_SIDE
         }
     )
     return f"needs the debtor simulator or virtual time ({', '.join(needs)})" if needs else ""
