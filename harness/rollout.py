@@ -5,6 +5,8 @@ verifies — signature by a trusted key, digests equal to this harness's files, 
 verdict is CERTIFIED or CERTIFIED_WITH_DEVIATIONS; (2) its route is configured: the engine's
 `RoutingTable` has a debtor URL for it; and (3) its sortiment mapping is complete: every FBS claim type
 maps to a product code that the vendor's profile accepts. Each unmet condition is a reason on the board.
+Accepted deviations, and requirements the certification could not verify against the vendor's real
+system (`notVerified`), are notes beside READY: the acceptance testers check those themselves.
 
 Routes: without `--routes` the board assumes the simulated world of `oir sim serve`, where every vendor
 has a debtor system and the default sortiment (`integration/sortiment.yaml`) — so only certificates
@@ -74,6 +76,7 @@ class CertificateState:
     debtor_url: str
     simulated: bool
     problems: list[str]
+    not_verified: list[str] = field(default_factory=list)  # requirements the run could not check
 
     @property
     def valid(self) -> bool:
@@ -136,6 +139,7 @@ def latest_certificates(reports: Path, trusted: Ed25519PublicKey, now: datetime)
             debtor_url=str(target.get("debtorUrl", "")),
             simulated=bool(target.get("simulated", True)),
             problems=verify(document, trusted, now).problems,
+            not_verified=[str(r) for r in (certificate.get("requirements") or {}).get("notVerified") or []],
         )
     return states
 
@@ -217,6 +221,8 @@ def make_board(reports: Path, routes_file: Path | None, trusted: Ed25519PublicKe
             reasons.append(f"route not configured (no debtor URL for {municipality.vendor})")
         reasons += _sortiment_reasons(route)
         notes = ["certified with accepted deviations"] if state and state.verdict == "CERTIFIED_WITH_DEVIATIONS" else []
+        if state and state.not_verified:  # ready, but the acceptance testers check these themselves
+            notes.append(f"not verified by the certification: {', '.join(state.not_verified)}")
         rows.append(
             BoardRow(
                 municipality=municipality,

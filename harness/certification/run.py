@@ -318,6 +318,7 @@ def certify_profile(
             advance=advance,
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
+            data_salt=0 if target.simulated else uuid.uuid4().int & 0xFFFFFFFF,
         )
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
         pact = verify_debtor_pacts(

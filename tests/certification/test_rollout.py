@@ -23,7 +23,15 @@ NOW = datetime.now(UTC)  # real time: the board judges expiry as of now
 OPUS_URL = "https://opus-test.example/oir"
 
 
-def _certificate(folder: Path, profile: str, verdict: str, *, age_days: int = 1, url: str = OPUS_URL) -> None:
+def _certificate(
+    folder: Path,
+    profile: str,
+    verdict: str,
+    *,
+    age_days: int = 1,
+    url: str = OPUS_URL,
+    not_verified: list[str] | None = None,
+) -> None:
     certificate = build_certificate(
         profile=profile,
         product=profile,
@@ -36,6 +44,7 @@ def _certificate(folder: Path, profile: str, verdict: str, *, age_days: int = 1,
         passed=["B01-CREATE-ACCOUNT"],
         failed=[] if verdict != "NOT_CERTIFIED" else ["MSG-PROBLEM-JSON"],
         accepted_deviations=[],
+        not_verified=not_verified,
     )
     folder.mkdir(parents=True)
     (folder / "certificate.json").write_text(json.dumps(sign(certificate, harness_key())), encoding="utf-8")
@@ -45,7 +54,7 @@ def _certificate(folder: Path, profile: str, verdict: str, *, age_days: int = 1,
 def reports(tmp_path: Path) -> Path:
     root = tmp_path / "reports"
     _certificate(root / "old" / "kmd-opus", "kmd-opus", "NOT_CERTIFIED", age_days=30)  # superseded
-    _certificate(root / "kmd-opus", "kmd-opus", "CERTIFIED")
+    _certificate(root / "kmd-opus", "kmd-opus", "CERTIFIED", not_verified=["B01R-PAYMENT"])
     _certificate(root / "prisme-2015-betaling", "prisme-2015-betaling", "CERTIFIED_WITH_DEVIATIONS")
     _certificate(root / "prisme-2015", "prisme-2015", "NOT_CERTIFIED")
     _certificate(root / "prisme-2009", "prisme-2009", "CERTIFIED", age_days=200)  # expired after 180 days
@@ -66,6 +75,8 @@ def test_waves_counts_and_readiness_in_the_simulated_world(reports: Path) -> Non
     assert board.summary() == {1: (1, 1), 2: (62, 62), 3: (7, 25), 4: (0, 10)}
     rows = {row.municipality.vendor: row for row in board.rows}
     assert rows["kmd-opus"].certificate and rows["kmd-opus"].certificate.verdict == "CERTIFIED"  # the latest
+    # what the certification could not verify is told to the acceptance testers, not hidden in READY
+    assert rows["kmd-opus"].ready and rows["kmd-opus"].notes == ["not verified by the certification: B01R-PAYMENT"]
     assert rows["prisme-2015-betaling"].ready and rows["prisme-2015-betaling"].notes
     assert any("NOT_CERTIFIED" in r for r in rows["prisme-2015"].reasons)
     assert any(re.match(r"certificate invalid: expired on", r) for r in rows["prisme-2009"].reasons)
