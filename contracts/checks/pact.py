@@ -14,7 +14,9 @@ State handlers are total: an unknown state or a failing set-up call is a no-op t
 never an exception (a failing handler stalls the Rust verifier for about two minutes).
 
 The handlers answer on a small local HTTP server (the verifier's URL form, a few ms per state), and
-return the ids the provider assigned, which the pacts inject into requests (`${fordringId}`).
+return the values the pacts inject into requests (`${fordringId}`): the ids the provider assigned, or,
+for a debtor system, fresh ids and CPRs made for the interaction — a vendor's real system keeps what
+every earlier certification registered, so each verification works on identities nobody used before.
 """
 
 from __future__ import annotations
@@ -239,6 +241,44 @@ def create_fbs_claim(ctx: ProviderContext, params: dict[str, Any]) -> dict[str, 
     return dict(claim.json())
 
 
+DEBTOR_ACCOUNT_STATES = ("a debtor account with a claim exists", "a citizen has a payable sub-claim")
+NEW_BORROWER_STATE = "a new borrower"
+_IDENT_MAX = 64  # the Ident pattern: ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$
+
+
+def _fresh_id(base: str, suffix: str) -> str:
+    """`base` with `suffix` appended, kept within the Ident pattern's 64 characters."""
+    return f"{base[: _IDENT_MAX - len(suffix) - 1]}-{suffix}"
+
+
+def _fresh_cpr() -> str:
+    """A valid synthetic CPR, seeded at random: a stateful provider never saw it before."""
+    from contracts.synthetic import SyntheticData  # Faker loads only when a debtor state needs it
+
+    return SyntheticData(uuid.uuid4().int).cpr()
+
+
+def _fresh_identities(params: dict[str, Any]) -> dict[str, Any]:
+    """Fresh ids and CPRs for one interaction, from the state's example ids plus a random suffix.
+
+    A real debtor system keeps everything earlier certifications registered; the pacts inject these
+    values (`${debitorkontoId}`, `${fordringId}`, `${delfordringId}`, `${cpr}`, `${nyCpr}`,
+    `${betalingId}`) so every verification works on identities nobody used before."""
+    suffix = uuid.uuid4().hex[:10]
+    claim_id = _fresh_id(str(params.get("fordringId", "FORDRING")), suffix)
+    values: dict[str, Any] = {
+        "debitorkontoId": _fresh_id(str(params.get("debitorkontoId", "KONTO")), suffix),
+        "fordringId": claim_id,
+        "delfordringId": _fresh_id(str(params.get("delfordringId", claim_id)), suffix),
+        "cpr": _fresh_cpr(),
+    }
+    if "nyCpr" in params:
+        values["nyCpr"] = _fresh_cpr()
+    if "betalingId" in params:
+        values["betalingId"] = _fresh_id(str(params["betalingId"]), suffix)
+    return values
+
+
 def _registration(params: dict[str, Any]) -> dict[str, Any]:
     claim_id = str(params["fordringId"])
     return {
@@ -265,14 +305,18 @@ def _registration(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _debtor_states(ctx: ProviderContext, state: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    if state not in ("a debtor account with a claim exists", "a citizen has a payable sub-claim"):
+    """Fresh identities per interaction (see `_fresh_identities`); an account state registers them."""
+    if state == NEW_BORROWER_STATE:
+        return _fresh_identities(params)  # the interaction itself registers the borrower
+    if state not in DEBTOR_ACCOUNT_STATES:
         return None
-    response = ctx.post("/debitorkonti", _registration(params), cvr=params.get("kommuneCvr"))
+    values = _fresh_identities(params)
+    response = ctx.post("/debitorkonti", _registration({**params, **values}), cvr=params.get("kommuneCvr"))
     if response.status_code not in (200, 201):
         raise RuntimeError(f"OpretDebitorkonto answered {response.status_code}: {response.text[:300]}")
     if state == "a citizen has a payable sub-claim":
         ctx.advance_simulated_clock(1)  # B_03: a new claim shows the day after (B03-NEXT-DAY)
-    return None
+    return values
 
 
 def _psrm_states(ctx: ProviderContext, state: str, params: dict[str, Any]) -> dict[str, Any] | None:

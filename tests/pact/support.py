@@ -53,8 +53,21 @@ def ident(example: str) -> AbstractMatcher[str]:
     return match.regex(example, regex=ID_RE)
 
 
-def injected(example: str, expression: str) -> AbstractMatcher[Any]:
-    """An id the provider assigns: the example here, the provider state's value when verified."""
+def injected(example: str, expression: str, *, regex: str | None = None) -> AbstractMatcher[Any]:
+    """A value the provider state supplies: the example here, the state's value when verified.
+
+    With `regex` the consumer's value must also match it (a regex rule carrying the generator)."""
+    from pact import generate
+    from pact.match.matcher import GenericMatcher
+
+    generator = generate.provider_state(expression)
+    if regex is None:
+        return match.like(example, generator=generator)
+    return GenericMatcher("regex", example, regex=regex, generator=generator)
+
+
+def injected_path(example: str, expression: str) -> AbstractMatcher[Any]:
+    """A request path with the provider state's ids in it (`/fordringer/${fordringId}/tilstand`)."""
     from pact import generate
 
     return match.like(example, generator=generate.provider_state(expression))

@@ -18,18 +18,24 @@ from tests.pact.support import (
     COPENHAGEN_CVR,
     CPR,
     CPR_RE,
+    ID_RE,
     NEW_CPR,
     date,
     engine,
     header_block,
     ident,
     injected,
+    injected_path,
     new_pact,
     outbox,
     write,
 )
 
 ACCOUNT_STATE = "a debtor account with a claim exists"
+NEW_BORROWER_STATE = "a new borrower"
+# Every oir-debitor-v3 interaction works on identities its provider state hands out fresh per
+# verification (a real debtor system keeps what earlier certifications registered): requests carry
+# them as provider-state injected values; responses match ids by pattern, never by equality.
 
 
 def _borrower(claim_id: str) -> str:
@@ -60,8 +66,10 @@ def _event(kind: str, claim_id: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _state(claim_id: str) -> dict[str, Any]:
-    """What the provider must hold: the account and claim the event's earlier registration made."""
+def _state(claim_id: str, **extra: Any) -> dict[str, Any]:
+    """What the provider must hold: the account and claim the event's earlier registration made.
+
+    The ids and the CPR are examples: the state handler answers fresh ones, injected into requests."""
     return {
         "kommuneCvr": COPENHAGEN_CVR,
         "debitorkontoId": f"FBS-101-{_borrower(claim_id)}",
@@ -69,7 +77,13 @@ def _state(claim_id: str) -> dict[str, Any]:
         "delfordringId": f"{claim_id}-1",
         "cpr": CPR,
         "beloebOere": 12000,
+        **extra,
     }
+
+
+def _fresh(example: str, name: str) -> Any:
+    """An id the provider state hands out: the engine's value here, the state's when verified."""
+    return injected(example, f"${{{name}}}", regex=ID_RE)
 
 
 def _deliver(sync: SyncEngine, event: dict[str, Any], routes: RoutingTable) -> CycleReport:
@@ -96,15 +110,16 @@ def test_engine_registers_a_new_claim(tmp_path: Path) -> None:
     pact = new_pact("oir-engine", "oir-debitor-v3")
     (
         pact.upon_receiving("OpretDebitorkonto for a borrower's new fee")
+        .given(NEW_BORROWER_STATE, _state(claim_id))
         .with_request("POST", "/debitorkonti")
         .with_headers(header_block())
         .with_body(
             {
-                "debitorkontoId": ident("FBS-101-L0000100"),
-                "haeftelse": {"cpr": match.regex(CPR, regex=CPR_RE), "navn": match.like("Test Borger")},
+                "debitorkontoId": _fresh("FBS-101-L0000100", "debitorkontoId"),
+                "haeftelse": {"cpr": injected(CPR, "${cpr}", regex=CPR_RE), "navn": match.like("Test Borger")},
                 "fordringer": match.each_like(
                     {
-                        "fordringId": ident(claim_id),
+                        "fordringId": _fresh(claim_id, "fordringId"),
                         "produktkode": match.regex("BIB-GEBYR", regex=r"^[A-Z0-9][A-Z0-9-]{1,39}$"),
                         "tekst": match.like("Gebyr for sen aflevering"),
                         "stiftelsesdato": date("2026-01-05"),
@@ -112,7 +127,7 @@ def test_engine_registers_a_new_claim(tmp_path: Path) -> None:
                         "anerkendt": match.boolean(False),
                         "delfordringer": match.each_like(
                             {
-                                "delfordringId": ident(f"{claim_id}-1"),
+                                "delfordringId": _fresh(f"{claim_id}-1", "delfordringId"),
                                 "beloebOere": match.integer(12000),
                                 "tekst": match.like("Gebyr for sen aflevering"),
                             }
@@ -152,7 +167,7 @@ def _state_change(tmp_path: Path, description: str, claim_id: str, event: dict[s
     (
         pact.upon_receiving(description)
         .given(ACCOUNT_STATE, _state(claim_id))
-        .with_request("POST", f"/fordringer/{claim_id}/tilstand")
+        .with_request("POST", injected_path(f"/fordringer/{claim_id}/tilstand", "/fordringer/${fordringId}/tilstand"))
         .with_headers(header_block())
         .with_body(body, content_type="application/json")
         .will_respond_with(200)
@@ -200,12 +215,15 @@ def test_engine_changes_the_liable_party(tmp_path: Path) -> None:
     pact = new_pact("oir-engine", "oir-debitor-v3")
     (
         pact.upon_receiving("AendrHaeftelse after a CPR change")
-        .given(ACCOUNT_STATE, _state(claim_id))
-        .with_request("POST", f"/debitorkonti/{account_id(event)}/haeftelse")
+        .given(ACCOUNT_STATE, _state(claim_id, nyCpr=NEW_CPR))
+        .with_request(
+            "POST",
+            injected_path(f"/debitorkonti/{account_id(event)}/haeftelse", "/debitorkonti/${debitorkontoId}/haeftelse"),
+        )
         .with_headers(header_block())
         .with_body(
             {
-                "nyHaeftelse": {"cpr": match.regex(NEW_CPR, regex=CPR_RE), "navn": match.like("Test Borger")},
+                "nyHaeftelse": {"cpr": injected(NEW_CPR, "${nyCpr}", regex=CPR_RE), "navn": match.like("Test Borger")},
                 "virkningsdato": date("2026-01-10"),
             },
             content_type="application/json",
@@ -239,7 +257,7 @@ def test_reconciliation_reads_the_debtor_account_and_the_fbs_claim(tmp_path: Pat
     (
         debtor.upon_receiving("HentDebitorkonto for reconciliation")
         .given(ACCOUNT_STATE, _state(claim_id))
-        .with_request("GET", f"/debitorkonti/{account}")
+        .with_request("GET", injected_path(f"/debitorkonti/{account}", "/debitorkonti/${debitorkontoId}"))
         .with_headers(header_block())
         .will_respond_with(200)
         .with_body(
@@ -274,7 +292,7 @@ def test_reconciliation_reads_the_debtor_account_and_the_fbs_claim(tmp_path: Pat
             "a claim was created in FBS",
             {"kommuneCvr": COPENHAGEN_CVR, "cpr": CPR, "type": "GEBYR", "beloebOere": 12000},
         )
-        .with_request("GET", match.like(f"/fordringer/{claim_id}", generator=_path_generator()))
+        .with_request("GET", injected_path(f"/fordringer/{claim_id}", "/fordringer/${fordringId}"))
         .with_headers(header_block())
         .will_respond_with(200)
         .with_body(
@@ -308,9 +326,3 @@ def test_reconciliation_reads_the_debtor_account_and_the_fbs_claim(tmp_path: Pat
     assert outbox(sync) == [("POSTING", "PENDING", "/posteringer")]  # the repair, delivered next cycle
     write(debtor)
     write(fbs)
-
-
-def _path_generator() -> Any:
-    from pact import generate
-
-    return generate.provider_state("/fordringer/${fordringId}")

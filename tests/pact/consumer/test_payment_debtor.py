@@ -7,10 +7,12 @@ from fastapi.testclient import TestClient
 from pact import match
 
 from simulators import factory
-from tests.pact.support import COPENHAGEN_CVR, CPR, CPR_RE, date, header_block, ident, new_pact, write
+from tests.pact.support import COPENHAGEN_CVR, CPR, CPR_RE, ID_RE, date, header_block, ident, injected, new_pact, write
 
 STATE = "a citizen has a payable sub-claim"
 CLAIM_ID = "FBS-101-0000200"
+# Examples: the state handler answers fresh ids, CPR and betalingId per interaction (a real debtor
+# system keeps what earlier certifications registered and paid); requests carry them injected.
 PARAMS = {
     "kommuneCvr": COPENHAGEN_CVR,
     "debitorkontoId": "FBS-101-L101000020",
@@ -18,6 +20,7 @@ PARAMS = {
     "delfordringId": f"{CLAIM_ID}-1",
     "cpr": CPR,
     "beloebOere": 12000,
+    "betalingId": "BET-0001",
 }
 
 
@@ -28,7 +31,7 @@ def test_payment_solution_searches_and_pays() -> None:
         .given(STATE, PARAMS)
         .with_request("POST", "/indbetaling/soeg")
         .with_headers(header_block())
-        .with_body({"cpr": match.regex(CPR, regex=CPR_RE)}, content_type="application/json")
+        .with_body({"cpr": injected(CPR, "${cpr}", regex=CPR_RE)}, content_type="application/json")
         .will_respond_with(200)
         .with_body(
             {
@@ -54,10 +57,13 @@ def test_payment_solution_searches_and_pays() -> None:
         .with_headers(header_block())
         .with_body(
             {
-                "betalingId": ident("BET-0001"),
+                "betalingId": injected("BET-0001", "${betalingId}", regex=ID_RE),
                 "betalingsmetode": match.like("KORT"),
                 "delfordringer": match.each_like(
-                    {"delfordringId": ident(f"{CLAIM_ID}-1"), "beloebOere": match.integer(5000)}
+                    {
+                        "delfordringId": injected(f"{CLAIM_ID}-1", "${delfordringId}", regex=ID_RE),
+                        "beloebOere": match.integer(5000),
+                    }
                 ),
             },
             content_type="application/json",
