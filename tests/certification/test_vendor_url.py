@@ -109,16 +109,20 @@ def test_a_misbehaving_debtor_is_not_certified_and_the_report_names_the_rule(
     assert certificate["target"] == {"debtorUrl": debtor.url, "simulated": False}
 
 
-class WithoutControlPlane:
-    """A simulator as a vendor's real system looks: no `/_sim/` control plane (no virtual clock to move)."""
+class AsARealSystem:
+    """A simulator as a vendor's real test system looks from outside: no `/_sim/` control plane (no
+    virtual clock to move) and no sessions — one world that keeps whatever every run registered."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/_sim"):
-            await JSONResponse({"code": "OIR-404-NOT-FOUND"}, status_code=404)(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            if scope["path"].startswith("/_sim"):
+                await JSONResponse({"code": "OIR-404-NOT-FOUND"}, status_code=404)(scope, receive, send)
+                return
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-sim-session"]
+            scope = {**scope, "headers": headers}
         await self.app(scope, receive, send)
 
 
@@ -128,7 +132,7 @@ def conforming_debtor() -> Iterator[tuple[ServerThread, int, int]]:
     app_ = vendor_debtor(
         "kmd-opus", psrm_port=psrm_port, callback_port=callback_port, callback_token="vendor-callback-secret"
     )
-    with ServerThread(WithoutControlPlane(app_), name="vendor", log_level="critical") as debtor:
+    with ServerThread(AsARealSystem(app_), name="vendor", log_level="critical") as debtor:
         yield debtor, psrm_port, callback_port
 
 
@@ -159,7 +163,17 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
     verified = runner.invoke(app, ["verify-certificate", str(certificate)])
     assert verified.exit_code == 0 and "VALID" in verified.output
 
-    wrong = _certify(tmp_path / "wrong", debtor.url, psrm_port, callback_port, env={"OIR_DEBTOR_TOKEN": "nope"})
+    # A real test system keeps what every run registered: certifying it again meets no earlier run's
+    # borrowers, claims, accounts or CPRs, and comes to the same verdict.
+    again = _certify(tmp_path / "again", debtor.url, psrm_port, callback_port, env=env)
+    assert again.exit_code == 0, again.output
+    rerun = json.loads((tmp_path / "again" / "kmd-opus" / "results.json").read_text())
+    assert rerun["requirements"] == results["requirements"]
+    assert {r["scenario"]: r["status"] for r in rerun["scenarios"]["runs"]} == runs
+
+    wrong = _certify(
+        tmp_path / "wrong", debtor.url, psrm_port, callback_port, "--no-scenarios", env={"OIR_DEBTOR_TOKEN": "nope"}
+    )
     assert wrong.exit_code == 1, wrong.output  # the token is really used: a wrong one fails
 
 
