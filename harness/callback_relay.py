@@ -74,9 +74,12 @@ class CallbackRelay:
                 "The token is not the callback token configured for this run",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        with self._lock:
-            duplicate = any(m["meddelelseId"] == payload.get("meddelelseId") for m in self.messages)
-        self._keep(payload, 202, None)
+        with self._lock:  # one lock for the look and the keeping: two copies at once are one new, one duplicate
+            duplicate = any(
+                m["_world"] is None and m["_status"] == 202 and m.get("meddelelseId") == payload.get("meddelelseId")
+                for m in self.messages
+            )
+            self.messages.append({**payload, "_status": 202, "_world": None})
         return JSONResponse({"meddelelseId": payload.get("meddelelseId"), "dublet": duplicate}, status_code=202)
 
     def _forward(self, request: Request, payload: dict[str, Any], sink: _Sink) -> Response:

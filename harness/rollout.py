@@ -222,7 +222,9 @@ def make_board(reports: Path, routes_file: Path | None, trusted: Ed25519PublicKe
         reasons += _sortiment_reasons(route)
         notes = ["certified with accepted deviations"] if state and state.verdict == "CERTIFIED_WITH_DEVIATIONS" else []
         if state and state.not_verified:  # ready, but the acceptance testers check these themselves
-            notes.append(f"not verified by the certification: {', '.join(state.not_verified)}")
+            shown, rest = ", ".join(state.not_verified[:5]), len(state.not_verified) - 5
+            more = f" and {rest} more (see the certificate)" if rest > 0 else ""
+            notes.append(f"not verified by the certification: {shown}{more}")
         rows.append(
             BoardRow(
                 municipality=municipality,

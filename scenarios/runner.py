@@ -57,7 +57,10 @@ def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, 
     message = ""
     failed: Step | None = None
     evidence: dict[str, Any] = {}
-    world = world_factory(session_id(scenario, profile))
+    try:
+        world = world_factory(session_id(scenario, profile))
+    except Exception as error:  # the world could not be made (a system refused its set-up): an error, reported
+        return _finish(bus, scenario, profile, started, "error", f"the world could not be set up: {error}")
     ctx = RunContext(world=world, profile=profile, seed=scenario.seed, bus=bus, scenario_id=scenario.id)
     try:
         _prepare(ctx, scenario)
@@ -77,28 +80,25 @@ def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, 
             evidence = _evidence(ctx)
         ctx.close()
         world.close()
+    return _finish(bus, scenario, profile, started, outcome, message, failed, evidence)
+
+
+def _finish(
+    bus: EventBus,
+    scenario: Scenario,
+    profile: str,
+    started: float,
+    outcome: Outcome,
+    message: str,
+    failed: Step | None = None,
+    evidence: dict[str, Any] | None = None,
+) -> ScenarioResult:
+    """Announce how the run ended (CPR masked in the message) and return it."""
     seconds = time.monotonic() - started  # real time
-    bus.emit(
-        ScenarioFinished(
-            scenario.id,
-            profile,
-            outcome,
-            seconds,
-            mask_cpr_in_text(message),
-            failed.index if failed else None,
-            failed.line if failed else None,
-            evidence,
-        )
-    )
-    return ScenarioResult(
-        scenario.id,
-        profile,
-        outcome,
-        mask_cpr_in_text(message),
-        seconds,
-        failed.index if failed else None,
-        failed.line if failed else None,
-    )
+    masked = mask_cpr_in_text(message)
+    index, line = (failed.index, failed.line) if failed else (None, None)
+    bus.emit(ScenarioFinished(scenario.id, profile, outcome, seconds, masked, index, line, evidence or {}))
+    return ScenarioResult(scenario.id, profile, outcome, masked, seconds, index, line)
 
 
 def _prepare(ctx: RunContext, scenario: Scenario) -> None:

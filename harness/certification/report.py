@@ -140,6 +140,12 @@ def _junit(result: CertificationResult) -> str:
         )
         where = f"{run.file}:{run.line}" if run.line else run.file
         _outcome(result, case, run.check, f"scenario {run.outcome} at {where}", run.message)
+    for not_run in result.scenarios.not_run if result.scenarios else []:
+        case = ET.SubElement(suite, "testcase", classname=f"{result.profile}.scenario", name=not_run["scenario"])
+        ET.SubElement(case, "properties").extend(
+            [ET.Element("property", name="requirement", value=rid) for rid in not_run["requirements"]]
+        )
+        _outcome(result, case, f"scenario {not_run['scenario']}", not_run["reason"], "")
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 

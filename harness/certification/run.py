@@ -82,14 +82,20 @@ class CertificationResult:
     pact: PactPart | None = None
     scenarios: ScenarioCheck | None = None
 
+    def outcomes(self) -> list[CheckOutcome]:
+        """Every check of the run, in report order: its name, the requirement IDs it cites, whether it
+        passed, and whether it ran at all (a check this target could not run is never a pass)."""
+        interactions = self.pact.interactions if self.pact else []
+        return (
+            [CheckOutcome("schemathesis", tuple(self.fuzz.requirements), self.fuzz.passed)]
+            + [CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran) for p in self.probes]
+            + [CheckOutcome(i.check, tuple(i.requirements), i.passed, i.ran) for i in interactions]
+            + (self.scenarios.outcomes() if self.scenarios else [])
+        )
+
     def checks(self) -> list[tuple[str, list[str]]]:
         """Every check of the run with the requirement IDs it cites, in report order."""
-        return (
-            [("schemathesis", list(self.fuzz.requirements))]
-            + [(p.name, list(p.requirements)) for p in self.probes]
-            + [(i.check, list(i.requirements)) for i in (self.pact.interactions if self.pact else [])]
-            + [(r.check, list(r.requirements)) for r in (self.scenarios.runs if self.scenarios else [])]
-        )
+        return [(o.name, list(o.requirements)) for o in self.outcomes()]
 
     @property
     def verdict(self) -> str:
@@ -97,12 +103,7 @@ class CertificationResult:
 
     @property
     def all_passed(self) -> bool:
-        return (
-            self.fuzz.passed
-            and all(p.passed or not p.ran for p in self.probes)
-            and (self.pact is None or self.pact.passed)
-            and (self.scenarios is None or self.scenarios.passed)
-        )
+        return all(o.passed or not o.ran for o in self.outcomes())
 
     @property
     def certified(self) -> bool:
@@ -110,24 +111,13 @@ class CertificationResult:
         return self.verdict != "NOT_CERTIFIED"
 
     def status(self, check: str) -> str:
-        """passed, failed or accepted-deviation, for the fuzzing ('schemathesis') or a probe's name."""
+        """passed, failed, accepted-deviation or not-run, for a check's name ('schemathesis', a probe's …)."""
         if self.judgement and check in self.judgement.statuses:
             return self.judgement.statuses[check]
-        if any(p.name == check and not p.ran for p in self.probes):
-            return "not-run"
-        if check == "schemathesis":
-            passed = self.fuzz.passed
-        else:
-            interactions = self.pact.interactions if self.pact else []
-            runs = self.scenarios.runs if self.scenarios else []
-            passed = next(
-                (p.passed for p in self.probes if p.name == check),
-                next(
-                    (i.passed for i in interactions if i.check == check),
-                    next((r.passed for r in runs if r.check == check), False),
-                ),
-            )
-        return "passed" if passed else "failed"
+        outcome = next((o for o in self.outcomes() if o.name == check), None)
+        if outcome is None:
+            return "failed"
+        return "not-run" if not outcome.ran else "passed" if outcome.passed else "failed"
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -296,17 +286,18 @@ def certify_profile(
         )
 
         def advance(days: int) -> bool:
-            """Move the debtor's virtual clock; False for a real system without the control plane (real time)."""
+            """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
             response = httpx.post(
                 f"{debtor_url}/_sim/clock/advance",
                 json={"days": days},
                 timeout=30,
                 headers={"Authorization": f"Bearer {target.token}", "X-Sim-Session": session},
             )
-            if response.status_code in (404, 405) and not target.simulated:
-                return False
-            response.raise_for_status()
-            return True
+            if target.simulated:
+                response.raise_for_status()
+                return True
+            # a real system has no control plane: whatever it answers there (404, or a gateway's 401/403)
+            return response.is_success
 
         exchanges: list[dict[str, Any]] = []
         probes = run_probes(
@@ -338,16 +329,7 @@ def certify_profile(
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor)
     write_har(exchanges, out / "evidence" / "probes.har")
-    checks = (
-        [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
-        + [CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran) for p in probes]
-        + [CheckOutcome(i.check, tuple(i.requirements), i.passed) for i in pact.interactions]
-        + [
-            CheckOutcome(r.check, tuple(r.requirements), r.passed)
-            for r in (scenario_check.runs if scenario_check else [])
-        ]
-    )
-    return CertificationResult(
+    result = CertificationResult(
         profile=profile.name,
         product=profile.product,
         target=f"simulator ({debtor_url})" if target.simulated else debtor_url,
@@ -359,8 +341,9 @@ def certify_profile(
         probes=probes,
         debtor_url=debtor_url,
         simulated=target.simulated,
-        judgement=judge(checks, profile.deviations, started_at.date()),
         profile_file=profile_file or profile_path(profile.name),
         pact=pact,
         scenarios=scenario_check,
     )
+    result.judgement = judge(result.outcomes(), profile.deviations, started_at.date())
+    return result

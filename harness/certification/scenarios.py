@@ -24,6 +24,7 @@ from scenarios.reporters.files import write_folder
 from scenarios.vocabulary import actions
 
 from ..scenario_world import SimulatedWorlds, VendorSystem, profile_capabilities
+from .judge import CheckOutcome
 
 SUITES = Path(__file__).resolve().parents[2] / "scenarios" / "suites"
 
@@ -48,13 +49,19 @@ class ScenarioRun:
 @dataclass
 class ScenarioCheck:
     runs: list[ScenarioRun] = field(default_factory=list)
-    not_run: list[dict[str, str]] = field(default_factory=list)
+    not_run: list[dict[str, Any]] = field(default_factory=list)  # scenario, reason, requirements
     seconds: float = 0.0
     report: str = ""  # the scenario report folder, relative to the certification report
 
     @property
     def passed(self) -> bool:
         return all(run.passed for run in self.runs)
+
+    def outcomes(self) -> list[CheckOutcome]:
+        """The scenarios as checks: those that ran, then those that could not run against this target."""
+        return [CheckOutcome(run.check, tuple(run.requirements), run.passed) for run in self.runs] + [
+            CheckOutcome(f"scenario {n['scenario']}", tuple(n["requirements"]), False, ran=False) for n in self.not_run
+        ]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,7 +104,11 @@ def run_profile_scenarios(profile: str, out: Path, *, vendor: VendorSystem | Non
     applicable = [s for s in load_suite([SUITES]) if s.applies_to(profile, capabilities)]
     if vendor is not None:
         reasons = {s.id: why_not_against_a_vendor(s) for s in applicable}
-        check.not_run = [{"scenario": s.id, "reason": reasons[s.id]} for s in applicable if reasons[s.id]]
+        check.not_run = [
+            {"scenario": s.id, "reason": reasons[s.id], "requirements": list(s.covers)}
+            for s in applicable
+            if reasons[s.id]
+        ]
         applicable = [s for s in applicable if not reasons[s.id]]
     started = time.monotonic()  # real time: how long the scenarios took
     recorder = Recorder()

@@ -98,7 +98,11 @@ def write_off(ctx: RunContext, claim: dict[str, Any], amount: int, reason: str |
     args={
         "account": Arg("mapping", required=True, doc="an OpretDebitorkonto body, as written"),
         "municipality": Arg("str", doc="whose header block (default: the profile's first)"),
-        "transaction_id": Arg("str", doc="X-Transaktion-Id; the same id twice is one registration"),
+        "transaction_id": Arg(
+            "str",
+            doc="a label for the X-Transaktion-Id: the same label twice in a run is the same id, so one "
+            "registration (a new UUID every run: a vendor's real system remembers earlier runs' ids)",
+        ),
         "token": Arg("str", doc="bearer token (default: the harness's)"),
     },
 )
@@ -111,8 +115,11 @@ def register(
 ) -> Response:
     """Send an OpretDebitorkonto straight to the profile's debtor system (as a fagsystem would)."""
     place = ctx.municipality(municipality)
+    transaction = (
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.world.session}/{transaction_id}")) if transaction_id else None
+    )
     return ctx.call(
-        ctx.profile, "POST", "/debitorkonti", body=account, cvr=place.cvr, transaction_id=transaction_id, token=token
+        ctx.profile, "POST", "/debitorkonti", body=account, cvr=place.cvr, transaction_id=transaction, token=token
     )
 
 

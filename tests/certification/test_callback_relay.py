@@ -114,3 +114,29 @@ def test_malformed_messages_and_a_gone_engine_get_problems_never_a_500(relay: An
     relay_.detach("a1b2c3d4")  # the world has ended: its late messages are the relay's to answer
     late = httpx.post(f"{url}/daekningafskrivning", json=_message("FBS-101-a1b2c3d4-0000009"), headers=HEADERS)
     assert late.status_code == 202
+
+
+def test_a_message_refused_or_without_an_id_never_spoils_the_relay_s_own_answers(relay: Any) -> None:
+    """A first attempt with a wrong token is no earlier copy of the retry; a body without meddelelseId kept
+    as evidence does not break the duplicate check for the messages after it."""
+    url, relay_, _, _ = relay
+    anonymous = {"debitorkontoId": "K-9", "fordringId": "CERT-0000000000ff", "type": "DAEKNING", "dato": "2026-11-25"}
+    wrong = {**HEADERS, "Authorization": "Bearer x"}
+    assert httpx.post(f"{url}/daekningafskrivning", json=anonymous, headers=wrong).status_code == 401
+    message = _message("CERT-0123456789ab")
+    refused = httpx.post(f"{url}/daekningafskrivning", json=message, headers=wrong)
+    assert refused.status_code == 401
+    retried = httpx.post(f"{url}/daekningafskrivning", json=message, headers=HEADERS)
+    assert (retried.status_code, retried.json()["dublet"]) == (202, False)
+    assert relay_.wait_for(lambda m: m.get("fordringId") == "CERT-0123456789ab", timeout=1) == [message]
+
+
+def test_two_worlds_at_once_each_get_only_their_own_messages(relay: Any) -> None:
+    url, relay_, first, _ = relay
+    second = _Engine()
+    with ServerThread(second.app, name="engine-2", log_level="critical") as server:
+        relay_.attach("0f0f0f0f", server.url)
+        for claim in ("FBS-101-a1b2c3d4-0000001", "FBS-101-0f0f0f0f-0000001", "FBS-101-a1b2c3d4-0000002"):
+            assert httpx.post(f"{url}/daekningafskrivning", json=_message(claim), headers=HEADERS).status_code == 202
+    assert [b["fordringId"] for _, b in first.received] == ["FBS-101-a1b2c3d4-0000001", "FBS-101-a1b2c3d4-0000002"]
+    assert [b["fordringId"] for _, b in second.received] == ["FBS-101-0f0f0f0f-0000001"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.municipalities import for_vendor
@@ -112,3 +113,20 @@ def vendor_debtor(
         **settings,
     )
     return app
+
+
+class AsARealSystem:
+    """A simulator as a vendor's real test system looks from outside: no `/_sim/` control plane (no
+    virtual clock to move) and no sessions — one world that keeps whatever every run registered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["path"].startswith("/_sim"):
+                await JSONResponse({"code": "OIR-404-NOT-FOUND"}, status_code=404)(scope, receive, send)
+                return
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-sim-session"]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
