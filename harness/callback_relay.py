@@ -92,10 +92,12 @@ class CallbackRelay:
                 503, "OIR-503-ENGINE-UNAVAILABLE", "The scenario's engine did not answer", type(exc).__name__
             ) from exc
         self._keep(payload, answer.status_code, sink.marker)
+        challenge = {k: v for k, v in answer.headers.items() if k.lower() == "www-authenticate"}
         return Response(
             answer.content,
             status_code=answer.status_code,
             media_type=answer.headers.get("content-type", "application/json"),
+            headers=challenge,  # a forwarded 401 keeps the engine's challenge
         )
 
     def _keep(self, payload: dict[str, Any], status: int, world: str | None) -> None:

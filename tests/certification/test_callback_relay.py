@@ -36,6 +36,8 @@ class _Engine:
         @self.app.post("/daekningafskrivning")
         async def take(request: Request) -> JSONResponse:
             body = await request.json()
+            if request.headers.get("authorization") != f"Bearer {TOKEN}":
+                return JSONResponse({"code": "OIR-401"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
             if any(b["meddelelseId"] == body["meddelelseId"] for _, b in self.received):
                 return JSONResponse({"code": "OIR-409-MESSAGE-ID-REUSED"}, status_code=409)
             self.received.append((dict(request.headers), body))
@@ -85,6 +87,12 @@ def test_a_message_of_a_world_reaches_its_engine_unchanged_and_the_engine_answer
         == 202
     )
     assert [b["type"] for _, b in engine.received] == ["DAEKNING", "KONTO_LUKKET"]  # routed by the account id too
+    refused = httpx.post(
+        f"{url}/daekningafskrivning",
+        json=_message("FBS-101-a1b2c3d4-0000003"),
+        headers={**HEADERS, "Authorization": "Bearer x"},
+    )
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"  # the engine's challenge
     assert relay_.wait_for(lambda m: True, timeout=0) == []  # forwarded messages are not the probes'
 
 
