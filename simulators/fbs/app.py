@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -18,6 +19,14 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     # sessions and runs, so each session that talks to one numbers in a series of its own.
     "id_series": "",
 }
+
+
+_SERIES = re.compile(r"[A-Za-z0-9]{0,16}")
+
+
+def _series_problem(value: Any) -> str | None:
+    """An id series stands inside borrower and claim ids: letters and digits only, at most 16."""
+    return None if _SERIES.fullmatch(str(value)) else "use at most 16 letters and digits"
 
 
 def _export(session: Session[Any]) -> dict[str, Any]:
@@ -44,6 +53,7 @@ def create_app(
         routers=[router],
         state_factory=Library,
         settings_defaults=SETTINGS_DEFAULTS,
+        settings_checks={"id_series": _series_problem},
         export_state=_export,
     )
     return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

@@ -184,6 +184,10 @@ async def patch_settings(
             raise Problem(
                 422, "OIR-422-SETTING-TYPE", "Wrong type for setting", f"{key} takes {type(default).__name__}"
             )
+        check = runtime_of(request).spec.settings_checks.get(key)
+        problem = check(value) if check and value is not None else None
+        if problem:
+            raise Problem(422, "OIR-422-SETTING-VALUE", "Wrong value for setting", f"{key}: {problem}")
     session.settings.update(changes)
     return SettingsOut(settings=dict(session.settings))
 

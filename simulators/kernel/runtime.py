@@ -37,6 +37,8 @@ class SimulatorSpec:
     routers: list[APIRouter]
     state_factory: Callable[[], Any]
     settings_defaults: dict[str, Any] = field(default_factory=dict)
+    # a setting's value check beyond its type: the problem in words, or None when the value is fine
+    settings_checks: dict[str, Callable[[Any], str | None]] = field(default_factory=dict)
     on_clock: JobRunner | None = None  # runs the jobs due between two instants
     export_state: Callable[[Session[Any]], Any] | None = None
     version: str = "3.0.0"

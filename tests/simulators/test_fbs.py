@@ -267,3 +267,11 @@ def test_a_session_with_an_id_series_numbers_borrowers_and_claims_in_it(fbs_url:
     assert made["plain"] == ("L101000001", "FBS-101-0000001")  # unchanged without a series
     assert made["first"] == ("L101a1b2c3d4-000001", "FBS-101-a1b2c3d4-0000001")
     assert made["second"] == ("L1010f0f0f0f-000001", "FBS-101-0f0f0f0f-0000001")
+
+
+def test_an_id_series_that_cannot_stand_in_an_id_is_refused_when_set(fbs_url: str) -> None:
+    client = SimClient(fbs_url)
+    refused = client.http.patch("/_sim/settings", json={"id_series": "a b/c"})
+    assert refused.status_code == 422 and refused.json()["code"] == "OIR-422-SETTING-VALUE"
+    assert "id_series" in refused.json()["detail"]
+    assert client.settings()["id_series"] == ""  # nothing was changed
