@@ -1,6 +1,6 @@
 """Contracts: the shared vocabulary of the harness — OpenAPI specs, requirement catalogue, identity
-rules, municipalities, synthetic data, the wire conventions (problem+json, strict JSON types) — and the
-contract checks. Imports nothing else of ours."""
+rules, municipalities, the vendor profiles and their capabilities, synthetic data, the wire conventions
+(problem+json, strict JSON types) — and the contract checks. Imports nothing else of ours."""
 
 from .identity import (
     CPR_PATTERN,
@@ -11,14 +11,18 @@ from .identity import (
     mask_cpr,
     mask_cpr_in_text,
 )
-from .municipalities import VENDOR_PROFILES, Municipality, by_code, by_cvr, for_vendor, load_municipalities
+from .municipalities import Municipality, by_code, by_cvr, for_vendor, load_municipalities
+from .profile import CAPABILITIES, PROFILE_NAMES, Profile, ProfileError, load_profile, profile_capabilities
 from .requirements import Requirement, load_requirements
 
 __all__ = [
+    "CAPABILITIES",
     "CPR_PATTERN",
     "CVR_PATTERN",
-    "VENDOR_PROFILES",
+    "PROFILE_NAMES",
     "Municipality",
+    "Profile",
+    "ProfileError",
     "Requirement",
     "by_code",
     "by_cvr",
@@ -27,7 +31,9 @@ __all__ = [
     "is_valid_cpr",
     "is_valid_cvr",
     "load_municipalities",
+    "load_profile",
     "load_requirements",
     "mask_cpr",
     "mask_cpr_in_text",
+    "profile_capabilities",
 ]

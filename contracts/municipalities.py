@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 
 from .identity import is_valid_cvr
+from .profile import PROFILE_NAMES
 
 DATA_FILE = Path(__file__).resolve().parent / "municipalities.yaml"
-VENDOR_PROFILES: tuple[str, ...] = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
 
 
 class MunicipalityDataError(ValueError):
@@ -52,7 +52,7 @@ def load_municipalities() -> tuple[Municipality, ...]:
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise MunicipalityDataError(f"{DATA_FILE}: {exc}") from exc
     for row in rows:
-        if row.vendor not in VENDOR_PROFILES or not is_valid_cvr(row.cvr):
+        if row.vendor not in PROFILE_NAMES or not is_valid_cvr(row.cvr):
             raise MunicipalityDataError(
                 f"{DATA_FILE}: municipality {row.code} has vendor {row.vendor!r}, cvr {row.cvr!r}"
             )

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from contracts.checks.pact import PactCheckError, PactVerification
 from contracts.identity import mask_cpr_in_text
-from simulators.debtor.profile import PROFILE_NAMES
+from contracts.profile import PROFILE_NAMES
 
 from .contract_checks import (
     CONTRACT_PROVIDERS,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from contracts.profile import PROFILE_NAMES, profile_capabilities
 from scenarios.pytest_plugin import (
     pytest_addhooks,
     pytest_addoption,
@@ -15,7 +16,6 @@ from scenarios.pytest_plugin import (
     pytest_unconfigure,
 )
 from scenarios.world import WorldFactory
-from simulators.debtor.profile import PROFILE_NAMES
 
 if TYPE_CHECKING:  # imported on first use: every pytest run loads this plugin, few run scenarios
     from .scenario_world import SimulatedWorlds
@@ -39,8 +39,6 @@ class HarnessWorlds:
         self._worlds: SimulatedWorlds | None = None
 
     def capabilities(self, profile: str) -> frozenset[str]:
-        from .scenario_world import profile_capabilities
-
         return profile_capabilities(profile)
 
     def factory(self) -> WorldFactory:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from contracts.profile import PROFILE_NAMES, profile_capabilities
 from scenarios import ScenarioError, load_suite, run_scenario
 from scenarios.events import EventBus
 from scenarios.reporters import ConsoleReporter, Recorder
 from scenarios.reporters.files import write_folder
-from simulators.debtor.profile import PROFILE_NAMES
 
-from .scenario_world import SimulatedWorlds, profile_capabilities
+from .scenario_world import SimulatedWorlds
 
 
 def run_paths(

@@ -3,6 +3,9 @@
 Each runs as a real uvicorn server on 127.0.0.1. The debtor simulators are wired to PSRM and the
 payment solution to the debtor simulators by URL, exactly as a vendor's system would be configured,
 so nothing talks to anything in-process.
+
+This is where the harness turns simulators into servers (`simulator_server`): certification asks
+here for the PSRM and the profile's debtor simulator it runs, and so imports no simulator itself.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from contracts.profile import PROFILE_NAMES
 from simulators import factory
-from simulators.debtor.profile import PROFILE_NAMES
 
 from .servers import ServerThread
 
@@ -44,6 +47,14 @@ def _port(ports: dict[str, int] | None, name: str) -> int:
     return (ports or {}).get(name, 0)
 
 
+def simulator_server(
+    kind: str, *, name: str | None = None, port: int = 0, log_level: str = "warning", **settings: Any
+) -> ServerThread:
+    """A server (not yet started) for one simulator: `kind` is fbs, psrm, debtor or payment, `settings`
+    go to its app factory (for a debtor: `profile`, `psrm_url`, `callback_url`, …)."""
+    return ServerThread(factory(kind)(**settings), name=name or kind, port=port, log_level=log_level)
+
+
 def start_world(
     *,
     profiles: tuple[str, ...] = PROFILE_NAMES,
@@ -63,27 +74,27 @@ def start_world(
     """
     world = SimulatedWorld()
     try:
-        world.servers["fbs"] = ServerThread(
-            factory("fbs")(), name="fbs", port=_port(ports, "fbs"), log_level=log_level
-        ).start()
+        world.servers["fbs"] = simulator_server("fbs", port=_port(ports, "fbs"), log_level=log_level).start()
         if psrm_url is None:
-            world.servers["psrm"] = ServerThread(
-                factory("psrm")(), name="psrm", port=_port(ports, "psrm"), log_level=log_level
-            ).start()
+            world.servers["psrm"] = simulator_server("psrm", port=_port(ports, "psrm"), log_level=log_level).start()
         world.psrm_url = psrm_url or world.url("psrm")
         for profile in profiles:
-            app = factory("debtor")(
-                profile=profile, psrm_url=world.psrm_url, callback_url=callback_url, **(debtor_settings or {})
-            )
             name = f"debtor-{profile}"
-            world.servers[name] = ServerThread(app, name=name, port=_port(ports, name), log_level=log_level).start()
+            world.servers[name] = simulator_server(
+                "debtor",
+                name=name,
+                port=_port(ports, name),
+                log_level=log_level,
+                profile=profile,
+                psrm_url=world.psrm_url,
+                callback_url=callback_url,
+                **(debtor_settings or {}),
+            ).start()
         payment_settings = {"debtor_url_" + p.replace("-", "_"): url for p, url in world.debtor_urls.items()}
         for profile, (url, token) in (vendor_debtors or {}).items():
             payment_settings["debtor_url_" + profile.replace("-", "_")] = url
             payment_settings["debtor_token_" + profile.replace("-", "_")] = token
-        world.servers["payment"] = ServerThread(
-            factory("payment")(**payment_settings), name="payment", port=_port(ports, "payment")
-        ).start()
+        world.servers["payment"] = simulator_server("payment", port=_port(ports, "payment"), **payment_settings).start()
     except Exception:
         world.stop()
         raise

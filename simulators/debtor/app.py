@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from contracts.profile import Profile, load_profile
 from simulators.kernel import Principal, SimulatorSpec, create_simulator_app
 
 from .jobs import make_runner
 from .ledger import DebtorBooks
 from .misbehaviour import MISBEHAVIOURS, BadInputAs500
-from .profile import Profile, load_profile
 from .routes import router
 from .views import export
 

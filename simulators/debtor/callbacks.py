@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 
+from contracts.profile import Profile
 from simulators.kernel import CALLBACK_FAULTS, FaultKind, Session, SimRuntime
 from simulators.kernel.calendar import next_business_day
 from simulators.kernel.clock import COPENHAGEN
 
 from . import misbehaviour
 from .ledger import Callback, DebtorBooks
-from .profile import Profile
 
 CALLBACK_OPERATION = "callback.DaekningAfskrivning"
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from contracts.profile import Profile
 from simulators.kernel import Session, SimRuntime
 from simulators.kernel.clock import COPENHAGEN
 
 from . import callbacks, misbehaviour, psrm_client, service
 from .ledger import Claim, DebtorBooks, PsrmCase
-from .profile import Profile
 
 _MAX_STEPS = 200_000
 _NOTIFICATION_WINDOW_DAYS = 90

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from contracts.profile import Profile
+from contracts.wire import ID_PATTERN
 from simulators.kernel import (
     CallDep,
     HeaderBlockDep,
@@ -46,10 +48,9 @@ from .models import (
     SoegDelfordringOut,
     party,
 )
-from .profile import Profile
 
 router = APIRouter()
-IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 _WRITE = problem_responses(400, 401, 403, 409, 422)
 _WRITE_ON = problem_responses(400, 401, 403, 404, 409, 422)
 _READ_ON = problem_responses(400, 401, 403, 404, 422)

@@ -11,6 +11,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from contracts.profile import Profile
 from simulators.kernel import Problem, ensure_valid_cvr
 
 from . import callbacks
@@ -25,7 +26,6 @@ from .models import (
     OpretDebitorkontoIn,
     party,
 )
-from .profile import Profile
 
 
 def _fingerprint(account: OpretDebitorkontoIn, claim: FordringIn) -> str:

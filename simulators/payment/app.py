@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import Field
 
 from contracts.municipalities import Municipality
-from simulators.debtor.profile import PROFILE_NAMES, load_profile
+from contracts.profile import PROFILE_NAMES, load_profile
 from simulators.kernel import (
     CallDep,
     Cpr,

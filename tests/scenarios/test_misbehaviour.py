@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario_world import SimulatedWorlds, profile_capabilities
+from contracts.profile import profile_capabilities
+from harness.scenario_world import SimulatedWorlds
 from scenarios import Scenario, load_suite, run_scenario
 from scenarios.events import EventBus
 from simulators.debtor.misbehaviour import MISBEHAVIOURS

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from contracts.profile import PROFILE_NAMES
 from harness.servers import ServerThread
 from simulators import factory
-from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient
 from tests.support.fagsystem import TOKEN, Receiver
 

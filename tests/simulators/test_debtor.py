@@ -9,9 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from contracts.municipalities import by_code, for_vendor
+from contracts.profile import PROFILE_NAMES, load_profile
 from contracts.synthetic import SyntheticData
 from simulators import factory
-from simulators.debtor.profile import PROFILE_NAMES, load_profile
 from simulators.kernel import Principal
 from tests.support.claims import account, claim, new_id
 from tests.support.client import SimClient, wait_until

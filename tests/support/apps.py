@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.profile import PROFILE_NAMES
 from simulators import SIMULATORS, factory
-from simulators.debtor.profile import PROFILE_NAMES
 
 # (test id, simulator name, factory kwargs, contract name)
 APP_CASES: list[tuple[str, str, dict[str, Any], str]] = [

@@ -3,6 +3,11 @@
 The debtor simulator is one implementation of ØiR v3; a profile file says whether the system has a
 payment solution (B_03), whether payment notices go out in real time or in a nightly batch, how long
 it waits for an answer, its reminder schedule and fees, interest, PSRM handover rules and sortiment.
+
+A contract, not a simulator's detail: certifying a vendor's real system reads the same files (its
+capabilities, its accepted deviations, the digest in the certificate) without loading the simulator.
+`PROFILE_NAMES` and `CAPABILITIES` are the one list of each that the municipality table, the scenario
+language and the harness derive from. The files are `profiles/<name>.yaml` beside this module.
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
-PROFILE_NAMES = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
+PROFILE_NAMES: tuple[str, ...] = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
+# what a scenario may require of a profile (`requires:`); `profile_capabilities` says which a profile has
+CAPABILITIES: tuple[str, ...] = (
+    "b03_payment",  # the debtor system has a payment solution (DebitorIndbetaling)
+    "no_b03_payment",
+    "realtime_callbacks",
+    "nightly_batch_callbacks",
+    "answer_time_limit",  # the debtor system gives up waiting for an answer (KMD Opus: 5 minutes)
+)
 
 
 class _Frozen(BaseModel):
@@ -107,3 +120,13 @@ def load_profile(name: str) -> Profile:
         raise ProfileError(f"no profile file {path}") from exc
     except (yaml.YAMLError, ValidationError) as exc:
         raise ProfileError(f"{path}: {exc}") from exc
+
+
+def profile_capabilities(profile: str) -> frozenset[str]:
+    """The capability names scenarios may require, from the vendor profile file."""
+    loaded = load_profile(profile)
+    capabilities = {"b03_payment" if loaded.capabilities.b03_payment else "no_b03_payment"}
+    capabilities.add("realtime_callbacks" if loaded.callbacks.mode == "realtime" else "nightly_batch_callbacks")
+    if loaded.answer_time_limit_s is not None:
+        capabilities.add("answer_time_limit")
+    return frozenset(capabilities)
