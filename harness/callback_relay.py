@@ -21,6 +21,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from contracts.limits import CALLBACK_LIMITS, BodyLimitMiddleware
 from contracts.problems import Problem, install_problem_handlers
 
 _FORWARDED_HEADERS = ("authorization", "content-type", "x-transaktion-id", "x-transaktion-tid", "x-kommune-cvr")
@@ -43,6 +44,7 @@ class CallbackRelay:
         self._http = httpx.Client(timeout=30.0)
         self.app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
         install_problem_handlers(self.app)  # a malformed message gets a 4xx problem+json too
+        self.app.add_middleware(BodyLimitMiddleware, limits=CALLBACK_LIMITS)  # 413/408 before any parsing
         self.app.post("/daekningafskrivning")(self._receive)
 
     # ---- scenario worlds ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 `oir sim serve`, the HTTP-level tests and certification all start the simulators this way, so what
 a test proves is what a vendor's engineer runs. Readiness is a condition with a deadline, never a
-sleep.
+sleep. Every server speaks `http_protocol`: a request head must be complete within `header_timeout_s`
+and at most `MAX_HEAD_BYTES`, and a malformed request gets a problem+json 400.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, Self
 
 import uvicorn
 
+from .http_protocol import HEADER_TIMEOUT_S, MAX_HEAD_BYTES, http_protocol
+
 
 class ServerError(RuntimeError):
     """A server did not come up in time."""
@@ -20,11 +23,27 @@ class ServerError(RuntimeError):
 
 class ServerThread:
     def __init__(
-        self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+        self,
+        app: Any,
+        *,
+        name: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         self.name = name
         config = uvicorn.Config(
-            app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            http=http_protocol(header_timeout_s=header_timeout_s),
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            timeout_keep_alive=5,  # seconds an idle kept-alive connection stays open (uvicorn's default)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{name}", daemon=True)

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from contracts.limits import MESSAGE_LIMITS, BodyLimitMiddleware, BodyLimits
 from contracts.problems import install_problem_handlers
 from contracts.specs import load_spec
 
@@ -25,6 +26,8 @@ from .middleware import SimulatorMiddleware
 from .runtime import SimRuntime, SimulatorSpec
 from .sessions import SessionRegistry
 
+BODY_LIMITS = MESSAGE_LIMITS  # looked up when an app is built, so a test can tighten it
+
 
 def create_simulator_app(
     spec: SimulatorSpec,
@@ -32,11 +35,14 @@ def create_simulator_app(
     tokens: dict[str, Principal] | None = None,
     settings: dict[str, Any] | None = None,
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    limits: BodyLimits | None = None,
 ) -> FastAPI:
     """Build a simulator app.
 
     `settings` override the spec's defaults for every new session (e.g. the PSRM URL a debtor
-    simulator calls); `transports` mount in-process apps by URL prefix for outgoing calls.
+    simulator calls); `transports` mount in-process apps by URL prefix for outgoing calls; `limits`
+    bound a request body's size and read time (default `BODY_LIMITS`: every message the contracts
+    allow fits).
     """
     unknown = set(settings or {}) - set(spec.settings_defaults)
     if unknown:
@@ -70,6 +76,8 @@ def create_simulator_app(
         app.include_router(router)
     app.include_router(control.router)
     app.add_middleware(SimulatorMiddleware, runtime=runtime)
+    # outermost, so the journal and replay middleware read the body through it
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BODY_LIMITS)
 
     contract = load_spec(spec.contract)
     control_contract = load_spec("sim-control")
