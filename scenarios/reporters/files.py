@@ -2,7 +2,8 @@
 
 A `Recorder` collects each scenario's events into a record; a record can be saved as JSON and read
 back, so parallel pytest workers each save theirs and one process writes the summary. Everything
-written passes through CPR masking.
+written passes through CPR masking. Requirement coverage follows the runner's blame: a failed run fails
+only the requirements it blamed; those it stopped before judging are "not verified" by it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from contracts.identity import mask_cpr_in_text
 from contracts.requirements import load_requirements
 
 from ..events import Event, HttpExchange, ScenarioFinished, ScenarioStarted, StepFinished
+from ..redaction import redact_exchange, redact_headers
 
 _env = Environment(loader=PackageLoader("scenarios.reporters", "templates"), autoescape=select_autoescape())
 
@@ -37,6 +39,8 @@ class ScenarioRecord:
     steps: list[dict[str, Any]] = field(default_factory=list)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
+    blamed: list[str] = field(default_factory=list)  # not passed: the requirements the failure is evidence against
+    unproven: list[str] = field(default_factory=list)  # not passed: those the run stopped before judging
 
     @property
     def key(self) -> str:
@@ -79,6 +83,7 @@ class Recorder:
                     "seconds": round(event.seconds, 3),
                     "message": event.message,
                     "polls": event.polls,
+                    "covers": list(event.covers),
                     "observed": event.observed if not event.passed else None,
                 }
             )
@@ -90,6 +95,8 @@ class Recorder:
             record.seconds = round(event.seconds, 3)
             record.failed_line = event.failed_line
             record.evidence = event.evidence
+            record.blamed = list(event.blamed)
+            record.unproven = list(event.unproven)
 
 
 def _masked_json(value: Any) -> str:
@@ -98,7 +105,7 @@ def _masked_json(value: Any) -> str:
 
 def _headers(headers: dict[str, str]) -> list[dict[str, str]]:
     """HAR headers; credentials never reach evidence."""
-    return [{"name": k, "value": "Bearer ***" if k.lower() == "authorization" else v} for k, v in headers.items()]
+    return [{"name": k, "value": v} for k, v in redact_headers(headers).items()]
 
 
 def write_har(exchanges: list[dict[str, Any]], path: Path) -> None:
@@ -107,7 +114,7 @@ def write_har(exchanges: list[dict[str, Any]], path: Path) -> None:
     Each exchange is a dict with the fields of `events.HttpExchange`.
     """
     entries = []
-    for exchange in exchanges:
+    for exchange in map(redact_exchange, exchanges):  # whoever recorded them: no token in evidence
         request_body = (
             json.dumps(exchange["request_body"], ensure_ascii=False) if exchange["request_body"] is not None else ""
         )
@@ -156,21 +163,36 @@ def summary(records: list[ScenarioRecord]) -> dict[str, Any]:
     return {"verdict": verdict, "counts": counts, "scenarios": len(records)}
 
 
+def _verdict_on(record: ScenarioRecord, rid: str) -> str:
+    """What one run says of one requirement it covers: verified, failed or not verified."""
+    if record.outcome == "passed":
+        return "verified"
+    if rid in record.blamed or not (record.blamed or record.unproven):  # a record from before blame: all of it
+        return "failed"
+    return "not-verified" if rid in record.unproven else "verified"
+
+
 def coverage(records: list[ScenarioRecord]) -> list[dict[str, Any]]:
+    """Per requirement the runs cover: failed if a run blamed it, verified if every other run that
+    judged it verified it, else not verified (the runs covering it stopped before it)."""
     catalogue = load_requirements()
     seen: dict[str, list[str]] = {}
     for record in records:
         for rid in record.covers:
-            seen.setdefault(rid, []).append(record.outcome)
-    return [
-        {
-            "id": rid,
-            "text": catalogue[rid].text if rid in catalogue else "(unknown requirement)",
-            "runs": len(outcomes),
-            "passed": all(o == "passed" for o in outcomes),
-        }
-        for rid, outcomes in sorted(seen.items())
-    ]
+            seen.setdefault(rid, []).append(_verdict_on(record, rid))
+    rows = []
+    for rid, verdicts in sorted(seen.items()):
+        outcome = "failed" if "failed" in verdicts else "verified" if "verified" in verdicts else "not-verified"
+        rows.append(
+            {
+                "id": rid,
+                "text": catalogue[rid].text if rid in catalogue else "(unknown requirement)",
+                "runs": len(verdicts),
+                "passed": outcome == "verified",
+                "outcome": outcome,
+            }
+        )
+    return rows
 
 
 def write_results(records: list[ScenarioRecord], path: Path) -> None:
