@@ -1,18 +1,27 @@
-"""The requirement catalogue (`requirements.yaml`): stable IDs that scenarios, checks and reports cite."""
+"""The requirement catalogue (`requirements.yaml`): stable IDs that scenarios, checks and reports cite.
+
+A requirement may bind only systems with a capability (`requires: b03_payment`): for a profile that
+declares the capability absent it is not applicable — certification reports it as such, never as
+passed or failed (`not_applicable`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from .profile import CAPABILITIES
+
 CATALOGUE = Path(__file__).resolve().parent / "requirements.yaml"
+_KEYS = ("id", "area", "text", "requires")
 
 
 class RequirementCatalogueError(ValueError):
-    """The catalogue is malformed: a duplicate ID or a missing field."""
+    """The catalogue is malformed: a duplicate ID, a missing field or an unknown capability."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,10 @@ class Requirement:
     id: str
     area: str
     text: str
+    requires: str | None = None  # the capability a profile must declare for the rule to apply
+
+    def applies_to(self, capabilities: Iterable[str]) -> bool:
+        return self.requires is None or self.requires in set(capabilities)
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +46,25 @@ def load_requirements() -> dict[str, Requirement]:
         missing = [key for key in ("id", "area", "text") if not row.get(key)]
         if missing:
             raise RequirementCatalogueError(f"{CATALOGUE}: entry {index + 1} lacks {', '.join(missing)}")
+        unknown = sorted(set(row) - set(_KEYS))
+        if unknown:
+            raise RequirementCatalogueError(f"{CATALOGUE}: {row['id']}: unknown key {', '.join(unknown)}")
         if row["id"] in catalogue:
             raise RequirementCatalogueError(f"{CATALOGUE}: duplicate requirement ID {row['id']}")
-        catalogue[row["id"]] = Requirement(row["id"], row["area"], row["text"])
+        requires = row.get("requires")
+        if requires is not None and requires not in CAPABILITIES:
+            raise RequirementCatalogueError(
+                f"{CATALOGUE}: {row['id']} requires unknown capability {requires!r}; known: {', '.join(CAPABILITIES)}"
+            )
+        catalogue[row["id"]] = Requirement(row["id"], row["area"], row["text"], requires)
     return catalogue
+
+
+def not_applicable(capabilities: Iterable[str]) -> dict[str, str]:
+    """Each catalogue requirement that does not apply to a profile with these capabilities, with why."""
+    held = set(capabilities)
+    return {
+        rid: f"the profile does not declare the capability {requirement.requires}"
+        for rid, requirement in load_requirements().items()
+        if not requirement.applies_to(held)
+    }

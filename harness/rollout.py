@@ -6,7 +6,10 @@ verdict is CERTIFIED or CERTIFIED_WITH_DEVIATIONS; (2) its route is configured: 
 `RoutingTable` has a debtor URL for it; and (3) its sortiment mapping is complete: every FBS claim type
 maps to a product code that the vendor's profile accepts. Each unmet condition is a reason on the board.
 Accepted deviations, and requirements the certification could not verify against the vendor's real
-system (`notVerified`), are notes beside READY: the acceptance testers check those themselves.
+system (`notVerified`), are notes beside READY: the acceptance testers check those themselves. So are
+the requirements that do not apply to the vendor's profile (`notApplicable`: it declares the capability
+absent, e.g. B_03 for EG) — never counted as passed. A certificate NOT_CERTIFIED names the requirements
+it failed.
 
 Routes: without `--routes` the board assumes the simulated world of `oir sim serve`, where every vendor
 has a debtor system and the default sortiment (`integration/sortiment.yaml`) — so only certificates
@@ -37,9 +40,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from contracts.municipalities import VENDOR_PROFILES, Municipality, load_municipalities
+from contracts.municipalities import Municipality, load_municipalities
+from contracts.profile import PROFILE_NAMES, load_profile
 from integration.routing import Route, RoutingTable, default_sortiment
-from simulators.debtor.profile import load_profile
 
 from .certification.certificate import parse_rfc3339, read_certificate, verify
 from .certification.errors import CertificateFileError, CertificationError
@@ -77,6 +80,8 @@ class CertificateState:
     simulated: bool
     problems: list[str]
     not_verified: list[str] = field(default_factory=list)  # requirements the run could not check
+    not_applicable: list[str] = field(default_factory=list)  # the profile declares the capability absent
+    failed: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -139,15 +144,28 @@ def latest_certificates(reports: Path, trusted: Ed25519PublicKey, now: datetime)
             debtor_url=str(target.get("debtorUrl", "")),
             simulated=bool(target.get("simulated", True)),
             problems=verify(document, trusted, now).problems,
-            not_verified=[str(r) for r in (certificate.get("requirements") or {}).get("notVerified") or []],
+            not_verified=_ids(certificate, "notVerified"),
+            not_applicable=_ids(certificate, "notApplicable"),
+            failed=_ids(certificate, "failed"),
         )
     return states
+
+
+def _ids(certificate: dict[str, Any], outcome: str) -> list[str]:
+    requirements = certificate.get("requirements")
+    listed = requirements.get(outcome) if isinstance(requirements, dict) else None
+    return [str(rid) for rid in listed] if isinstance(listed, list) else []
+
+
+def _listed(what: str, ids: list[str], shown: int = 5) -> str:
+    rest = len(ids) - shown
+    return f"{what}: {', '.join(ids[:shown])}" + (f" and {rest} more (see the certificate)" if rest > 0 else "")
 
 
 def load_routes(path: Path | None) -> tuple[RoutingTable, str]:
     """The routing table from a routes file, or the simulated world (every vendor configured)."""
     if path is None:
-        return RoutingTable.from_vendor_urls({p: SIMULATED for p in VENDOR_PROFILES}), "simulated world (no --routes)"
+        return RoutingTable.from_vendor_urls({p: SIMULATED for p in PROFILE_NAMES}), "simulated world (no --routes)"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
@@ -160,7 +178,7 @@ def load_routes(path: Path | None) -> tuple[RoutingTable, str]:
     overrides = raw.get("municipalities") or {}
     if not isinstance(vendors, dict) or not isinstance(overrides, dict):
         raise RolloutError(f"routes file {path}: 'vendors' and 'municipalities' must be mappings")
-    unknown = sorted(set(vendors) - set(VENDOR_PROFILES))
+    unknown = sorted(set(vendors) - set(PROFILE_NAMES))
     if unknown:
         raise RolloutError(f"routes file {path}: unknown vendor profile {', '.join(unknown)}")
     codes = {m.code for m in load_municipalities()}
@@ -198,7 +216,8 @@ def _certificate_reasons(state: CertificateState | None, route: Route, profile: 
     # the board names what differs; `oir verify-certificate` shows both digests
     reasons = [f"certificate invalid: {p.split(': certificate sha256:')[0]}" for p in state.problems]
     if state.verdict == "NOT_CERTIFIED":
-        reasons.append(f"certificate verdict NOT_CERTIFIED ({state.path})")
+        failed = f"; {_listed('failed', state.failed)}" if state.failed else ""
+        reasons.append(f"certificate verdict NOT_CERTIFIED ({state.path}{failed})")
     elif state.verdict not in ("CERTIFIED", "CERTIFIED_WITH_DEVIATIONS"):
         reasons.append(f"certificate verdict {state.verdict!r} unknown")
     if real and route.debtor_url:
@@ -222,9 +241,9 @@ def make_board(reports: Path, routes_file: Path | None, trusted: Ed25519PublicKe
         reasons += _sortiment_reasons(route)
         notes = ["certified with accepted deviations"] if state and state.verdict == "CERTIFIED_WITH_DEVIATIONS" else []
         if state and state.not_verified:  # ready, but the acceptance testers check these themselves
-            shown, rest = ", ".join(state.not_verified[:5]), len(state.not_verified) - 5
-            more = f" and {rest} more (see the certificate)" if rest > 0 else ""
-            notes.append(f"not verified by the certification: {shown}{more}")
+            notes.append(_listed("not verified by the certification", state.not_verified))
+        if state and state.not_applicable:  # never passed: the profile declares the capability absent
+            notes.append(_listed(f"not applicable to {municipality.vendor}", state.not_applicable))
         rows.append(
             BoardRow(
                 municipality=municipality,
@@ -235,7 +254,7 @@ def make_board(reports: Path, routes_file: Path | None, trusted: Ed25519PublicKe
                 notes=notes,
             )
         )
-    rows.sort(key=lambda r: (r.wave, VENDOR_PROFILES.index(r.municipality.vendor), r.municipality.code))
+    rows.sort(key=lambda r: (r.wave, PROFILE_NAMES.index(r.municipality.vendor), r.municipality.code))
     return Board(rows=rows, routes_source=source, reports=reports, made=now.isoformat(timespec="seconds"))
 
 

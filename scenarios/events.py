@@ -44,6 +44,7 @@ class StepFinished:
     message: str = ""
     observed: Any = None
     polls: int = 0
+    covers: tuple[str, ...] = ()  # the requirements the step asserts (its step-level `covers:`)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class ScenarioFinished:
     failed_step: int | None = None
     failed_line: int | None = None
     evidence: dict[str, Any] = field(default_factory=dict)  # journals of the systems, CPR masked
+    blamed: tuple[str, ...] = ()  # not passed: the requirements the failure is evidence against
+    unproven: tuple[str, ...] = ()  # not passed: the requirements the run stopped before judging
 
 
 Event = ScenarioStarted | StepStarted | StepFinished | HttpExchange | ScenarioFinished

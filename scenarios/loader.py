@@ -1,6 +1,9 @@
 """Load scenario files: parse with positions, check every key against the language, and build the
 model the runner executes. Every mistake is a ScenarioError naming the file, the line and the key,
 with the nearest valid name where there is one; the generated JSON Schema is the last gate.
+
+A step may say which of the scenario's requirements it asserts (`covers:` on the step, a subset of the
+scenario's `covers:`): when that step fails, only those are blamed (see runner.py).
 """
 
 from __future__ import annotations
@@ -13,16 +16,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from contracts.profile import CAPABILITIES, PROFILE_NAMES
 from contracts.requirements import load_requirements
 
 from .errors import ScenarioError, nearest
-from .schema import CAPABILITIES, PROFILES, TOP_LEVEL_KEYS, validate_against_schema
+from .schema import TOP_LEVEL_KEYS, validate_against_schema
 from .source import LineDict, LineList, read_yaml
 from .values import ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
 from .vocabulary import ACTORS, STEP_KEYS, Action, Arg, actions
 
 SCENARIO_SUFFIX = ".scenario.yaml"
-EXPECT_KEYS = ("that", "within", "stop_if", "absent", "as")
+BUNDLED_SUITES = Path(__file__).resolve().parent / "suites"  # the suites this package ships
+EXPECT_KEYS = ("that", "within", "stop_if", "absent", "as", "covers")
 MATCHERS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "len", "exists")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -46,6 +51,7 @@ class Step:
     stop_if: dict[str, Any] = field(default_factory=dict)
     within: float | None = None  # seconds of real time to keep polling
     absent: bool = False
+    covers: tuple[str, ...] = ()  # the scenario's requirements this step asserts (blamed if it fails)
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,36 @@ class Scenario:
         """Its steps involve a debtor system (directly, or through FBS and the engine), not only PSRM."""
         return bool(self.actors & {"debtor", "engine", "payment"})
 
+    def why_not_against_a_vendor(self) -> str:
+        """Why it cannot say anything about a vendor's real debtor system ("" if it can run against one)."""
+        if not self.reaches_debtor:
+            return "concerns PSRM alone, not the debtor system"
+        if self.start is not None:
+            return "starts at a set virtual time; a vendor's system lives in real time"
+        if not self.simulated_only:
+            return ""
+        registry = actions()
+        needs = sorted(
+            {
+                name
+                for step in self.steps
+                for name in [step.query if step.action == "expect" else step.action]
+                if name and registry[name].simulated and registry[name].actor in VENDOR_SIDE
+            }
+        )
+        return f"needs the debtor simulator or virtual time ({', '.join(needs)})"
+
     def runs_against_vendor(self) -> bool:
         """Whether it says something about a vendor's real debtor system and can run against one."""
-        return self.reaches_debtor and not self.simulated_only
+        return not self.why_not_against_a_vendor()
 
     def applies_to(self, profile: str, capabilities: frozenset[str]) -> bool:
         return (not self.profiles or profile in self.profiles) and set(self.requires) <= capabilities
+
+
+def bundled_scenario_files() -> list[Path]:
+    """The scenario files of the bundled suites (what a certification runs, and digests)."""
+    return sorted(BUNDLED_SUITES.rglob(f"*{SCENARIO_SUFFIX}"))
 
 
 def load_suite(paths: Iterable[Path]) -> list[Scenario]:
@@ -107,6 +137,7 @@ class _Checker:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.captures: dict[str, int] = {}
+        self.covers: tuple[str, ...] = ()  # the scenario's, which a step's covers must be among
         self.actors: set[str] = set()
         self.needs_simulated: set[str] = set()
 
@@ -128,8 +159,9 @@ class _Checker:
         if not isinstance(scenario_id, str) or not _ID.match(scenario_id):
             raise self.fail(document.line_of("scenario"), "scenario", "the id is lower-case letters, digits and dashes")
         covers = self.names(document, "covers", set(load_requirements()), "requirement ID")
+        self.covers = covers
         requires = self.names(document, "requires", set(CAPABILITIES), "capability")
-        profiles = self.names(document, "profiles", set(PROFILES), "profile")
+        profiles = self.names(document, "profiles", set(PROFILE_NAMES), "profile")
         tags = self.names(document, "tags", None, "tag")
         seed = document.get("seed", zlib.crc32(scenario_id.encode()))
         if not isinstance(seed, int) or isinstance(seed, bool):
@@ -200,7 +232,8 @@ class _Checker:
         code = args.pop("code", None)
         that = self.matchers(raw[name], "that") if isinstance(raw[name], LineDict) else {}
         args.pop("that", None)
-        return Step(index, line, name, args, capture=capture, status=status, code=code, that=that)
+        covers = self.step_covers(raw[name], args.pop("covers", None), line)
+        return Step(index, line, name, args, capture=capture, status=status, code=code, that=that, covers=covers)
 
     def action(self, line: int, name: str) -> Action:
         registry = actions()
@@ -255,7 +288,31 @@ class _Checker:
             stop_if=stop_if,
             within=within,
             absent=absent,
+            covers=self.step_covers(raw, raw.get("covers"), line),
         )
+
+    def step_covers(self, raw: Any, value: Any, line: int) -> tuple[str, ...]:
+        """A step's `covers:`: requirement IDs the scenario covers, each at most once."""
+        if value is None:
+            return ()
+        where = self.line_in(raw, "covers", line)
+        if not isinstance(value, LineList) or not value:
+            raise self.fail(where, "covers", "a non-empty list of the scenario's requirement IDs this step asserts")
+        for index, rid in enumerate(value):
+            at = value.line_of(index)
+            if not isinstance(rid, str) or rid not in self.covers:
+                catalogue = load_requirements()
+                hint = (
+                    "add it to the scenario's covers first"
+                    if isinstance(rid, str) and rid in catalogue
+                    else "not a requirement ID of the catalogue"
+                )
+                raise self.fail(
+                    at, "covers", f"{rid!r} is not among the scenario's covers ({hint})", nearest(str(rid), self.covers)
+                )
+            if list(value).count(rid) > 1:
+                raise self.fail(at, "covers", f"{rid} is listed twice")
+        return tuple(value)
 
     def matchers(self, raw: LineDict, key: str) -> dict[str, Any]:
         value = raw.get(key, {})

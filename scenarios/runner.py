@@ -4,6 +4,12 @@ Acts must get a 2xx answer unless the step says which status (and problem code) 
 Expectations observe a query; with `within:` they poll until the deadline — the engine cycling
 between polls, as a continuously running engine would — and stop early when `stop_if:` matches a
 state that can no longer change. A failure keeps the systems' journals as evidence.
+
+Blame goes where the evidence is (`blame`): a failing step is evidence against the requirements it
+asserts (its step-level `covers:`), not against everything its scenario covers. Of the scenario's other
+requirements, one that every step asserting it passed before the failure is proven; the rest the
+scenario did not get far enough to judge — neither passed nor failed ("unproven"). A failing step with
+no `covers:` of its own blames every requirement of the scenario that no passed step proved.
 """
 
 from __future__ import annotations
@@ -39,10 +45,30 @@ class ScenarioResult:
     seconds: float
     failed_step: int | None = None
     failed_line: int | None = None
+    blamed: tuple[str, ...] = ()  # not passed: the requirements the failure is evidence against
+    unproven: tuple[str, ...] = ()  # not passed: requirements it stopped before judging
 
     @property
     def passed(self) -> bool:
         return self.outcome == "passed"
+
+
+def blame(scenario: Scenario, failed: Step | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """For a run that did not pass: (blamed, unproven) among the scenario's covers (see the module doc).
+
+    `failed` is the step that failed, or None when the run failed before its first step (its world
+    could not be made): then every requirement is blamed, as nothing was shown."""
+    if failed is None:
+        return scenario.covers, ()
+    ran = scenario.steps[: failed.index]  # these passed
+    untested = scenario.steps[failed.index + 1 :]
+    asserted_later = {rid for step in (failed, *untested) for rid in step.covers}
+    proven = {rid for step in ran for rid in step.covers} - asserted_later
+    blamed = failed.covers or tuple(rid for rid in scenario.covers if rid not in proven)
+    if not blamed:  # every requirement was proven, yet a step asserting none of them failed: blame them all
+        return scenario.covers, ()
+    unproven = tuple(rid for rid in scenario.covers if rid not in proven and rid not in blamed)
+    return tuple(blamed), unproven
 
 
 def session_id(scenario: Scenario, profile: str) -> str:
@@ -97,8 +123,22 @@ def _finish(
     seconds = time.monotonic() - started  # real time
     masked = mask_cpr_in_text(message)
     index, line = (failed.index, failed.line) if failed else (None, None)
-    bus.emit(ScenarioFinished(scenario.id, profile, outcome, seconds, masked, index, line, evidence or {}))
-    return ScenarioResult(scenario.id, profile, outcome, masked, seconds, index, line)
+    blamed, unproven = blame(scenario, failed) if outcome != "passed" else ((), ())
+    bus.emit(
+        ScenarioFinished(
+            scenario.id,
+            profile,
+            outcome,
+            seconds,
+            masked,
+            index,
+            line,
+            evidence or {},
+            blamed=blamed,
+            unproven=unproven,
+        )
+    )
+    return ScenarioResult(scenario.id, profile, outcome, masked, seconds, index, line, blamed, unproven)
 
 
 def _prepare(ctx: RunContext, scenario: Scenario) -> None:
@@ -148,6 +188,7 @@ def _run_step(ctx: RunContext, step: Step, registry: dict[str, Action]) -> None:
                 message,
                 observed,
                 polls,
+                step.covers,
             )
         )
 

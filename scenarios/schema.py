@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from contracts.municipalities import VENDOR_PROFILES
+from contracts.profile import CAPABILITIES, PROFILE_NAMES
 
 from .errors import ScenarioError
 from .source import LineDict, LineList
@@ -22,14 +22,6 @@ from .vocabulary import STEP_KEYS, Arg, actions
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "scenario.schema.json"
 TOP_LEVEL_KEYS = ("scenario", "title", "covers", "tags", "requires", "profiles", "seed", "start", "steps")
-PROFILES = VENDOR_PROFILES
-CAPABILITIES = (
-    "b03_payment",  # the debtor system has a payment solution (DebitorIndbetaling)
-    "no_b03_payment",
-    "realtime_callbacks",
-    "nightly_batch_callbacks",
-    "answer_time_limit",  # the debtor system gives up waiting for an answer (KMD Opus: 5 minutes)
-)
 _REFERENCE = r"^\$\{[A-Za-z_][A-Za-z0-9_]*(\.[^}]+)?\}$"
 _MONEY = r"^\s*\d{1,9}([.,]\d{1,2})?\s*kr\.?\s*$"
 
@@ -63,10 +55,24 @@ def _arg_schema(arg: Arg) -> dict[str, Any]:
     return {}
 
 
+_STEP_COVERS: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "minItems": 1,
+    "uniqueItems": True,
+    "description": "the scenario's requirement IDs this step asserts: blamed, and only they, when it fails",
+}
+
+
 def _arguments_schema(args: dict[str, Arg], extra: tuple[str, ...]) -> dict[str, Any]:
     properties = {name: _arg_schema(arg) for name, arg in args.items()}
+    extras: dict[str, dict[str, Any]] = {
+        "status": {"type": "integer"},
+        "that": {"type": "object"},
+        "covers": _STEP_COVERS,
+    }
     for key in extra:
-        properties[key] = {"status": {"type": "integer"}, "that": {"type": "object"}}.get(key, {"type": "string"})
+        properties[key] = extras.get(key, {"type": "string"})
     return {
         "type": "object",
         "properties": properties,
@@ -95,6 +101,7 @@ def build_schema() -> dict[str, Any]:
             "within": {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$"},
             "absent": {"type": "boolean"},
             "as": {"type": "string"},
+            "covers": _STEP_COVERS,
         },
         "additionalProperties": False,
         "minProperties": 1,
@@ -120,7 +127,7 @@ def build_schema() -> dict[str, Any]:
             "covers": {**names, "minItems": 1},
             "tags": names,
             "requires": {"type": "array", "items": {"enum": list(CAPABILITIES)}},
-            "profiles": {"type": "array", "items": {"enum": list(PROFILES)}},
+            "profiles": {"type": "array", "items": {"enum": list(PROFILE_NAMES)}},
             "seed": {"type": "integer"},
             "start": {"type": "string"},
             "steps": {"type": "array", "minItems": 1, "items": step},

@@ -1,11 +1,16 @@
 """`certificate.json`: a signed, content-addressed, expiring statement of what a certification run proved.
 
-Content-addressed: it carries the sha256 of the suite that ran (the probe code, the pact verification
-and how they are run), of every contract file used, of each consumer pact file verified and of the
-profile file, so a verifier can tell whether this installed harness
-would test the same thing. Signed with Ed25519 over the canonical JSON (sorted keys, no spaces, UTF-8)
-of the `certificate` object. Verification trusts a public key it is given (or the harness's own),
-never the key a certificate carries, so a certificate re-signed with another key fails.
+Content-addressed: it carries the sha256 of the suite that ran and judged (every file certification
+runs or judges a check with — probes, pact verification, scenario language, runner, matchers, actions,
+suites, the verdict, the engine and the counterpart simulators — computed from the packages, suite.py),
+of every contract file used, of each consumer pact file verified and of the profile file, so a verifier
+can tell whether this installed harness would test and judge the same thing.
+It says of every requirement its outcome: passed (verified, and `verifiedHow`), failed, accepted
+deviation, not applicable (the profile declares the capability absent) or not verified; no requirement
+is in two of those lists (the verifier checks it).
+Signed with Ed25519 over the canonical JSON (sorted keys, no spaces, UTF-8) of the `certificate` object.
+Verification trusts a public key it is given (or the harness's own), never the key a certificate
+carries, so a certificate re-signed with another key fails.
 """
 
 from __future__ import annotations
@@ -24,29 +29,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from contracts.checks.pact import PACT_DIR
+from contracts.profile import profile_path
 from contracts.requirements import CATALOGUE
 from contracts.specs import spec_path
-from simulators.debtor.profile import profile_path
 
 from .errors import CertificateFileError
 from .keys import key_id, public_b64, public_raw
 from .pacts import pact_digests
+from .suite import suite_digest
 
-SCHEMA = "oir-certificate/1"
+SCHEMA = "oir-certificate/2"  # 2: notApplicable and verifiedHow; the suite digest covers what judges
 VALIDITY_DAYS = 180
 CONTRACTS_USED = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver")
-_HERE = Path(__file__).resolve().parent
-SUITE_FILES = {
-    "harness/certification/probes.py": _HERE / "probes.py",
-    "harness/certification/run.py": _HERE / "run.py",
-    "harness/certification/pacts.py": _HERE / "pacts.py",
-    "contracts/checks/pact.py": _HERE.parents[1] / "contracts" / "checks" / "pact.py",
-    "harness/certification/scenarios.py": _HERE / "scenarios.py",
-    **{
-        str(path.relative_to(_HERE.parents[1])): path
-        for path in sorted((_HERE.parents[1] / "scenarios" / "suites").rglob("*.scenario.yaml"))
-    },
-}
+OUTCOME_LISTS = ("passed", "failed", "notApplicable", "notVerified")  # a requirement is in at most one
 
 
 def canonical(value: Any) -> bytes:
@@ -55,14 +50,6 @@ def canonical(value: Any) -> bytes:
 
 def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def suite_digest() -> str:
-    """One digest over the suite's files: their names and each file's own sha256, in name order."""
-    listing = "".join(
-        f"{name} {hashlib.sha256(path.read_bytes()).hexdigest()}\n" for name, path in sorted(SUITE_FILES.items())
-    )
-    return _sha256(listing.encode())
 
 
 def contract_digests() -> dict[str, str]:
@@ -109,9 +96,12 @@ def build_certificate(
     pacts: dict[str, str] | None = None,
     validity_days: int = VALIDITY_DAYS,
     not_verified: list[str] | None = None,
+    not_applicable: list[str] | None = None,
+    verified_how: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The unsigned certificate; `pacts` are the digests of the consumer pact files verified, by name
-    (default: those that apply to the profile, as this harness has them)."""
+    (default: those that apply to the profile, as this harness has them); `verified_how` says how each
+    passed requirement was verified (judge.py: real time, the simulator's virtual time)."""
     return {
         "schema": SCHEMA,
         "profile": profile,
@@ -133,6 +123,8 @@ def build_certificate(
             "failed": failed,
             "acceptedDeviations": accepted_deviations,
             "notVerified": not_verified or [],  # cited only by checks this target could not run
+            "notApplicable": not_applicable or [],  # the profile declares the capability they need absent
+            "verifiedHow": verified_how or {},
         },
     }
 
@@ -184,6 +176,7 @@ def verify(document: dict[str, Any], trusted: Ed25519PublicKey, now: datetime) -
     result = Verification(certificate)
     _check_signature(certificate, signature, trusted, result)
     _check_digests(certificate, result)
+    _check_outcomes(certificate, result)
     _check_dates(certificate, now, result)
     return result
 
@@ -239,6 +232,23 @@ def _check_digests(certificate: dict[str, Any], result: Verification) -> None:
         result.problems.append(f"digest of profile {profile}: this harness has no such profile")
     else:
         _compare(result, f"profile {profile}", digests.get("profile"), file_digest(path))
+
+
+def _check_outcomes(certificate: dict[str, Any], result: Verification) -> None:
+    """Each requirement has one outcome: none is both passed and not applicable, say."""
+    requirements = certificate.get("requirements")
+    if not isinstance(requirements, dict):
+        result.problems.append("the requirements are missing")
+        return
+    lists = {key: requirements.get(key) or [] for key in OUTCOME_LISTS}
+    deviations = requirements.get("acceptedDeviations") or []
+    lists["acceptedDeviations"] = [d.get("requirement") for d in deviations if isinstance(d, dict)]
+    seen: dict[str, str] = {}
+    for key, ids in lists.items():
+        for rid in ids if isinstance(ids, list) else []:
+            if rid in seen:
+                result.problems.append(f"requirement {rid} is listed under both {seen[rid]} and {key}")
+            seen.setdefault(str(rid), key)
 
 
 def _check_pacts(recorded: object, profile: str | None, result: Verification) -> None:

@@ -14,15 +14,16 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from simulators.debtor.profile import PROFILE_NAMES
+from contracts.profile import PROFILE_NAMES
 
 from .certificate import read_certificate, rfc3339, verify
 from .errors import CertificationError
+from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
 from .keys import harness_key, key_id, public_pem, signing_key, trusted_key
 from .run import STEPS, certify_profile
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
 
-_STYLE = {"CERTIFIED": "green", "CERTIFIED_WITH_DEVIATIONS": "yellow", "NOT_CERTIFIED": "red"}
+_STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         psrm_port=options.psrm_port,
     )
     table = Table(title="ØiR certification")
-    for column in ("profile", "verdict", "failed checks", "accepted deviations", "not verified", "report"):
+    columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")
+    for column in (*columns, "not applicable", "not verified", "report"):
         table.add_column(column, overflow="fold")
     all_certified = True
     for name in chosen:
@@ -113,15 +115,19 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
             return _usage(console, str(exc))
         all_certified &= result.certified
         failed = [name for name, _ in result.checks() if result.status(name) == "failed"]
-        accepted = [d.requirement for d in result.judgement.accepted] if result.judgement else []
+        accepted = [d.requirement for d in result.judgement.accepted]
         style = _STYLE[result.verdict]
         console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {certificate}")
+        judgement = result.judgement
         table.add_row(
             name,
             f"[{style}]{result.verdict}[/{style}]",
             ", ".join(failed) or "-",
+            f"{len(judgement.passed)} ({judgement.how})",
+            ", ".join(judgement.failed) or "-",
             ", ".join(accepted) or "-",
-            ", ".join(result.judgement.not_verified if result.judgement else []) or "-",
+            ", ".join(judgement.not_applicable) or "-",
+            ", ".join(judgement.not_verified) or "-",
             str(folder / "index.html"),
         )
     console.print(table)

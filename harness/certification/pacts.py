@@ -25,7 +25,7 @@ from contracts.checks.pact import (
     verify_provider,
 )
 from contracts.identity import mask_cpr_in_text
-from simulators.debtor.profile import Profile, load_profile
+from contracts.profile import Profile, load_profile
 
 from .errors import PactFilesError
 

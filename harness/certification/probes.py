@@ -9,7 +9,7 @@ arrive inside that system) says so: it is reported as not run, never as passed.
 
 from __future__ import annotations
 
-import time
+import json
 import uuid
 import zlib
 from collections.abc import Callable
@@ -18,9 +18,11 @@ from typing import Any
 
 import httpx
 
+from contracts import wire_client
 from contracts.identity import mask_cpr_in_text
 from contracts.municipalities import Municipality
 from contracts.synthetic import SyntheticData
+from scenarios.redaction import redact_exchange
 
 from ..callback_relay import CallbackRelay
 
@@ -57,41 +59,24 @@ class DebtorConversation:
         self.municipality = municipality
         self.evidence: list[str] = []
         self.exchanges = exchanges if exchanges is not None else []  # for the HAR evidence of the run
-        self.http = httpx.Client(
-            base_url=base_url, timeout=30.0, headers={"Authorization": f"Bearer {token}", "X-Sim-Session": session}
-        )
+        self.http = httpx.Client(base_url=base_url, timeout=30.0, headers=wire_client.credentials(token, session))
 
     def headers(self, transaction_id: str | None = None) -> dict[str, str]:
-        return {
-            "X-Transaktion-Id": transaction_id or str(uuid.uuid4()),
-            "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
-            "X-Kommune-Cvr": self.municipality.cvr,
-        }
+        return wire_client.header_block(
+            transaction_id=transaction_id, at=wire_client.FIXED_SENT_AT, cvr=self.municipality.cvr
+        )
 
     def send(self, method: str, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers(kwargs.pop("transaction_id", None)), **kwargs.pop("headers", {})}
-        started = time.perf_counter()  # real time: how long the system took, for the evidence
-        response = self.http.request(method, path, json=body, headers=headers, **kwargs)
-        try:
-            answer: Any = response.json() if response.content else None
-        except ValueError:
-            answer = response.text[:2000]
-        self.exchanges.append(
-            {
-                "system": "debtor",
-                "method": method,
-                "url": str(response.request.url),
-                "request_headers": dict(response.request.headers),
-                "request_body": body,
-                "status": response.status_code,
-                "response_headers": dict(response.headers),
-                "response_body": answer,
-                "seconds": time.perf_counter() - started,
-                "started": headers["X-Transaktion-Tid"],
-            }
-        )
+        sent = wire_client.exchange(self.http, method, path, body=body, headers=headers, **kwargs)
+        response = sent.response
+        # evidence: no token, in a header, a body or the URL
+        recorded = redact_exchange(sent.record("debtor", headers[wire_client.TRANSACTION_TIME]))
+        self.exchanges.append(recorded)
+        shown = recorded["response_body"]
+        text = "" if shown is None else shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
         self.evidence.append(
-            mask_cpr_in_text(f"{method} {path} {body!r} -> {response.status_code} {response.text[:600]}")
+            mask_cpr_in_text(f"{method} {path} {recorded['request_body']!r} -> {response.status_code} {text[:600]}")
         )
         return response
 

@@ -1,12 +1,18 @@
 """The report folder of a certification run: results.json (machines), junit.xml (CI), index.html
 (people) and certificate.json (signed, for KOMBIT and the rollout board).
 
-Every check — the fuzzing, each probe, each consumer-pact interaction — is one row in each file,
-with the requirement IDs it cites and, when it failed, its evidence (for a pact interaction: the
-verifier's mismatches; the verifier's full output is `pact-verification.log`).
+Every check — the fuzzing, each probe, each consumer-pact interaction, each scenario (run, not run, or
+not applicable to the profile) — is one row in each file, with the requirement IDs it cites, its status
+(passed, failed, accepted deviation, not run, not applicable) and, when it failed, its evidence (for a
+pact interaction: the verifier's mismatches; the verifier's full output is `pact-verification.log`).
+Every requirement gets one outcome (judge.py: verified and how, failed, accepted deviation, not
+applicable, not verified and why): the coverage table of index.html, `requirements.outcomes` of
+results.json, and a second test suite of junit.xml (`<profile>.requirement`, one test case per
+requirement) say the same.
 The HTML page is self-contained (inline CSS, no scripts, no external assets) so it opens offline and
-can be archived as a CI artefact. Every text in it passed through CPR masking. A failure under an
-accepted deviation is shown as such everywhere — in JUnit as `skipped`, never as a pass.
+can be archived as a CI artefact. Every text in it passed through CPR masking. Nothing that did not pass
+is shown as a pass: in JUnit a failure under an accepted deviation, a check not run, one not applicable
+and a requirement not verified or not applicable are `skipped`, each saying so.
 """
 
 from __future__ import annotations
@@ -21,17 +27,36 @@ from jinja2 import Environment, PackageLoader
 
 from contracts.identity import mask_cpr_in_text
 from contracts.requirements import load_requirements
-from simulators.debtor.profile import profile_path
 
 from .certificate import VALIDITY_DAYS, build_certificate, sign
-from .judge import deviation_json
+from .judge import RequirementOutcome, deviation_json
 from .keys import PUBLIC_KEY_FILE, harness_key, public_pem
 from .run import CertificationResult
 
 # autoescape always: select_autoescape() goes by the extension and would leave "report.html.j2" unescaped,
 # and the evidence holds whatever a vendor's system answered
 _env = Environment(loader=PackageLoader("harness.certification", "templates"), autoescape=True)
-LABELS = {"passed": "pass", "failed": "FAIL", "accepted-deviation": "ACCEPTED DEVIATION", "not-run": "NOT RUN"}
+LABELS = {
+    "passed": "pass",
+    "failed": "FAIL",
+    "accepted-deviation": "ACCEPTED DEVIATION",
+    "not-run": "NOT RUN",
+    "not-applicable": "NOT APPLICABLE",
+}
+OUTCOME_LABELS = {
+    "verified": "verified",
+    "failed": "FAIL",
+    "accepted-deviation": "ACCEPTED DEVIATION",
+    "not-applicable": "NOT APPLICABLE",
+    "not-verified": "NOT VERIFIED",
+}
+# what JUnit says of a check or requirement that is not a pass (a `skipped` message starts with it)
+SKIPPED = {
+    "accepted-deviation": "ACCEPTED DEVIATION (not a pass)",
+    "not-run": "NOT RUN (not a pass)",
+    "not-applicable": "NOT APPLICABLE (not a pass)",
+    "not-verified": "NOT VERIFIED (not a pass)",
+}
 
 
 def write_report(
@@ -48,10 +73,7 @@ def write_report(
     )
     (folder / "junit.xml").write_text(mask_cpr_in_text(_junit(result)), encoding="utf-8")
     coverage = _coverage(result)
-    notes = {
-        name: result.judgement.deviation_note(requirements) if result.judgement else ""
-        for name, requirements in result.checks()
-    }
+    notes = {name: result.judgement.deviation_note(requirements) for name, requirements in result.checks()}
     html = _env.get_template("report.html.j2").render(
         result=result, coverage=coverage, labels=LABELS, notes=notes, verdict=result.verdict
     )
@@ -71,12 +93,14 @@ def write_certificate(
         seed=result.seed,
         verdict=result.verdict,
         issued=datetime.fromisoformat(result.started),
-        profile_file=result.profile_file or profile_path(result.profile),
-        passed=judgement.passed if judgement else [],
-        failed=judgement.failed if judgement else [],
-        accepted_deviations=[deviation_json(d) for d in judgement.accepted] if judgement else [],
-        not_verified=judgement.not_verified if judgement else [],
-        pacts=result.pact.files if result.pact else None,
+        profile_file=result.profile_file,
+        passed=judgement.passed,
+        failed=judgement.failed,
+        accepted_deviations=[deviation_json(d) for d in judgement.accepted],
+        not_verified=judgement.not_verified,
+        not_applicable=judgement.not_applicable,
+        verified_how={rid: judgement.how for rid in judgement.passed},
+        pacts=result.pact.files,
         validity_days=validity_days,
     )
     path = folder / "certificate.json"
@@ -85,77 +109,115 @@ def write_certificate(
     return path
 
 
+def outcome_label(outcome: RequirementOutcome) -> str:
+    """What a person reads for a requirement's outcome: 'verified (real time)', 'NOT APPLICABLE' …"""
+    label = OUTCOME_LABELS[outcome.outcome]
+    return f"{label} ({outcome.how})" if outcome.how else label
+
+
 def _coverage(result: CertificationResult) -> list[dict[str, object]]:
+    """One row per requirement with its outcome (judge.py), for the HTML page."""
     catalogue = load_requirements()
-    verdicts: dict[str, list[str]] = {}
-    for name, requirements in result.checks():
-        for rid in requirements:
-            verdicts.setdefault(rid, []).append(result.status(name))
-    rows: list[dict[str, object]] = []
-    for rid, statuses in sorted(verdicts.items()):
-        status = next((s for s in ("failed", "accepted-deviation", "passed") if s in statuses), "not-run")
-        rows.append(
-            {
-                "id": rid,
-                "text": catalogue[rid].text if rid in catalogue else "(unknown requirement)",
-                "passed": status == "passed",
-                "status": status,
-                "checks": len(statuses),
-            }
-        )
-    return rows
+    return [
+        {
+            "id": rid,
+            "text": catalogue[rid].text if rid in catalogue else "(unknown requirement)",
+            "outcome": outcome.outcome,
+            "label": outcome_label(outcome),
+            "detail": outcome.reason or ", ".join(outcome.checks),
+            "checks": len(outcome.checks),
+        }
+        for rid, outcome in sorted(result.judgement.outcomes.items())
+    ]
 
 
-def _junit(result: CertificationResult) -> str:
+def _case(suite: ET.Element, classname: str, name: str, requirements: list[str]) -> ET.Element:
+    case = ET.SubElement(suite, "testcase", classname=classname, name=name)
+    ET.SubElement(case, "properties").extend(
+        [ET.Element("property", name="requirement", value=rid) for rid in requirements]
+    )
+    return case
+
+
+def _checks_suite(result: CertificationResult) -> ET.Element:
     statuses = [result.status(name) for name, _ in result.checks()]
     suite = ET.Element(
         "testsuite",
         name=f"oir-certify.{result.profile}",
         tests=str(len(statuses)),
         failures=str(statuses.count("failed")),
-        skipped=str(statuses.count("accepted-deviation") + statuses.count("not-run")),
+        skipped=str(len(statuses) - statuses.count("failed") - statuses.count("passed")),
         time=str(result.seconds),
     )
     fuzz = ET.SubElement(suite, "testcase", classname=f"{result.profile}.contract", name="schemathesis")
     _outcome(result, fuzz, "schemathesis", f"schemathesis exit {result.fuzz.exit_code}", result.fuzz.summary)
     for probe in result.probes:
-        case = ET.SubElement(suite, "testcase", classname=f"{result.profile}.probes", name=probe.name)
-        ET.SubElement(case, "properties").extend(
-            [ET.Element("property", name="requirement", value=rid) for rid in probe.requirements]
-        )
+        case = _case(suite, f"{result.profile}.probes", probe.name, probe.requirements)
         _outcome(result, case, probe.name, probe.message, "\n".join(probe.evidence))
-    for interaction in result.pact.interactions if result.pact else []:
-        case = ET.SubElement(
-            suite, "testcase", classname=f"{result.profile}.pact.{interaction.consumer}", name=interaction.description
+    for interaction in result.pact.interactions:
+        case = _case(
+            suite, f"{result.profile}.pact.{interaction.consumer}", interaction.description, interaction.requirements
         )
-        ET.SubElement(case, "properties").extend(
-            [ET.Element("property", name="requirement", value=rid) for rid in interaction.requirements]
+        evidence = "\n".join(interaction.evidence)
+        message = (
+            f"pact interaction failed [{', '.join(interaction.requirements)}]"
+            if interaction.ran
+            else evidence  # why it was not run: it did not fail
         )
-        message = f"pact interaction failed [{', '.join(interaction.requirements)}]"
-        _outcome(result, case, interaction.check, message, "\n".join(interaction.evidence))
-    for run in result.scenarios.runs if result.scenarios else []:
-        case = ET.SubElement(suite, "testcase", classname=f"{result.profile}.scenario", name=run.scenario)
-        ET.SubElement(case, "properties").extend(
-            [ET.Element("property", name="requirement", value=rid) for rid in run.requirements]
-        )
+        _outcome(result, case, interaction.check, message, evidence)
+    scenarios = result.scenarios
+    for run in scenarios.runs if scenarios else []:
+        case = _case(suite, f"{result.profile}.scenario", run.scenario, run.requirements)
         where = f"{run.file}:{run.line}" if run.line else run.file
-        _outcome(result, case, run.check, f"scenario {run.outcome} at {where}", run.message)
-    for not_run in result.scenarios.not_run if result.scenarios else []:
-        case = ET.SubElement(suite, "testcase", classname=f"{result.profile}.scenario", name=not_run["scenario"])
-        ET.SubElement(case, "properties").extend(
-            [ET.Element("property", name="requirement", value=rid) for rid in not_run["requirements"]]
-        )
-        _outcome(result, case, f"scenario {not_run['scenario']}", not_run["reason"], "")
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+        blame = f" [fails {', '.join(run.blamed)}]" if run.blamed else ""
+        _outcome(result, case, run.check, f"scenario {run.outcome} at {where}{blame}", run.message)
+    for skip in [*scenarios.not_run, *scenarios.not_applicable] if scenarios else []:
+        case = _case(suite, f"{result.profile}.scenario", skip.scenario, skip.requirements)
+        _outcome(result, case, skip.check, skip.reason, "")
+    return suite
+
+
+def _requirements_suite(result: CertificationResult) -> ET.Element:
+    outcomes = [o for _, o in sorted(result.judgement.outcomes.items())]
+    kinds = [o.outcome for o in outcomes]
+    suite = ET.Element(
+        "testsuite",
+        name=f"oir-certify.{result.profile}.requirements",
+        tests=str(len(kinds)),
+        failures=str(kinds.count("failed")),
+        skipped=str(len(kinds) - kinds.count("failed") - kinds.count("verified")),
+        time="0",
+    )
+    for outcome in outcomes:
+        case = ET.SubElement(suite, "testcase", classname=f"{result.profile}.requirement", name=outcome.id)
+        properties = [ET.Element("property", name="outcome", value=outcome.outcome)]
+        properties += [ET.Element("property", name="check", value=check) for check in outcome.checks]
+        if outcome.how:
+            properties.append(ET.Element("property", name="how", value=outcome.how))
+        ET.SubElement(case, "properties").extend(properties)
+        if outcome.outcome == "failed":
+            ET.SubElement(case, "failure", message=f"FAILED by {', '.join(outcome.checks)}")
+        elif outcome.outcome == "accepted-deviation":
+            note = result.judgement.deviation_note([outcome.id])
+            ET.SubElement(case, "skipped", message=f"{SKIPPED[outcome.outcome]}: {', '.join(outcome.checks)} [{note}]")
+        elif outcome.outcome != "verified":
+            ET.SubElement(case, "skipped", message=f"{SKIPPED[outcome.outcome]}: {outcome.reason}")
+    return suite
+
+
+def _junit(result: CertificationResult) -> str:
+    root = ET.Element("testsuites", name=f"oir-certify.{result.profile}")
+    root.extend([_checks_suite(result), _requirements_suite(result)])
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
 def _outcome(result: CertificationResult, case: ET.Element, name: str, message: str, detail: str) -> None:
     status = result.status(name)
     requirements = dict(result.checks())[name]
-    note = result.judgement.deviation_note(requirements) if result.judgement else ""
+    note = result.judgement.deviation_note(requirements)
     if status == "failed":
         ET.SubElement(case, "failure", message=message + (f" [{note}]" if note else "")).text = detail
     elif status == "accepted-deviation":
-        ET.SubElement(case, "skipped", message=f"ACCEPTED DEVIATION (not a pass): {message} [{note}]").text = detail
-    elif status == "not-run":
-        ET.SubElement(case, "skipped", message=f"NOT RUN (not a pass): {message}")
+        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message} [{note}]").text = detail
+    elif status in SKIPPED:
+        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message}")

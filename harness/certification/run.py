@@ -6,7 +6,12 @@ fixed ports if asked, so a vendor can configure them —, fuzzes the debtor syst
 conformance probes, replays the consumer pacts that apply to the profile (pacts.py), runs the profile's
 scenarios end to end with FBS, the payment solution and a real engine per scenario behind the relay
 (scenarios.py), and judges, taking the profile's accepted deviations into account (judge.py).
-With no URL it starts the profile's own simulator, wired to those counterparts.
+A requirement the profile's capabilities rule out (`contracts.requirements.not_applicable`: B_03 for
+EG) is cited by no check of the run — a probe proving B_03 absent cites the absence's own requirement,
+not the B_03 ones — and is reported as not applicable, never as passed.
+With no URL it starts the profile's own simulator, wired to those counterparts. The simulators it runs
+(PSRM, that debtor) come from harness/topology.py: nothing under harness/certification/ imports them.
+The result is built once, after judging: `CertificationResult` has its judgement from the start.
 """
 
 from __future__ import annotations
@@ -18,25 +23,26 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
+from contracts import wire_client
 from contracts.municipalities import for_vendor
+from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
+from contracts.requirements import not_applicable
 from contracts.specs import load_spec, spec_digest
 from scenarios.reporters.files import write_har
-from simulators import factory
-from simulators.debtor.profile import Profile, load_profile, profile_path
 
 from ..callback_relay import CallbackRelay
 from ..scenario_world import VendorSystem
 from ..servers import ServerError, ServerThread
+from ..topology import simulator_server
 from .errors import CounterpartStartError
-from .judge import CheckOutcome, Judgement, judge
+from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judgement, judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
@@ -64,8 +70,29 @@ class FuzzResult:
     requirements: list[str] = field(default_factory=lambda: ["MSG-PROBLEM-JSON", "MSG-HEADER-BLOCK", "MSG-MONEY-OERE"])
 
 
-@dataclass
+def check_outcomes(
+    fuzz: FuzzResult, probes: list[ProbeResult], pact: PactPart, scenarios: ScenarioCheck | None
+) -> list[CheckOutcome]:
+    """Every check of a run, in report order: its name, the requirement IDs it cites, whether it
+    passed, and whether it ran at all (a check this target could not run is never a pass)."""
+    return (
+        [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
+        + [
+            CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran, reason="" if p.ran else p.message)
+            for p in probes
+        ]
+        + [
+            CheckOutcome(i.check, tuple(i.requirements), i.passed, i.ran, reason="" if i.ran else "; ".join(i.evidence))
+            for i in pact.interactions
+        ]
+        + (scenarios.outcomes() if scenarios else [])
+    )
+
+
+@dataclass(frozen=True)
 class CertificationResult:
+    """One certification run, built once its checks are judged: nothing in it is filled in later."""
+
     profile: str
     product: str
     target: str
@@ -75,23 +102,16 @@ class CertificationResult:
     seconds: float
     fuzz: FuzzResult
     probes: list[ProbeResult]
-    debtor_url: str = ""
-    simulated: bool = True
-    judgement: Judgement | None = None
-    profile_file: Path | None = None
-    pact: PactPart | None = None
-    scenarios: ScenarioCheck | None = None
+    debtor_url: str
+    simulated: bool
+    judgement: Judgement
+    profile_file: Path  # the profile file judged (its digest goes into the certificate)
+    pact: PactPart
+    scenarios: ScenarioCheck | None  # None: the run was asked not to run scenarios
 
     def outcomes(self) -> list[CheckOutcome]:
-        """Every check of the run, in report order: its name, the requirement IDs it cites, whether it
-        passed, and whether it ran at all (a check this target could not run is never a pass)."""
-        interactions = self.pact.interactions if self.pact else []
-        return (
-            [CheckOutcome("schemathesis", tuple(self.fuzz.requirements), self.fuzz.passed)]
-            + [CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran) for p in self.probes]
-            + [CheckOutcome(i.check, tuple(i.requirements), i.passed, i.ran) for i in interactions]
-            + (self.scenarios.outcomes() if self.scenarios else [])
-        )
+        """Every check of the run, in report order (see `check_outcomes`)."""
+        return check_outcomes(self.fuzz, self.probes, self.pact, self.scenarios)
 
     def checks(self) -> list[tuple[str, list[str]]]:
         """Every check of the run with the requirement IDs it cites, in report order."""
@@ -99,25 +119,17 @@ class CertificationResult:
 
     @property
     def verdict(self) -> str:
-        return self.judgement.verdict if self.judgement else ("CERTIFIED" if self.all_passed else "NOT_CERTIFIED")
-
-    @property
-    def all_passed(self) -> bool:
-        return all(o.passed or not o.ran for o in self.outcomes())
+        return self.judgement.verdict
 
     @property
     def certified(self) -> bool:
         """Certified, with or without accepted deviations."""
-        return self.verdict != "NOT_CERTIFIED"
+        return self.verdict != NOT_CERTIFIED
 
     def status(self, check: str) -> str:
-        """passed, failed, accepted-deviation or not-run, for a check's name ('schemathesis', a probe's …)."""
-        if self.judgement and check in self.judgement.statuses:
-            return self.judgement.statuses[check]
-        outcome = next((o for o in self.outcomes() if o.name == check), None)
-        if outcome is None:
-            return "failed"
-        return "not-run" if not outcome.ran else "passed" if outcome.passed else "failed"
+        """passed, failed, accepted-deviation, not-run or not-applicable, for a check's name
+        ('schemathesis', a probe's …)."""
+        return self.judgement.statuses.get(check, "failed")
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -128,19 +140,19 @@ class CertificationResult:
         data["fuzz"]["status"] = self.status("schemathesis")
         for probe in data["probes"]:
             probe["status"] = self.status(probe["name"])
-        if self.pact is not None:
-            data["pact"] = self.pact.as_json()
-            for interaction in data["pact"]["interactions"]:
-                interaction["status"] = self.status(interaction["check"])
+        data["pact"] = self.pact.as_json()
+        for interaction in data["pact"]["interactions"]:
+            interaction["status"] = self.status(interaction["check"])
         if self.scenarios is not None:
             data["scenarios"] = self.scenarios.as_json()
-            for run in data["scenarios"]["runs"]:
-                run["status"] = self.status(run["check"])
-        if self.judgement:
-            judged = self.judgement.as_json()
-            data["requirements"] = judged["requirements"]
-            data["acceptedDeviations"] = judged["acceptedDeviations"]
-            data["expiredDeviations"] = judged["expiredDeviations"]
+            for key in ("runs", "notRun", "notApplicable"):
+                for run in data["scenarios"][key]:
+                    run["status"] = self.status(run["check"])
+        judged = self.judgement.as_json()
+        data["requirements"] = judged["requirements"]
+        data["verifiedHow"] = self.judgement.how
+        data["acceptedDeviations"] = judged["acceptedDeviations"]
+        data["expiredDeviations"] = judged["expiredDeviations"]
         return data
 
 
@@ -230,16 +242,21 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
         fagsystem = _start(
             stack, ServerThread(relay.app, name="fagsystem", port=target.callback_port), "the callback receiver"
         )
-        psrm = _start(stack, ServerThread(factory("psrm")(), name="psrm", port=target.psrm_port), "PSRM")
+        psrm = _start(stack, simulator_server("psrm", port=target.psrm_port), "PSRM")
         counterparts = Counterparts(psrm.url, fagsystem.url, target.callback_token)
         if target.debtor_url:
             yield target.debtor_url, counterparts
             return
-        app = factory("debtor")(
-            profile=profile.name, psrm_url=psrm.url, callback_url=fagsystem.url, callback_token=target.callback_token
+        debtor_server = simulator_server(
+            "debtor",
+            name=f"debtor-{profile.name}",
+            log_level="error",  # the fuzzer sends invalid HTTP on purpose: keep uvicorn quiet about it
+            profile=profile.name,
+            psrm_url=psrm.url,
+            callback_url=fagsystem.url,
+            callback_token=target.callback_token,
         )
-        # the fuzzer sends invalid HTTP on purpose: keep uvicorn quiet about it
-        debtor = _start(stack, ServerThread(app, name=f"debtor-{profile.name}", log_level="error"), "the simulator")
+        debtor = _start(stack, debtor_server, "the simulator")
         yield debtor.url, counterparts
 
 
@@ -271,6 +288,7 @@ def certify_profile(
     relay = CallbackRelay(target.callback_token)
     session = f"certify-{uuid.uuid4().hex[:8]}"
     scenario_check = None
+    absent = not_applicable(profile_capabilities(profile.name))  # requirements the profile rules out
     with _systems(profile, target, relay) as (debtor_url, counterparts):
         if announce:
             announce(counterparts)
@@ -287,11 +305,14 @@ def certify_profile(
 
         def advance(days: int) -> bool:
             """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
-            response = httpx.post(
-                f"{debtor_url}/_sim/clock/advance",
-                json={"days": days},
+            response = wire_client.control(
+                debtor_url,
+                "POST",
+                "/clock/advance",
+                token=target.token,
+                session=session,
+                body={"days": days},
                 timeout=30,
-                headers={"Authorization": f"Bearer {target.token}", "X-Sim-Session": session},
             )
             if target.simulated:
                 response.raise_for_status()
@@ -311,6 +332,7 @@ def certify_profile(
             progress=lambda name: step(f"probe {name}"),
             data_salt=0 if target.simulated else uuid.uuid4().int & 0xFFFFFFFF,
         )
+        probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
         pact = verify_debtor_pacts(
             profile,
@@ -320,6 +342,8 @@ def certify_profile(
             session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
         )
+        for interaction in pact.interactions:
+            interaction.requirements = [r for r in interaction.requirements if r not in absent]
         if scenarios:
             step("scenarios (the profile's bundled suite, end to end)")
             vendor = None
@@ -327,9 +351,16 @@ def certify_profile(
                 vendor = VendorSystem(
                     profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_url, relay
                 )
-            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor)
+            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
     write_har(exchanges, out / "evidence" / "probes.har")
-    result = CertificationResult(
+    judgement = judge(
+        check_outcomes(fuzz, probes, pact, scenario_check),
+        profile.deviations,
+        started_at.date(),
+        not_applicable=absent,
+        how=SIMULATOR_TIME if target.simulated else REAL_TIME,
+    )
+    return CertificationResult(
         profile=profile.name,
         product=profile.product,
         target=f"simulator ({debtor_url})" if target.simulated else debtor_url,
@@ -341,9 +372,8 @@ def certify_profile(
         probes=probes,
         debtor_url=debtor_url,
         simulated=target.simulated,
+        judgement=judgement,
         profile_file=profile_file or profile_path(profile.name),
         pact=pact,
         scenarios=scenario_check,
     )
-    result.judgement = judge(result.outcomes(), profile.deviations, started_at.date())
-    return result

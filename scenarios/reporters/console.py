@@ -41,9 +41,15 @@ class ConsoleReporter:
                 self.console.print(f"      saw: {escape(seen[:600])}", highlight=False)
         elif isinstance(event, ScenarioFinished):
             self.counts[event.outcome] = self.counts.get(event.outcome, 0) + 1
+            blame = ""
+            if event.blamed:
+                blame = f"\n    fails {', '.join(event.blamed)}"
+                if event.unproven:
+                    blame += f"; stopped before judging {', '.join(event.unproven)}"
             self.console.print(
                 f"{_MARK[event.outcome]}  {escape(f'{event.scenario} [{event.profile}]')}  {event.seconds:.2f} s"
-                + (f"\n    {escape(event.message)}" if event.message else ""),
+                + (f"\n    {escape(event.message)}" if event.message else "")
+                + escape(blame),
                 highlight=False,
             )
 

@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from contracts.profile import profile_path
 from harness.certification.certificate import build_certificate, sign
 from harness.certification.keys import harness_key, public_pem
 from harness.cli import app
-from simulators.debtor.profile import profile_path
 
 runner = CliRunner()
 NOW = datetime.now(UTC)  # real time: the CLI judges expiry against the moment of checking
@@ -47,6 +47,9 @@ LEAVES = [
     "requirements.acceptedDeviations.0.reason",
     "requirements.acceptedDeviations.0.expires",
     "requirements.notVerified.0",
+    "requirements.notApplicable.0",
+    "requirements.verifiedHow.B01-CREATE-ACCOUNT",
+    "requirements.verifiedHow.B02-LIST",
 ]
 
 
@@ -66,7 +69,9 @@ def _certificate(issued: datetime = NOW - timedelta(days=1), validity_days: int 
             {"requirement": "B01R-PAYMENT", "owner": "EG", "reason": "batch until 2027", "expires": "2027-03-01"}
         ],
         validity_days=validity_days,
-        not_verified=["B01R-PAYMENT"],
+        not_verified=["B01R-WRITE-OFF"],
+        not_applicable=["B03-PAY"],
+        verified_how={"B01-CREATE-ACCOUNT": "real time", "B02-LIST": "real time"},
     )
 
 

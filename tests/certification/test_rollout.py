@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from contracts.profile import profile_path
 from harness.certification.certificate import build_certificate, sign
 from harness.certification.keys import harness_key, trusted_key
 from harness.cli import app
 from harness.rollout import make_board
-from simulators.debtor.profile import profile_path
 
 runner = CliRunner()
 NOW = datetime.now(UTC)  # real time: the board judges expiry as of now
@@ -31,6 +31,7 @@ def _certificate(
     age_days: int = 1,
     url: str = OPUS_URL,
     not_verified: list[str] | None = None,
+    not_applicable: list[str] | None = None,
 ) -> None:
     certificate = build_certificate(
         profile=profile,
@@ -45,6 +46,7 @@ def _certificate(
         failed=[] if verdict != "NOT_CERTIFIED" else ["MSG-PROBLEM-JSON"],
         accepted_deviations=[],
         not_verified=not_verified,
+        not_applicable=not_applicable,
     )
     folder.mkdir(parents=True)
     (folder / "certificate.json").write_text(json.dumps(sign(certificate, harness_key())), encoding="utf-8")
@@ -81,6 +83,16 @@ def test_waves_counts_and_readiness_in_the_simulated_world(reports: Path) -> Non
     assert any("NOT_CERTIFIED" in r for r in rows["prisme-2015"].reasons)
     assert any(re.match(r"certificate invalid: expired on", r) for r in rows["prisme-2009"].reasons)
     assert rows["eg"].reasons == ["no certificate for eg"]
+
+
+def test_the_board_tells_what_does_not_apply_and_what_failed(tmp_path: Path) -> None:
+    root = tmp_path / "reports"
+    _certificate(root / "eg", "eg", "CERTIFIED", not_applicable=["B03-NEXT-DAY", "B03-PAY", "B03-SEARCH"])
+    _certificate(root / "prisme-2015", "prisme-2015", "NOT_CERTIFIED")
+    rows = {row.municipality.vendor: row for row in make_board(root, None, trusted_key(None), NOW).rows}
+    assert rows["eg"].ready
+    assert rows["eg"].notes == ["not applicable to eg: B03-NEXT-DAY, B03-PAY, B03-SEARCH"]
+    assert any("NOT_CERTIFIED" in r and "failed: MSG-PROBLEM-JSON" in r for r in rows["prisme-2015"].reasons)
 
 
 def test_a_routes_file_decides_route_sortiment_and_which_system_the_certificate_covers(

@@ -75,6 +75,24 @@ MISTAKES = [
     ),
     ("query used as an act", "  - engine.cycle: {}", "  - fbs.claim: fee", 7, "fbs.claim", "only observes", None),
     ("capture used twice", "as: fee}", "as: anna}", 6, "as", "already captured on line 5", None),
+    (
+        "step covers a requirement the scenario does not",
+        "      within: 5s\n",
+        "      within: 5s\n      covers: [B01-CREATE-ACOUNT]\n",
+        12,
+        "covers",
+        "not among the scenario's covers (not a requirement ID",
+        "B01-CREATE-ACCOUNT",
+    ),
+    (
+        "step covers a catalogue requirement missing from the scenario's",
+        "as: fee}",
+        "as: fee, covers: [B01-ANNUL]}",
+        6,
+        "covers",
+        "add it to the scenario's covers first",
+        None,
+    ),
 ]
 
 

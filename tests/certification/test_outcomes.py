@@ -1,0 +1,313 @@
+"""Four outcomes per requirement and one status per check, the same in every file of a report folder.
+
+results.json, junit.xml and index.html agree on every check — passed, failed, accepted deviation, not
+run and not applicable — and, with certificate.json, on every requirement's outcome: verified (and
+how), failed, accepted deviation, not applicable, not verified. Shown on a report built from a known
+judgement, and on a real certification of EG's system in vendor mode whose callbacks are lost: the
+annulment scenario then fails the callback requirement, not B01-ANNUL, and the B_03 requirements are
+not applicable to EG, never passed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
+
+from contracts.checks.pact import NOT_RUN_REASON
+from contracts.profile import Deviation, profile_capabilities, profile_path
+from contracts.requirements import not_applicable
+from harness.certification import Target, certify_profile
+from harness.certification.judge import judge
+from harness.certification.keys import PUBLIC_KEY_FILE
+from harness.certification.pacts import PactInteraction, PactPart
+from harness.certification.probes import ProbeResult
+from harness.certification.report import LABELS, OUTCOME_LABELS, SKIPPED, write_report
+from harness.certification.run import CertificationResult, FuzzResult, check_outcomes
+from harness.certification.scenarios import ScenarioCheck, ScenarioRun, ScenarioSkip
+from harness.cli import app
+from harness.servers import ServerThread
+from tests.support.misbehaving import AsARealSystem, free_port, vendor_debtor
+
+B03 = {"B03-SEARCH", "B03-PAY", "B03-NEXT-DAY"}
+CERTIFICATE_LISTS = {
+    "passed": "verified",
+    "failed": "failed",
+    "notApplicable": "not-applicable",
+    "notVerified": "not-verified",
+}
+
+
+# ---- reading one report folder three (four) ways -----------------------------------------------------
+def _results_checks(results: dict[str, Any]) -> dict[str, str]:
+    statuses = {"schemathesis": results["fuzz"]["status"]}
+    statuses |= {p["name"]: p["status"] for p in results["probes"]}
+    statuses |= {i["check"]: i["status"] for i in results["pact"]["interactions"]}
+    scenarios = results.get("scenarios") or {}
+    for key in ("runs", "notRun", "notApplicable"):
+        statuses |= {s["check"]: s["status"] for s in scenarios.get(key, [])}
+    return statuses
+
+
+def _junit_status(case: ET.Element, skipped_kinds: dict[str, str]) -> str:
+    if case.find("failure") is not None:
+        return "failed"
+    skipped = case.find("skipped")
+    if skipped is None:
+        return "passed"
+    message = skipped.get("message") or ""
+    return next(kind for kind, prefix in skipped_kinds.items() if message.startswith(prefix))
+
+
+def _junit(folder: Path) -> tuple[dict[str, str], dict[str, str], dict[str, ET.Element]]:
+    root = ET.parse(folder / "junit.xml").getroot()
+    assert root.tag == "testsuites"
+    checks: dict[str, str] = {}
+    requirements: dict[str, str] = {}
+    cases: dict[str, ET.Element] = {}
+    for case in root.iter("testcase"):
+        kind = (case.get("classname") or "").split(".", 1)[1]
+        name = case.get("name") or ""
+        if kind == "requirement":
+            status = _junit_status(case, SKIPPED)
+            requirements[name] = "verified" if status == "passed" else status
+            continue
+        check = {"contract": name, "probes": name, "scenario": f"scenario {name}"}.get(kind)
+        if check is None:  # pact.<consumer>
+            check = f"pact {kind.removeprefix('pact.')}: {name}"
+        checks[check] = _junit_status(case, SKIPPED)
+        cases[check] = case
+    return checks, requirements, cases
+
+
+def _html(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    checks = {}
+    for check, status, row in re.findall(r'<tr data-check="([^"]*)" data-status="([^"]*)">(.*?)</tr>', page, re.S):
+        assert f">{LABELS[status]}<" in row, row  # what a person reads says the same
+        checks[html.unescape(check)] = status
+    requirements = {}
+    for rid, outcome, row in re.findall(
+        r'<tr data-requirement="([^"]*)" data-outcome="([^"]*)">(.*?)</tr>', page, re.S
+    ):
+        assert f">{OUTCOME_LABELS[outcome]}" in row, row
+        requirements[rid] = outcome
+    return checks, requirements
+
+
+def _certificate_outcomes(folder: Path) -> dict[str, str]:
+    listed = json.loads((folder / "certificate.json").read_text())["certificate"]["requirements"]
+    outcomes = {rid: outcome for key, outcome in CERTIFICATE_LISTS.items() for rid in listed[key]}
+    outcomes |= {d["requirement"]: "accepted-deviation" for d in listed["acceptedDeviations"]}
+    return outcomes
+
+
+def assert_report_agrees(folder: Path) -> dict[str, Any]:
+    """Every check has the same status, and every requirement the same outcome, in every file; each
+    requirement is in exactly one of the certificate's lists. Returns results.json."""
+    results = json.loads((folder / "results.json").read_text())
+    junit_checks, junit_requirements, _ = _junit(folder)
+    html_checks, html_requirements = _html(folder)
+    from_results = _results_checks(results)
+    assert junit_checks == from_results
+    assert html_checks == from_results
+    outcomes = {o["id"]: o["outcome"] for o in results["requirements"]["outcomes"]}
+    assert junit_requirements == outcomes
+    assert html_requirements == outcomes
+    assert _certificate_outcomes(folder) == {rid: o for rid, o in outcomes.items()}
+    certificate = json.loads((folder / "certificate.json").read_text())["certificate"]["requirements"]
+    listed = [rid for key in CERTIFICATE_LISTS for rid in certificate[key]]
+    listed += [d["requirement"] for d in certificate["acceptedDeviations"]]
+    assert len(listed) == len(set(listed))
+    assert set(certificate["verifiedHow"]) == set(certificate["passed"])
+    return results
+
+
+# ---- a report from a known judgement: every status at once, in milliseconds ----------------------------
+@pytest.fixture(scope="module")
+def known(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    fuzz = FuzzResult(passed=True, exit_code=0, summary="all checks passed")
+    probes = [
+        ProbeResult("registration", ["B01-CREATE-ACCOUNT", "B02-LOOKUP"], True, "registered"),
+        ProbeResult("bad-input", ["MSG-PROBLEM-JSON"], False, "answered 500", ["POST /debitorkonti -> 500"]),
+        ProbeResult("payment-callback", ["B01R-PAYMENT"], False, "no bank transfer possible", ran=False),
+    ]
+    pact = PactPart(
+        provider="oir-debitor-v3",
+        consumers=["oir-engine"],
+        files={},
+        seconds=1.0,
+        interactions=[
+            PactInteraction("pact oir-engine: held", "oir-engine", "held", ["B01-WRITE-DOWN"], True),
+            PactInteraction("pact oir-engine: broke", "oir-engine", "broke", ["B01-CHANGE-LIABLE"], False, ["x"]),
+            PactInteraction(
+                "pact oir-engine: waits", "oir-engine", "waits", ["B01-ADD-CLAIMS"], False, [NOT_RUN_REASON], ran=False
+            ),
+        ],
+    )
+    scenarios = ScenarioCheck(
+        runs=[
+            ScenarioRun("routing", "Routing", ["ROUTE-PER-MUNICIPALITY"], True, "passed"),
+            ScenarioRun(
+                "annulment",
+                "Annulment",
+                ["B01-ANNUL", "B01R-ACCOUNT-CLOSED", "FBS-FEED"],
+                False,
+                "failed",
+                "kontoLukket: expected True",
+                "scenarios/suites/x.scenario.yaml",
+                17,
+                blamed=["B01R-ACCOUNT-CLOSED"],
+            ),
+        ],
+        not_run=[ScenarioSkip("interest", "needs virtual time (clock.advance)", ["DEBT-INTEREST"])],
+        not_applicable=[
+            ScenarioSkip("full-payment", "requires b03_payment, which eg does not declare", ["B01R-PAYMENT"])
+        ],
+    )
+    deviation = Deviation(requirement="MSG-PROBLEM-JSON", owner="EG", reason="fix in 24.2", expires=date(2027, 1, 1))
+    judgement = judge(
+        check_outcomes(fuzz, probes, pact, scenarios),
+        (deviation,),
+        date(2026, 12, 1),
+        not_applicable=not_applicable(profile_capabilities("eg")),
+    )
+    result = CertificationResult(
+        profile="eg",
+        product="EG",
+        target="https://eg-test.example/oir",
+        seed=1,
+        contract_digest="sha256:0",
+        started=datetime(2026, 12, 1, 9, 0, tzinfo=UTC).isoformat(),
+        seconds=1.0,
+        fuzz=fuzz,
+        probes=probes,
+        debtor_url="https://eg-test.example/oir",
+        simulated=False,
+        judgement=judgement,
+        profile_file=profile_path("eg"),
+        pact=pact,
+        scenarios=scenarios,
+    )
+    folder = tmp_path_factory.mktemp("known") / "eg"
+    write_report(result, folder, key=Ed25519PrivateKey.generate())
+    return folder
+
+
+def test_every_file_says_the_same_of_every_check_and_requirement(known: Path) -> None:
+    results = assert_report_agrees(known)
+    statuses = _results_checks(results)
+    assert set(statuses.values()) == {"passed", "failed", "accepted-deviation", "not-run", "not-applicable"}
+    assert statuses["scenario full-payment"] == "not-applicable" and statuses["pact oir-engine: waits"] == "not-run"
+    outcomes = {o["id"]: o for o in results["requirements"]["outcomes"]}
+    assert {o["outcome"] for o in outcomes.values()} == {
+        "verified",
+        "failed",
+        "accepted-deviation",
+        "not-applicable",
+        "not-verified",
+    }
+    assert outcomes["B01-ANNUL"]["outcome"] == "verified" and outcomes["B01-ANNUL"]["how"] == "real time"
+    assert outcomes["B01R-ACCOUNT-CLOSED"]["outcome"] == "failed"
+    assert outcomes["B03-PAY"]["outcome"] == "not-applicable" and "b03_payment" in outcomes["B03-PAY"]["reason"]
+    assert "no bank transfer possible" in outcomes["B01R-PAYMENT"]["reason"]  # not run, and why
+
+
+def test_junit_does_not_call_a_pact_interaction_that_was_not_run_failed(known: Path) -> None:
+    """Before: its JUnit text said 'pact interaction failed', contradicting results.json."""
+    _, _, cases = _junit(known)
+    skipped = cases["pact oir-engine: waits"].find("skipped")
+    assert skipped is not None and cases["pact oir-engine: waits"].find("failure") is None
+    message = skipped.get("message") or ""
+    assert message.startswith("NOT RUN (not a pass)") and "failed" not in message
+    assert NOT_RUN_REASON in message
+    broke = cases["pact oir-engine: broke"].find("failure")
+    assert broke is not None and "pact interaction failed" in (broke.get("message") or "")
+    annulment = cases["scenario annulment"].find("failure")
+    assert annulment is not None and "fails B01R-ACCOUNT-CLOSED" in (annulment.get("message") or "")
+
+
+# ---- a real certification: EG's system in vendor mode, its callbacks lost ------------------------------
+@pytest.fixture(scope="module")
+def silent_eg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """EG's debtor system, as a vendor runs it (no /_sim/, no sessions), that believes it sent its
+    callbacks but never does (`drop_callbacks`), certified with its scenarios."""
+    psrm_port, callback_port = free_port(), free_port()
+    app_ = AsARealSystem(
+        vendor_debtor("eg", psrm_port=psrm_port, callback_port=callback_port, misbehaviour="drop_callbacks")
+    )
+    folder = tmp_path_factory.mktemp("silent-eg") / "eg"
+    with ServerThread(app_, name="silent-vendor", log_level="critical") as debtor:
+        result = certify_profile(
+            "eg",
+            folder,
+            seed=1,
+            max_examples=2,
+            callback_timeout=10,
+            target=Target(debtor_url=debtor.url, psrm_port=psrm_port, callback_port=callback_port),
+            scenarios=True,
+        )
+    write_report(result, folder, key=Ed25519PrivateKey.generate())  # its public key is written beside it
+    yield folder
+
+
+def test_a_lost_callback_fails_the_callback_requirement_not_the_annulment(silent_eg: Path) -> None:
+    """Before: the annulment scenario's failure was reported as B01-ANNUL (and FBS-FEED) failed too."""
+    results = json.loads((silent_eg / "results.json").read_text())
+    assert results["verdict"] == "NOT_CERTIFIED"
+    run = next(r for r in results["scenarios"]["runs"] if r["scenario"] == "annulment-closes-the-account")
+    assert run["status"] == "failed" and "kontoLukket" in run["message"]
+    assert run["blamed"] == ["B01R-ACCOUNT-CLOSED"] and run["unproven"] == []
+    assert run["file"].endswith("annulment-closes-the-account.scenario.yaml") and run["line"]
+    assert all(r["status"] == "passed" for r in results["scenarios"]["runs"] if r is not run)
+    requirements = results["requirements"]
+    assert "B01R-ACCOUNT-CLOSED" in requirements["failed"]
+    assert {"B01-ANNUL", "FBS-FEED"} <= set(requirements["passed"])
+    assert "B01-ANNUL" not in requirements["failed"] and "FBS-FEED" not in requirements["failed"]
+    certificate = json.loads((silent_eg / "certificate.json").read_text())["certificate"]
+    assert "B01-ANNUL" not in certificate["requirements"]["failed"]
+    assert certificate["requirements"]["failed"] == requirements["failed"]
+    page = (silent_eg / "index.html").read_text()
+    row = re.search(r'<tr data-check="scenario annulment-closes-the-account"[^>]*>.*?</tr>', page, re.S)
+    assert row and "FAIL" in row.group(0) and "fails B01R-ACCOUNT-CLOSED" in row.group(0)
+    assert (silent_eg / "scenarios" / "index.html").exists()
+
+
+def test_egs_b03_requirements_are_not_applicable_never_passed(silent_eg: Path) -> None:
+    results = json.loads((silent_eg / "results.json").read_text())
+    requirements = results["requirements"]
+    assert B03 <= set(requirements["notApplicable"]) and not B03 & set(requirements["passed"])
+    # the probe that proves B_03 absent cites the absence's own requirements, not B_03's
+    capability = next(p for p in results["probes"] if p["name"] == "payment-capability")
+    assert capability["status"] == "passed"
+    assert capability["requirements"] == ["PROFILE-B03-CAPABILITY", "B03-ABSENT-NO-PAY-BUTTON"]
+    assert "B03-ABSENT-NO-PAY-BUTTON" in requirements["passed"]
+    not_applicable_runs = {s["scenario"]: s for s in results["scenarios"]["notApplicable"]}
+    assert "b03_payment" in not_applicable_runs["full-payment-in-payment-solution"]["reason"]
+    assert not B03 & {rid for s in not_applicable_runs.values() for rid in s["requirements"]}
+    certificate = json.loads((silent_eg / "certificate.json").read_text())["certificate"]
+    assert B03 <= set(certificate["requirements"]["notApplicable"])
+    assert not B03 & set(certificate["requirements"]["passed"])
+    assert set(certificate["requirements"]["verifiedHow"].values()) == {"real time"}
+
+
+def test_the_real_reports_files_agree(silent_eg: Path) -> None:
+    results = assert_report_agrees(silent_eg)
+    assert {"passed", "failed", "not-run", "not-applicable"} <= set(_results_checks(results).values())
+
+
+def test_the_certificate_of_the_real_run_verifies(silent_eg: Path) -> None:
+    key = silent_eg / PUBLIC_KEY_FILE
+    verified = CliRunner().invoke(
+        app, ["verify-certificate", str(silent_eg / "certificate.json"), "--public-key", str(key)]
+    )
+    assert verified.exit_code == 0 and "VALID" in verified.output, verified.output
