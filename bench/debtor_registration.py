@@ -26,19 +26,14 @@ from pathlib import Path
 import httpx
 
 from bench.processes import served
+from contracts import wire_client
 
 KK_CVR = "64942212"
 
 
 def _message(index: int) -> tuple[dict[str, str], dict]:
     claim = f"B-{uuid.uuid4().hex[:12]}"
-    headers = {
-        "Authorization": "Bearer oir-dev-token",
-        "X-Transaktion-Id": str(uuid.uuid4()),
-        "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
-        "X-Kommune-Cvr": KK_CVR,
-        "X-Sim-Session": "bench",
-    }
+    headers = wire_client.headers("oir-dev-token", session="bench", at=wire_client.FIXED_SENT_AT, cvr=KK_CVR)
     body = {
         "debitorkontoId": f"K-{claim}",
         "haeftelse": {"cpr": f"0101{index % 100:02d}{index % 10000:04d}"},

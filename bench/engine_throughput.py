@@ -23,7 +23,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,15 +33,14 @@ from typing import Any
 import httpx
 
 from bench.processes import served
+from contracts import wire_client
 from contracts.municipalities import load_municipalities
+from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 from harness.postgres import PostgresUnavailable, throwaway_postgres
-from integration.clock import SystemClock
-from integration.routing import RoutingTable
-from integration.store import OutboxMessage, open_store
-from integration.sync import CycleReport, EngineConfig, SyncEngine
+from integration import CycleReport, Engine, EngineSettings, RoutingTable
+from integration.store import OutboxMessage
 from integration.translate import to_messages
-from simulators.debtor.profile import PROFILE_NAMES
 
 SESSION = "bench"
 TOKEN = "oir-dev-token"
@@ -55,15 +53,7 @@ class BenchmarkFailed(RuntimeError):
 
 
 def _headers(cvr: str | None = None) -> dict[str, str]:
-    headers = {
-        "Authorization": f"Bearer {TOKEN}",
-        "X-Sim-Session": SESSION,
-        "X-Transaktion-Id": str(uuid.uuid4()),
-        "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
-    }
-    if cvr:
-        headers["X-Kommune-Cvr"] = cvr
-    return headers
+    return wire_client.headers(TOKEN, session=SESSION, at=wire_client.FIXED_SENT_AT, cvr=cvr)
 
 
 # ---- setup: claims in FBS ----------------------------------------------------------------------
@@ -130,8 +120,8 @@ def _verify(debtors: dict[str, str], claims: list[dict[str, Any]]) -> None:
     created: Counter[str] = Counter()
     misplaced = 0
     for profile, url in debtors.items():
-        journal = httpx.get(
-            f"{url}/_sim/journal", params={"operation": "OpretDebitorkonto"}, headers=_headers(), timeout=600
+        journal = wire_client.control(
+            url, "GET", "/journal", token=TOKEN, session=SESSION, params={"operation": "OpretDebitorkonto"}, timeout=600
         )
         for entry in journal.raise_for_status().json()["entries"]:
             if entry["status"] in (200, 201):
@@ -172,17 +162,18 @@ def _engine(
     database_url: str, fbs_url: str, debtors: dict[str, str], claims: int, args: argparse.Namespace
 ) -> dict[str, float]:
     """One engine drains the feed into the debtors; seconds for reading, and for the whole run."""
-    config = EngineConfig(
+    settings = EngineSettings(
         fbs_url=fbs_url,
-        fbs_token=TOKEN,
-        extra_headers={"X-Sim-Session": SESSION},
+        debtor_urls=debtors,
+        database_url=database_url,
+        token=TOKEN,
+        extra_headers={wire_client.SESSION: SESSION},
         worker="bench",
         concurrency=args.concurrency,
         lease_batch=args.lease_batch,
         page_size=args.page_size,
     )
-    store = open_store(database_url)  # the schema (Alembic): setup, not measured
-    engine = SyncEngine(store, RoutingTable.from_vendor_urls(debtors, token=TOKEN), config, SystemClock())
+    engine = Engine(settings)  # opens the store, the schema with it (Alembic): setup, not measured
     report = CycleReport()
     try:
         started = time.perf_counter()  # real time: this is a benchmark
@@ -191,7 +182,7 @@ def _engine(
         deadline = started + max(600.0, claims / 20)
         while True:
             engine.deliver_due(report)
-            with store() as session:
+            with engine.session() as session:
                 pending = session.query(OutboxMessage).filter(OutboxMessage.status == "PENDING").count()
             if not pending:
                 break
@@ -200,8 +191,7 @@ def _engine(
             time.sleep(0.2)  # retries wait for their backoff (a benchmark, not a test)
         total = time.perf_counter() - started
     finally:
-        engine.close()
-        store.kw["bind"].dispose()
+        engine.close()  # and the store it opened
     if report.events_read != claims or report.delivered != claims or report.rejected:
         raise BenchmarkFailed(f"engine: {report}")
     return {"read_s": read, "total_s": total, "retries": float(report.retrying)}
@@ -281,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--concurrency", type=int, default=16, help="the engine's, and the raw client's")
-    parser.add_argument("--lease-batch", type=int, default=EngineConfig.lease_batch)
+    parser.add_argument("--lease-batch", type=int, default=EngineSettings.lease_batch)
     parser.add_argument("--page-size", type=int, default=1000, help="events per feed page (FBS allows 1000)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)

@@ -101,4 +101,7 @@ SignedOere = Annotated[int, Field(ge=-10_000_000_000, le=10_000_000_000, descrip
 Cpr = Annotated[str, Field(pattern=CPR_PATTERN, description="CPR number, 10 digits DDMMYYSSSS (personal data)")]
 # 8 digits by the contract; the check digit is verified by `ensure_valid_cvr` (422 when wrong).
 Cvr = Annotated[str, Field(pattern=CVR_PATTERN, description="CVR number, 8 digits, modulus-11 check digit")]
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+# Every id on the wire (claims, accounts, sub-claims, borrowers, actions): 1-64 characters, a letter or
+# digit first. The OpenAPI files and the pact matchers spell the same pattern out.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]

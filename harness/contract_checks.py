@@ -29,14 +29,10 @@ import httpx
 
 from contracts.checks.pact import PactVerification, ProviderContext, create_fbs_claim, verify_provider
 from contracts.municipalities import for_vendor
+from contracts.profile import PROFILE_NAMES
 from contracts.specs import spec_path
-from integration.api import create_engine_api
-from integration.clock import ManualClock
-from integration.routing import RoutingTable
-from integration.store import open_store
-from integration.sync import EngineConfig, SyncEngine
+from integration import Engine, EngineSettings, ManualClock
 from simulators import factory
-from simulators.debtor.profile import PROFILE_NAMES
 
 from .certification.errors import TargetUnreachableError
 from .certification.pacts import debtor_consumers
@@ -123,7 +119,7 @@ class EngineWorld:
 
     fbs_url: str
     debtor_url: str
-    engine: SyncEngine
+    engine: Engine
     errors: list[str] = field(default_factory=list)
 
     def registered_claim(self, state: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -137,7 +133,7 @@ class EngineWorld:
         account_id = f"FBS-{claim['kommuneKode']}-{claim['laanerId']}"
         account = httpx.get(
             f"{self.debtor_url}/debitorkonti/{account_id}",
-            headers={**ProviderContext(self.debtor_url, DEV_TOKEN).headers(claim["kommuneCvr"])},
+            headers=ProviderContext(self.debtor_url, DEV_TOKEN).headers(claim["kommuneCvr"]),
             timeout=15.0,
         )
         account.raise_for_status()
@@ -160,19 +156,16 @@ def engine_world(folder: Path) -> Iterator[tuple[EngineWorld, str]]:
             factory("debtor")(profile="kmd-opus", serve_all_municipalities=True), name="debtor", log_level="error"
         ) as debtor,
     ):
-        routes = RoutingTable.from_vendor_urls(
-            dict.fromkeys(PROFILE_NAMES, debtor.url),
+        settings = EngineSettings(
+            fbs_url=fbs.url,
+            debtor_urls=dict.fromkeys(PROFILE_NAMES, debtor.url),
+            database_url=f"sqlite:///{folder / 'engine.sqlite'}",
             callback_tokens=dict.fromkeys(PROFILE_NAMES, ENGINE_CALLBACK_TOKEN),
+            backoff_base_s=0.0,
         )
-        engine = SyncEngine(
-            open_store(f"sqlite:///{folder / 'engine.sqlite'}"),
-            routes,
-            EngineConfig(fbs_url=fbs.url, backoff_base_s=0.0),
-            ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)),
-            seed=1,
-        )
+        engine = Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), seed=1)
         try:
-            with ServerThread(create_engine_api(engine), name="engine-api", log_level="error") as api:
+            with ServerThread(engine.api(), name="engine-api", log_level="error") as api:
                 yield EngineWorld(fbs.url, debtor.url, engine), api.url
         finally:
             engine.close()

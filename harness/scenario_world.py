@@ -28,14 +28,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from integration.api import create_engine_api
-from integration.migration import final_extract, trial_extract
-from integration.reconcile import reconcile
-from integration.routing import RoutingTable
+from contracts import wire_client
+from contracts.profile import PROFILE_NAMES
+from integration import Engine, EngineSettings
 from integration.store import OutboxMessage, open_store
-from integration.sync import EngineConfig, SyncEngine
 from scenarios.world import Endpoints, ScenarioWorld
-from simulators.debtor.profile import PROFILE_NAMES, load_profile
 
 from .callback_relay import CallbackRelay
 from .servers import ServerThread
@@ -77,16 +74,6 @@ class _CrashingTransport(httpx.BaseTransport):
                 response.read()  # the peer has answered; the engine never records it
                 raise SimulatedCrash(f"simulated crash after {self.after} answered writes")
         return response
-
-
-def profile_capabilities(profile: str) -> frozenset[str]:
-    """The capability names scenarios may require, from the vendor profile file."""
-    loaded = load_profile(profile)
-    capabilities = {"b03_payment" if loaded.capabilities.b03_payment else "no_b03_payment"}
-    capabilities.add("realtime_callbacks" if loaded.callbacks.mode == "realtime" else "nightly_batch_callbacks")
-    if loaded.answer_time_limit_s is not None:
-        capabilities.add("answer_time_limit")
-    return frozenset(capabilities)
 
 
 class _WorldClock:
@@ -133,23 +120,23 @@ class InProcessEngine:
         self.tokens.update(callback_tokens or {})  # a vendor's system sends the token it was configured with
         self.on_close = on_close
         self.clock = _WorldClock(datetime.fromisoformat("2026-01-05T09:00:00+01:00"), follows_real_time=real_time)
-        self.routes = RoutingTable.from_vendor_urls(
-            endpoints.debtors,
+        self.settings = EngineSettings(
+            fbs_url=endpoints.fbs,
+            debtor_urls=dict(endpoints.debtors),
+            database_url=self.url_db,
             token=endpoints.token,
             tokens={profile: endpoints.token_for(profile) for profile in endpoints.debtors},
             callback_tokens=self.tokens,
+            extra_headers={wire_client.SESSION: session},
+            worker=f"scenario-{session[-8:]}",
         )
-        self.config = EngineConfig(
-            fbs_url=endpoints.fbs, fbs_token=endpoints.token, extra_headers={"X-Sim-Session": session}
-        )
-        self.config.worker = f"scenario-{session[-8:]}"
-        self.store = open_store(self.url_db)
+        self.store = open_store(self.url_db)  # shared by the engine and its restart after a crash
         self.engine = self._build()
-        self.app = create_engine_api(self.engine)
+        self.app = self.engine.api()
         self.api = ServerThread(self.app, name="engine-api", log_level="critical").start()  # see start()
 
-    def _build(self, http: httpx.Client | None = None) -> SyncEngine:
-        return SyncEngine(self.store, self.routes, self.config, self.clock, http=http, seed=7)
+    def _build(self, http: httpx.Client | None = None) -> Engine:
+        return Engine(self.settings, clock=self.clock, store=self.store, http=http, seed=7)
 
     @property
     def url(self) -> str:
@@ -180,15 +167,14 @@ class InProcessEngine:
         return {"crashed": crashed, "answeredBeforeCrash": transport.sent}
 
     def reconcile(self) -> dict[str, Any]:
-        result = reconcile(self.engine)
+        result = self.engine.reconcile()
         self.engine.cycle()  # deliver the repairs
         return result.as_json()
 
     def migrate(self, lines: list[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
         extract = self.folder / "extract.jsonl"
         extract.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-        report = trial_extract(extract, self.engine.routes) if dry_run else final_extract(extract, self.engine)
-        return report.as_json()
+        return self.engine.migrate(extract, dry_run=dry_run).as_json()
 
     def outbox(self, claim_id: str | None) -> list[dict[str, Any]]:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
@@ -267,12 +253,8 @@ class SimulatedWorlds:
         return cls(world, folder, debtor_settings, vendor)
 
     def _control(self, system_url: str, session: str, method: str, path: str, body: Any) -> None:
-        httpx.request(
-            method,
-            f"{system_url}/_sim{path}",
-            json=body,
-            headers={"Authorization": f"Bearer {self.endpoints.token}", "X-Sim-Session": session},
-            timeout=10,
+        wire_client.control(
+            system_url, method, path, token=self.endpoints.token, session=session, body=body, timeout=10
         ).raise_for_status()
 
     def __call__(self, session: str) -> ScenarioWorld:

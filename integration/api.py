@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, Security
 from fastapi.responses import JSONResponse
@@ -19,15 +19,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from starlette.routing import Match
 
+from contracts.limits import CALLBACK_LIMITS, BearerGate, BodyLimitMiddleware, BodyLimits
 from contracts.problems import Problem, install_problem_handlers, problem_responses
 from contracts.specs import load_spec
 from contracts.wire import Ident, IsoDate, IsoDateTime, Oere, StrictModel, UuidStr
 
+from .money import book_posting, check_money
 from .routing import Route, RoutingError
 from .store import ClaimRecord, ReceivedCallback, RepairedMovement
-from .sync import SyncEngine
 from .translate import callback_to_fbs
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 
 class Delfordring(StrictModel):
@@ -66,7 +71,7 @@ _bearer = HTTPBearer(auto_error=False)
 router = APIRouter()
 
 
-def _engine(request: Request) -> SyncEngine:
+def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -83,8 +88,7 @@ def authenticated_route(
         raise Problem(
             401, "OIR-401-UNAUTHENTICATED", "Missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    tokens = {route.callback_token for route in engine.routes.routes.values()}
-    if credentials.credentials not in tokens:
+    if credentials.credentials not in engine.callback_tokens():
         raise Problem(
             401,
             "OIR-401-UNAUTHENTICATED",
@@ -92,7 +96,7 @@ def authenticated_route(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        route = engine.routes.route_for(x_kommune_cvr)
+        route = engine.route_for(x_kommune_cvr)
     except RoutingError as error:
         raise Problem(
             403, "OIR-403-WRONG-ROUTE", "No route of these credentials serves the municipality", error.text
@@ -107,6 +111,32 @@ def authenticated_route(
     return route
 
 
+async def no_duplicate_keys(request: Request) -> None:
+    """Refuse (400) a body with a key twice in one object: which amount did the sender mean?
+
+    Python's json keeps the last value silently; an overpayment hidden behind a second `beloebOere`
+    would then be judged on a number the debtor system may not have meant.
+    """
+    try:
+        json.loads(await request.body(), object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKey as error:
+        raise Problem(400, "OIR-400-DUPLICATE-KEY", "A JSON object names the same key twice", str(error)) from error
+    except ValueError:
+        return  # not JSON at all: the body's own validation has answered that already
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise _DuplicateKey(", ".join(repeated))
+    return dict(pairs)
+
+
 @router.post(
     "/daekningafskrivning",
     operation_id="DaekningAfskrivningRegistrering",
@@ -116,7 +146,10 @@ def authenticated_route(
     responses=problem_responses(400, 401, 403, 409, 422),
 )
 def receive(
-    request: Request, body: DaekningAfskrivning, route: Annotated[Route, Depends(authenticated_route)]
+    request: Request,
+    body: DaekningAfskrivning,
+    route: Annotated[Route, Depends(authenticated_route)],
+    _: Annotated[None, Depends(no_duplicate_keys)],
 ) -> Kvittering:
     """Take in one message: postings or status notices for FBS are queued in the same transaction.
 
@@ -131,7 +164,7 @@ def receive(
     except IntegrityError:
         # The same message arrived twice at once (these run in parallel threads) and the other copy
         # committed first: answer as a redelivery, never 500.
-        with engine.store.begin() as session:
+        with engine.transaction() as session:
             return _earlier(session, body.meddelelseId, fingerprint) or _never_stored(body.meddelelseId)
 
 
@@ -152,15 +185,15 @@ def _never_stored(message_id: str) -> NoReturn:
 
 
 def _take_in(
-    engine: SyncEngine, body: DaekningAfskrivning, message: dict[str, Any], fingerprint: str, cvr: str
+    engine: Engine, body: DaekningAfskrivning, message: dict[str, Any], fingerprint: str, cvr: str
 ) -> Kvittering:
-    with engine.store.begin() as session:
+    with engine.transaction() as session:
         duplicate = _earlier(session, body.meddelelseId, fingerprint)
         if duplicate is not None:
             return duplicate
-        claims = _claims_of(session, body, cvr)
+        records = _claims_of(session, body, cvr)
         repaired = frozenset(
-            session.scalars(select(RepairedMovement.signature).where(RepairedMovement.claim_id.in_(list(claims)))).all()
+            session.scalars(select(RepairedMovement.signature).where(RepairedMovement.claim_id.in_(list(records)))).all()
         )
         session.add(
             ReceivedCallback(
@@ -171,27 +204,45 @@ def _take_in(
                 received_at=engine.clock.now(),
             )
         )
+        claims = {claim_id: list(record.subclaim_ids) for claim_id, record in records.items()}
         for claim_id, spec in callback_to_fbs(message, claims, repaired):
+            if spec.kind == "POSTING":
+                book_posting(session, records[claim_id], spec.body["beloebOere"])
             engine.queue(session, spec, cvr, claim_id, f"callback:{body.meddelelseId}")
     engine.metrics.callbacks.labels("accepted").inc()
     return Kvittering(meddelelseId=body.meddelelseId, dublet=False)
 
 
-def create_engine_api(engine: SyncEngine) -> FastAPI:
-    """The engine's API app; it serves its contract (`oir-fagsystem-v3`) at /openapi.json."""
+def create_engine_api(engine: Engine, *, limits: BodyLimits = CALLBACK_LIMITS) -> FastAPI:
+    """The engine's API app; it serves its contract (`oir-fagsystem-v3`) at /openapi.json.
+
+    A callback without a known token is refused (401) before its body is read; a body over `limits`
+    or slower than its deadline is refused (413, 408) as it arrives (contracts/limits.py).
+    """
     app = FastAPI(title="ØiR integration engine", version="3.0.0", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.engine = engine
     install_problem_handlers(app)
     app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
+    app.add_middleware(  # added last, so outermost: authentication before the body limits
+        BearerGate,
+        tokens=engine.callback_tokens,
+        protects=lambda scope: any(route.matches(scope)[0] is Match.FULL for route in router.routes),
+    )
     contract = load_spec("oir-fagsystem-v3")
 
     @app.get("/health", include_in_schema=False)
     def health() -> JSONResponse:  # a plain def: the database query runs in the thread pool
         try:
-            depth = engine.queue_depth()  # touches the database
+            depth, quarantined = engine.outbox_counts()  # touches the database
         except SQLAlchemyError as error:
             return JSONResponse({"status": "unavailable", "error": type(error).__name__}, status_code=503)
-        return JSONResponse({"status": "ok", "queueDepth": depth})
+        # Quarantined messages are money or a status FBS lacks: the engine runs, but needs a person.
+        status = "attention" if quarantined else "ok"
+        body: dict[str, Any] = {"status": status, "queueDepth": depth, "quarantined": quarantined}
+        if engine.routes.development or engine.routes.warnings:  # trust an operator must know about
+            body |= {"development": engine.routes.development, "warnings": engine.routes.warnings}
+        return JSONResponse(body)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:  # a plain def, like /health
@@ -205,13 +256,27 @@ def create_engine_api(engine: SyncEngine) -> FastAPI:
     return app
 
 
-def _claims_of(session: Any, body: DaekningAfskrivning, cvr: str) -> dict[str, list[str]]:
-    """The registered claims the message concerns (one claim, or every claim of a closed account)."""
+def _claims_of(session: Any, body: DaekningAfskrivning, cvr: str) -> dict[str, ClaimRecord]:
+    """The registered claims the message concerns (one claim, or every claim of a closed account).
+
+    A claim must be this municipality's and on the account the message names, and money must fit
+    it (`check_money`): what the engine can decide it decides here, before the 202, because a debtor
+    never redelivers a message it was told was accepted.
+    """
     if body.fordringId is not None:
         record = session.get(ClaimRecord, body.fordringId)
         if record is None or record.municipality_cvr != cvr:
             raise Problem(422, "OIR-422-UNKNOWN-CLAIM", "No claim of this municipality has that id", body.fordringId)
-        return {record.claim_id: list(record.subclaim_ids)}
+        if record.account_id != body.debitorkontoId:
+            raise Problem(
+                422,
+                "OIR-422-ACCOUNT-MISMATCH",
+                "The claim is not on the debtor account the message names",
+                f"{body.fordringId} is not on {body.debitorkontoId}",
+            )
+        if body.type in ("DAEKNING", "AFSKRIVNING"):
+            check_money(body, record)
+        return {record.claim_id: record}
     records = session.scalars(
         select(ClaimRecord).where(ClaimRecord.account_id == body.debitorkontoId, ClaimRecord.municipality_cvr == cvr)
     ).all()
@@ -219,4 +284,4 @@ def _claims_of(session: Any, body: DaekningAfskrivning, cvr: str) -> dict[str, l
         raise Problem(
             422, "OIR-422-UNKNOWN-ACCOUNT", "No account of this municipality has that id", body.debitorkontoId
         )
-    return {r.claim_id: list(r.subclaim_ids) for r in records}
+    return {r.claim_id: r for r in records}

@@ -8,7 +8,8 @@ The trial extract validates every claim (its fields, its municipality's route, t
 mapping) and reports per municipality what would be sent and what would be rejected, sending
 nothing. The final extract queues each valid claim exactly once (the queueing and the record that
 it was taken are one transaction) and delivers; run again after a crash, it skips what it took and
-finishes what is pending.
+finishes what is pending. (The engine's own database schema is migrated by Alembic, in
+integration/migrations/: another thing altogether.)
 """
 
 from __future__ import annotations
@@ -18,17 +19,22 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
 from contracts.municipalities import by_cvr
 from contracts.wire import Cpr, Ident, IsoDate, Oere, StrictModel
 
+from .parts import CycleReport
 from .routing import RoutingError, RoutingTable
 from .store import MigratedClaim
-from .sync import CycleReport, SyncEngine
 from .translate import to_messages
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+Progress = Callable[[int, int], None]  # (claims delivered, claims in the extract), after each delivery round
 
 
 class _Borrower(StrictModel):
@@ -168,9 +174,7 @@ def trial_extract(path: Path, routes: RoutingTable) -> MigrationReport:
     return report
 
 
-def final_extract(
-    path: Path, engine: SyncEngine, progress: Callable[[int, int], None] | None = None
-) -> MigrationReport:
+def final_extract(path: Path, engine: Engine, progress: Progress | None = None) -> MigrationReport:
     """Queue each valid claim exactly once, then deliver until nothing is pending."""
     report = MigrationReport(final=True)
     for number, raw in _read(path):
@@ -179,7 +183,7 @@ def final_extract(
         if checked is None:
             continue
         claim, spec = checked
-        with engine.store.begin() as session:
+        with engine.transaction() as session:
             if session.get(MigratedClaim, claim.fordringId) is not None:
                 report.already_taken += 1
                 continue

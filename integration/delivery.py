@@ -1,13 +1,13 @@
-"""One engine cycle: read FBS's feed into the outbox, then deliver what is due, in order per claim.
+"""Delivery: what is due in the outbox goes out, in order per claim, and every answer is recorded.
 
-Reading: every new event and the messages it requires (or a rejection for FBS when it cannot be
-routed) are stored with the advanced cursor in one transaction. Delivering: each message goes out
-with the transaction id it was born with; a 2xx settles it, a business rejection (4xx) settles it and
-queues a rejection for FBS, and anything else (5xx, 401, 429, a timeout, a dropped connection) leaves
-it pending for a retry with exponential backoff and jitter. A claim's messages are delivered strictly
-in order: a later one waits while an earlier one is pending.
+Each message goes out with the transaction id it was born with (intake.py); a 2xx settles it, a
+business rejection (4xx) settles it and queues a rejection for FBS, and anything else (5xx, 401, 429,
+a timeout, a dropped connection) leaves it pending for a retry with exponential backoff and jitter.
+What FBS itself refuses of money or a collection status is quarantined: kept, counted and replayable,
+never dropped. A claim's messages are delivered strictly in order: a later one waits while an earlier
+one is pending.
 
-Delivery is concurrent: up to `EngineConfig.concurrency` calls are in flight at once, on one shared
+Delivery is concurrent: up to `EngineSettings.concurrency` calls are in flight at once, on one shared
 httpx.Client from a pool of threads, while the deciding (circuit breaker, rate limit, outcomes) stays
 in the cycle's thread. Never two messages of one claim at once: a message stays pending until its
 outcome is recorded, and a pending message blocks every later message of its claim from the lease.
@@ -23,56 +23,25 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, or_, select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, aliased
 
-from .clock import Clock
+from .intake import FeedIntake
 from .logs import log_event
-from .metrics import EngineMetrics
+from .parts import CycleReport, EngineParts
+from .personal_data import forget_personal_data
 from .resilience import CircuitBreaker, TokenBucket
-from .routing import RoutingError, RoutingTable
-from .store import ClaimRecord, FeedPosition, InboxEvent, OutboxMessage, refresh_statistics
-from .translate import MessageSpec, rejection, to_messages
+from .routing import RoutingError
+from .store import OutboxMessage
+from .translate import rejection
 
-FEED = "fbs"
 _RETRYABLE = {401, 408, 425, 429}
-_ANALYZE_AFTER = 5_000  # messages queued since the planner statistics were last refreshed
-
-
-@dataclass
-class EngineConfig:
-    fbs_url: str
-    fbs_token: str = "oir-dev-token"
-    page_size: int = 500
-    backoff_base_s: float = 2.0
-    backoff_max_s: float = 600.0
-    extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. X-Sim-Session against simulators
-    worker: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    lease_s: float = 30.0
-    lease_batch: int = 200  # messages leased at once (at most one per claim)
-    concurrency: int = 8  # deliveries of a leased batch in flight at once; 1 sends one at a time
-
-
-@dataclass
-class CycleReport:
-    events_read: int = 0
-    delivered: int = 0
-    rejected: int = 0
-    retrying: int = 0
-    held: int = 0  # held back by an open circuit or a rate limit
-
-
-@dataclass
-class _Page:
-    """What one feed page adds: inbox and outbox rows, inserted in bulk with the cursor."""
-
-    inbox: list[dict[str, Any]] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
+_FBS_MUST_HOLD = {"POSTING", "STATUS"}  # what FBS refuses of these is quarantined (money, collection status)
 
 
 @dataclass
@@ -97,169 +66,69 @@ class _Outcome:
     until: datetime | None = None
 
 
-class SyncEngine:
-    def __init__(
-        self,
-        store: sessionmaker[Session],
-        routes: RoutingTable,
-        config: EngineConfig,
-        clock: Clock,
-        *,
-        http: httpx.Client | None = None,
-        seed: int | None = None,
-    ) -> None:
-        self.store = store
-        self.routes = routes
-        self.config = config
-        self.clock = clock
-        if config.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        # One client shared by the delivery threads (httpx.Client is thread-safe), with a connection
-        # for every call in flight and one for the reader.
-        connections = config.concurrency + 1
-        self.http = http or httpx.Client(
-            timeout=30.0, limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        )
+class Delivery:
+    """Leases what is due, sends it (up to `concurrency` at once), judges and records every answer."""
+
+    def __init__(self, parts: EngineParts, intake: FeedIntake, *, seed: int | None = None) -> None:
+        self.parts = parts
+        self.intake = intake  # queues the rejections for FBS, and refreshes the planner statistics
+        self.settings, self.store, self.routes, self.clock = parts.settings, parts.store, parts.routes, parts.clock
+        self.http, self.metrics = parts.http, parts.metrics
         self._pool = (
-            ThreadPoolExecutor(config.concurrency, thread_name_prefix="oir-deliver") if config.concurrency > 1 else None
+            ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="oir-deliver")
+            if self.settings.concurrency > 1
+            else None
         )
         self._jitter = random.Random(seed)
-        self.metrics = EngineMetrics()
         self._breakers: dict[str, CircuitBreaker] = {}
-        self._queued_unanalyzed = 0
         self._buckets: dict[str, TokenBucket] = {}
 
-    # ---- reading ---------------------------------------------------------------------------------
-    def read_feed(self, report: CycleReport) -> None:
-        while True:
-            with self.store.begin() as session, session.no_autoflush:
-                # One reader at a time: the cursor row is locked until the page is stored.
-                position = session.scalars(
-                    select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
-                ).one_or_none() or FeedPosition(feed=FEED, cursor=None)
-                params: dict[str, Any] = {"antal": self.config.page_size}
-                if position.cursor:
-                    params["efter"] = position.cursor
-                response = self.http.get(
-                    f"{self.config.fbs_url}/haendelser",
-                    params=params,
-                    headers=self._headers(self.config.fbs_token, None, str(uuid.uuid4())),
-                )
-                response.raise_for_status()
-                page = response.json()
-                events = page["haendelser"]
-                # The page's known events and claims in two queries; the rest is written in one flush.
-                seen = set(
-                    session.scalars(
-                        select(InboxEvent.event_id).where(InboxEvent.event_id.in_([e["haendelseId"] for e in events]))
-                    )
-                )
-                claims = {
-                    record.claim_id: record
-                    for record in session.scalars(
-                        select(ClaimRecord).where(
-                            ClaimRecord.claim_id.in_({e["fordring"]["fordringId"] for e in events})
-                        )
-                    )
-                }
-                taken = _Page()
-                for event in events:
-                    if event["haendelseId"] not in seen:
-                        seen.add(event["haendelseId"])
-                        self._take_in(session, event, claims, taken)
-                        report.events_read += 1
-                        self.metrics.events.inc()
-                # Bulk inserts (no unit of work per object); the outbox rows in feed order, so their
-                # ids keep each claim's messages in order.
-                if taken.inbox:
-                    session.execute(insert(InboxEvent), taken.inbox)
-                if taken.outbox:
-                    session.execute(insert(OutboxMessage), taken.outbox)
-                    self._queued_unanalyzed += len(taken.outbox)
-                if not events:
-                    return
-                position.cursor = page["naesteCursor"]
-                session.merge(position)
-
-    def _take_in(self, session: Session, event: dict[str, Any], claims: dict[str, ClaimRecord], page: _Page) -> None:
-        claim_id = event["fordring"]["fordringId"]
-        page.inbox.append(
-            {
-                "event_id": event["haendelseId"],
-                "kind": event["type"],
-                "claim_id": claim_id,
-                "received_at": self.clock.now(),
-            }
-        )
-        try:
-            specs = to_messages(event, self.routes)
-        except RoutingError as error:
-            specs = [rejection(claim_id, f"AFV-{event['haendelseId']}", error.code, error.text)]
-        for spec in specs:
-            if spec.kind == "REGISTER":
-                self.remember_registration(session, spec, event["kommuneCvr"], claims)
-            page.outbox.append(self._outbox_row(spec, event["kommuneCvr"], claim_id, event["haendelseId"]))
-
-    @staticmethod
-    def remember_registration(
-        session: Session, spec: MessageSpec, cvr: str, known: dict[str, ClaimRecord] | None = None
-    ) -> None:
-        """Which account and sub-claims a claim has at the debtor, to read its callbacks later.
-
-        `known`: the stored records of the claims at hand, already loaded (a claim missing from it
-        is new); without it the record is looked up.
-        """
-        claim = spec.body["fordringer"][0]
-        record = ClaimRecord(
-            claim_id=claim["fordringId"],
-            municipality_cvr=cvr,
-            account_id=spec.body["debitorkontoId"],
-            subclaim_ids=[part["delfordringId"] for part in claim["delfordringer"]],
-        )
-        if known is None:
-            session.merge(record)
-            return
-        stored = known.get(record.claim_id)
-        if stored is None:
-            session.add(record)
-            known[record.claim_id] = record
-        else:
-            stored.municipality_cvr, stored.account_id = record.municipality_cvr, record.account_id
-            stored.subclaim_ids = record.subclaim_ids
-
-    def queue(self, session: Session, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> None:
-        """Queue a message inside the caller's transaction (the callback intake uses this)."""
-        self._queue(session, spec, cvr, claim_id, source)
-
-    def _queue(self, session: Session, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> None:
-        self._queued_unanalyzed += 1
-        session.add(OutboxMessage(**self._outbox_row(spec, cvr, claim_id, source)))
-
-    def _outbox_row(self, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> dict[str, Any]:
-        """A new message, born with the transaction id it keeps across every retry."""
-        return {
-            "kind": spec.kind,
-            "target": spec.target,
-            "municipality_cvr": cvr,
-            "claim_id": claim_id,
-            "method": spec.method,
-            "path": spec.path,
-            "body": spec.body,
-            "transaction_id": str(uuid.uuid4()),
-            "source_event": source,
-            "status": "PENDING",
-            "attempts": 0,
-            "next_attempt_at": self.clock.now(),
-        }
-
-    # ---- delivering ------------------------------------------------------------------------------
     def deliver_due(self, report: CycleReport) -> None:
         """Deliver what is due; a pass that queued rejections for FBS is followed by one more."""
+        self.release_orphaned_leases()
         for _ in range(3):
             rejected_before = report.rejected
             self._deliver_pass(report)
             if report.rejected == rejected_before:
                 return
+
+    def release_orphaned_leases(self) -> int:
+        """Free at once the leases of dead engine processes on this host; returns how many.
+
+        A worker is named `<host>-<pid>` unless given a name: restarted after a crash, it has a new
+        pid and would otherwise wait out the dead one's leases (`lease_s`, 30 s) before those
+        messages went out again. A lease owner on this host whose process no longer exists holds
+        nothing in flight, so its leases are released. Owners on other hosts, or named by hand, are
+        never judged from here: their leases expire as before (a worker restarted under the same
+        name takes its own back at once).
+        """
+        prefix = f"{socket.gethostname()}-"
+        now = self.clock.now().astimezone(UTC)
+        with self.store() as session:
+            owners = set(
+                session.scalars(
+                    select(OutboxMessage.lease_owner)
+                    .where(
+                        OutboxMessage.status == "PENDING",
+                        OutboxMessage.leased_until > now,
+                        OutboxMessage.lease_owner.like(f"{prefix}%"),
+                    )
+                    .distinct()
+                )
+            )
+        worker = self.settings.worker
+        dead = [owner for owner in owners if owner and owner != worker and not _alive(owner[len(prefix) :])]
+        if not dead:
+            return 0
+        with self.store.begin() as session:
+            released = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "PENDING", OutboxMessage.lease_owner.in_(dead))
+                .values(leased_until=None, lease_owner=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        log_event("leases-released", owners=sorted(dead), messages=released)
+        return int(released)
 
     def _deliver_pass(self, report: CycleReport) -> None:
         """Deliver due messages, up to `concurrency` calls at once, until nothing more is due now.
@@ -272,22 +141,20 @@ class SyncEngine:
         what one-at-a-time delivery held back. Outcomes are recorded in groups of up to
         `lease_batch`, one transaction each, and whenever nothing is in flight.
         """
-        if self._queued_unanalyzed >= _ANALYZE_AFTER:
-            self._queued_unanalyzed = 0
-            refresh_statistics(self.store)
+        self.intake.analyze_if_due()
         waiting: list[OutboxMessage] = []  # leased, not yet sent (in id order)
         flying: dict[Future[_Sent], OutboxMessage] = {}
         outcomes: list[_Outcome] = []  # answered, not yet recorded
         per_route: Counter[str] = Counter()
         drained = False  # the last lease found nothing new; recording may make more due
         for _ in range(10_000_000):
-            if not drained and len(waiting) < self.config.concurrency:
+            if not drained and len(waiting) < self.settings.concurrency:
                 taken = {m.id for m in waiting} | {m.id for m in flying.values()} | {o.message.id for o in outcomes}
                 leased = self._lease(taken)
                 waiting += leased
                 drained = not leased
             waiting = self._dispatch(waiting, flying, outcomes, per_route)
-            if outcomes and (not flying or len(outcomes) >= self.config.lease_batch):
+            if outcomes and (not flying or len(outcomes) >= self.settings.lease_batch):
                 self._record(outcomes, report)
                 outcomes, drained = [], False
                 continue
@@ -311,7 +178,7 @@ class SyncEngine:
         """Send what may go now; settle what cannot go at all; return what must wait its turn."""
         still: list[OutboxMessage] = []
         for index, message in enumerate(waiting):
-            if len(flying) >= self.config.concurrency:
+            if len(flying) >= self.settings.concurrency:
                 return still + waiting[index:]
             try:
                 url, token = self._target(message)
@@ -359,20 +226,20 @@ class SyncEngine:
                 or_(
                     OutboxMessage.leased_until.is_(None),
                     OutboxMessage.leased_until < now,
-                    OutboxMessage.lease_owner == self.config.worker,
+                    OutboxMessage.lease_owner == self.settings.worker,
                 ),
                 ~blocked,
                 *([OutboxMessage.id.not_in(taken)] if taken else []),
             )
             .order_by(OutboxMessage.id)
-            .limit(self.config.lease_batch)
+            .limit(self.settings.lease_batch)
             .with_for_update(skip_locked=True)
         )
         with self.store.begin() as session:
             messages = list(session.scalars(query).all())
             for message in messages:
-                message.lease_owner = self.config.worker
-                message.leased_until = now + timedelta(seconds=self.config.lease_s)
+                message.lease_owner = self.settings.worker
+                message.leased_until = now + timedelta(seconds=self.settings.lease_s)
         return messages
 
     def _gate(self, message: OutboxMessage, in_flight: int) -> tuple[str, datetime | None]:
@@ -406,7 +273,7 @@ class SyncEngine:
 
     def _submit(self, message: OutboxMessage, url: str, token: str) -> Future[_Sent]:
         timeout = self.routes.routes[message.municipality_cvr].timeout_s if message.target == "debtor" else 30.0
-        headers = self._headers(token, message.municipality_cvr, message.transaction_id)
+        headers = self.parts.headers(token, message.municipality_cvr, message.transaction_id)
         request = (message.method, url + message.path, message.body, headers, timeout)
         if self._pool is None:
             future: Future[_Sent] = Future()
@@ -434,7 +301,10 @@ class SyncEngine:
             return _Outcome(message, "done", sent.status, sent.body)
         if sent.status >= 500 or sent.status in _RETRYABLE:
             return _Outcome(message, "retry", sent.status, error=str(sent.body)[:500])
-        return _Outcome(message, "rejected", sent.status, sent.body if isinstance(sent.body, dict) else {})
+        # Money or a status that FBS refuses has nobody to go back to: it is quarantined, never dropped.
+        # (A rejection FBS refuses is advice it no longer needs, e.g. about a claim it has closed.)
+        kind = "quarantined" if message.kind in _FBS_MUST_HOLD else "rejected"
+        return _Outcome(message, kind, sent.status, sent.body if isinstance(sent.body, dict) else {})
 
     def _record(self, outcomes: list[_Outcome], report: CycleReport) -> None:
         """Store a batch's outcomes in one transaction, then count and log them.
@@ -457,12 +327,16 @@ class SyncEngine:
                 stored.attempts += 1
                 stored.last_status = outcome.status
                 if outcome.kind == "done":
-                    stored.status, stored.answer = "DONE", outcome.body
+                    stored.status = "DONE"
+                    stored.body, stored.answer = forget_personal_data(stored.body), forget_personal_data(outcome.body)
                 elif outcome.kind == "rejected":
-                    stored.status, stored.answer = "REJECTED", outcome.body
+                    stored.status = "REJECTED"
+                    stored.body, stored.answer = forget_personal_data(stored.body), forget_personal_data(outcome.body)
                     self._queue_rejection(session, outcome.message, outcome.status, outcome.body)
+                elif outcome.kind == "quarantined":
+                    stored.status, stored.answer = "QUARANTINED", outcome.body
                 else:
-                    delay = min(self.config.backoff_base_s * 2 ** (stored.attempts - 1), self.config.backoff_max_s)
+                    delay = min(self.settings.backoff_base_s * 2 ** (stored.attempts - 1), self.settings.backoff_max_s)
                     stored.next_attempt_at = self.clock.now() + timedelta(
                         seconds=delay * (0.5 + self._jitter.random() / 2)
                     )
@@ -476,7 +350,7 @@ class SyncEngine:
         if message.target != "debtor":
             return
         code, text = _code(status, problem), _text(status, problem)
-        self._queue(
+        self.intake.queue(
             session,
             rejection(message.claim_id, f"AFV-{message.transaction_id}", code, text),
             message.municipality_cvr,
@@ -493,6 +367,16 @@ class SyncEngine:
         elif outcome.kind == "held":
             report.held += 1
             self.metrics.deliveries.labels(route, message.target, "held").inc()
+        elif outcome.kind == "quarantined":
+            report.quarantined += 1
+            self.metrics.deliveries.labels(route, message.target, "quarantined").inc()
+            log_event(
+                "delivery-quarantined",
+                level=logging.ERROR,
+                **_about(route, message, outcome.status),
+                code=_code(outcome.status, outcome.body),
+                text=_text(outcome.status, outcome.body),
+            )
         elif outcome.kind == "rejected":
             report.rejected += 1
             self.metrics.deliveries.labels(route, message.target, "rejected").inc()
@@ -539,44 +423,65 @@ class SyncEngine:
         return route.municipality.code if route else message.municipality_cvr
 
     def queue_depth(self) -> int:
+        return self.outbox_counts()[0]
+
+    def outbox_counts(self) -> tuple[int, int]:
+        """(pending, quarantined) messages, also set as the metrics' gauges."""
         with self.store() as session:
             depth = session.query(OutboxMessage).filter(OutboxMessage.status == "PENDING").count()
+            quarantined = session.query(OutboxMessage).filter(OutboxMessage.status == "QUARANTINED").count()
         self.metrics.queue_depth.set(depth)
-        return depth
+        self.metrics.quarantined.set(quarantined)
+        return depth, quarantined
+
+    def quarantine(self) -> list[OutboxMessage]:
+        """The messages FBS refused, oldest first: each is money or a status FBS does not have yet."""
+        with self.store() as session:
+            query = select(OutboxMessage).where(OutboxMessage.status == "QUARANTINED").order_by(OutboxMessage.id)
+            return list(session.scalars(query).all())
+
+    def replay_quarantined(self, ids: list[int] | None = None) -> int:
+        """Put quarantined messages (all, or those ids) back in the queue, due now.
+
+        A replay is a new delivery, so it gets a new transaction id: a receiver answers a repeated
+        transaction id with the answer it stored (the refusal). FBS deduplicates postings and
+        notices by their own id (posteringId, meddelelseId), which the body keeps, so a replay after
+        a partial success is still harmless. Returns how many went back.
+        """
+        with self.store.begin() as session:
+            query = select(OutboxMessage).where(OutboxMessage.status == "QUARANTINED")
+            if ids is not None:
+                query = query.where(OutboxMessage.id.in_(ids))
+            messages = list(session.scalars(query).all())
+            for message in messages:
+                message.status, message.next_attempt_at = "PENDING", self.clock.now()
+                message.transaction_id = str(uuid.uuid4())
+                message.lease_owner = message.leased_until = None
+        return len(messages)
 
     def _target(self, message: OutboxMessage) -> tuple[str, str]:
         if message.target == "fbs":
-            return self.config.fbs_url, self.config.fbs_token
+            return self.settings.fbs_url, self.settings.engine_token
         route = self.routes.route_for(message.municipality_cvr)
         return str(route.debtor_url), route.token
 
-    def headers_for(self, token: str, cvr: str | None) -> dict[str, str]:
-        """Headers of a read (B_02, FBS look-ups): a fresh transaction id each time."""
-        return self._headers(token, cvr, str(uuid.uuid4()))
-
-    def _headers(self, token: str, cvr: str | None, transaction_id: str) -> dict[str, str]:
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "X-Transaktion-Id": transaction_id,
-            "X-Transaktion-Tid": self.clock.now().isoformat(),
-            **self.config.extra_headers,
-        }
-        if cvr:
-            headers["X-Kommune-Cvr"] = cvr
-        return headers
-
-    # ---- a whole cycle ---------------------------------------------------------------------------
-    def cycle(self) -> CycleReport:
-        report = CycleReport()
-        self.read_feed(report)
-        self.deliver_due(report)
-        return report
-
     def close(self) -> None:
-        """Stop the delivery threads (idle between batches) and close the HTTP client."""
+        """Stop the delivery threads (idle between batches)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-        self.http.close()
+
+
+def _alive(pid: str) -> bool:
+    """Whether a process with this id runs on this host (anything not a pid counts as alive)."""
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def _about(route: str, message: OutboxMessage, status: int | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Prometheus metrics of one engine: per-route outcomes, latency and retries, and the queue depth.
+"""Prometheus metrics of one engine: per-route outcomes, latency and retries, the queue depth and
+the quarantine.
 
 Each engine has its own registry (several engines in one test process do not collide); the API
 serves it at /metrics in the Prometheus text format.
@@ -36,3 +37,8 @@ class EngineMetrics:
             "oir_engine_callbacks", "Callbacks taken in, by outcome", ["outcome"], registry=self.registry
         )
         self.queue_depth = Gauge("oir_engine_queue_depth", "Messages pending in the outbox", registry=self.registry)
+        self.quarantined = Gauge(
+            "oir_engine_quarantined",
+            "Messages FBS refused, kept in quarantine until replayed (each one is money or a status FBS lacks)",
+            registry=self.registry,
+        )

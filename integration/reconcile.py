@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import select
 
+from .money import book_repair
+from .paths import FbsPaths
 from .routing import RoutingError
 from .store import ClaimRecord, RepairedMovement, movement_signature
-from .sync import SyncEngine
 from .translate import MessageSpec
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 _KINDS = ("DAEKNING", "AFSKRIVNING")
 
@@ -39,18 +43,20 @@ class ReconciliationReport:
     claims_checked: int = 0
     differences: list[Difference] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # what FBS refused, awaiting a replay
 
     def as_json(self) -> dict[str, Any]:
         return {
             "claimsChecked": self.claims_checked,
             "differences": [asdict(d) for d in self.differences],
             "unreachable": self.unreachable,
+            "quarantined": self.quarantined,
         }
 
 
-def reconcile(engine: SyncEngine, *, route_cvr: str | None = None) -> ReconciliationReport:
-    report = ReconciliationReport()
-    with engine.store() as session:
+def reconcile(engine: Engine, *, route_cvr: str | None = None) -> ReconciliationReport:
+    report = ReconciliationReport(quarantined=quarantine_listing(engine, route_cvr))
+    with engine.session() as session:
         query = select(ClaimRecord)
         if route_cvr:
             query = query.where(ClaimRecord.municipality_cvr == route_cvr)
@@ -73,14 +79,14 @@ def reconcile(engine: SyncEngine, *, route_cvr: str | None = None) -> Reconcilia
 
 
 def _compare(
-    engine: SyncEngine,
+    engine: Engine,
     record: ClaimRecord,
     debtor_claim: dict[str, Any],
     fbs_claim: dict[str, Any],
     report: ReconciliationReport,
 ) -> None:
     registered = set(record.subclaim_ids)
-    code = engine.routes.routes[record.municipality_cvr].municipality.code
+    code = engine.route_for(record.municipality_cvr).municipality.code
     for kind in _KINDS:
         movements = [
             (part["delfordringId"], m)
@@ -112,11 +118,11 @@ def _compare(
 
 
 def _repair(
-    engine: SyncEngine, record: ClaimRecord, kind: str, movements: list[tuple[str, dict[str, Any]]], missing: int
+    engine: Engine, record: ClaimRecord, kind: str, movements: list[tuple[str, dict[str, Any]]], missing: int
 ) -> int:
     """Queue postings for the newest movements that account for the missing amount."""
     posted = 0
-    with engine.store.begin() as session:
+    with engine.transaction() as session:
         for subclaim_id, movement in reversed(movements):
             if posted >= missing:
                 break
@@ -131,7 +137,7 @@ def _repair(
                     "POSTING",
                     "fbs",
                     "POST",
-                    "/posteringer",
+                    FbsPaths.POSTINGS,
                     {
                         "posteringId": posting_id,
                         "fordringId": record.claim_id,
@@ -146,16 +152,14 @@ def _repair(
                 f"reconcile:{signature}",
             )
             session.add(RepairedMovement(signature=signature, claim_id=record.claim_id, repaired_at=engine.clock.now()))
+            book_repair(session, record.claim_id, amount)
             posted += amount
     return posted
 
 
-def _debtor_account(engine: SyncEngine, cvr: str, account_id: str, report: ReconciliationReport) -> Any:
+def _debtor_account(engine: Engine, cvr: str, account_id: str, report: ReconciliationReport) -> Any:
     try:
-        route = engine.routes.route_for(cvr)
-        response = engine.http.get(
-            f"{route.debtor_url}/debitorkonti/{account_id}", headers=engine.headers_for(route.token, cvr)
-        )
+        response = engine.read_debtor_account(cvr, account_id)
     except (RoutingError, httpx.HTTPError) as error:
         report.unreachable.append(f"{account_id}: {error}")
         return None
@@ -165,11 +169,9 @@ def _debtor_account(engine: SyncEngine, cvr: str, account_id: str, report: Recon
     return response.json()
 
 
-def _fbs_claim(engine: SyncEngine, cvr: str, claim_id: str, report: ReconciliationReport) -> Any:
+def _fbs_claim(engine: Engine, cvr: str, claim_id: str, report: ReconciliationReport) -> Any:
     try:
-        response = engine.http.get(
-            f"{engine.config.fbs_url}/fordringer/{claim_id}", headers=engine.headers_for(engine.config.fbs_token, cvr)
-        )
+        response = engine.read_fbs_claim(cvr, claim_id)
     except httpx.HTTPError as error:
         report.unreachable.append(f"{claim_id}: {error}")
         return None
@@ -177,3 +179,21 @@ def _fbs_claim(engine: SyncEngine, cvr: str, claim_id: str, report: Reconciliati
         report.unreachable.append(f"{claim_id}: FBS answered {response.status_code}")
         return None
     return response.json()
+
+
+def quarantine_listing(engine: Engine, route_cvr: str | None = None) -> list[dict[str, Any]]:
+    """Each quarantined message as a person reads it: which claim, what, and why FBS refused it."""
+    return [
+        {
+            "id": message.id,
+            "claim": message.claim_id,
+            "kind": message.kind,
+            "path": message.path,
+            "status": message.last_status,
+            "code": (message.answer or {}).get("code") if isinstance(message.answer, dict) else None,
+            "amountOere": message.body.get("beloebOere"),
+            "transactionId": message.transaction_id,
+        }
+        for message in engine.quarantine()
+        if route_cvr is None or message.municipality_cvr == route_cvr
+    ]

@@ -1,9 +1,15 @@
-"""Running the engine: one cycle on request, or continuously beside its HTTP API.
+"""Running the engine as a service: one cycle on request, or continuously beside its HTTP API.
 
 `oir engine serve` reads FBS's feed and delivers the outbox every `interval` seconds and serves the
 callback API; `oir engine cycle` does one cycle and exits (scenarios on virtual time step it). Each
 cycle logs one structured JSON line (`integration.logs`, beside the delivery outcomes the engine
 logs); any text logged passes through CPR masking.
+
+`build_engine` is how the engine commands build their engine from the settings their options make.
+It trusts nobody by default: it refuses (`EngineSetupError`) settings without the engine's own token
+and a callback token for every vendor served, and the public development token, unless `dev` is set;
+a development engine then says so — a WARNING log line at start, and `development`/`warnings` in
+/health (`EngineSettings.problems`, `warnings`).
 """
 
 from __future__ import annotations
@@ -11,37 +17,23 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import Clock, SystemClock
+from .clock import Clock
+from .engine import Engine
 from .logs import log_event
-from .routing import RoutingTable
-from .store import open_store
-from .sync import CycleReport, EngineConfig, SyncEngine
+from .parts import CycleReport
+from .settings import EngineSettings, EngineSetupError
 
 
-@dataclass
-class EngineSetup:
-    database_url: str
-    fbs_url: str
-    debtor_urls: dict[str, str]
-    callback_tokens: dict[str, str] = field(default_factory=dict)
-    extra_headers: dict[str, str] = field(default_factory=dict)
-    token: str = "oir-dev-token"
-    worker: str | None = None
-    concurrency: int | None = None  # deliveries in flight at once (None: EngineConfig's default)
-
-    def build(self, clock: Clock | None = None) -> SyncEngine:
-        routes = RoutingTable.from_vendor_urls(
-            self.debtor_urls, token=self.token, callback_tokens=self.callback_tokens or None
+def build_engine(settings: EngineSettings, clock: Clock | None = None) -> Engine:
+    """The engine of these settings, or EngineSetupError naming every reason it must not start."""
+    problems = settings.problems()
+    if problems:
+        raise EngineSetupError(
+            "refusing to start the engine: " + "; ".join(problems) + " (for a local, simulated world: --dev)"
         )
-        config = EngineConfig(fbs_url=self.fbs_url, fbs_token=self.token, extra_headers=self.extra_headers)
-        if self.worker:
-            config.worker = self.worker
-        if self.concurrency is not None:
-            config.concurrency = self.concurrency
-        return SyncEngine(open_store(self.database_url), routes, config, clock or SystemClock())
+    return Engine(settings, clock=clock)
 
 
 def log_cycle(report: CycleReport) -> None:
@@ -49,7 +41,7 @@ def log_cycle(report: CycleReport) -> None:
 
 
 def serve_forever(
-    engine: SyncEngine, *, interval: float, api: Any | None = None, stop: threading.Event | None = None
+    engine: Engine, *, interval: float, api: Any | None = None, stop: threading.Event | None = None
 ) -> None:
     """Cycle until SIGTERM/SIGINT (or `stop`); a failed cycle is logged and retried next interval."""
     stop = stop or threading.Event()

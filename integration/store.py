@@ -81,7 +81,9 @@ class OutboxMessage(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     transaction_id: Mapped[str] = mapped_column(String(36), unique=True)
     source_event: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="PENDING", index=True)  # PENDING, DONE, REJECTED
+    # PENDING, DONE, REJECTED (a debtor refused it; FBS was told), QUARANTINED (FBS refused it: kept, counted
+    # and replayable, never dropped)
+    status: Mapped[str] = mapped_column(String(20), default="PENDING", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_status: Mapped[int | None] = mapped_column(Integer)
@@ -99,6 +101,11 @@ class ClaimRecord(Base):
     municipality_cvr: Mapped[str] = mapped_column(String(8), index=True)
     account_id: Mapped[str] = mapped_column(String(64), index=True)
     subclaim_ids: Mapped[list[str]] = mapped_column(JSON)
+    # The money as registered and as reported back: a callback must fit it (None: registered before
+    # the engine kept amounts; only part sums are checked then).
+    amount_oere: Mapped[int | None] = mapped_column(Integer)
+    part_amounts: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    posted_oere: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ReceivedCallback(Base):
@@ -175,4 +182,5 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")  # personal data overwritten is gone from the file too
         cursor.close()

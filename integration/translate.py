@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .paths import DebtorPaths, FbsPaths
 from .routing import RoutingTable
 from .store import movement_signature
 
@@ -39,7 +40,7 @@ def to_messages(event: dict[str, Any], routes: RoutingTable) -> list[MessageSpec
                 "REGISTER",
                 "debtor",
                 "POST",
-                "/debitorkonti",
+                DebtorPaths.ACCOUNTS,
                 {
                     "debitorkontoId": account_id(event),
                     "haeftelse": {"cpr": event["laaner"]["cpr"], "navn": event["laaner"]["navn"]},
@@ -71,7 +72,7 @@ def to_messages(event: dict[str, Any], routes: RoutingTable) -> list[MessageSpec
                 "STATE_CHANGE",
                 "debtor",
                 "POST",
-                f"/fordringer/{claim['fordringId']}/tilstand",
+                DebtorPaths.claim_state(claim["fordringId"]),
                 {
                     "handling": "NEDSKRIVNING",
                     "beloebOere": write_down["beloebOere"],
@@ -86,7 +87,7 @@ def to_messages(event: dict[str, Any], routes: RoutingTable) -> list[MessageSpec
                 "STATE_CHANGE",
                 "debtor",
                 "POST",
-                f"/fordringer/{claim['fordringId']}/tilstand",
+                DebtorPaths.claim_state(claim["fordringId"]),
                 {"handling": "ANNULLERING", "virkningsdato": event["tidspunkt"][:10], "aarsag": "ANDET"},
             )
         ]
@@ -96,7 +97,7 @@ def to_messages(event: dict[str, Any], routes: RoutingTable) -> list[MessageSpec
                 "LIABLE_CHANGE",
                 "debtor",
                 "POST",
-                f"/debitorkonti/{account_id(event)}/haeftelse",
+                DebtorPaths.liable(account_id(event)),
                 {
                     "nyHaeftelse": {"cpr": event["cprAendring"]["nyCpr"], "navn": event["laaner"]["navn"]},
                     "virkningsdato": event["tidspunkt"][:10],
@@ -112,7 +113,7 @@ def rejection(claim_id: str, rejection_id: str, code: str, text: str) -> Message
         "REJECTION",
         "fbs",
         "POST",
-        "/afvisninger",
+        FbsPaths.REJECTIONS,
         {"afvisningId": rejection_id, "fordringId": claim_id, "kode": code[:60], "tekst": text[:200] or code},
     )
 
@@ -153,7 +154,7 @@ def callback_to_fbs(
         }
         if callback.get("kilde"):
             body["kilde"] = str(callback["kilde"])[:40]
-        return [(claim_id, MessageSpec("POSTING", "fbs", "POST", "/posteringer", body))]
+        return [(claim_id, MessageSpec("POSTING", "fbs", "POST", FbsPaths.POSTINGS, body))]
     status = {
         "OVERDRAGET_TIL_INDDRIVELSE": "OVERDRAGET_TIL_INDDRIVELSE",
         "RETUR_FRA_INDDRIVELSE": "RETUR_FRA_INDDRIVELSE",
@@ -170,5 +171,5 @@ def callback_to_fbs(
         }
         if callback.get("returKode"):
             body["returKode"] = callback["returKode"]
-        messages.append((claim_id, MessageSpec("STATUS", "fbs", "POST", "/statusmeddelelser", body)))
+        messages.append((claim_id, MessageSpec("STATUS", "fbs", "POST", FbsPaths.STATUS_NOTICES, body)))
     return messages

@@ -1,28 +1,27 @@
 """The state of one scenario run that actions share: HTTP clients, captures, the virtual clock.
 
 Every request carries the simulator session, the bearer token and the ØiR header block (transaction
-id, virtual time, municipality CVR). Every exchange is published as an `HttpExchange` event, which the
-HAR reporter turns into evidence.
+id, virtual time, municipality CVR). Every exchange is published, its credentials redacted
+(`redaction.redact_exchange`), as an `HttpExchange` event, which the HAR reporter turns into evidence.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from contracts import wire_client
 from contracts.municipalities import Municipality, by_code, by_cvr, for_vendor, load_municipalities
+from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 
 from .errors import ScenarioRunError
 from .events import EventBus, HttpExchange
+from .redaction import redact_exchange
 from .world import ScenarioWorld
-
-PROFILE_ORDER = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
 
 
 class StepFailure(AssertionError):
@@ -91,47 +90,29 @@ class RunContext:
         base_url: str | None = None,
     ) -> Response:
         url = (base_url or self.base_url(system)) + path
-        headers = {
-            "Authorization": f"Bearer {token or self.world.endpoints.token_for(system)}",
-            "X-Sim-Session": self.world.session,
-            "X-Transaktion-Id": transaction_id or str(uuid.uuid4()),
-        }
-        if self.now is not None:
-            headers["X-Transaktion-Tid"] = self.now.isoformat()
-        if cvr:
-            headers["X-Kommune-Cvr"] = cvr
-        started = time.perf_counter()  # real time: how long the exchange took, for the evidence
+        headers = wire_client.headers(
+            token or self.world.endpoints.token_for(system),
+            session=self.world.session,
+            transaction_id=transaction_id,
+            at=self.now,
+            cvr=cvr,
+        )
         try:
-            answer = self.http.request(method, url, json=body, params=params, headers=headers)
+            sent = wire_client.exchange(self.http, method, url, body=body, params=params, headers=headers)
         except httpx.HTTPError as exc:
             raise ScenarioRunError(f"{system} did not answer {method} {path}: {type(exc).__name__}: {exc}") from exc
-        try:
-            parsed: Any = answer.json() if answer.content else None
-        except ValueError:
-            parsed = answer.text[:2000]
-        self.bus.emit(
-            HttpExchange(
-                scenario=self.scenario_id,
-                profile=self.profile,
-                system=system,
-                method=method,
-                url=str(answer.request.url),
-                request_headers=dict(answer.request.headers),
-                request_body=body,
-                status=answer.status_code,
-                response_headers=dict(answer.headers),
-                response_body=parsed,
-                seconds=time.perf_counter() - started,
-                started=self.now.isoformat() if self.now else "",
-            )
-        )
-        return Response(answer.status_code, parsed, method, url)
+        recorded = sent.record(system, self.now.isoformat() if self.now else "")
+        # evidence: no token, in a header, a body or the URL
+        self.bus.emit(HttpExchange(scenario=self.scenario_id, profile=self.profile, **redact_exchange(recorded)))
+        return Response(sent.status, sent.body, method, url)
 
     def control(self, system: str, method: str, path: str, body: Any = None) -> Any:
         """A call on a simulator's `/_sim/` control plane (no header block needed)."""
-        response = self.call(system, method, "/_sim" + path, body=body)
+        response = self.call(system, method, wire_client.control_path(path), body=body)
         if response.status >= 300:
-            raise ScenarioRunError(f"{system} control plane refused {method} /_sim{path}: {response.body}")
+            raise ScenarioRunError(
+                f"{system} control plane refused {method} {wire_client.control_path(path)}: {response.body}"
+            )
         return response.body
 
     def virtual_now(self) -> datetime:
@@ -148,7 +129,7 @@ class RunContext:
         if choice == "second":
             return own[1] if len(own) > 1 else own[0]
         if choice == "other-vendor":
-            other = next(p for p in PROFILE_ORDER if p != self.profile)
+            other = next(p for p in PROFILE_NAMES if p != self.profile)
             return for_vendor(other)[0]
         found = by_code(str(choice)) or by_cvr(str(choice))
         if found is None:

@@ -37,6 +37,8 @@ from typing import Any, Self
 
 import httpx
 
+from .. import wire_client
+
 PACT_DIR = Path(__file__).resolve().parents[1] / "pacts"
 
 # Provider names in the pact files: the contract each provider implements.
@@ -205,29 +207,24 @@ class ProviderContext:
     unreached: set[str] = field(default_factory=set)  # states that needed a clock the provider does not offer
 
     def headers(self, cvr: str | None = None) -> dict[str, str]:
-        headers = {
-            "Authorization": f"Bearer {self.token}",
-            "X-Transaktion-Id": str(uuid.uuid4()),
-            "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
-        }
-        municipality = self.municipality_cvr or cvr
-        if municipality:
-            headers["X-Kommune-Cvr"] = municipality
-        if self.session:
-            headers["X-Sim-Session"] = self.session
-        return headers
+        return wire_client.headers(
+            self.token, session=self.session, at=wire_client.FIXED_SENT_AT, cvr=self.municipality_cvr or cvr
+        )
 
     def post(self, path: str, body: Any, *, cvr: str | None = None) -> httpx.Response:
         return httpx.post(self.base_url.rstrip("/") + path, json=body, headers=self.headers(cvr), timeout=15.0)
 
     def advance_simulated_clock(self, days: int) -> bool:
         """Let a day pass on a simulator (its control plane); a real system has none: False."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        if self.session:
-            headers["X-Sim-Session"] = self.session
         try:
-            response = httpx.post(
-                self.base_url.rstrip("/") + "/_sim/clock/advance", json={"days": days}, headers=headers, timeout=60.0
+            response = wire_client.control(
+                self.base_url,
+                "POST",
+                "/clock/advance",
+                token=self.token,
+                session=self.session,
+                body={"days": days},
+                timeout=60.0,
             )
         except httpx.HTTPError:
             return False
@@ -266,7 +263,7 @@ def create_fbs_claim(ctx: ProviderContext, params: dict[str, Any]) -> dict[str, 
 
 DEBTOR_ACCOUNT_STATES = ("a debtor account with a claim exists", "a citizen has a payable sub-claim")
 NEW_BORROWER_STATE = "a new borrower"
-_IDENT_MAX = 64  # the Ident pattern: ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$
+_IDENT_MAX = 64  # the longest id `contracts.wire.ID_PATTERN` allows
 
 
 def _fresh_id(base: str, suffix: str) -> str:

@@ -53,7 +53,12 @@ class LibraryClaim:
     def balance(self) -> int:
         if self.status == "ANNULLERET":
             return 0
-        return self.amount - self.written_down - sum(p["beloebOere"] for p in self.postings)
+        return self.amount - self.written_down - sum(p["beloebOere"] - p["overbetalingOere"] for p in self.postings)
+
+    @property
+    def refund_due(self) -> int:
+        """Money the citizen paid beyond what the claim asked (or on a claim that had gone): to refund."""
+        return sum(p["overbetalingOere"] for p in self.postings if p["type"] == "DAEKNING")
 
 
 @dataclass
@@ -243,17 +248,17 @@ class Library:
         return earlier[1]
 
     def post(self, claim: LibraryClaim, posting: dict[str, Any]) -> None:
-        if claim.status == "ANNULLERET":
-            raise Problem(422, "OIR-422-CLAIM-ANNULLED", "The claim was annulled")
-        if posting["beloebOere"] > claim.balance:
-            raise Problem(
-                422,
-                "OIR-422-OVERPAYMENT",
-                "The posting exceeds the claim's balance",
-                f"{posting['beloebOere']} øre > {claim.balance} øre",
-            )
-        claim.postings.append(posting)
-        if claim.balance == 0:
+        """Book a payment or write-off the debtor system reports; never refuse money that was paid.
+
+        A payment is the citizen's money whatever became of the claim meanwhile (DOMAIN.md, "Money
+        on a claim that has since gone"): what exceeds the balance — all of it on an annulled, paid
+        or written-off claim — is kept on the posting as an overpayment to refund. A write-off beyond
+        the balance writes off only what is open.
+        """
+        open_now = claim.balance if claim.status in ("AABEN", "AFVIST") else 0
+        excess = max(0, posting["beloebOere"] - open_now)
+        claim.postings.append({**posting, "overbetalingOere": excess})
+        if claim.status in ("AABEN", "AFVIST") and claim.balance == 0:
             claim.status = "BETALT" if posting["type"] == "DAEKNING" else "AFSKREVET"
 
     def review_exclusion(self, borrower: Borrower, now: datetime, limit: int) -> None:

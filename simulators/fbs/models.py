@@ -92,6 +92,7 @@ class PosteringOut(OutModel):
     posteringId: str
     type: str
     beloebOere: int
+    overbetalingOere: int = Field(description="The part the claim did not take: refunded (DAEKNING) or void")
     dato: date
     kilde: str | None = None
 
@@ -115,6 +116,7 @@ class FordringOut(OutModel):
     forfaldsdato: date
     beloebOere: int
     saldoOere: int
+    tilbagebetalingOere: int = Field(description="Paid beyond the claim, or on a claim that had gone: to refund")
     status: ClaimStatus
     inddrivelse: Collection
     kontoLukket: bool

@@ -8,7 +8,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from contracts.municipalities import Municipality, by_cvr
-from contracts.wire import IsoDateTime, UuidStr
+from contracts.wire import ID_PATTERN, IsoDateTime, UuidStr
 from simulators.kernel import CallDep, HeaderBlockDep, KommuneCvr, Problem, ensure_may_act, problem_responses
 from simulators.kernel.runtime import Call
 
@@ -36,7 +36,7 @@ from .models import (
 )
 
 router = APIRouter()
-IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 _DESK = problem_responses(400, 401, 403, 404, 409, 422)
 _INTAKE = problem_responses(400, 401, 403, 404, 409, 422)
 
@@ -68,6 +68,7 @@ def claim_out(library: Library, claim: LibraryClaim) -> FordringOut:
         forfaldsdato=claim.due_on,
         beloebOere=claim.amount,
         saldoOere=claim.balance,
+        tilbagebetalingOere=claim.refund_due,
         status=cast(Any, claim.status),
         inddrivelse=cast(Any, claim.collection),
         kontoLukket=claim.account_closed,

@@ -17,6 +17,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
+from contracts import wire_client
 from contracts.problems import Problem
 
 from .auth import Principal, authenticate, bearer_scheme
@@ -80,13 +81,9 @@ class SimRuntime:
     ) -> dict[str, str]:
         """Headers of a call this simulator makes: bearer token, header block, and its own session,
         so that the system called answers from the same namespace (the same virtual world)."""
-        return {
-            "Authorization": f"Bearer {token or ''}",
-            "X-Transaktion-Id": transaction_id,
-            "X-Transaktion-Tid": session.clock.now().isoformat(),
-            "X-Kommune-Cvr": municipality_cvr,
-            "X-Sim-Session": session.id,
-        }
+        return wire_client.headers(
+            token or "", session=session.id, transaction_id=transaction_id, at=session.clock.now(), cvr=municipality_cvr
+        )
 
     async def run_clock(self, session: Session[Any], old: datetime, new: datetime) -> int:
         if self.spec.on_clock is None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
+from contracts.wire import ID_PATTERN
 from simulators.kernel import CallDep, HeaderBlockDep, IsoDate, Problem, ensure_may_act, problem_responses
 from simulators.kernel.runtime import Call
 
@@ -33,7 +34,7 @@ from .models import (
 from .register import NOTIFICATION_MONTHS, PsrmClaim, PsrmRegister, months_back
 
 router = APIRouter()
-IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 def _register(call: Call) -> PsrmRegister:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from contracts.profile import PROFILE_NAMES
 from harness.servers import ServerThread
 from simulators import factory
-from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.postgres import throwaway_postgres
 
 

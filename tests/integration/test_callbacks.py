@@ -5,61 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from contracts.checks import compare_openapi
-from contracts.municipalities import Municipality, for_vendor
+from contracts.municipalities import for_vendor
 from contracts.specs import load_spec
-from contracts.synthetic import SyntheticData
-from harness.servers import ServerThread
-from integration.api import create_engine_api
-from integration.clock import ManualClock
-from integration.routing import RoutingTable
-from integration.store import ReceivedCallback, open_store
-from integration.sync import EngineConfig, SyncEngine
-from simulators.debtor.profile import PROFILE_NAMES
 from simulators.kernel import generated_openapi
-from tests.support.client import SimClient, wait_until
-
-PEOPLE = SyntheticData(seed=77)
-CALLBACK_TOKENS = {p: f"callback-{p}" for p in PROFILE_NAMES}
-
-
-class EngineWorld:
-    def __init__(self, world: dict[str, str], url: str) -> None:
-        self.session = f"cb-{uuid.uuid4().hex[:10]}"
-        self.world = world
-        self.fbs = SimClient(world["fbs"], self.session)
-        self.clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
-        routes = RoutingTable.from_vendor_urls({p: world[p] for p in PROFILE_NAMES}, callback_tokens=CALLBACK_TOKENS)
-        config = EngineConfig(fbs_url=world["fbs"], extra_headers={"X-Sim-Session": self.session})
-        self.engine = SyncEngine(open_store(url), routes, config, self.clock, seed=3)
-        self.api = ServerThread(create_engine_api(self.engine), name="engine-api").start()
-
-    def debtor(self, profile: str) -> SimClient:
-        client = SimClient(self.world[profile], self.session, cvr=for_vendor(profile)[0].cvr)
-        client.settings(callback_url=self.api.url, callback_token=CALLBACK_TOKENS[profile])
-        return client
-
-    def claim(self, municipality: Municipality, amount: int = 12000) -> dict[str, Any]:
-        person = PEOPLE.person()
-        borrower = self.fbs.post("/laanere", {"cpr": person.cpr, "navn": person.name}, cvr=municipality.cvr).json()
-        return self.fbs.post(
-            "/fordringer",
-            {"laanerId": borrower["laanerId"], "type": "GEBYR", "beloebOere": amount, "tekst": "Gebyr"},
-            cvr=municipality.cvr,
-        ).json()
-
-    def fbs_claim(self, claim: dict[str, Any]) -> dict[str, Any]:
-        return self.fbs.get(f"/fordringer/{claim['fordringId']}", cvr=claim["kommuneCvr"]).json()
-
-    def received(self) -> int:
-        with self.engine.store() as session:
-            return session.query(ReceivedCallback).count()
+from tests.support.client import wait_until
+from tests.support.engine_world import CALLBACK_TOKENS, EngineWorld, bank_payment, post_callback
 
 
 @pytest.fixture
@@ -67,13 +23,6 @@ def engine_world(world: dict[str, str], database_url: str) -> Iterator[EngineWor
     made = EngineWorld(world, database_url)
     yield made
     made.api.stop()
-
-
-def _bank_payment(debtor: SimClient, claim: dict[str, Any], amount: int) -> None:
-    account = debtor.get(f"/debitorkonti/FBS-{claim['kommuneKode']}-{claim['laanerId']}").json()
-    reference = account["fordringer"][0]["delfordringer"][0]["betalingsreference"]
-    paid = debtor.post("/simulering/bankindbetalinger", {"betalingsreference": reference, "beloebOere": amount})
-    assert paid.status_code == 201, paid.text
 
 
 def test_the_engine_api_is_exactly_its_contract(engine_world: EngineWorld) -> None:
@@ -85,7 +34,7 @@ def test_a_payment_at_the_debtor_becomes_one_posting_in_fbs(engine_world: Engine
     debtor = engine_world.debtor(profile)
     claim = engine_world.claim(for_vendor(profile)[0])
     engine_world.engine.cycle()
-    _bank_payment(debtor, claim, 5000)
+    bank_payment(debtor, claim, 5000)
     wait_until(lambda: engine_world.received() == 1, what="the DAEKNING callback at the engine")
     assert engine_world.engine.cycle().delivered == 1
     fbs_view = engine_world.fbs_claim(claim)
@@ -97,7 +46,7 @@ def test_a_duplicated_callback_is_posted_once(engine_world: EngineWorld) -> None
     claim = engine_world.claim(for_vendor("kmd-opus")[0])
     engine_world.engine.cycle()
     debtor.fault(operation="callback.DaekningAfskrivning", kind="duplicate_callback", count=1)
-    _bank_payment(debtor, claim, 12000)
+    bank_payment(debtor, claim, 12000)
     wait_until(
         lambda: len([e for e in debtor.journal("callback.DaekningAfskrivning", "out") if e["status"] == 202]) >= 3,
         what="duplicated payment callback and the account closure",
@@ -112,25 +61,12 @@ def test_nightly_batch_callbacks_reach_fbs_on_the_next_business_day(engine_world
     debtor = engine_world.debtor("prisme-2009")
     claim = engine_world.claim(for_vendor("prisme-2009")[0])
     engine_world.engine.cycle()
-    _bank_payment(debtor, claim, 2000)
+    bank_payment(debtor, claim, 2000)
     engine_world.engine.cycle()
     assert engine_world.fbs_claim(claim)["posteringer"] == []
     debtor.advance(days=1)  # Tuesday 02:00: the batch goes out
     engine_world.engine.cycle()
     assert [p["beloebOere"] for p in engine_world.fbs_claim(claim)["posteringer"]] == [2000]
-
-
-def _post(engine_world: EngineWorld, body: Any, *, token: str, cvr: str) -> httpx.Response:
-    return httpx.post(
-        f"{engine_world.api.url}/daekningafskrivning",
-        json=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "X-Transaktion-Id": str(uuid.uuid4()),
-            "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
-            "X-Kommune-Cvr": cvr,
-        },
-    )
 
 
 def test_bad_or_foreign_callbacks_are_refused_and_nothing_is_recorded(engine_world: EngineWorld) -> None:
@@ -153,14 +89,14 @@ def test_bad_or_foreign_callbacks_are_refused_and_nothing_is_recorded(engine_wor
         ({**good, "fordringId": "FBS-NOPE"}, CALLBACK_TOKENS["kmd-opus"], opus.cvr, 422),
     ]
     for body, token, cvr, status in cases:
-        response = _post(engine_world, {k: v for k, v in body.items() if v is not None}, token=token, cvr=cvr)
+        response = post_callback(engine_world, {k: v for k, v in body.items() if v is not None}, token=token, cvr=cvr)
         assert response.status_code == status, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json" and response.json()["code"]
     assert engine_world.received() == 0
-    first = _post(engine_world, good, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
-    again = _post(engine_world, good, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
+    first = post_callback(engine_world, good, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
+    again = post_callback(engine_world, good, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
     assert (first.status_code, first.json()["dublet"], again.json()["dublet"]) == (202, False, True)
-    other = _post(engine_world, {**good, "beloebOere": 200}, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
+    other = post_callback(engine_world, {**good, "beloebOere": 200}, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
     assert other.status_code == 409 and engine_world.received() == 1
 
 
@@ -170,7 +106,7 @@ def test_health_and_metrics_report_what_happened(engine_world: EngineWorld) -> N
     claim = engine_world.claim(for_vendor("kmd-opus")[0])
     engine_world.engine.cycle()
     health = httpx.get(f"{engine_world.api.url}/health").json()
-    assert health == {"status": "ok", "queueDepth": 1}
+    assert health == {"status": "ok", "queueDepth": 1, "quarantined": 0}
     engine_world.clock.advance(timedelta(minutes=5))
     engine_world.engine.cycle()
     text = httpx.get(f"{engine_world.api.url}/metrics").text
@@ -190,7 +126,7 @@ def test_reconciliation_repairs_a_lost_callback_once_and_a_late_one_is_not_count
     claim = engine_world.claim(for_vendor("kmd-opus")[0], amount=10000)
     engine_world.engine.cycle()
     debtor.fault(operation="callback.DaekningAfskrivning", kind="drop_callback", count=1)
-    _bank_payment(debtor, claim, 4000)  # the DAEKNING callback is lost
+    bank_payment(debtor, claim, 4000)  # the DAEKNING callback is lost
     engine_world.engine.cycle()
     assert engine_world.fbs_claim(claim)["saldoOere"] == 10000
     report = reconcile(engine_world.engine)
@@ -201,7 +137,9 @@ def test_reconciliation_repairs_a_lost_callback_once_and_a_late_one_is_not_count
     assert engine_world.fbs_claim(claim)["saldoOere"] == 6000
     assert reconcile(engine_world.engine).differences == []  # nothing left to repair
     dropped = next(e for e in debtor.journal("callback.DaekningAfskrivning", "out") if e["path"] == "(dropped)")
-    late = _post(engine_world, dropped["requestBody"], token=CALLBACK_TOKENS["kmd-opus"], cvr=claim["kommuneCvr"])
+    late = post_callback(
+        engine_world, dropped["requestBody"], token=CALLBACK_TOKENS["kmd-opus"], cvr=claim["kommuneCvr"]
+    )
     assert late.status_code == 202  # the lost callback turns up after all
     engine_world.engine.cycle()
     view = engine_world.fbs_claim(claim)
@@ -226,7 +164,7 @@ def test_the_same_callback_arriving_many_times_at_once_is_taken_in_once(engine_w
     copies = 8
 
     def send(_: int) -> httpx.Response:
-        return _post(engine_world, body, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
+        return post_callback(engine_world, body, token=CALLBACK_TOKENS["kmd-opus"], cvr=opus.cvr)
 
     with ThreadPoolExecutor(copies) as pool:
         answers = list(pool.map(send, range(copies)))

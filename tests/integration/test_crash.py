@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from contracts.municipalities import load_municipalities
+from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 from integration.store import OutboxMessage, open_store
-from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +58,7 @@ class EngineProcess:
             "0.05",
             "--worker",
             worker,
+            "--dev",  # the simulators know the engine by the public development token
         ]
         for profile in PROFILE_NAMES:
             self.command += [

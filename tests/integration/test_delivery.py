@@ -18,12 +18,9 @@ from fastapi.responses import JSONResponse
 from contracts.municipalities import Municipality, for_vendor
 from contracts.synthetic import SyntheticData
 from harness.servers import ServerThread
-from integration.clock import ManualClock
-from integration.routing import RoutingTable
-from integration.store import open_store
-from integration.sync import EngineConfig, SyncEngine
-from simulators.debtor.profile import PROFILE_NAMES
+from integration import Engine, EngineSettings, ManualClock
 from tests.support.client import SimClient
+from tests.support.engine_world import simulated_settings
 
 PEOPLE = SyntheticData(seed=515)
 CONCURRENCY = 4
@@ -89,10 +86,15 @@ def double() -> Iterator[DebtorDouble]:
         yield made
 
 
-def _engine(world: dict[str, str], url: str, session: str, debtor_url: str, **routes: Any) -> SyncEngine:
-    config = EngineConfig(fbs_url=world["fbs"], extra_headers={"X-Sim-Session": session}, concurrency=CONCURRENCY)
-    table = RoutingTable.from_vendor_urls({"kmd-opus": debtor_url}, **routes)
-    return SyncEngine(open_store(url), table, config, ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), seed=5)
+def _engine(world: dict[str, str], url: str, session: str, debtor_url: str) -> Engine:
+    settings = EngineSettings(
+        fbs_url=world["fbs"],
+        debtor_urls={"kmd-opus": debtor_url},
+        database_url=url,
+        extra_headers={"X-Sim-Session": session},
+        concurrency=CONCURRENCY,
+    )
+    return Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), seed=5)
 
 
 def _claim(fbs: SimClient, municipality: Municipality, cpr: str | None = None) -> dict[str, Any]:
@@ -172,12 +174,15 @@ def test_retries_and_the_circuit_opening_and_closing_are_logged(
     debtor.fault(operation="OpretDebitorkonto", kind="error", status=503)  # down until cleared
     for _ in range(3):
         _claim(fbs, kk)
-    config = EngineConfig(fbs_url=world["fbs"], extra_headers={"X-Sim-Session": session}, concurrency=CONCURRENCY)
-    routes = RoutingTable.from_vendor_urls(
-        {p: world[p] for p in PROFILE_NAMES}, overrides={kk.code: {"failure_threshold": 2, "cooldown_s": 60}}
+    settings = simulated_settings(
+        world,
+        database_url,
+        session,
+        route_overrides={kk.code: {"failure_threshold": 2, "cooldown_s": 60}},
+        concurrency=CONCURRENCY,
     )
     clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
-    engine = SyncEngine(open_store(database_url), routes, config, clock, seed=5)
+    engine = Engine(settings, clock=clock, seed=5)
     caplog.set_level(logging.INFO, logger="oir.engine")
     try:
         first = engine.cycle()

@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from contracts.municipalities import for_vendor
+from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 from harness.servers import ServerThread
-from integration.api import create_engine_api
-from integration.clock import ManualClock
+from integration import Engine, ManualClock
 from integration.reconcile import reconcile
-from integration.routing import RoutingTable
-from integration.store import open_store
-from integration.sync import EngineConfig, SyncEngine
-from simulators.debtor.profile import PROFILE_NAMES
 from tests.support.client import SimClient
+from tests.support.engine_world import simulated_settings
 
 TOKENS = {p: f"cb-{p}" for p in PROFILE_NAMES}
 FAULTS = [
@@ -36,16 +33,12 @@ def _run(world: dict[str, str], db: Path, faults: list[dict[str, Any]]) -> tuple
     session = f"f-{uuid.uuid4().hex[:8]}"
     fbs = SimClient(world["fbs"], session)
     clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
-    routes = RoutingTable.from_vendor_urls({p: world[p] for p in ("kmd-opus", "eg")}, callback_tokens=TOKENS)
-    engine = SyncEngine(
-        open_store(f"sqlite:///{db}"),
-        routes,
-        EngineConfig(fbs_url=world["fbs"], extra_headers={"X-Sim-Session": session}),
-        clock,
-        seed=9,
+    settings = simulated_settings(
+        world, f"sqlite:///{db}", session, profiles=("kmd-opus", "eg"), callback_tokens=TOKENS
     )
+    engine = Engine(settings, clock=clock, seed=9)
     engine.http.timeout = 1.0
-    api = ServerThread(create_engine_api(engine), name="api").start()
+    api = ServerThread(engine.api(), name="api").start()
     debtors = {}
     for profile in ("kmd-opus", "eg"):
         debtors[profile] = SimClient(world[profile], session)

@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from contracts.municipalities import for_vendor, load_municipalities
+from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
-from integration.clock import ManualClock
-from integration.migration import final_extract, trial_extract
-from integration.routing import RoutingTable
-from integration.store import open_store
-from integration.sync import EngineConfig, SyncEngine
-from simulators.debtor.profile import PROFILE_NAMES
+from integration import Engine, ManualClock
+from integration.claim_migration import final_extract, trial_extract
 from tests.support.client import SimClient
+from tests.support.engine_world import simulated_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,15 +62,11 @@ def _extract(path: Path, valid: int) -> list[dict[str, Any]]:
     return lines
 
 
-def _engine(world: dict[str, str], db: Path, session: str, **routes: Any) -> SyncEngine:
-    table = RoutingTable.from_vendor_urls({p: world[p] for p in PROFILE_NAMES}, **routes)
-    return SyncEngine(
-        open_store(f"sqlite:///{db}"),
-        table,
-        EngineConfig(fbs_url=world["fbs"], extra_headers={"X-Sim-Session": session}),
-        ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)),
-        seed=2,
-    )
+def _engine(
+    world: dict[str, str], db: Path, session: str, overrides: dict[str, dict[str, Any]] | None = None
+) -> Engine:
+    settings = simulated_settings(world, f"sqlite:///{db}", session, route_overrides=overrides or {})
+    return Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), seed=2)
 
 
 def _registered(world: dict[str, str], session: str) -> list[str]:

@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.municipalities import Municipality, for_vendor
+from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
-from integration.clock import ManualClock
-from integration.routing import RoutingTable
-from integration.store import OutboxMessage, open_store
-from integration.sync import EngineConfig, SyncEngine
-from simulators.debtor.profile import PROFILE_NAMES
+from integration import Engine, ManualClock
+from integration.store import OutboxMessage
 from tests.support.client import SimClient
+from tests.support.engine_world import simulated_settings
 
 PEOPLE = SyntheticData(seed=42)
 
@@ -36,14 +35,17 @@ class Harness:
         self.fbs = SimClient(world["fbs"], self.session)
         self.clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
         self.url = url
-        self.routes = RoutingTable.from_vendor_urls(
-            {p: world[p] for p in PROFILE_NAMES if p not in without}, overrides=overrides
+        self.settings = simulated_settings(
+            world,
+            url,
+            self.session,
+            profiles=tuple(p for p in PROFILE_NAMES if p not in without),
+            route_overrides=overrides or {},
         )
         self.engine = self.new_engine()
 
-    def new_engine(self) -> SyncEngine:
-        config = EngineConfig(fbs_url=self.world["fbs"], extra_headers={"X-Sim-Session": self.session})
-        return SyncEngine(open_store(self.url), self.routes, config, self.clock, seed=1)
+    def new_engine(self) -> Engine:
+        return Engine(self.settings, clock=self.clock, seed=1)
 
     def debtor(self, profile: str, municipality: Municipality | None = None) -> SimClient:
         return SimClient(self.world[profile], self.session, cvr=(municipality or for_vendor(profile)[0]).cvr)

@@ -14,10 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.checks.pact import PACT_DIR
 from contracts.synthetic import SyntheticData
-from integration.clock import ManualClock
-from integration.routing import RoutingTable
-from integration.store import open_store
-from integration.sync import EngineConfig, SyncEngine
+from contracts.wire import ID_PATTERN
+from integration import Engine, EngineSettings, ManualClock
 
 COPENHAGEN_CVR = "64942212"  # kmd-opus; verification replaces it with a municipality of each profile
 _PEOPLE = SyntheticData(20261125)
@@ -26,7 +24,7 @@ NEW_CPR = _PEOPLE.cpr()
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 CPR_RE = r"^[0-9]{10}$"
-ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+ID_RE = ID_PATTERN
 
 
 def new_pact(consumer: str, provider: str) -> Pact:
@@ -77,19 +75,18 @@ def date(example: str) -> AbstractMatcher[str]:
     return match.regex(example, regex=DATE)
 
 
-def engine(tmp_path: Path, *, fbs_url: str = "http://127.0.0.1:9", debtor_url: str | None = None) -> SyncEngine:
+def engine(tmp_path: Path, *, fbs_url: str = "http://127.0.0.1:9", debtor_url: str | None = None) -> Engine:
     """The real integration engine on a fresh SQLite file, its routes pointed at the mock servers."""
-    routes = RoutingTable.from_vendor_urls({"kmd-opus": debtor_url} if debtor_url else {})
-    return SyncEngine(
-        open_store(f"sqlite:///{tmp_path / 'engine.sqlite'}"),
-        routes,
-        EngineConfig(fbs_url=fbs_url, backoff_base_s=0.0),
-        ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)),
-        seed=1,
+    settings = EngineSettings(
+        fbs_url=fbs_url,
+        debtor_urls={"kmd-opus": debtor_url} if debtor_url else {},
+        database_url=f"sqlite:///{tmp_path / 'engine.sqlite'}",
+        backoff_base_s=0.0,
     )
+    return Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), seed=1)
 
 
-def outbox(sync: SyncEngine) -> list[tuple[str, str, str]]:
+def outbox(sync: Engine) -> list[tuple[str, str, str]]:
     from integration.store import OutboxMessage
 
     with sync.store() as session:

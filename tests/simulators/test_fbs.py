@@ -132,6 +132,23 @@ def test_write_down_annulment_and_cpr_change_are_events(fbs: SimClient) -> None:
     assert events[4]["cprAendring"]["nyCpr"] == new_cpr and events[4]["fordring"]["fordringId"] == first["fordringId"]
 
 
+def test_money_beyond_the_balance_or_on_a_gone_claim_is_kept_as_an_overpayment_to_refund(fbs: SimClient) -> None:
+    """DOMAIN.md: a payment on a claim that has since gone is still the citizen's money; FBS never refuses it."""
+    claim = make_claim(fbs, borrower(fbs), amount=12000)
+    over = post(fbs, claim["fordringId"], 15000)
+    assert over.status_code == 201, over.text
+    view = over.json()["fordring"]
+    assert (view["status"], view["saldoOere"], view["tilbagebetalingOere"]) == ("BETALT", 0, 3000)
+    assert [(p["beloebOere"], p["overbetalingOere"]) for p in view["posteringer"]] == [(15000, 3000)]
+    gone = make_claim(fbs, borrower(fbs), amount=17000)
+    annulled = fbs.post(f"/fordringer/{gone['fordringId']}/annullering", {"aarsag": "Fejl"})
+    assert annulled.status_code == 200, annulled.text
+    late = post(fbs, gone["fordringId"], 17000)
+    assert late.status_code == 201, late.text
+    view = late.json()["fordring"]
+    assert (view["status"], view["saldoOere"], view["tilbagebetalingOere"]) == ("ANNULLERET", 0, 17000)
+
+
 def test_postings_apply_exactly_once(fbs: SimClient) -> None:
     claim = make_claim(fbs, borrower(fbs), amount=12000)
     posting_id = new_id("P")
@@ -142,12 +159,10 @@ def test_postings_apply_exactly_once(fbs: SimClient) -> None:
     assert again.json()["fordring"]["saldoOere"] == 7000
     other = post(fbs, claim["fordringId"], 4000, posting_id=posting_id)
     assert other.status_code == 409 and other.json()["code"] == "OIR-409-ID-REUSED"
-    over = post(fbs, claim["fordringId"], 7001)
-    assert over.status_code == 422 and over.json()["code"] == "OIR-422-OVERPAYMENT"
     paid = post(fbs, claim["fordringId"], 7000)
     assert paid.json()["fordring"]["status"] == "BETALT" and paid.json()["fordring"]["saldoOere"] == 0
+    assert paid.json()["fordring"]["tilbagebetalingOere"] == 0
     assert post(fbs, "FBS-NOPE", 100).status_code == 404
-    assert post(fbs, claim["fordringId"], 100).status_code == 422
     assert len([e for e in fbs.journal("modtagPostering") if e["status"] in (200, 201)]) == 3
     foreign = fbs.post(
         "/posteringer",

@@ -10,9 +10,9 @@ from typing import Any
 
 from pact import match
 
+from integration import CycleReport, Engine
 from integration.reconcile import reconcile
 from integration.routing import RoutingTable
-from integration.sync import CycleReport, SyncEngine
 from integration.translate import account_id, to_messages
 from tests.pact.support import (
     COPENHAGEN_CVR,
@@ -86,7 +86,7 @@ def _fresh(example: str, name: str) -> Any:
     return injected(example, f"${{{name}}}", regex=ID_RE)
 
 
-def _deliver(sync: SyncEngine, event: dict[str, Any], routes: RoutingTable) -> CycleReport:
+def _deliver(sync: Engine, event: dict[str, Any], routes: RoutingTable) -> CycleReport:
     with sync.store.begin() as session:
         for spec in to_messages(event, routes):
             if spec.kind == "REGISTER":

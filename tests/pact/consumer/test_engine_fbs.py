@@ -1,4 +1,4 @@
-"""The integration engine as FBS's consumer: the real SyncEngine reads the feed and delivers postings,
+"""The integration engine as FBS's consumer: the real Engine reads the feed and delivers postings,
 status notices and rejections to the Pact mock server, which records the pact `oir-engine-fbs`."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 from pact import match
 
+from integration import CycleReport
 from integration.store import InboxEvent
-from integration.sync import CycleReport
 from integration.translate import callback_to_fbs, rejection
 from tests.pact.support import (
     COPENHAGEN_CVR,

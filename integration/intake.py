@@ -1,0 +1,165 @@
+"""Feed intake: FBS's claim events into the outbox, and the queueing every other intake shares.
+
+Reading: every new event and the messages it requires (or a rejection for FBS when it cannot be
+routed) are stored with the advanced cursor in one transaction; a crash before the commit rereads the
+same events, a crash after it finds them in the inbox. The callback API, reconciliation and the claim
+migration queue their messages through `queue`, inside their own transactions. Every message is born
+with the transaction id it keeps across every retry (delivery.py sends it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from .parts import CycleReport, EngineParts
+from .paths import FbsPaths
+from .routing import RoutingError
+from .store import ClaimRecord, FeedPosition, InboxEvent, OutboxMessage, refresh_statistics
+from .translate import MessageSpec, rejection, to_messages
+
+FEED = "fbs"
+_ANALYZE_AFTER = 5_000  # messages queued since the planner statistics were last refreshed
+
+
+@dataclass
+class _Page:
+    """What one feed page adds: inbox and outbox rows, inserted in bulk with the cursor."""
+
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FeedIntake:
+    """Reads FBS's feed into the inbox and outbox; queues what the engine's other intakes need sent."""
+
+    def __init__(self, parts: EngineParts) -> None:
+        self.parts = parts
+        self._queued_unanalyzed = 0
+
+    def read_feed(self, report: CycleReport) -> None:
+        store, settings = self.parts.store, self.parts.settings
+        while True:
+            with store.begin() as session, session.no_autoflush:
+                # One reader at a time: the cursor row is locked until the page is stored.
+                position = session.scalars(
+                    select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
+                ).one_or_none() or FeedPosition(feed=FEED, cursor=None)
+                params: dict[str, Any] = {"antal": settings.page_size}
+                if position.cursor:
+                    params["efter"] = position.cursor
+                response = self.parts.http.get(
+                    f"{settings.fbs_url}{FbsPaths.FEED}",
+                    params=params,
+                    headers=self.parts.headers(settings.engine_token, None),
+                )
+                response.raise_for_status()
+                page = response.json()
+                events = page["haendelser"]
+                # The page's known events and claims in two queries; the rest is written in one flush.
+                seen = set(
+                    session.scalars(
+                        select(InboxEvent.event_id).where(InboxEvent.event_id.in_([e["haendelseId"] for e in events]))
+                    )
+                )
+                claims = {
+                    record.claim_id: record
+                    for record in session.scalars(
+                        select(ClaimRecord).where(
+                            ClaimRecord.claim_id.in_({e["fordring"]["fordringId"] for e in events})
+                        )
+                    )
+                }
+                taken = _Page()
+                for event in events:
+                    if event["haendelseId"] not in seen:
+                        seen.add(event["haendelseId"])
+                        self._take_in(session, event, claims, taken)
+                        report.events_read += 1
+                        self.parts.metrics.events.inc()
+                # Bulk inserts (no unit of work per object); the outbox rows in feed order, so their
+                # ids keep each claim's messages in order.
+                if taken.inbox:
+                    session.execute(insert(InboxEvent), taken.inbox)
+                if taken.outbox:
+                    session.execute(insert(OutboxMessage), taken.outbox)
+                    self._queued_unanalyzed += len(taken.outbox)
+                if not events:
+                    return
+                position.cursor = page["naesteCursor"]
+                session.merge(position)
+
+    def _take_in(self, session: Session, event: dict[str, Any], claims: dict[str, ClaimRecord], page: _Page) -> None:
+        claim_id = event["fordring"]["fordringId"]
+        page.inbox.append(
+            {
+                "event_id": event["haendelseId"],
+                "kind": event["type"],
+                "claim_id": claim_id,
+                "received_at": self.parts.clock.now(),
+            }
+        )
+        try:
+            specs = to_messages(event, self.parts.routes)
+        except RoutingError as error:
+            specs = [rejection(claim_id, f"AFV-{event['haendelseId']}", error.code, error.text)]
+        for spec in specs:
+            if spec.kind == "REGISTER":
+                self.remember_registration(session, spec, event["kommuneCvr"], claims)
+            page.outbox.append(self._outbox_row(spec, event["kommuneCvr"], claim_id, event["haendelseId"]))
+
+    @staticmethod
+    def remember_registration(
+        session: Session, spec: MessageSpec, cvr: str, known: dict[str, ClaimRecord] | None = None
+    ) -> None:
+        """Which account and sub-claims a claim has at the debtor, to read its callbacks later.
+
+        `known`: the stored records of the claims at hand, already loaded (a claim missing from it
+        is new); without it the record is looked up.
+        """
+        claim = spec.body["fordringer"][0]
+        parts = {part["delfordringId"]: part["beloebOere"] for part in claim["delfordringer"]}
+        if known is None:
+            stored = session.get(ClaimRecord, claim["fordringId"])
+        else:
+            stored = known.get(claim["fordringId"])
+        if stored is None:
+            stored = ClaimRecord(claim_id=claim["fordringId"], posted_oere=0)
+            session.add(stored)
+            if known is not None:
+                known[stored.claim_id] = stored
+        stored.municipality_cvr, stored.account_id = cvr, spec.body["debitorkontoId"]
+        stored.subclaim_ids = list(parts)
+        stored.part_amounts, stored.amount_oere = parts, sum(parts.values())
+
+    def queue(self, session: Session, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> None:
+        """Queue a message inside the caller's transaction (callbacks, reconciliation, migration, rejections)."""
+        self._queued_unanalyzed += 1
+        session.add(OutboxMessage(**self._outbox_row(spec, cvr, claim_id, source)))
+
+    def analyze_if_due(self) -> None:
+        """Fresh planner statistics once many messages were queued since the last (PostgreSQL only)."""
+        if self._queued_unanalyzed >= _ANALYZE_AFTER:
+            self._queued_unanalyzed = 0
+            refresh_statistics(self.parts.store)
+
+    def _outbox_row(self, spec: MessageSpec, cvr: str, claim_id: str, source: str | None) -> dict[str, Any]:
+        """A new message, born with the transaction id it keeps across every retry."""
+        return {
+            "kind": spec.kind,
+            "target": spec.target,
+            "municipality_cvr": cvr,
+            "claim_id": claim_id,
+            "method": spec.method,
+            "path": spec.path,
+            "body": spec.body,
+            "transaction_id": str(uuid.uuid4()),
+            "source_event": source,
+            "status": "PENDING",
+            "attempts": 0,
+            "next_attempt_at": self.parts.clock.now(),
+        }
