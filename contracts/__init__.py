@@ -2,6 +2,7 @@
 rules, municipalities, the vendor profiles and their capabilities, synthetic data, the wire conventions
 (problem+json, strict JSON types) — and the contract checks. Imports nothing else of ours."""
 
+from .errors import ContractError
 from .identity import (
     CPR_PATTERN,
     CVR_PATTERN,
@@ -20,6 +21,7 @@ __all__ = [
     "CPR_PATTERN",
     "CVR_PATTERN",
     "PROFILE_NAMES",
+    "ContractError",
     "Municipality",
     "Profile",
     "ProfileError",

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import yaml
 
+from .errors import ContractError
 from .identity import is_valid_cvr
 from .profile import PROFILE_NAMES
 
 DATA_FILE = Path(__file__).resolve().parent / "municipalities.yaml"
 
 
-class MunicipalityDataError(ValueError):
+class MunicipalityDataError(ContractError, ValueError):
     """The municipalities file is missing or inconsistent."""
 
 

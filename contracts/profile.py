@@ -20,6 +20,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .errors import ContractError
+
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 PROFILE_NAMES: tuple[str, ...] = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
 # what a scenario may require of a profile (`requires:`); `profile_capabilities` says which a profile has
@@ -100,7 +102,7 @@ class Profile(_Frozen):
     deviations: tuple[Deviation, ...] = ()
 
 
-class ProfileError(ValueError):
+class ProfileError(ContractError, ValueError):
     """A profile file is missing or malformed."""
 
 

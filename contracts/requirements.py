@@ -14,13 +14,14 @@ from pathlib import Path
 
 import yaml
 
+from .errors import ContractError
 from .profile import CAPABILITIES
 
 CATALOGUE = Path(__file__).resolve().parent / "requirements.yaml"
 _KEYS = ("id", "area", "text", "requires")
 
 
-class RequirementCatalogueError(ValueError):
+class RequirementCatalogueError(ContractError, ValueError):
     """The catalogue is malformed: a duplicate ID, a missing field or an unknown capability."""
 
 

@@ -13,12 +13,21 @@ from typing import Any
 
 import yaml
 
+from .errors import ContractError, ContractFileError
+
 OPENAPI_DIR = Path(__file__).resolve().parent / "openapi"
 CONTRACT_NAMES = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver", "fbs", "payment", "sim-control")
 
 
-class ContractError(RuntimeError):
-    """A contract file is missing or not valid YAML."""
+__all__ = [
+    "CONTRACT_NAMES",
+    "OPENAPI_DIR",
+    "ContractError",
+    "ContractFileError",
+    "load_spec",
+    "spec_digest",
+    "spec_path",
+]
 
 
 def spec_path(name: str) -> Path:
@@ -31,11 +40,11 @@ def _load(name: str) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ContractError(f"no contract file {path}") from exc
+        raise ContractFileError(f"no contract file {path}") from exc
     except yaml.YAMLError as exc:
-        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+        raise ContractFileError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(loaded, dict) or "openapi" not in loaded:
-        raise ContractError(f"{path}: not an OpenAPI document (no 'openapi' key)")
+        raise ContractFileError(f"{path}: not an OpenAPI document (no 'openapi' key)")
     return loaded
 
 

@@ -17,25 +17,22 @@ The result is built once, after judging: `CertificationResult` has its judgement
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from contracts import wire_client
+from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
 from contracts.municipalities import for_vendor
 from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
 from contracts.requirements import not_applicable
-from contracts.specs import load_spec, spec_digest
-from scenarios.reporters.files import write_har
+from contracts.specs import spec_digest
+from scenarios.reporters import write_har
 
 from ..callback_relay import CallbackRelay
 from ..scenario_world import VendorSystem
@@ -46,10 +43,8 @@ from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
-from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
+from .target import CALLBACK_TOKEN, Counterparts, Target
 
-SIMULATION_TAG = "simulering"
-SCHEMATHESIS_CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
 __all__ = [
     "CALLBACK_TOKEN",
@@ -60,14 +55,6 @@ __all__ = [
     "run_schemathesis",
     "vendor_contract",
 ]
-
-
-@dataclass
-class FuzzResult:
-    passed: bool
-    exit_code: int
-    summary: str
-    requirements: list[str] = field(default_factory=lambda: ["MSG-PROBLEM-JSON", "MSG-HEADER-BLOCK", "MSG-MONEY-OERE"])
 
 
 def check_outcomes(
@@ -154,67 +141,6 @@ class CertificationResult:
         data["acceptedDeviations"] = judged["acceptedDeviations"]
         data["expiredDeviations"] = judged["expiredDeviations"]
         return data
-
-
-def vendor_contract(path: Path) -> Path:
-    """The debtor contract without the simulator-only operations a vendor never implements."""
-    spec = load_spec("oir-debitor-v3")
-    spec["paths"] = {
-        p: item
-        for p, item in spec["paths"].items()
-        if not any(SIMULATION_TAG in op.get("tags", []) for op in item.values() if isinstance(op, dict))
-    }
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def run_schemathesis(
-    contract: Path,
-    url: str,
-    out: Path,
-    seed: int,
-    max_examples: int,
-    token: str = DEV_TOKEN,
-    session: str | None = None,
-) -> FuzzResult:
-    """Fuzz the system at `url` with the schemathesis command line against `contract` (all checks).
-
-    Seeded and bounded (`max_examples` per operation) so a run can be reproduced; sends the bearer
-    `token` and an `X-Sim-Session` (`session`, or a fresh one) so a shared simulator starts clean.
-    Writes `schemathesis.log` (the token masked) and `schemathesis-junit.xml` (one test case per
-    operation) into `out`. The project's `schemathesis.toml` (expected statuses) applies wherever
-    the command is run from.
-    Used by certification and by `oir contracts fuzz`.
-    """
-    schemathesis = Path(sys.executable).with_name("schemathesis")
-    config = [f"--config-file={SCHEMATHESIS_CONFIG}"] if SCHEMATHESIS_CONFIG.exists() else []
-    command = [
-        str(schemathesis),
-        *config,
-        "run",
-        str(contract),
-        "--url",
-        url,
-        "--checks",
-        "all",
-        "--max-examples",
-        str(max_examples),
-        "--seed",
-        str(seed),
-        "--no-color",
-        "-H",
-        f"Authorization: Bearer {token}",
-        "-H",
-        f"X-Sim-Session: {session or 'certify-' + uuid.uuid4().hex[:8]}",
-        "--report",
-        "junit",
-        "--report-junit-path",
-        str(out / "schemathesis-junit.xml"),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-    (out / "schemathesis.log").write_text(run.stdout.replace(token, "***") + run.stderr, encoding="utf-8")
-    summary = " ".join(line.strip() for line in run.stdout.splitlines()[-6:] if line.strip())
-    return FuzzResult(passed=run.returncode == 0, exit_code=run.returncode, summary=summary)
 
 
 def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:

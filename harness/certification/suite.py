@@ -30,7 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENTRY = "harness/certification"  # the package whose imports decide the suite
 COMPOSITION = "harness"  # the top-level package taken module by module, not whole
 SUFFIXES = frozenset({".py", ".yaml", ".yml", ".json", ".j2", ".toml", ".mako"})
-RUN_CONFIG = ("schemathesis.toml",)  # read by run.py's fuzzing wherever it runs from
+RUN_CONFIG = ("schemathesis.toml",)  # read by contracts/checks/fuzz.py wherever it runs from
 _SKIP_DIRS = frozenset({"__pycache__"})
 
 

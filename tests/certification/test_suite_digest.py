@@ -48,7 +48,8 @@ def test_the_suite_holds_what_runs_and_judges_and_not_what_judges_nothing() -> N
         "harness/certification/probes.py",
         "harness/certification/templates/report.html.j2",
         "harness/scenario_world.py",
-        "contracts/checks/pact.py",
+        "contracts/checks/pact/verify.py",
+        "contracts/checks/fuzz.py",
         "integration/__init__.py",  # the engine every scenario runs (the package whole)
         "simulators/psrm/app.py",  # loaded by name (simulators.factory): no import graph shows it
         "schemathesis.toml",
