@@ -1,17 +1,15 @@
-"""The `oir` command line."""
+"""The `oir` command line: only the declarations (options, help texts, environment variables), each
+command one call to its options-to-exit-code function — `certification/commands.py`,
+`contract_commands.py`, `engine_commands.py`, `sim_commands.py`, `scenario_run.py`, `rollout.py`."""
 
 from __future__ import annotations
 
-import json
-import signal
-import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from .command_options import secret, secret_file
 
 app = typer.Typer(
     help="ØiR certification harness: simulators, engine, scenarios and certification.",
@@ -30,7 +28,6 @@ contracts_app = typer.Typer(
 )
 app.add_typer(contracts_app, name="contracts")
 console = Console()
-err = Console(stderr=True, soft_wrap=True)  # whole lines: operators grep them
 
 
 @sim.command("serve")
@@ -42,33 +39,9 @@ def sim_serve(
     urls_file: Path = typer.Option(None, help="Also write {system: URL} as JSON to this file once all listen"),
 ) -> None:
     """Start every simulator as a real server on 127.0.0.1 and print its URL; Ctrl-C stops them."""
-    from contracts.profile import PROFILE_NAMES
+    from .sim_commands import run_serve
 
-    from .topology import start_world
-
-    names = ["fbs", "psrm", *[f"debtor-{p}" for p in PROFILE_NAMES], "payment"]
-    ports = {name: port_base + i for i, name in enumerate(names)} if port_base else None
-    world = start_world(callback_url=callback_url, ports=ports)
-    table = Table(title="Simulators (bearer token: oir-dev-token)", caption="Contract of each: URL/openapi.json")
-    table.add_column("system", no_wrap=True)
-    table.add_column("URL", no_wrap=True)
-    table.add_column("contract", no_wrap=True)
-    for name, server in world.servers.items():
-        contract = (
-            "oir-debitor-v3"
-            if name.startswith("debtor-")
-            else {"fbs": "fbs", "psrm": "psrm-fordringshaver", "payment": "payment"}[name]
-        )
-        table.add_row(name, server.url, contract)
-    console.print(table)
-    if urls_file:
-        urls_file.write_text(json.dumps({name: server.url for name, server in world.servers.items()}, indent=2))
-    console.print("Control plane of each: /_sim/ (contract at /_sim/openapi.json). Ctrl-C stops.")
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
-    world.stop()
+    raise typer.Exit(run_serve(console, port_base, callback_url, urls_file))
 
 
 @app.command("certify")
@@ -117,14 +90,14 @@ def certify(
     from .certification.commands import CertifyOptions, run_certify
 
     if callback_token_file:  # the file wins over the default (and over OIR_CALLBACK_TOKEN)
-        callback_token = _secret_file(callback_token_file, "--callback-token-file")
+        callback_token = secret_file(callback_token_file, "--callback-token-file")
     options = CertifyOptions(
         profiles=profile or [],
         out=out,
         seed=seed,
         max_examples=max_examples,
         debtor_url=debtor_url,
-        debtor_token=_secret(debtor_token, debtor_token_file, "--debtor-token"),
+        debtor_token=secret(debtor_token, debtor_token_file, "--debtor-token"),
         callback_token=callback_token,
         callback_port=callback_port,
         psrm_port=psrm_port,
@@ -184,104 +157,6 @@ def rollout(
     raise typer.Exit(run_rollout(console, reports, routes, html, public_key, now))
 
 
-def _pairs(values: list[str] | None, what: str, *, several: bool = False) -> dict[str, str]:
-    """NAME=VALUE pairs; with `several`, one value may hold several separated by commas or whitespace
-    (as an environment variable or a file of tokens does)."""
-    pairs = {}
-    for value in [item for v in values or [] for item in v.replace(",", " ").split()] if several else values or []:
-        key, sep, rest = value.partition("=")
-        if not sep or not key or not rest:
-            shown = value if "token" not in what else f"{key}{sep}***"
-            err.print(f"[red]{what} takes NAME=VALUE, got {shown!r}[/red]")
-            raise typer.Exit(2)
-        pairs[key] = rest
-    return pairs
-
-
-def _secret_file(path: Path, what: str) -> str:
-    """A secret kept in a file (never on the command line, where `ps` shows it); surrounding blanks dropped."""
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}[/red]")
-        raise typer.Exit(2) from exc
-    if not text:
-        err.print(f"[red]{what} {path} is empty[/red]")
-        raise typer.Exit(2)
-    return text
-
-
-def _secret(value: str | None, file: Path | None, option: str) -> str | None:
-    if value and file:
-        err.print(f"[red]give {option} or {option}-file, not both[/red]")
-        raise typer.Exit(2)
-    return _secret_file(file, f"{option}-file") if file else value
-
-
-@dataclass(frozen=True)
-class _EngineSecrets:
-    """The engine's secret options, gathered so every engine command takes them alike."""
-
-    token: str | None
-    token_file: Path | None
-    callback_tokens_file: Path | None
-    dev: bool
-
-
-def _engine_setup(
-    db: str,
-    fbs_url: str,
-    debtor_url: list[str] | None,
-    callback_token: list[str] | None,
-    header: list[str] | None,
-    secrets: _EngineSecrets,
-    worker: str | None = None,
-    concurrency: int | None = None,
-) -> Any:
-    from integration import EngineSettings
-
-    callback_tokens = {}
-    if secrets.callback_tokens_file:
-        lines = _secret_file(secrets.callback_tokens_file, "--callback-tokens-file").splitlines()
-        callback_tokens = _pairs(
-            [line for line in lines if not line.lstrip().startswith("#")], "--callback-tokens-file", several=True
-        )
-    callback_tokens.update(_pairs(callback_token, "--callback-token", several=True))
-    settings = EngineSettings(
-        database_url=db,
-        fbs_url=fbs_url,
-        debtor_urls=_pairs(debtor_url, "--debtor-url"),
-        callback_tokens=callback_tokens,
-        extra_headers=_pairs(header, "--header"),
-        token=_secret(secrets.token, secrets.token_file, "--token"),
-        dev=secrets.dev,
-    )
-    if worker:  # an option left unsaid keeps the settings' default
-        settings.worker = worker
-    if concurrency is not None:
-        settings.concurrency = concurrency
-    return settings
-
-
-def _build_engine(setup: Any) -> Any:
-    """The engine, or exit 2 naming what is missing; a development engine warns on stderr first."""
-    problems = setup.problems()
-    if problems:
-        err.print("[red]refusing to start the engine:[/red]")
-        for problem in problems:
-            err.print(f"[red]  - {problem}[/red]")
-        err.print(
-            "Give every secret (or set OIR_ENGINE_TOKEN, OIR_CALLBACK_TOKENS); "
-            "for a local world of simulators only: --dev (OIR_DEV=1)."
-        )
-        raise typer.Exit(2)
-    for warning in setup.warnings():
-        err.print(f"[bold yellow]WARNING: {warning}[/bold yellow]")
-    from integration import build_engine
-
-    return build_engine(setup)
-
-
 _DB = typer.Option("sqlite:///oir-engine.sqlite", help="SQLAlchemy URL of the engine's database")
 _FBS = typer.Option(..., help="FBS base URL")
 _DEBTORS = typer.Option(None, "--debtor-url", help="PROFILE=URL of each vendor's debtor system (repeat)")
@@ -328,10 +203,12 @@ def engine_cycle(
     concurrency: int = _CONCURRENCY,
 ) -> None:
     """Run one cycle (read FBS's feed, deliver what is due) and print what it did."""
-    secrets = _EngineSecrets(token, token_file, callback_tokens_file, dev)
-    setup = _engine_setup(db, fbs_url, debtor_url, callback_token, header, secrets, None, concurrency)
-    report = _build_engine(setup).cycle()
-    console.print(json.dumps(report.__dict__))
+    from .engine_commands import EngineOptions, run_cycle
+
+    options = EngineOptions(
+        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+    )
+    raise typer.Exit(run_cycle(console, options, concurrency))
 
 
 @engine_app.command("reconcile")
@@ -348,15 +225,12 @@ def engine_reconcile(
     report: Path = typer.Option(Path("reconciliation.json"), help="Where to write the report"),
 ) -> None:
     """Compare FBS with the debtor systems (B_02), repair lost callbacks, and write a report."""
-    secrets = _EngineSecrets(token, token_file, callback_tokens_file, dev)
-    engine = _build_engine(_engine_setup(db, fbs_url, debtor_url, callback_token, header, secrets))
-    result = engine.reconcile()
-    engine.cycle()  # deliver the repairs
-    report.write_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False), encoding="utf-8")
-    console.print(
-        f"{result.claims_checked} claims checked, {len(result.differences)} differences, "
-        f"{len(result.unreachable)} unreachable, {len(result.quarantined)} quarantined; report: {report}"
+    from .engine_commands import EngineOptions, run_reconcile
+
+    options = EngineOptions(
+        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
     )
+    raise typer.Exit(run_reconcile(console, options, report))
 
 
 @engine_app.command("quarantine")
@@ -374,18 +248,12 @@ def engine_quarantine(
     replay_id: list[int] = typer.Option(None, "--replay-id", help="Send this quarantined message again (repeat)"),
 ) -> None:
     """What FBS refused (payments, write-offs, status notices), kept until replayed; exit 1 while any remain."""
-    secrets = _EngineSecrets(token, token_file, callback_tokens_file, dev)
-    engine = _build_engine(_engine_setup(db, fbs_url, debtor_url, callback_token, header, secrets))
-    try:
-        if replay or replay_id:
-            sent_back = engine.replay_quarantined(None if replay else list(replay_id))
-            report = engine.cycle()
-            console.print(f"{sent_back} replayed: {report.delivered} delivered, {report.quarantined} refused again")
-        remaining = engine.quarantine_listing()
-    finally:
-        engine.close()
-    print(json.dumps(remaining, indent=2, ensure_ascii=False))
-    raise typer.Exit(1 if remaining else 0)
+    from .engine_commands import EngineOptions, run_quarantine
+
+    options = EngineOptions(
+        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+    )
+    raise typer.Exit(run_quarantine(console, options, replay, replay_id))
 
 
 @engine_app.command("migrate")
@@ -404,40 +272,12 @@ def engine_migrate(
     report: Path = typer.Option(Path("migration.json"), help="Where to write the report"),
 ) -> None:
     """Migrate historic open claims: a trial extract (--dry-run) or the final extract (each claim once)."""
-    from rich.progress import Progress
+    from .engine_commands import EngineOptions, run_migrate
 
-    from integration.claim_migration import trial_extract
-    from integration.routing import RoutingTable
-
-    secrets = _EngineSecrets(token, token_file, callback_tokens_file, dev)
-    setup = _engine_setup(db, fbs_url, debtor_url, callback_token, header, secrets)
-    if dry_run:  # sends nothing and serves nothing: the routes alone, no credentials
-        result = trial_extract(extract, RoutingTable.from_vendor_urls(setup.debtor_urls))
-    else:
-        engine = _build_engine(setup)
-        with Progress(console=console) as progress:
-            task = progress.add_task("final extract", total=None)
-            result = engine.migrate(
-                extract, progress=lambda done, total: progress.update(task, completed=done, total=total)
-            )
-    report.write_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False), encoding="utf-8")
-    table = Table(title="trial extract (nothing sent)" if dry_run else "final extract")
-    for column in ("municipality", "send", "reject", "amount (kr)", "reasons"):
-        table.add_column(column, overflow="fold")
-    for name, tally in sorted(result.municipalities.items()):
-        table.add_row(
-            name,
-            str(tally.send),
-            str(tally.reject),
-            f"{tally.amount_oere / 100:.2f}",
-            ", ".join(f"{k} ×{v}" for k, v in tally.reasons.items()),
-        )
-    console.print(table)
-    console.print(
-        f"report: {report}" + ("" if dry_run else f"; delivered {result.delivered}, pending {result.pending}")
+    options = EngineOptions(
+        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
     )
-    if not dry_run and result.pending:
-        raise typer.Exit(1)
+    raise typer.Exit(run_migrate(console, options, extract, dry_run, report))
 
 
 @engine_app.command("serve")
@@ -464,18 +304,12 @@ def engine_serve(
     """Cycle continuously and serve the callback API (oir-fagsystem-v3) until SIGTERM.
 
     Refuses to start without --token and a --callback-token for every --debtor-url, unless --dev."""
-    import logging
+    from .engine_commands import EngineOptions, run_serve
 
-    from integration import serve_forever
-
-    from .servers import ServerThread
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    secrets = _EngineSecrets(token, token_file, callback_tokens_file, dev)
-    setup = _engine_setup(db, fbs_url, debtor_url, callback_token, header, secrets, worker, concurrency)
-    engine = _build_engine(setup)
-    api = ServerThread(engine.api(), name="engine-api", host=host, port=port)
-    serve_forever(engine, interval=interval, api=api)
+    options = EngineOptions(
+        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+    )
+    raise typer.Exit(run_serve(options, host, port, interval, worker, concurrency))
 
 
 @app.command("run")
@@ -514,7 +348,7 @@ def contracts_verify(
     Exit 0 all held, 1 one failed, 2 usage error."""
     from .contract_commands import run_verify
 
-    token = _secret_file(token_file, "--token-file") if token_file else token
+    token = secret_file(token_file, "--token-file") if token_file else token
     raise typer.Exit(
         run_verify(
             console,
@@ -544,7 +378,7 @@ def contracts_fuzz(
     failed. Exit 0 pass, 1 fail, 2 usage error."""
     from .contract_commands import run_fuzz
 
-    token = _secret_file(token_file, "--token-file") if token_file else token
+    token = secret_file(token_file, "--token-file") if token_file else token
     raise typer.Exit(run_fuzz(console, spec=spec, url=url, token=token, max_examples=max_examples, seed=seed, out=out))
 
 

@@ -1,0 +1,45 @@
+"""Reading the options several `oir` commands share: NAME=VALUE pairs and secrets given inline or in a
+file. A malformed one is a usage error: a message on stderr (a secret never shown) and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True, soft_wrap=True)  # whole lines: operators grep them
+
+
+def pairs(values: list[str] | None, what: str, *, several: bool = False) -> dict[str, str]:
+    """NAME=VALUE pairs; with `several`, one value may hold several separated by commas or whitespace
+    (as an environment variable or a file of tokens does)."""
+    found = {}
+    for value in [item for v in values or [] for item in v.replace(",", " ").split()] if several else values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key or not rest:
+            shown = value if "token" not in what else f"{key}{sep}***"
+            err.print(f"[red]{what} takes NAME=VALUE, got {shown!r}[/red]")
+            raise typer.Exit(2)
+        found[key] = rest
+    return found
+
+
+def secret_file(path: Path, what: str) -> str:
+    """A secret kept in a file (never on the command line, where `ps` shows it); surrounding blanks dropped."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[red]cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}[/red]")
+        raise typer.Exit(2) from exc
+    if not text:
+        err.print(f"[red]{what} {path} is empty[/red]")
+        raise typer.Exit(2)
+    return text
+
+
+def secret(value: str | None, file: Path | None, option: str) -> str | None:
+    if value and file:
+        err.print(f"[red]give {option} or {option}-file, not both[/red]")
+        raise typer.Exit(2)
+    return secret_file(file, f"{option}-file") if file else value
