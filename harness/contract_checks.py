@@ -5,7 +5,7 @@ starts what a verification needs when no URL is given (the simulators, and the r
 engine for the debtor system's callback pact, as real servers on 127.0.0.1), maps each provider to
 the pacts it must honour — the debtor pacts against every profile, B_03 only where the profile has a
 payment solution — and runs the schemathesis command line against a contract the way certification
-does (`harness.certification.run.run_schemathesis`).
+does (`contracts.checks.fuzz.run_schemathesis`, the one home of fuzzing).
 
 The engine's provider state ("the engine registered a claim for a municipality") is reached the way
 production reaches it: the borrower and claim are created in the FBS simulator, one engine cycle
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 import httpx
 
+from contracts.checks.fuzz import FuzzResult, operation_failures, run_schemathesis, vendor_contract
 from contracts.checks.pact import PactVerification, ProviderContext, create_fbs_claim, verify_provider
 from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES
@@ -36,8 +36,8 @@ from simulators import factory
 
 from .certification.errors import TargetUnreachableError
 from .certification.pacts import debtor_consumers
-from .certification.run import FuzzResult, run_schemathesis, vendor_contract
 from .certification.target import check_reachable
+from .errors import HarnessError
 from .servers import ServerThread
 
 DEV_TOKEN = "oir-dev-token"
@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 
-class ContractCheckError(ValueError):
+class ContractCheckError(HarnessError, ValueError):
     """A usage error: an unknown provider or spec name, or a URL that does not answer."""
 
 
@@ -217,21 +217,6 @@ class FuzzRun:
     failures: dict[str, list[str]] = field(default_factory=dict)  # operation -> what failed
 
 
-def _operation_failures(junit: Path) -> dict[str, list[str]]:
-    """Per operation, the failure messages schemathesis wrote into its JUnit report."""
-    try:
-        root = ET.parse(junit).getroot()
-    except (OSError, ET.ParseError):
-        return {}
-    failures: dict[str, list[str]] = {}
-    for case in root.iter("testcase"):
-        for problem in [*case.findall("failure"), *case.findall("error")]:
-            text = (problem.get("message") or problem.text or "").strip()
-            headline = next((line.strip() for line in text.splitlines() if line.strip()), type(problem).__name__)
-            failures.setdefault(case.get("name", "?"), []).append(headline[:300])
-    return failures
-
-
 def fuzz(spec: str, url: str | None, out: Path, *, max_examples: int, seed: int, token: str = DEV_TOKEN) -> FuzzRun:
     """The schemathesis command line against a contract: at `url`, or a freshly started simulator."""
     if spec not in FUZZ_SPECS:
@@ -240,12 +225,12 @@ def fuzz(spec: str, url: str | None, out: Path, *, max_examples: int, seed: int,
     contract = vendor_contract(out / f"{spec}.vendor.yaml") if spec == "oir-debitor-v3" else spec_path(spec)
     if url:
         result = run_schemathesis(contract, url, out, seed, max_examples, token)
-        return FuzzRun(spec, url, result, out / "schemathesis.log", _operation_failures(out / "schemathesis-junit.xml"))
+        return FuzzRun(spec, url, result, out / "schemathesis.log", operation_failures(out / "schemathesis-junit.xml"))
     kwargs = {"profile": "kmd-opus"} if FUZZ_SPECS[spec] == "debtor" else {}
     with ServerThread(factory(FUZZ_SPECS[spec])(**kwargs), name=spec, log_level="error") as server:
-        result = run_schemathesis(contract, server.url, out, seed, max_examples)
+        result = run_schemathesis(contract, server.url, out, seed, max_examples, DEV_TOKEN)
         return FuzzRun(
-            spec, server.url, result, out / "schemathesis.log", _operation_failures(out / "schemathesis-junit.xml")
+            spec, server.url, result, out / "schemathesis.log", operation_failures(out / "schemathesis-junit.xml")
         )
 
 

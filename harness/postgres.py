@@ -17,8 +17,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .errors import HarnessError
 
-class PostgresUnavailable(RuntimeError):
+
+class PostgresUnavailable(HarnessError, RuntimeError):
     """The PostgreSQL server binaries (initdb, pg_ctl) are not installed."""
 
 

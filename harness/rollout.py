@@ -47,6 +47,7 @@ from integration.routing import Route, RoutingTable, default_sortiment
 from .certification.certificate import parse_rfc3339, read_certificate, verify
 from .certification.errors import CertificateFileError, CertificationError
 from .certification.keys import trusted_key
+from .errors import HarnessError
 
 WAVES: dict[int, str] = {
     1: "Wave 1 – Copenhagen (101)",
@@ -58,7 +59,7 @@ SIMULATED = "simulated"
 _ROUTE_FIELDS = {f.name for f in fields(Route)} - {"municipality"}
 
 
-class RolloutError(ValueError):
+class RolloutError(HarnessError, ValueError):
     """The routes file or the reports folder cannot be used (a usage error)."""
 
 

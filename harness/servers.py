@@ -14,10 +14,11 @@ from typing import Any, Self
 
 import uvicorn
 
+from .errors import HarnessError
 from .http_protocol import HEADER_TIMEOUT_S, MAX_HEAD_BYTES, http_protocol
 
 
-class ServerError(RuntimeError):
+class ServerError(HarnessError, RuntimeError):
     """A server did not come up in time."""
 
 

@@ -9,6 +9,7 @@ and `serve_forever` run it as a service (service.py).
 from .claim_migration import MigrationReport
 from .clock import Clock, ManualClock, SystemClock
 from .engine import Engine
+from .errors import EngineError
 from .parts import CycleReport
 from .reconcile import ReconciliationReport
 from .routing import DEV_TOKEN, Route, RoutingError, RoutingTable
@@ -20,6 +21,7 @@ __all__ = [
     "Clock",
     "CycleReport",
     "Engine",
+    "EngineError",
     "EngineSettings",
     "EngineSetupError",
     "ManualClock",

@@ -18,6 +18,8 @@ import yaml
 
 from contracts.municipalities import Municipality, by_cvr, load_municipalities
 
+from .errors import EngineError
+
 DEV_TOKEN = "oir-dev-token"  # the public token of a local, simulated world; never a production credential
 SORTIMENT_FILE = Path(__file__).resolve().parent / "sortiment.yaml"
 
@@ -44,7 +46,7 @@ class Route:
         return bool(self.debtor_url)
 
 
-class RoutingError(LookupError):
+class RoutingError(EngineError, LookupError):
     """No usable route: the reason goes back to FBS as a rejection."""
 
     def __init__(self, code: str, text: str) -> None:

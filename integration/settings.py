@@ -21,11 +21,12 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import EngineError
 from .logs import log_event
 from .routing import DEV_TOKEN, RoutingTable
 
 
-class EngineSetupError(ValueError):
+class EngineSetupError(EngineError, ValueError):
     """The engine's configuration would trust (or present) credentials it must not; nothing started."""
 
 

@@ -5,7 +5,7 @@ the payment solution end to end, one pytest item per scenario and vendor profile
 `run_scenario(...)` runs one against a world and emits typed events that reporters consume.
 """
 
-from .errors import ScenarioError, ScenarioLanguageError, ScenarioRunError
+from .errors import ScenarioError, ScenarioLanguageError, ScenarioRunError, ScenariosError
 from .loader import Scenario, Step, load_scenario, load_suite
 from .runner import ScenarioResult, run_scenario
 
@@ -15,6 +15,7 @@ __all__ = [
     "ScenarioLanguageError",
     "ScenarioResult",
     "ScenarioRunError",
+    "ScenariosError",
     "Step",
     "load_scenario",
     "load_suite",

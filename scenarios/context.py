@@ -18,13 +18,13 @@ from contracts.municipalities import Municipality, by_code, by_cvr, for_vendor, 
 from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 
-from .errors import ScenarioRunError
+from .errors import ScenarioRunError, ScenariosError
 from .events import EventBus, HttpExchange
 from .redaction import redact_exchange
 from .world import ScenarioWorld
 
 
-class StepFailure(AssertionError):
+class StepFailure(ScenariosError, AssertionError):
     """A step did not do what the scenario says; carries what was seen."""
 
     def __init__(self, message: str, observed: Any = None) -> None:

@@ -1,4 +1,13 @@
-"""Authoring errors of the scenario language, each naming the file, the line and the key.
+"""The scenario package's errors under one root, and the authoring errors of the scenario language,
+each naming the file, the line and the key.
+
+    ScenariosError (Exception)                root
+    ├── ScenarioLanguageError                 an authoring error (the file is wrong)
+    │   └── ScenarioError                     located by file, line and key
+    ├── ScenarioRunError                      a scenario could not be run (the world broke; the file is fine)
+    ├── StepFailure (AssertionError)          a step did not do what the scenario says (context.py)
+    ├── ValueProblem (ValueError)             a value (amount, date, reference) cannot be read (values.py)
+    └── ScenarioFailed (AssertionError)       a scenario's pytest item failed (pytest_plugin.py)
 
 A scenario author (a vendor's engineer, a KOMBIT tester) must be able to fix a mistake from the
 message alone: where it is, what is wrong, and the nearest valid name when there is one. Nothing in
@@ -12,8 +21,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-class ScenarioLanguageError(Exception):
+class ScenariosError(Exception):
     """Root of the scenario package's errors."""
+
+
+class ScenarioLanguageError(ScenariosError):
+    """An authoring error: the scenario file is wrong (root of the language's errors)."""
 
 
 class ScenarioError(ScenarioLanguageError):
@@ -35,7 +48,7 @@ class ScenarioError(ScenarioLanguageError):
         return text
 
 
-class ScenarioRunError(ScenarioLanguageError):
+class ScenarioRunError(ScenariosError):
     """A scenario could not be run (not a failed expectation: the world itself broke)."""
 
 

@@ -11,6 +11,8 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from .errors import ScenariosError
+
 _MONEY = re.compile(r"^\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*kr\.?\s*$", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -18,7 +20,7 @@ REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_æøåÆØ
 _WHOLE_REFERENCE = re.compile(r"^\$\{[^}]*\}$")
 
 
-class ValueProblem(ValueError):
+class ValueProblem(ScenariosError, ValueError):
     """A value that does not parse; the loader adds file, line and key."""
 
 

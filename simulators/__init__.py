@@ -7,6 +7,10 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
+from .errors import SimulatorError
+
+__all__ = ["SIMULATORS", "SimulatorError", "factory"]
+
 # name -> (module, factory, contract); factories take keyword settings and return a FastAPI app.
 SIMULATORS: dict[str, tuple[str, str, str]] = {
     "fbs": ("simulators.fbs.app", "create_app", "fbs"),

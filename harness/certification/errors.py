@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import HarnessError
 
-class CertificationError(RuntimeError):
+
+class CertificationError(HarnessError, RuntimeError):
     """Root of everything certification raises on purpose."""
 
 

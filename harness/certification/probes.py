@@ -25,6 +25,7 @@ from contracts.synthetic import SyntheticData
 from scenarios.redaction import redact_exchange
 
 from ..callback_relay import CallbackRelay
+from ..errors import HarnessError
 
 
 @dataclass
@@ -37,11 +38,11 @@ class ProbeResult:
     ran: bool = True  # False: the probe could not be carried out here (the message says why)
 
 
-class ProbeFailure(AssertionError):
+class ProbeFailure(HarnessError, AssertionError):
     """A probe saw the system do something the contract forbids."""
 
 
-class ProbeNotRun(Exception):
+class ProbeNotRun(HarnessError):
     """The probe needs something this target does not offer; nothing was judged."""
 
 

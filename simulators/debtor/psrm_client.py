@@ -17,8 +17,10 @@ import httpx
 
 from simulators.kernel import Session, SimRuntime
 
+from ..errors import SimulatorError
 
-class PsrmUnavailable(Exception):
+
+class PsrmUnavailable(SimulatorError):
     """PSRM could not be reached or answered with a server error; try again on a later tick."""
 
 

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ..errors import SimulatorError
+
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=COPENHAGEN)
 
 
-class ClockError(ValueError):
+class ClockError(SimulatorError, ValueError):
     """A clock operation that would break monotonic virtual time."""
 
 

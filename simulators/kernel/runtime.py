@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from contracts import wire_client
 from contracts.problems import Problem
 
+from ..errors import SimulatorError
 from .auth import Principal, authenticate, bearer_scheme
 from .faults import REQUEST_FAULTS, FaultKind
 from .sessions import Session, SessionRegistry
@@ -45,7 +46,7 @@ class SimulatorSpec:
     version: str = "3.0.0"
 
 
-class SimulatedConnectionDrop(Exception):
+class SimulatedConnectionDrop(SimulatorError):
     """Raised after the answer has started, so the server closes the connection mid-answer."""
 
 
