@@ -11,8 +11,7 @@ from rich.console import Console
 from contracts.profile import PROFILE_NAMES, profile_capabilities
 from scenarios import ScenarioError, load_suite, run_scenario
 from scenarios.events import EventBus
-from scenarios.reporters import ConsoleReporter, Recorder
-from scenarios.reporters.files import write_folder
+from scenarios.reporters import ConsoleReporter, Recorder, write_folder
 
 from .scenario_world import SimulatedWorlds
 

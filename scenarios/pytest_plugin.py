@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from .errors import ScenarioError
+from .errors import ScenarioError, ScenariosError
 from .events import EventBus
 from .loader import SCENARIO_SUFFIX, Scenario, load_scenario
-from .reporters.files import Recorder, ScenarioRecord, write_folder
+from .reporters import Recorder, ScenarioRecord, write_folder
 from .runner import ScenarioResult, run_scenario
 from .world import WorldProvider
 
@@ -78,7 +78,7 @@ class ScenarioFile(pytest.File):
         return items
 
 
-class ScenarioFailed(AssertionError):
+class ScenarioFailed(ScenariosError, AssertionError):
     def __init__(self, result: ScenarioResult) -> None:
         super().__init__(result.message)
         self.result = result

@@ -29,8 +29,7 @@ from contracts.profile import profile_capabilities
 from scenarios import Scenario, load_suite, run_scenario
 from scenarios.events import EventBus
 from scenarios.loader import BUNDLED_SUITES
-from scenarios.reporters import Recorder
-from scenarios.reporters.files import write_folder
+from scenarios.reporters import Recorder, write_folder
 
 from ..scenario_world import SimulatedWorlds, VendorSystem
 from .judge import CheckOutcome

@@ -13,8 +13,7 @@ import pytest
 from harness.scenario_world import SimulatedWorlds
 from scenarios import Scenario, ScenarioResult, load_scenario, run_scenario
 from scenarios.events import EventBus, ScenarioFinished
-from scenarios.reporters import Recorder
-from scenarios.reporters.files import write_folder
+from scenarios.reporters import Recorder, write_folder
 from scenarios.runner import blame
 from scenarios.schema import build_schema
 

@@ -13,8 +13,7 @@ import pytest
 from harness.scenario_world import SimulatedWorlds
 from scenarios import load_scenario, run_scenario
 from scenarios.events import EventBus
-from scenarios.reporters import Recorder
-from scenarios.reporters.files import write_folder
+from scenarios.reporters import Recorder, write_folder
 from tests.support.browser import rendered_dom, screenshot
 
 SUITES = Path(__file__).resolve().parents[2] / "scenarios" / "suites"

@@ -40,8 +40,7 @@ from harness.servers import ServerThread
 from integration import Engine, EngineSettings, ManualClock
 from scenarios import load_scenario, run_scenario
 from scenarios.events import EventBus
-from scenarios.reporters import Recorder
-from scenarios.reporters.files import write_folder, write_har
+from scenarios.reporters import Recorder, write_folder, write_har
 from scenarios.world import ScenarioWorld
 from simulators import factory
 from tests.support.client import wait_until
