@@ -367,22 +367,17 @@ class Delivery:
         elif outcome.kind == "held":
             report.held += 1
             self.metrics.deliveries.labels(route, message.target, "held").inc()
-        elif outcome.kind == "quarantined":
-            report.quarantined += 1
-            self.metrics.deliveries.labels(route, message.target, "quarantined").inc()
+        elif outcome.kind in ("quarantined", "rejected"):
+            # A debtor's rejection went back to FBS (a warning); FBS's own refusal waits in quarantine (an error).
+            quarantined = outcome.kind == "quarantined"
+            if quarantined:
+                report.quarantined += 1
+            else:
+                report.rejected += 1
+            self.metrics.deliveries.labels(route, message.target, outcome.kind).inc()
             log_event(
-                "delivery-quarantined",
-                level=logging.ERROR,
-                **_about(route, message, outcome.status),
-                code=_code(outcome.status, outcome.body),
-                text=_text(outcome.status, outcome.body),
-            )
-        elif outcome.kind == "rejected":
-            report.rejected += 1
-            self.metrics.deliveries.labels(route, message.target, "rejected").inc()
-            log_event(
-                "delivery-rejected",
-                level=logging.WARNING,
+                f"delivery-{outcome.kind}",
+                level=logging.ERROR if quarantined else logging.WARNING,
                 **_about(route, message, outcome.status),
                 code=_code(outcome.status, outcome.body),
                 text=_text(outcome.status, outcome.body),

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
 if str(ROOT) not in sys.path:
@@ -20,3 +22,11 @@ def pytest_ignore_collect(collection_path: Path, config: object) -> bool | None:
         return None
     args = [Path(a.split("::")[0]).resolve() for a in getattr(config, "args", [])]
     return not any(a == pact_root or pact_root in a.parents for a in args)
+
+
+@pytest.fixture(scope="session")
+def certified_prisme_2009(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One complete simulated certification report folder for the whole session (tests/support/certified.py)."""
+    from tests.support.certified import certify_prisme_2009
+
+    return certify_prisme_2009(tmp_path_factory.mktemp("certify") / "prisme-2009")

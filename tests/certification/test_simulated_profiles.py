@@ -4,19 +4,15 @@ the probes that cite that rule, with the evidence in the report."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.municipalities import for_vendor
 from harness.callback_relay import CallbackRelay
 from harness.certification.probes import DebtorConversation, run_probes
-from harness.certification.report import write_report
-from harness.certification.run import certify_profile
 from harness.servers import ServerThread
 from simulators import factory
 from tests.support.browser import rendered_dom
@@ -65,12 +61,9 @@ def test_a_debtor_without_the_declared_payment_solution_fails_b03() -> None:
     assert results["registration"].passed
 
 
-@pytest.fixture(scope="module")
-def certified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("certify") / "prisme-2009"
-    result = certify_profile("prisme-2009", folder, seed=1, max_examples=5, scenarios=True)
-    write_report(result, folder, key=Ed25519PrivateKey.generate())
-    yield folder
+@pytest.fixture
+def certified(certified_prisme_2009: Path) -> Path:
+    return certified_prisme_2009
 
 
 def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path) -> None:

@@ -1,4 +1,4 @@
-"""Every file a certification writes — reports, evidence, scenario records, engine databases — is
+"""Every file a certification writes — reports, certificate, evidence, scenario records — is
 searched for unmasked CPR numbers and for the tokens the run used (issue 11: tokens in evidence,
 personal data at rest).
 
@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.certification.run import certify_profile
-from harness.certification.target import Target
+from tests.support.certified import CALLBACK_TOKEN as _CALLBACK_TOKEN
 
 _CPR = re.compile(rb"(?<![0-9])([0-3][0-9])([01][0-9])([0-9]{2})-?([0-9]{4})(?![0-9])")
 _PUBLIC_DEV_TOKEN = b"oir-dev-token"
-CALLBACK_TOKEN = b"cb-secret-7f3a91e2"
+CALLBACK_TOKEN = _CALLBACK_TOKEN.encode()
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "openapi"
 
 
@@ -42,13 +41,9 @@ def test_the_cpr_finder_finds_what_it_must_and_leaves_masks_alone() -> None:
     assert _cprs_in(b"010190-xxxx and id FBS-101-0000001 and 2026-01-05") == []
 
 
-@pytest.fixture(scope="module")
-def certified(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("certify-secrets") / "prisme-2009"
-    target = Target(callback_token=CALLBACK_TOKEN.decode())
-    result = certify_profile("prisme-2009", folder, seed=3, max_examples=5, scenarios=True, target=target)
-    assert result.judgement.verdict == "CERTIFIED", result.judgement
-    return folder
+@pytest.fixture
+def certified(certified_prisme_2009: Path) -> Path:
+    return certified_prisme_2009
 
 
 def _contract_examples() -> set[str]:
