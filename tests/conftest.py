@@ -14,14 +14,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+SEPARATE_RUNS = (ROOT / "tests" / "pact", ROOT / "tests" / "vendor_mode")
+
+
 def pytest_ignore_collect(collection_path: Path, config: object) -> bool | None:
-    """The Pact tests run in their own invocations (consumer, then provider; `.ci/run`), never twice:
-    the default collection skips `tests/pact` unless it was named on the command line."""
-    pact_root = ROOT / "tests" / "pact"
-    if pact_root not in (collection_path, *collection_path.parents):
-        return None
-    args = [Path(a.split("::")[0]).resolve() for a in getattr(config, "args", [])]
-    return not any(a == pact_root or pact_root in a.parents for a in args)
+    """Some folders run in their own invocations (`.ci/run`), never twice: the Pact tests (consumer, then
+    provider) and the vendor-mode certifications, which take minutes. The default collection skips them
+    unless one was named on the command line."""
+    for root in SEPARATE_RUNS:
+        if root not in (collection_path, *collection_path.parents):
+            continue
+        args = [Path(a.split("::")[0]).resolve() for a in getattr(config, "args", [])]
+        return not any(a == root or root in a.parents for a in args)
+    return None
 
 
 @pytest.fixture(scope="session")
