@@ -15,6 +15,7 @@ import yaml
 from .errors import ContractError
 from .identity import is_valid_cvr
 from .profile import PROFILE_NAMES
+from .yaml_data import safe_load
 
 DATA_FILE = Path(__file__).resolve().parent / "municipalities.yaml"
 
@@ -37,7 +38,7 @@ class Municipality:
 @lru_cache(maxsize=1)
 def load_municipalities() -> tuple[Municipality, ...]:
     try:
-        raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+        raw = safe_load(DATA_FILE.read_text(encoding="utf-8"))
         rows = tuple(
             Municipality(
                 code=str(r["code"]),

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ContractError
+from .yaml_data import safe_load
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 PROFILE_NAMES: tuple[str, ...] = ("kmd-opus", "prisme-2015-betaling", "prisme-2015", "prisme-2009", "eg")
@@ -116,7 +117,7 @@ def load_profile(name: str) -> Profile:
     if name not in PROFILE_NAMES and not path.exists():
         raise ProfileError(f"unknown profile {name!r}; known: {', '.join(PROFILE_NAMES)}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
         return Profile.model_validate(raw)
     except FileNotFoundError as exc:
         raise ProfileError(f"no profile file {path}") from exc

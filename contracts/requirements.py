@@ -16,6 +16,7 @@ import yaml
 
 from .errors import ContractError
 from .profile import CAPABILITIES
+from .yaml_data import safe_load
 
 CATALOGUE = Path(__file__).resolve().parent / "requirements.yaml"
 _KEYS = ("id", "area", "text", "requires")
@@ -39,7 +40,7 @@ class Requirement:
 @lru_cache(maxsize=1)
 def load_requirements() -> dict[str, Requirement]:
     try:
-        rows = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))["requirements"]
+        rows = safe_load(CATALOGUE.read_text(encoding="utf-8"))["requirements"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise RequirementCatalogueError(f"{CATALOGUE}: {exc}") from exc
     catalogue: dict[str, Requirement] = {}

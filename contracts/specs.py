@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from .errors import ContractError, ContractFileError
+from .yaml_data import safe_load
 
 OPENAPI_DIR = Path(__file__).resolve().parent / "openapi"
 CONTRACT_NAMES = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver", "fbs", "payment", "sim-control")
@@ -38,7 +39,7 @@ def spec_path(name: str) -> Path:
 def _load(name: str) -> dict[str, Any]:
     path = spec_path(name)
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ContractFileError(f"no contract file {path}") from exc
     except yaml.YAMLError as exc:

@@ -42,6 +42,7 @@ from rich.table import Table
 
 from contracts.municipalities import Municipality, load_municipalities
 from contracts.profile import PROFILE_NAMES, load_profile
+from contracts.yaml_data import safe_load
 from integration.routing import Route, RoutingTable, default_sortiment
 
 from .certification.certificate import parse_rfc3339, read_certificate, verify
@@ -168,7 +169,7 @@ def load_routes(path: Path | None) -> tuple[RoutingTable, str]:
     if path is None:
         return RoutingTable.from_vendor_urls({p: SIMULATED for p in PROFILE_NAMES}), "simulated world (no --routes)"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise RolloutError(f"cannot read routes file {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

@@ -14,9 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from contracts.municipalities import Municipality, by_cvr, load_municipalities
+from contracts.yaml_data import safe_load
 
 from .errors import EngineError
 
@@ -26,7 +25,7 @@ SORTIMENT_FILE = Path(__file__).resolve().parent / "sortiment.yaml"
 
 @lru_cache(maxsize=1)
 def default_sortiment() -> dict[str, str]:
-    return dict(yaml.safe_load(SORTIMENT_FILE.read_text(encoding="utf-8"))["default"])
+    return dict(safe_load(SORTIMENT_FILE.read_text(encoding="utf-8"))["default"])
 
 
 @dataclass(frozen=True)

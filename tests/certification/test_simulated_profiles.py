@@ -18,6 +18,11 @@ from simulators import factory
 from tests.support.browser import rendered_dom
 from tests.support.misbehaving import Misbehaving
 
+# One full certification per test session (tests/conftest.py): under `-n 2` every test that reads it
+# runs on the same worker (`--dist loadgroup`), so it is made once, not once per worker.
+pytestmark = pytest.mark.xdist_group("certified-prisme-2009")
+
+
 
 def _probe(mode: str, profile: str = "kmd-opus") -> dict[str, Any]:
     inbox = CallbackRelay("t")

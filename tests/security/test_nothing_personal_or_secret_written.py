@@ -16,6 +16,11 @@ import pytest
 
 from tests.support.certified import CALLBACK_TOKEN as _CALLBACK_TOKEN
 
+# One full certification per test session (tests/conftest.py): under `-n 2` every test that reads it
+# runs on the same worker (`--dist loadgroup`), so it is made once, not once per worker.
+pytestmark = pytest.mark.xdist_group("certified-prisme-2009")
+
+
 _CPR = re.compile(rb"(?<![0-9])([0-3][0-9])([01][0-9])([0-9]{2})-?([0-9]{4})(?![0-9])")
 _PUBLIC_DEV_TOKEN = b"oir-dev-token"
 CALLBACK_TOKEN = _CALLBACK_TOKEN.encode()
