@@ -3,7 +3,8 @@
 Business days skip weekends and public holidays (from the `holidays` package); bank days also skip
 the banks' own closing days (24 and 31 December, Constitution Day 5 June, and the Friday after
 Ascension Day). Nightly batches arrive on the next business day, PSRM settles on the last bank day
-of the month, and scenario deadlines fall over Christmas and Easter; all of them ask this module.
+of the month, and scenario deadlines fall over Christmas and Easter, and a payment deadline on a closed day moves to the
+next bank day; all of them ask this module.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def _bank_closing_days(year: int) -> frozenset[date]:
 
 def is_bank_day(day: date) -> bool:
     return is_business_day(day) and day not in _bank_closing_days(day.year)
+
+
+def deadline_on_bank_day(day: date) -> date:
+    """A payment deadline (due date, SRB, a reminder's) as it stands: one that falls on a Saturday, Sunday,
+    public holiday or bank-closing day moves to the next bank day, where a payment is still timely, and
+    periods counted from the deadline count from there (DOMAIN.md, "Deadlines on closed days")."""
+    while not is_bank_day(day):
+        day += timedelta(days=1)
+    return day
 
 
 def last_bank_day_of_month(year: int, month: int) -> date:

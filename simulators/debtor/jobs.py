@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from contracts.calendar import deadline_on_bank_day
 from contracts.profile import Profile
 from simulators.kernel import Session, SimRuntime
 from simulators.kernel.clock import COPENHAGEN
@@ -57,7 +58,13 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
     for claim in list(books.claims.values()):
         if claim.status != "AKTIV":
             continue
-        ran += _remind(books, profile, claim, now.date())
+        ran += _remind(
+            books,
+            profile,
+            claim,
+            now.date(),
+            move_deadlines=not misbehaviour.active(session.settings, "deadlines_on_closed_days"),
+        )
         ran += _charge_interest(books, profile, claim, now.date())
     ran += await _hand_over(runtime, session, profile, books)
     ran += await _fetch_receipts(runtime, session, profile, books)
@@ -67,20 +74,24 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
 
 
 # ---- reminders and interest ------------------------------------------------------------------------
-def _reminder_dates(profile: Profile, claim: Claim) -> list[date]:
+def _reminder_dates(profile: Profile, claim: Claim, move_deadlines: bool = True) -> list[date]:
+    """Each reminder's deadline, counted from the one before (SRB first); one on a closed day moves to
+    the next bank day and the next counts from there (`move_deadlines=False`: the misbehaviour)."""
     dates, day = [], claim.last_timely_payment
     for reminder in profile.reminders:
         day = day + timedelta(days=reminder.after_days)
+        if move_deadlines:
+            day = deadline_on_bank_day(day)
         dates.append(day)
     return dates
 
 
-def _remind(books: DebtorBooks, profile: Profile, claim: Claim, today: date) -> int:
+def _remind(books: DebtorBooks, profile: Profile, claim: Claim, today: date, *, move_deadlines: bool = True) -> int:
     if claim.with_psrm:
         return 0
     sent = 0
     for number, (reminder, due) in enumerate(
-        zip(profile.reminders, _reminder_dates(profile, claim), strict=True), start=1
+        zip(profile.reminders, _reminder_dates(profile, claim, move_deadlines), strict=True), start=1
     ):
         if number <= len(claim.reminders) or due > today:
             continue

@@ -18,6 +18,7 @@ MISBEHAVIOURS: dict[str, str] = {
     "drop_callbacks": "never delivers DækningAfskrivning callbacks (believes they were sent)",
     "error_500_on_bad_input": "answers 500 instead of a 4xx problem to a request that breaks the contract",
     "ignore_annulment": "acknowledges an annulment but leaves the claim active and payable",
+    "deadlines_on_closed_days": "keeps a deadline (SRB, a reminder's) that falls on a closed day, counting on from it",
 }
 
 

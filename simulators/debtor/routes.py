@@ -100,7 +100,13 @@ async def opret_debitorkonto(
     profile = _admit(call, block)
     disabled = frozenset(p.strip() for p in str(call.setting("disabled_products") or "").split(",") if p.strip())
     account, created, results = service.register(
-        _books(call), profile, block.municipality.cvr, body, call.now.date(), disabled
+        _books(call),
+        profile,
+        block.municipality.cvr,
+        body,
+        call.now.date(),
+        disabled,
+        move_deadlines=not misbehaviour.active(call.session.settings, "deadlines_on_closed_days"),
     )
     response.status_code = 201 if created else 200
     return OpretDebitorkontoOut(

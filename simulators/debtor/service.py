@@ -11,6 +11,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from contracts.calendar import deadline_on_bank_day
 from contracts.profile import Profile
 from simulators.kernel import Problem, ensure_valid_cvr
 
@@ -50,10 +51,13 @@ def register(
     body: OpretDebitorkontoIn,
     today: date,
     disabled: frozenset[str] = frozenset(),
+    *,
+    move_deadlines: bool = True,
 ) -> tuple[Account, bool, list[tuple[Claim, bool]]]:
     """OpretDebitorkonto: create the account if new and register each claim exactly once.
 
-    `disabled`: product codes not (yet) set up in this municipality's sortiment.
+    `disabled`: product codes not (yet) set up in this municipality's sortiment. `move_deadlines=False`
+    is the `deadlines_on_closed_days` misbehaviour: an SRB on a closed day stays there.
     """
     _validate_claims(books, profile, body, disabled)
     account = books.accounts.get(body.debitorkontoId)
@@ -96,7 +100,7 @@ def register(
     if account.closed_on is not None and pending:
         account.closed_on = None  # a new claim reopens a closed account
     for claim_in in pending:
-        results.append((_new_claim(books, profile, account, body, claim_in, today), True))
+        results.append((_new_claim(books, profile, account, body, claim_in, today, move_deadlines), True))
     return account, created, results
 
 
@@ -133,11 +137,19 @@ def _validate_claims(
 
 
 def _new_claim(
-    books: DebtorBooks, profile: Profile, account: Account, body: OpretDebitorkontoIn, claim_in: FordringIn, today: date
+    books: DebtorBooks,
+    profile: Profile,
+    account: Account,
+    body: OpretDebitorkontoIn,
+    claim_in: FordringIn,
+    today: date,
+    move_deadlines: bool = True,
 ) -> Claim:
     srb = claim_in.sidsteRettidigeBetalingsdato or max(
         claim_in.forfaldsdato, today + timedelta(days=profile.invoice.payment_days)
     )
+    if move_deadlines:  # an SRB on a closed day moves to the next bank day; reminders count from there
+        srb = deadline_on_bank_day(srb)
     claim = Claim(
         id=claim_in.fordringId,
         account_id=account.id,

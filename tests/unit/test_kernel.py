@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from contracts.calendar import deadline_on_bank_day
 from simulators.kernel import FaultKind, FaultRuleIn, VirtualClock
 from simulators.kernel.calendar import is_bank_day, is_business_day, last_bank_day_of_month, next_business_day
 from simulators.kernel.clock import ClockError
@@ -52,3 +53,11 @@ def test_danish_business_days() -> None:
     assert not is_bank_day(date(2026, 5, 15))  # Friday after Ascension
     assert last_bank_day_of_month(2026, 5) == date(2026, 5, 29)  # 31st is a Sunday
     assert last_bank_day_of_month(2026, 12) == date(2026, 12, 30)  # 31st: banks closed
+
+
+def test_a_deadline_on_a_closed_day_moves_to_the_next_bank_day() -> None:
+    assert deadline_on_bank_day(date(2026, 12, 24)) == date(2026, 12, 28)  # closed, two holidays, a Sunday
+    assert deadline_on_bank_day(date(2026, 12, 31)) == date(2027, 1, 4)  # closed, New Year, a weekend
+    assert deadline_on_bank_day(date(2026, 5, 15)) == date(2026, 5, 18)  # the Friday after Ascension
+    assert deadline_on_bank_day(date(2026, 6, 5)) == date(2026, 6, 8)  # Constitution Day, then a weekend
+    assert deadline_on_bank_day(date(2026, 2, 4)) == date(2026, 2, 4)  # a bank day stays put
