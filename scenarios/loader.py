@@ -27,8 +27,59 @@ from .vocabulary import ACTORS, STEP_KEYS, Action, Arg, actions
 
 SCENARIO_SUFFIX = ".scenario.yaml"
 BUNDLED_SUITES = Path(__file__).resolve().parent / "suites"  # the suites this package ships
-EXPECT_KEYS = ("that", "within", "stop_if", "absent", "as", "covers")
-MATCHERS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "len", "exists")
+EXPECT_KEYS = ("that", "within", "stop_if", "absent", "soft", "as", "covers")
+MATCHERS = (
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "not_in",
+    "contains",
+    "not_contains",
+    "matches",
+    "len",
+    "exists",
+    "every",
+    "none",
+)
+# What people coming from other test tools write for a matcher, and the matcher it is here.
+MATCHER_ALIASES = {
+    "equals": "eq",
+    "equal": "eq",
+    "is": "eq",
+    "not_equal": "ne",
+    "not_equals": "ne",
+    "greater_than": "gt",
+    "greater_than_or_equal": "gte",
+    "at_least": "gte",
+    "less_than": "lt",
+    "less_than_or_equal": "lte",
+    "at_most": "lte",
+    "after": "gt",
+    "before": "lt",
+    "one_of": "in",
+    "not_one_of": "not_in",
+    "includes": "contains",
+    "excludes": "not_contains",
+    "does_not_contain": "not_contains",
+    "regex": "matches",
+    "length": "len",
+    "all": "every",
+    "any": "contains",
+}
+
+
+def nearest_matcher(name: str) -> str | None:
+    """The matcher a misspelt or foreign one most likely means (case-insensitive; common aliases)."""
+    lowered = name.lower().replace("-", "_")
+    if lowered in MATCHERS:
+        return lowered
+    return MATCHER_ALIASES.get(lowered) or nearest(lowered, MATCHERS)
+
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Simulation-only needs a vendor's real debtor system cannot meet: its own simulator's operations, and
@@ -52,6 +103,7 @@ class Step:
     within: float | None = None  # seconds of real time to keep polling
     absent: bool = False
     covers: tuple[str, ...] = ()  # the scenario's requirements this step asserts (blamed if it fails)
+    soft: bool = False  # expect only: a failure is recorded and the scenario goes on (it still fails)
 
 
 @dataclass(frozen=True)
@@ -257,8 +309,16 @@ class _Checker:
         if len(queries) != 1:
             if not queries:
                 raise self.fail(line, "expect", "name one query to observe, e.g. fbs.claim: fee")
-            odd = next((k for k in queries if "." not in k), queries[1])
-            raise self.fail(raw.line_of(odd), odd, "an expect observes exactly one query", nearest(odd, EXPECT_KEYS))
+            stray = next((k for k in queries if "." not in k), None)
+            if stray is not None:  # not a query (those are actor.name): a misspelt key of the expect
+                raise self.fail(
+                    raw.line_of(stray),
+                    stray,
+                    f"unknown key '{stray}' in an expect; besides its one query (actor.name) an expect "
+                    f"takes {', '.join(EXPECT_KEYS)}",
+                    nearest(stray.lower(), EXPECT_KEYS),
+                )
+            raise self.fail(raw.line_of(queries[1]), queries[1], "an expect observes exactly one query")
         query = queries[0]
         query_line = raw.line_of(query)
         spec = self.action(query_line, query)
@@ -274,6 +334,9 @@ class _Checker:
         absent = raw.get("absent", False)
         if not isinstance(absent, bool):
             raise self.fail(raw.line_of("absent"), "absent", "true or false")
+        soft = raw.get("soft", False)
+        if not isinstance(soft, bool):
+            raise self.fail(raw.line_of("soft"), "soft", "true or false")
         that = self.matchers(raw, "that")
         stop_if = self.matchers(raw, "stop_if")
         capture = self.capture(raw.get("as"), raw, line)
@@ -289,6 +352,7 @@ class _Checker:
             within=within,
             absent=absent,
             covers=self.step_covers(raw, raw.get("covers"), line),
+            soft=soft,
         )
 
     def step_covers(self, raw: Any, value: Any, line: int) -> tuple[str, ...]:
@@ -324,15 +388,34 @@ class _Checker:
             line = value.line_of(path)
             self.references(expected, line, path)
             if isinstance(expected, LineDict):  # a mapping is always matchers; nested fields use dotted paths
-                for operator in expected:
-                    if operator not in MATCHERS:
-                        raise self.fail(
-                            expected.line_of(operator),
-                            f"{key}.{path}",
-                            f"unknown matcher '{operator}' (for a nested field write {path}.{operator})",
-                            nearest(operator, MATCHERS),
-                        )
+                self.matcher_map(expected, f"{key}.{path}")
         return dict(value)
+
+    def matcher_map(self, expected: LineDict, where: str) -> None:
+        """A field's mapping of matchers: known names; `every`/`none` hold a `that:`-style mapping."""
+        for operator, bound in expected.items():
+            line = expected.line_of(operator)
+            if operator not in MATCHERS:
+                raise self.fail(
+                    line,
+                    where,
+                    f"unknown matcher '{operator}'; matchers are {', '.join(MATCHERS)} "
+                    f"(a nested field is a dotted path, e.g. {where.split('.', 1)[-1]}.{operator})",
+                    nearest_matcher(str(operator)),
+                )
+            if operator in ("every", "none"):
+                if not isinstance(bound, LineDict) or not bound:
+                    raise self.fail(
+                        line,
+                        f"{where}.{operator}",
+                        f"{operator} holds a mapping of item fields to expected values, e.g. "
+                        "{beloebOere: {gt: 0}} ('.' for the item itself)",
+                    )
+                for inner_path, inner in bound.items():
+                    if isinstance(inner, LineDict):
+                        self.matcher_map(inner, f"{where}.{operator}.{inner_path}")
+            elif operator in ("in", "not_in") and not isinstance(bound, list):
+                raise self.fail(line, f"{where}.{operator}", f"{operator} takes a list of the values allowed")
 
     def arguments(self, line: int, name: str, spec: Action, raw: Any, allowed_extra: tuple[str, ...]) -> dict[str, Any]:
         if raw is None:

@@ -10,6 +10,8 @@ asserts (its step-level `covers:`), not against everything its scenario covers. 
 requirements, one that every step asserting it passed before the failure is proven; the rest the
 scenario did not get far enough to judge — neither passed nor failed ("unproven"). A failing step with
 no `covers:` of its own blames every requirement of the scenario that no passed step proved.
+An expectation marked `soft: true` that fails is recorded and the scenario goes on: the run still fails,
+its message lists every failed expectation, and each of them is blamed as above.
 """
 
 from __future__ import annotations
@@ -53,22 +55,32 @@ class ScenarioResult:
         return self.outcome == "passed"
 
 
-def blame(scenario: Scenario, failed: Step | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def blame(
+    scenario: Scenario, failed: Step | None, soft: tuple[Step, ...] = ()
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """For a run that did not pass: (blamed, unproven) among the scenario's covers (see the module doc).
 
-    `failed` is the step that failed, or None when the run failed before its first step (its world
-    could not be made): then every requirement is blamed, as nothing was shown."""
-    if failed is None:
+    `failed` is the step that stopped the run, or None when the run failed before its first step (its
+    world could not be made): then every requirement is blamed, as nothing was shown. `soft` are the
+    soft expectations that failed while the run went on; with no step that stopped it, `failed` is None
+    and the run went to its end."""
+    if failed is None and not soft:
         return scenario.covers, ()
-    ran = scenario.steps[: failed.index]  # these passed
-    untested = scenario.steps[failed.index + 1 :]
-    asserted_later = {rid for step in (failed, *untested) for rid in step.covers}
+    failing = (*soft, *([failed] if failed else []))
+    end = failed.index if failed else len(scenario.steps)
+    ran = [step for step in scenario.steps[:end] if step not in soft]  # these passed
+    untested = scenario.steps[end + 1 :]
+    asserted_later = {rid for step in (*failing, *untested) for rid in step.covers}
     proven = {rid for step in ran for rid in step.covers} - asserted_later
-    blamed = failed.covers or tuple(rid for rid in scenario.covers if rid not in proven)
+    blamed: list[str] = []
+    for step in failing:
+        for rid in step.covers or tuple(rid for rid in scenario.covers if rid not in proven):
+            if rid not in blamed:
+                blamed.append(rid)
     if not blamed:  # every requirement was proven, yet a step asserting none of them failed: blame them all
         return scenario.covers, ()
     unproven = tuple(rid for rid in scenario.covers if rid not in proven and rid not in blamed)
-    return tuple(blamed), unproven
+    return tuple(rid for rid in scenario.covers if rid in blamed), unproven
 
 
 def session_id(scenario: Scenario, profile: str) -> str:
@@ -88,15 +100,23 @@ def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, 
     except Exception as error:  # the world could not be made (a system refused its set-up): an error, reported
         return _finish(bus, scenario, profile, started, "error", f"the world could not be set up: {error}")
     ctx = RunContext(world=world, profile=profile, seed=scenario.seed, bus=bus, scenario_id=scenario.id)
+    soft: list[tuple[Step, str]] = []  # soft expectations that failed; the run went on
     try:
         _prepare(ctx, scenario)
         registry = actions()
         for step in scenario.steps:
             failed = step
-            _run_step(ctx, step, registry)
+            try:
+                _run_step(ctx, step, registry)
+            except StepFailure as failure:
+                if not step.soft:
+                    raise
+                soft.append((step, str(failure)))
         failed = None
+        if soft:
+            outcome, message = "failed", " | ".join(text for _, text in soft)
     except StepFailure as failure:
-        outcome, message = "failed", str(failure)
+        outcome, message = "failed", " | ".join([*(text for _, text in soft), str(failure)])
     except ScenarioRunError as error:
         outcome, message = "error", str(error)
     except Exception as error:  # a defect of the harness or a system: report it, never hide it
@@ -106,7 +126,7 @@ def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, 
             evidence = _evidence(ctx)
         ctx.close()
         world.close()
-    return _finish(bus, scenario, profile, started, outcome, message, failed, evidence)
+    return _finish(bus, scenario, profile, started, outcome, message, failed, evidence, tuple(s for s, _ in soft))
 
 
 def _finish(
@@ -118,12 +138,15 @@ def _finish(
     message: str,
     failed: Step | None = None,
     evidence: dict[str, Any] | None = None,
+    soft: tuple[Step, ...] = (),
 ) -> ScenarioResult:
-    """Announce how the run ended (CPR masked in the message) and return it."""
+    """Announce how the run ended (CPR masked in the message) and return it. The failed step shown is
+    the one that stopped the run, else the first soft expectation that failed."""
     seconds = time.monotonic() - started  # real time
     masked = mask_cpr_in_text(message)
-    index, line = (failed.index, failed.line) if failed else (None, None)
-    blamed, unproven = blame(scenario, failed) if outcome != "passed" else ((), ())
+    shown = failed or (soft[0] if soft else None)
+    index, line = (shown.index, shown.line) if shown else (None, None)
+    blamed, unproven = blame(scenario, failed, soft) if outcome != "passed" else ((), ())
     bus.emit(
         ScenarioFinished(
             scenario.id,

@@ -100,6 +100,7 @@ def build_schema() -> dict[str, Any]:
             "stop_if": matcher_map,
             "within": {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$"},
             "absent": {"type": "boolean"},
+            "soft": {"type": "boolean"},
             "as": {"type": "string"},
             "covers": _STEP_COVERS,
         },

@@ -1,0 +1,108 @@
+"""The scenario language's newer words: not_contains, every/none, date comparisons, `in` on a list refused
+at run time, soft expectations, and the errors for a foreign matcher name or a stray key in an expect."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.scenario_world import SimulatedWorlds
+from scenarios import ScenarioError, load_scenario, run_scenario
+from scenarios.events import EventBus
+from scenarios.matchers import mismatches
+
+SEEN = {
+    "status": "AABEN",
+    "sidsteRettidigeBetalingsdato": "2026-12-28",
+    "oprettet": "2026-11-24T10:00:00+01:00",
+    "typer": ["DAEKNING", "AFSKRIVNING"],
+    "posteringer": [{"type": "DAEKNING", "beloebOere": 5000}, {"type": "DAEKNING", "beloebOere": 2000}],
+}
+
+
+def test_not_contains_every_and_none() -> None:
+    assert mismatches(SEEN, {"typer": {"not_contains": "ANNULLERING"}, "status": {"not_contains": "BET"}}) == []
+    assert mismatches(SEEN, {"posteringer": {"every": {"type": "DAEKNING", "beloebOere": {"gt": "10 kr"}}}}) == []
+    assert mismatches(SEEN, {"posteringer": {"none": {"beloebOere": {"gt": "50 kr"}}}}) == []
+    assert mismatches(SEEN, {"typer": {"every": {".": {"matches": "^[A-Z]+$"}}}}) == []
+    assert mismatches(SEEN, {"typer": {"not_contains": "AFSKRIVNING"}}) == [
+        "typer: expected not_contains 'AFSKRIVNING', saw ['DAEKNING', 'AFSKRIVNING']"
+    ]
+    assert mismatches(SEEN, {"posteringer": {"every": {"beloebOere": {"gt": 3000}}}}) == [
+        "posteringer: every item must match: item 1: beloebOere: expected gt 3000, saw 2000"
+    ]
+    assert mismatches(SEEN, {"posteringer": {"none": {"beloebOere": 2000}}}) == [
+        "posteringer: no item may match {'beloebOere': 2000}, but item(s) 1 do"
+    ]
+    assert mismatches(SEEN, {"status": {"every": {".": "AABEN"}}}) == ["status: every needs a list, saw 'AABEN'"]
+
+
+def test_dates_compare_as_dates() -> None:
+    assert mismatches(SEEN, {"sidsteRettidigeBetalingsdato": {"gt": "2026-12-24", "lte": "2026-12-28"}}) == []
+    assert mismatches(SEEN, {"oprettet": {"lt": "2026-11-25", "gte": "2026-11-24"}}) == []
+    assert mismatches(SEEN, {"sidsteRettidigeBetalingsdato": {"lt": "2026-12-28"}}) == [
+        "sidsteRettidigeBetalingsdato: expected lt '2026-12-28', saw '2026-12-28'"
+    ]
+
+
+def test_in_on_a_list_says_it_compares_one_value() -> None:
+    (problem,) = mismatches(SEEN, {"typer": {"not_in": ["ANNULLERING"]}})
+    assert "not_in compares one value, but the field is a list" in problem
+
+
+def _load(tmp_path: Path, expect: str) -> object:
+    file = tmp_path / "words.scenario.yaml"
+    file.write_text(
+        "scenario: words\ntitle: t\ncovers: [B01-CREATE-ACCOUNT]\nsteps:\n"
+        "  - fbs.new_borrower: {as: anna}\n"
+        "  - fbs.new_claim: {borrower: anna, type: GEBYR, amount: 120 kr, as: fee}\n"
+        f"  - expect:\n      fbs.claim: fee\n{expect}",
+        "utf-8",
+    )
+    return load_scenario(file)
+
+
+@pytest.mark.parametrize(
+    ("expect", "line", "message", "suggestion"),
+    [
+        ("      that: {saldoOere: {greater_than: 0}}\n", 9, "unknown matcher 'greater_than'; matchers are", "gt"),
+        ("      that: {saldoOere: {LEN: 0}}\n", 9, "unknown matcher 'LEN'", "len"),
+        ("      that: {status: {not_in: AABEN}}\n", 9, "not_in takes a list", None),
+        ("      that: {posteringer: {every: 3}}\n", 9, "every holds a mapping of item fields", None),
+        ("      witin: 5s\n", 9, "unknown key 'witin' in an expect", "within"),
+        ("      soft: maybe\n", 9, "true or false", None),
+    ],
+)
+def test_authoring_errors_name_the_matcher_or_key_and_suggest(
+    tmp_path: Path, expect: str, line: int, message: str, suggestion: str | None
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        _load(tmp_path, expect)
+    assert caught.value.line == line
+    assert message in str(caught.value)
+    assert caught.value.suggestion == suggestion
+
+
+@pytest.fixture(scope="module")
+def worlds() -> Iterator[SimulatedWorlds]:
+    started = SimulatedWorlds.start()
+    yield started
+    started.stop()
+
+
+def test_soft_expectations_report_every_failure_and_the_run_goes_on(tmp_path: Path, worlds: SimulatedWorlds) -> None:
+    scenario = _load(
+        tmp_path,
+        "      that: {saldoOere: 1}\n      soft: true\n"
+        "  - expect:\n      fbs.claim: fee\n      that: {status: BETALT}\n      soft: true\n"
+        "  - engine.cycle: {}\n"  # the run goes on past both
+        "  - expect:\n      debtor.claim: fee\n      that: {saldoOere: 0}\n",
+    )
+    result = run_scenario(scenario, "kmd-opus", worlds, EventBus())  # type: ignore[arg-type]
+    assert result.outcome == "failed"
+    assert "saldoOere: expected 1, saw 12000" in result.message
+    assert "status: expected 'BETALT', saw 'AABEN'" in result.message
+    assert "step 6" in result.message and "saldoOere: expected 0, saw 12000" in result.message  # ran, then stopped
+    assert result.failed_line == 16  # the step that stopped the run
