@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from contracts.municipalities import load_municipalities
 from contracts.profile import CAPABILITIES, PROFILE_NAMES
 from contracts.requirements import load_requirements
 
@@ -70,6 +71,31 @@ MATCHER_ALIASES = {
     "all": "every",
     "any": "contains",
 }
+
+
+MUNICIPALITY_WORDS = ("first", "second", "other-vendor")  # relative to the profile a scenario runs for
+
+
+def municipality_problem(choice: str) -> tuple[str, str | None] | None:
+    """Why `choice` names no municipality, with the nearest name (None when it names one). The same
+    forms `RunContext.municipality` accepts at run time: a word above, a code, a CVR or a name."""
+    everyone = load_municipalities()
+    lowered = choice.strip().lower()
+    if lowered in MUNICIPALITY_WORDS or any(lowered in (m.code, m.cvr, m.name.lower()) for m in everyone):
+        return None
+    names = {m.name.lower(): m.name for m in everyone}
+    close = nearest(lowered, [*names, *MUNICIPALITY_WORDS])
+    return (
+        f"no municipality {choice!r}: give {', '.join(MUNICIPALITY_WORDS)}, a municipality code, a CVR or a name",
+        names.get(close, close) if close else None,
+    )
+
+
+def nearest_choice(value: str, choices: Iterable[str]) -> str | None:
+    """The allowed value meant: the same letters in another case first (`gebyr` → GEBYR), else the nearest."""
+    options = list(choices)
+    same = next((c for c in options if c.lower() == value.lower()), None)
+    return same or nearest(value, options) or nearest(value.upper(), options)
 
 
 def nearest_matcher(name: str) -> str | None:
@@ -482,8 +508,12 @@ class _Checker:
             raise self.fail(line, key, str(problem)) from problem
         if arg.choices and value not in arg.choices:
             raise self.fail(
-                line, key, f"{value!r} is not one of {', '.join(arg.choices)}", nearest(str(value), arg.choices)
+                line, key, f"{value!r} is not one of {', '.join(arg.choices)}", nearest_choice(str(value), arg.choices)
             )
+        if key.rsplit(".", 1)[-1] == "municipality" and isinstance(value, str | int):
+            unknown = municipality_problem(str(value))
+            if unknown:
+                raise self.fail(line, key, *unknown)
         return str(value) if arg.type == "str" else value
 
     def item(self, items: Any, index: int, key: str, spec: dict[str, Arg]) -> dict[str, Any]:

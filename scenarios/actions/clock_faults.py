@@ -12,7 +12,7 @@ import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from contracts.calendar import add_business_days, is_business_day
+from contracts.calendar import add_business_days, is_bank_day, is_business_day
 from contracts.municipalities import for_vendor
 
 from ..context import RunContext
@@ -140,12 +140,13 @@ def advance(
 
 @action("clock.now", "query")
 def now(ctx: RunContext) -> dict[str, Any]:
-    """The world's virtual time, and whether today is a Danish business day."""
+    """The world's virtual time, and whether today is a Danish business day and a bank day."""
     instant = ctx.virtual_now()
     return {
         "now": instant.isoformat(),
         "date": instant.date().isoformat(),
         "business_day": is_business_day(instant.date()),
+        "bank_day": is_bank_day(instant.date()),
     }
 
 

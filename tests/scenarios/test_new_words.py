@@ -106,3 +106,35 @@ def test_soft_expectations_report_every_failure_and_the_run_goes_on(tmp_path: Pa
     assert "status: expected 'BETALT', saw 'AABEN'" in result.message
     assert "step 6" in result.message and "saldoOere: expected 0, saw 12000" in result.message  # ran, then stopped
     assert result.failed_line == 16  # the step that stopped the run
+
+
+def _load_steps(tmp_path: Path, steps: str) -> object:
+    file = tmp_path / "steps.scenario.yaml"
+    file.write_text(f"scenario: steps\ntitle: t\ncovers: [B01-CREATE-ACCOUNT]\nsteps:\n{steps}", "utf-8")
+    return load_scenario(file)
+
+
+@pytest.mark.parametrize(
+    ("steps", "message", "suggestion"),
+    [
+        (
+            "  - fbs.new_borrower: {as: anna}\n  - fbs.new_claim: {borrower: anna, type: gebyr, amount: 1 kr}\n",
+            "'gebyr' is not one of",
+            "GEBYR",
+        ),
+        ("  - fbs.new_borrower: {municipality: Kobenhavn}\n", "no municipality 'Kobenhavn'", "København"),
+        ("  - fbs.new_borrower: {municipality: secnod}\n", "no municipality 'secnod'", "second"),
+    ],
+)
+def test_enum_values_and_municipalities_are_checked_at_load_time(
+    tmp_path: Path, steps: str, message: str, suggestion: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        _load_steps(tmp_path, steps)
+    assert message in str(caught.value)
+    assert caught.value.suggestion == suggestion
+
+
+def test_every_way_of_naming_a_municipality_loads(tmp_path: Path) -> None:
+    for choice in ("first", "second", "other-vendor", "101", "københavn", "Frederiksberg"):
+        _load_steps(tmp_path, f"  - fbs.new_borrower: {{municipality: {choice}}}\n")
