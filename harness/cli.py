@@ -270,14 +270,22 @@ def engine_migrate(
     dev: bool = _DEV,
     header: list[str] = _HEADERS,
     report: Path = typer.Option(Path("migration.json"), help="Where to write the report"),
+    feed_from: str = typer.Option(
+        None,
+        "--feed-from",
+        envvar="OIR_FEED_FROM",
+        help="The extract's cut-off (FBS's feed cursor when it wrote the extract, e.g. c-00001234): the "
+        "engine's feed starts there, so nothing in the extract is sent again and nothing after it is missed",
+    ),
 ) -> None:
-    """Migrate historic open claims: a trial extract (--dry-run) or the final extract (each claim once)."""
+    """Migrate historic open claims with their history (original amount, write-downs, SRB, reminders): a
+    trial extract (--dry-run) or the final extract (each claim once)."""
     from .engine_commands import EngineOptions, run_migrate
 
     options = EngineOptions(
         db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
     )
-    raise typer.Exit(run_migrate(console, options, extract, dry_run, report))
+    raise typer.Exit(run_migrate(console, options, extract, dry_run, report, feed_from))
 
 
 @engine_app.command("serve")

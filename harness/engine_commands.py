@@ -116,9 +116,11 @@ def run_quarantine(console: Console, options: EngineOptions, replay: bool, repla
     return 1 if remaining else 0
 
 
-def run_migrate(console: Console, options: EngineOptions, extract: Path, dry_run: bool, report: Path) -> int:
+def run_migrate(
+    console: Console, options: EngineOptions, extract: Path, dry_run: bool, report: Path, feed_from: str | None = None
+) -> int:
     """A trial extract (`dry_run`: validate and report, send nothing) or the final extract (each claim
-    once); 1 when the final extract left claims pending."""
+    once; the feed then starts at `feed_from`, the extract's cut-off); 1 when it left claims pending."""
     from rich.progress import Progress
 
     from integration.claim_migration import trial_extract
@@ -132,7 +134,9 @@ def run_migrate(console: Console, options: EngineOptions, extract: Path, dry_run
         with Progress(console=console) as progress:
             task = progress.add_task("final extract", total=None)
             result = engine.migrate(
-                extract, progress=lambda done, total: progress.update(task, completed=done, total=total)
+                extract,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                feed_from=feed_from,
             )
     report.write_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False), encoding="utf-8")
     table = Table(title="trial extract (nothing sent)" if dry_run else "final extract")
@@ -148,7 +152,9 @@ def run_migrate(console: Console, options: EngineOptions, extract: Path, dry_run
         )
     console.print(table)
     console.print(
-        f"report: {report}" + ("" if dry_run else f"; delivered {result.delivered}, pending {result.pending}")
+        f"report: {report}"
+        + ("" if dry_run else f"; delivered {result.delivered}, pending {result.pending}")
+        + (f"; the feed reads from {result.feed_from}" if result.feed_from else "")
     )
     if not dry_run and result.pending:
         return 1

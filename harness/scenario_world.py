@@ -171,10 +171,10 @@ class InProcessEngine:
         self.engine.cycle()  # deliver the repairs
         return result.as_json()
 
-    def migrate(self, lines: list[dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
+    def migrate(self, lines: list[dict[str, Any]], *, dry_run: bool, feed_from: str | None = None) -> dict[str, Any]:
         extract = self.folder / "extract.jsonl"
         extract.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-        return self.engine.migrate(extract, dry_run=dry_run).as_json()
+        return self.engine.migrate(extract, dry_run=dry_run, feed_from=feed_from).as_json()
 
     def outbox(self, claim_id: str | None) -> list[dict[str, Any]]:
         query = select(OutboxMessage).order_by(OutboxMessage.id)

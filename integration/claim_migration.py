@@ -2,7 +2,19 @@
 
 The extract is a JSON Lines file, one open claim a line, in the shape of FBS's claim events:
 `{"fordringId", "kommuneCvr", "laaner": {"laanerId", "cpr", "navn"}, "type", "tekst",
-"stiftelsesdato", "forfaldsdato", "delposter": [{"delpostId", "beloebOere", "tekst"}]}`.
+"stiftelsesdato", "forfaldsdato", "delposter": [{"delpostId", "beloebOere", "tekst"}]}`, and the
+claim's history as it stands at the extract's cut-off (DOMAIN.md, "Go-live of a municipality"):
+`delposter` at their original amounts; `nedskrivninger` — what was paid at the library or written down
+before the cut-off, `[{"haendelseId", "beloebOere", "virkningsdato", "aarsag"}]`; the
+`sidsteRettidigeBetalingsdato` (SRB) and the `rykkere` already sent, `[{"nummer", "dato"}]`; and
+`haendelser`, the FBS feed events the line already includes. FBS's extract (`GET /migrering/udtraek`)
+writes exactly this, with the feed cursor of its cut-off.
+
+A historic claim is registered at its original amount with its SRB and reminders, then written down by
+each `nedskrivning`, so the debtor system knows what was asked, what was paid and what was forgiven, and
+counts its next reminder or its handover from the history. The line's `haendelser` are recorded as read,
+so the feed never sends the same claim or write-down again, whatever the engine's cursor; and the final
+extract can move the cursor to the cut-off (`feed_from`), so the feed starts where the extract ends.
 
 The trial extract validates every claim (its fields, its municipality's route, the sortiment
 mapping) and reports per municipality what would be sent and what would be rejected, sending
@@ -29,7 +41,7 @@ from contracts.wire import Cpr, Ident, IsoDate, Oere, StrictModel
 from .parts import CycleReport
 from .routing import RoutingError, RoutingTable
 from .store import MigratedClaim
-from .translate import to_messages
+from .translate import MessageSpec, to_messages
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -49,6 +61,20 @@ class _Part(StrictModel):
     tekst: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class _Reminder(StrictModel):
+    nummer: Annotated[int, Field(ge=1, le=9)]
+    dato: IsoDate
+
+
+class _WriteDown(StrictModel):
+    """Money paid at the library, or forgiven, before the cut-off: a write-down of the claim."""
+
+    haendelseId: Ident | None = None  # the FBS feed event it was, if it came from the feed
+    beloebOere: Oere
+    virkningsdato: IsoDate
+    aarsag: Literal["DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET"]
+
+
 class HistoricClaim(StrictModel):
     fordringId: Ident
     kommuneCvr: Annotated[str, Field(pattern=r"^[0-9]{8}$")]
@@ -57,7 +83,20 @@ class HistoricClaim(StrictModel):
     tekst: Annotated[str, Field(min_length=1, max_length=200)]
     stiftelsesdato: IsoDate
     forfaldsdato: IsoDate
-    delposter: Annotated[list[_Part], Field(min_length=1, max_length=20)]
+    delposter: Annotated[list[_Part], Field(min_length=1, max_length=20)]  # at their original amounts
+    sidsteRettidigeBetalingsdato: IsoDate | None = None
+    rykkere: Annotated[list[_Reminder], Field(max_length=9)] = []  # noqa: RUF012  (pydantic copies it)
+    nedskrivninger: Annotated[list[_WriteDown], Field(max_length=100)] = []  # noqa: RUF012
+    haendelser: Annotated[list[Ident], Field(max_length=200)] = []  # noqa: RUF012
+
+    @property
+    def original_oere(self) -> int:
+        return sum(p.beloebOere for p in self.delposter)
+
+    @property
+    def open_oere(self) -> int:
+        """What the claim still asks at the cut-off."""
+        return self.original_oere - sum(w.beloebOere for w in self.nedskrivninger)
 
 
 @dataclass
@@ -78,6 +117,7 @@ class MigrationReport:
     pending: int = 0  # final: still to deliver (run again to finish)
     municipalities: dict[str, MunicipalityTally] = field(default_factory=dict)
     rejected_lines: list[dict[str, Any]] = field(default_factory=list)
+    feed_from: str | None = None  # final: where the engine's feed now starts (the extract's cut-off)
 
     def tally(self, name: str) -> MunicipalityTally:
         return self.municipalities.setdefault(name, MunicipalityTally())
@@ -95,6 +135,7 @@ class MigrationReport:
                 for name, t in sorted(self.municipalities.items())
             },
             "rejectedLines": self.rejected_lines,
+            "feedFrom": self.feed_from,
         }
 
 
@@ -112,7 +153,7 @@ def _event(claim: HistoricClaim) -> dict[str, Any]:
     """The historic claim as the FBS event the engine already knows how to route and translate."""
     municipality = by_cvr(claim.kommuneCvr)
     assert municipality is not None
-    data = claim.model_dump(mode="json")
+    data = claim.model_dump(mode="json", exclude={"nedskrivninger", "haendelser"})
     return {
         "type": "FORDRING_OPRETTET",
         "kommuneCvr": claim.kommuneCvr,
@@ -152,12 +193,34 @@ def _validate(number: int, raw: Any, routes: RoutingTable, report: MigrationRepo
     if municipality is None:
         reject(claim.kommuneCvr, "OIR-ROUTE-UNKNOWN-MUNICIPALITY", f"{claim.kommuneCvr} is not a municipality")
         return None
+    if claim.open_oere <= 0:
+        reject(
+            municipality.name,
+            "MIGRATION-NOT-OPEN",
+            f"written down by {claim.original_oere - claim.open_oere} øre of {claim.original_oere}: nothing is open",
+        )
+        return None
+    if claim.sidsteRettidigeBetalingsdato is not None and claim.sidsteRettidigeBetalingsdato < claim.forfaldsdato:
+        reject(municipality.name, "MIGRATION-DATES", "sidsteRettidigeBetalingsdato lies before forfaldsdato")
+        return None
     try:
         specs = to_messages(_event(claim), routes)
     except RoutingError as error:
         reject(municipality.name, error.code, error.text)
         return None
     return claim, specs[0]
+
+
+def _write_downs(claim: HistoricClaim, routes: RoutingTable) -> list[MessageSpec]:
+    """The claim's write-downs before the cut-off, as the messages the feed would have made of them."""
+    base = _event(claim)
+    return [
+        spec
+        for write_down in claim.nedskrivninger
+        for spec in to_messages(
+            {**base, "type": "FORDRING_NEDSKREVET", "nedskrivning": write_down.model_dump(mode="json")}, routes
+        )
+    ]
 
 
 def trial_extract(path: Path, routes: RoutingTable) -> MigrationReport:
@@ -170,12 +233,17 @@ def trial_extract(path: Path, routes: RoutingTable) -> MigrationReport:
             claim, _ = checked
             tally = report.tally(by_cvr(claim.kommuneCvr).name)  # type: ignore[union-attr]
             tally.send += 1
-            tally.amount_oere += sum(p.beloebOere for p in claim.delposter)
+            tally.amount_oere += claim.open_oere
     return report
 
 
-def final_extract(path: Path, engine: Engine, progress: Progress | None = None) -> MigrationReport:
-    """Queue each valid claim exactly once, then deliver until nothing is pending."""
+def final_extract(
+    path: Path, engine: Engine, progress: Progress | None = None, feed_from: str | None = None
+) -> MigrationReport:
+    """Queue each valid claim exactly once, then deliver until nothing is pending.
+
+    `feed_from`: the extract's cut-off (FBS's feed cursor when it wrote the extract); the engine's feed
+    then starts there, unless it has read further already."""
     report = MigrationReport(final=True)
     for number, raw in _read(path):
         report.lines += 1
@@ -188,12 +256,22 @@ def final_extract(path: Path, engine: Engine, progress: Progress | None = None) 
                 report.already_taken += 1
                 continue
             session.add(MigratedClaim(claim_id=claim.fordringId, line=number, taken_at=engine.clock.now()))
+            if engine.known_claim(session, claim.fordringId):
+                # The feed brought it before the extract did: registered once, history not applied twice.
+                report.already_taken += 1
+                engine.mark_events_read(session, claim.haendelser, claim.fordringId)
+                continue
             engine.remember_registration(session, spec, claim.kommuneCvr)
             engine.queue(session, spec, claim.kommuneCvr, claim.fordringId, f"migration:{number}")
+            for write_down in _write_downs(claim, engine.routes):
+                engine.queue(session, write_down, claim.kommuneCvr, claim.fordringId, f"migration:{number}")
+            engine.mark_events_read(session, claim.haendelser, claim.fordringId)
         report.taken += 1
         tally = report.tally(by_cvr(claim.kommuneCvr).name)  # type: ignore[union-attr]
         tally.send += 1
-        tally.amount_oere += sum(p.beloebOere for p in claim.delposter)
+        tally.amount_oere += claim.open_oere
+    if feed_from is not None:
+        report.feed_from = engine.start_feed_at(feed_from)
     total = report.taken + report.already_taken
     while True:
         cycle = CycleReport()

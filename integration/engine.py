@@ -99,12 +99,20 @@ class Engine:
         """Each quarantined message as a person reads it: which claim, what, and why FBS refused it."""
         return _quarantine_listing(self, route_cvr)
 
-    def migrate(self, extract: Path, *, dry_run: bool = False, progress: Progress | None = None) -> MigrationReport:
+    def migrate(
+        self,
+        extract: Path,
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        feed_from: str | None = None,
+    ) -> MigrationReport:
         """Historic claims: the trial extract (`dry_run`: validate and report, send nothing) or the final
-        extract (queue each valid claim once, then deliver until nothing more goes)."""
+        extract (queue each valid claim once with its history, then deliver until nothing more goes;
+        `feed_from`, the extract's cut-off, is where the feed then starts)."""
         if dry_run:
             return trial_extract(extract, self.routes)
-        return final_extract(extract, self, progress)
+        return final_extract(extract, self, progress, feed_from)
 
     def api(self, *, limits: BodyLimits = CALLBACK_LIMITS) -> FastAPI:
         """The callback API (`oir-fagsystem-v3`), /health and /metrics of this engine."""
@@ -164,6 +172,15 @@ class Engine:
 
     # Which account and sub-claims a claim has at the debtor, to read its callbacks later.
     remember_registration = staticmethod(FeedIntake.remember_registration)
+    known_claim = staticmethod(FeedIntake.known_claim)
+
+    def mark_events_read(self, session: Session, event_ids: list[str], claim_id: str) -> None:
+        """Feed events a go-live extract already carried: taken in, never sent again."""
+        self._intake.mark_events_read(session, event_ids, claim_id)
+
+    def start_feed_at(self, cursor: str) -> str:
+        """Start the feed at a go-live extract's cut-off (unless it was read already); where it reads from."""
+        return self._intake.start_feed_at(cursor)
 
     def close(self) -> None:
         """Stop the delivery threads (idle between batches), close the HTTP client and, when the engine

@@ -48,7 +48,7 @@ class FeedIntake:
                 # One reader at a time: the cursor row is locked until the page is stored.
                 position = session.scalars(
                     select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
-                ).one_or_none() or FeedPosition(feed=FEED, cursor=None)
+                ).one_or_none() or FeedPosition(feed=FEED, cursor=settings.feed_from)
                 params: dict[str, Any] = {"antal": settings.page_size}
                 if position.cursor:
                     params["efter"] = position.cursor
@@ -111,6 +111,40 @@ class FeedIntake:
             if spec.kind == "REGISTER":
                 self.remember_registration(session, spec, event["kommuneCvr"], claims)
             page.outbox.append(self._outbox_row(spec, event["kommuneCvr"], claim_id, event["haendelseId"]))
+
+    def start_feed_at(self, cursor: str) -> str:
+        """Start the feed at `cursor` (a go-live extract's cut-off) unless the engine has read the feed
+        already: then it goes on from where it is, and the extract's events recorded as read
+        (`mark_events_read`) keep what the extract carried from being sent twice. Returns where it reads from."""
+        with self.parts.store.begin() as session:
+            position = session.scalars(
+                select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
+            ).one_or_none()
+            if position is None:
+                session.add(FeedPosition(feed=FEED, cursor=cursor))
+                return cursor
+            if position.cursor is None:
+                position.cursor = cursor
+            return position.cursor
+
+    def mark_events_read(self, session: Session, event_ids: list[str], claim_id: str) -> None:
+        """Record feed events as taken in without sending anything for them: what a go-live extract
+        already carried (the claim's creation, its write-downs before the cut-off)."""
+        if not event_ids:
+            return
+        seen = set(session.scalars(select(InboxEvent.event_id).where(InboxEvent.event_id.in_(event_ids))))
+        for event_id in dict.fromkeys(event_ids):
+            if event_id not in seen:
+                session.add(
+                    InboxEvent(
+                        event_id=event_id, kind="MIGRATED", claim_id=claim_id, received_at=self.parts.clock.now()
+                    )
+                )
+
+    @staticmethod
+    def known_claim(session: Session, claim_id: str) -> bool:
+        """Has the claim been registered (or queued for registration) already?"""
+        return session.get(ClaimRecord, claim_id) is not None
 
     @staticmethod
     def remember_registration(

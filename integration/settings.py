@@ -49,6 +49,7 @@ class EngineSettings:
     extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. X-Sim-Session against simulators
     worker: str = field(default_factory=this_process)  # this worker's name among several on one database
     page_size: int = 500  # feed events read at once
+    feed_from: str | None = None  # a fresh engine's first feed cursor: a go-live extract's cut-off
     backoff_base_s: float = 2.0
     backoff_max_s: float = 600.0
     lease_s: float = 30.0

@@ -28,6 +28,17 @@ def account_id(event: dict[str, Any]) -> str:
     return f"FBS-{event['kommuneKode']}-{event['fordring']['laanerId']}"
 
 
+def _history(claim: dict[str, Any]) -> dict[str, Any]:
+    """A migrated claim's SRB and reminders already sent, where the extract gave them (a claim from the
+    feed has neither: the debtor system sets its SRB and sends its reminders itself)."""
+    history: dict[str, Any] = {}
+    if claim.get("sidsteRettidigeBetalingsdato"):
+        history["sidsteRettidigeBetalingsdato"] = claim["sidsteRettidigeBetalingsdato"]
+    if claim.get("rykkere"):
+        history["tidligereRykkere"] = [{"nummer": r["nummer"], "dato": r["dato"]} for r in claim["rykkere"]]
+    return history
+
+
 def to_messages(event: dict[str, Any], routes: RoutingTable) -> list[MessageSpec]:
     """The debtor messages an event requires; raises RoutingError when it cannot be routed."""
     route = routes.route_for(event["kommuneCvr"])
@@ -52,6 +63,7 @@ def to_messages(event: dict[str, Any], routes: RoutingTable) -> list[MessageSpec
                             "stiftelsesdato": claim["stiftelsesdato"],
                             "forfaldsdato": claim["forfaldsdato"],
                             "anerkendt": claim["type"] == "ERSTATNING_ANERKENDT",
+                            **_history(claim),
                             "delfordringer": [
                                 {
                                     "delfordringId": part["delpostId"],

@@ -8,9 +8,10 @@ from typing import Any
 
 from contracts.municipalities import for_vendor
 
-from ..context import Response, RunContext
+from ..context import Response, RunContext, StepFailure
+from ..values import ValueProblem, parse_date
 from ..vocabulary import Arg, action
-from .common import MONEY, REF
+from .common import claim_id_of, cvr_of, must
 
 
 def run_cycles(ctx: RunContext, times: int = 1) -> dict[str, int]:
@@ -40,9 +41,12 @@ def reconcile(ctx: RunContext) -> dict[str, Any]:
 
 
 MIGRATION_ENTRY = {
-    "borrower": REF,
+    "claim": Arg("ref", doc="a claim made in FBS before go-live: its line of FBS's extract, with its history"),
+    "srb": Arg("date", doc="with claim: its SRB, from the old collection process"),
+    "reminders": Arg("list", doc="with claim: the dates of the reminders already sent, oldest first"),
+    "borrower": Arg("ref", doc="without claim: a synthetic historic claim FBS does not know, for this borrower"),
     "type": Arg("str", choices=("GEBYR", "ERSTATNING", "ERSTATNING_ANERKENDT")),
-    "amount": MONEY,
+    "amount": Arg("money", doc="without claim: øre (12000) or kroner ('120 kr')"),
     "text": Arg("str"),
     "municipality_cvr": Arg("str", doc="override the borrower's municipality (e.g. one with no route)"),
     "id": Arg("str"),
@@ -57,30 +61,62 @@ MIGRATION_ENTRY = {
     },
 )
 def migrate(ctx: RunContext, extract: list[dict[str, Any]], dry_run: bool = False) -> dict[str, Any]:
-    """Migrate historic open claims: the trial extract (dry_run) or the final extract."""
+    """Migrate historic open claims: the trial extract (dry_run) or the final extract. An entry naming a
+    `claim` made in FBS takes that claim's line of FBS's go-live extract (original amount, write-downs,
+    the feed events it includes) and the feed then starts at the extract's cut-off."""
     lines = []
     claims = []
-    today = ctx.virtual_now().date().isoformat()
-    for entry in extract:
-        borrower = entry["borrower"]
-        claim_id = entry.get("id") or f"MIG-{uuid.uuid4().hex[:10]}"
-        cvr = str(entry.get("municipality_cvr") or borrower["kommuneCvr"])
-        amount = entry["amount"]
-        lines.append(
-            {
-                "fordringId": claim_id,
-                "kommuneCvr": cvr,
-                "laaner": {"laanerId": borrower["laanerId"], "cpr": borrower["cpr"], "navn": borrower["navn"]},
-                "type": entry.get("type", "GEBYR"),
-                "tekst": entry.get("text", "Historisk fordring"),
-                "stiftelsesdato": today,
-                "forfaldsdato": today,
-                "delposter": [{"delpostId": f"{claim_id}-1", "beloebOere": amount, "tekst": "Hovedstol"}],
-            }
+    cut_off: str | None = None
+    for number, entry in enumerate(extract, start=1):
+        if entry.get("claim") is not None:
+            line, cut_off = _fbs_line(ctx, entry, number)
+        elif entry.get("borrower") is not None and entry.get("amount") is not None:
+            line = _synthetic_line(ctx, entry)
+        else:
+            raise StepFailure(f"extract entry {number}: give a claim made in FBS, or a borrower and an amount")
+        lines.append(line)
+        claims.append(
+            {"fordringId": line["fordringId"], "laanerId": line["laaner"]["laanerId"], "kommuneCvr": line["kommuneCvr"]}
         )
-        claims.append({"fordringId": claim_id, "laanerId": borrower["laanerId"], "kommuneCvr": cvr})
-    report = ctx.world.engine.migrate(lines, dry_run=dry_run)
+    report = ctx.world.engine.migrate(lines, dry_run=dry_run, feed_from=cut_off)
     return {**report, "claims": claims}
+
+
+def _fbs_line(ctx: RunContext, entry: dict[str, Any], number: int) -> tuple[dict[str, Any], str | None]:
+    """The claim's line of FBS's go-live extract for its municipality, with the SRB and reminders the old
+    process knew; and the extract's cut-off."""
+    claim = entry["claim"]
+    answer = must(ctx.call("fbs", "GET", "/migrering/udtraek", cvr=cvr_of(claim)), "FBS's go-live extract")
+    line = next((f for f in answer["fordringer"] if f["fordringId"] == claim_id_of(claim)), None)
+    if line is None:
+        raise StepFailure(f"extract entry {number}: claim {claim_id_of(claim)} is not open in FBS's extract", answer)
+    if entry.get("srb"):
+        line["sidsteRettidigeBetalingsdato"] = entry["srb"]
+    reminders = entry.get("reminders") or []
+    try:
+        dates = [parse_date(day).isoformat() for day in reminders]
+    except ValueProblem as problem:
+        raise StepFailure(f"extract entry {number}: reminders: {problem}") from problem
+    if dates:
+        line["rykkere"] = [{"nummer": index, "dato": day} for index, day in enumerate(dates, start=1)]
+    return line, answer.get("afskaeringsCursor")
+
+
+def _synthetic_line(ctx: RunContext, entry: dict[str, Any]) -> dict[str, Any]:
+    """A historic claim FBS does not know (both dates today), for a borrower made in the scenario."""
+    today = ctx.virtual_now().date().isoformat()
+    borrower = entry["borrower"]
+    claim_id = entry.get("id") or f"MIG-{uuid.uuid4().hex[:10]}"
+    return {
+        "fordringId": claim_id,
+        "kommuneCvr": str(entry.get("municipality_cvr") or borrower["kommuneCvr"]),
+        "laaner": {"laanerId": borrower["laanerId"], "cpr": borrower["cpr"], "navn": borrower["navn"]},
+        "type": entry.get("type", "GEBYR"),
+        "tekst": entry.get("text", "Historisk fordring"),
+        "stiftelsesdato": today,
+        "forfaldsdato": today,
+        "delposter": [{"delpostId": f"{claim_id}-1", "beloebOere": entry["amount"], "tekst": "Hovedstol"}],
+    }
 
 
 @action("engine.outbox", "query", args={"claim": Arg("ref", doc="only this claim's messages")}, primary="claim")

@@ -19,6 +19,7 @@ MISBEHAVIOURS: dict[str, str] = {
     "error_500_on_bad_input": "answers 500 instead of a 4xx problem to a request that breaks the contract",
     "ignore_annulment": "acknowledges an annulment but leaves the claim active and payable",
     "deadlines_on_closed_days": "keeps a deadline (SRB, a reminder's) that falls on a closed day, counting on from it",
+    "ignore_claim_history": "registers a migrated claim as new, dropping the reminders it was sent before go-live",
 }
 
 

@@ -50,6 +50,11 @@ class DelfordringIn(StrictModel):
     tekst: Text
 
 
+class TidligereRykkerIn(StrictModel):
+    nummer: Annotated[int, Field(ge=1, le=9)]
+    dato: IsoDate
+
+
 class FordringIn(StrictModel):
     fordringId: Ident
     produktkode: ProductCode
@@ -61,6 +66,15 @@ class FordringIn(StrictModel):
     periodeTil: IsoDate | None = None
     anerkendt: bool = False
     delfordringer: Annotated[list[DelfordringIn], Field(min_length=1, max_length=20)]
+    tidligereRykkere: Annotated[
+        list[TidligereRykkerIn],
+        Field(
+            default_factory=list,
+            max_length=9,
+            description="A historic claim's reminders already sent before go-live (migration); the debtor "
+            "sends none of them again and counts on from the last one",
+        ),
+    ]
 
 
 class OpretDebitorkontoIn(StrictModel):

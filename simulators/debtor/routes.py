@@ -107,6 +107,7 @@ async def opret_debitorkonto(
         call.now.date(),
         disabled,
         move_deadlines=not misbehaviour.active(call.session.settings, "deadlines_on_closed_days"),
+        keep_history=not misbehaviour.active(call.session.settings, "ignore_claim_history"),
     )
     response.status_code = 201 if created else 200
     return OpretDebitorkontoOut(

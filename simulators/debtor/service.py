@@ -7,6 +7,7 @@ Each effect that the fagsystem must hear about is queued as a DækningAfskrivnin
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -53,11 +54,13 @@ def register(
     disabled: frozenset[str] = frozenset(),
     *,
     move_deadlines: bool = True,
+    keep_history: bool = True,
 ) -> tuple[Account, bool, list[tuple[Claim, bool]]]:
     """OpretDebitorkonto: create the account if new and register each claim exactly once.
 
     `disabled`: product codes not (yet) set up in this municipality's sortiment. `move_deadlines=False`
-    is the `deadlines_on_closed_days` misbehaviour: an SRB on a closed day stays there.
+    is the `deadlines_on_closed_days` misbehaviour: an SRB on a closed day stays there; `keep_history=False`
+    is `ignore_claim_history`: a migrated claim's reminders already sent are dropped.
     """
     _validate_claims(books, profile, body, disabled)
     account = books.accounts.get(body.debitorkontoId)
@@ -100,7 +103,7 @@ def register(
     if account.closed_on is not None and pending:
         account.closed_on = None  # a new claim reopens a closed account
     for claim_in in pending:
-        results.append((_new_claim(books, profile, account, body, claim_in, today, move_deadlines), True))
+        results.append((_new_claim(books, profile, account, body, claim_in, today, move_deadlines, keep_history), True))
     return account, created, results
 
 
@@ -127,6 +130,23 @@ def _validate_claims(
             )
         if claim.periodeFra and claim.periodeTil and claim.periodeTil < claim.periodeFra:
             raise Problem(422, "OIR-422-DATES", "periodeTil lies before periodeFra", claim.fordringId)
+        reminders = claim.tidligereRykkere
+        if [r.nummer for r in reminders] != list(range(1, len(reminders) + 1)) or any(
+            later.dato <= earlier.dato for earlier, later in itertools.pairwise(reminders)
+        ):
+            raise Problem(
+                422,
+                "OIR-422-REMINDER-HISTORY",
+                "tidligereRykkere are numbered 1, 2, … in the order they were sent, on rising dates",
+                claim.fordringId,
+            )
+        if len(reminders) > len(profile.reminders):
+            raise Problem(
+                422,
+                "OIR-422-REMINDER-HISTORY",
+                f"more reminders than this debtor's process has ({len(profile.reminders)})",
+                claim.fordringId,
+            )
         existing = books.claims.get(claim.fordringId)
         for sub in claim.delfordringer:
             owner = books.subclaims.get(sub.delfordringId)
@@ -144,6 +164,7 @@ def _new_claim(
     claim_in: FordringIn,
     today: date,
     move_deadlines: bool = True,
+    keep_history: bool = True,
 ) -> Claim:
     srb = claim_in.sidsteRettidigeBetalingsdato or max(
         claim_in.forfaldsdato, today + timedelta(days=profile.invoice.payment_days)
@@ -164,6 +185,8 @@ def _new_claim(
         period_from=claim_in.periodeFra,
         period_to=claim_in.periodeTil,
     )
+    if keep_history:  # a migrated claim's reminders: none is sent again, the next counts from the last
+        claim.reminders = [{"nummer": r.nummer, "dato": r.dato, "gebyrOere": 0} for r in claim_in.tidligereRykkere]
     books.claims[claim.id] = claim
     account.claim_ids.append(claim.id)
     for sub in claim_in.delfordringer:  # everything the fagsystem sends is principal

@@ -223,6 +223,42 @@ class Library:
             }
         )
 
+    def extract(self, municipality: Municipality) -> tuple[list[dict[str, Any]], str | None]:
+        """The go-live extract of a municipality: each open claim as it stands now, with its write-downs
+        and the feed events it includes, and the feed cursor of this cut-off (DOMAIN.md, "Go-live")."""
+        events_of: dict[str, list[dict[str, Any]]] = {}
+        for event in self.events:
+            events_of.setdefault(event["fordring"]["fordringId"], []).append(event)
+        lines = []
+        for claim in self.claims.values():
+            if (
+                claim.municipality.cvr != municipality.cvr
+                or claim.status not in ("AABEN", "AFVIST")
+                or not claim.balance
+            ):
+                continue
+            borrower = self.borrowers[claim.borrower_id]
+            history = events_of.get(claim.id, [])
+            lines.append(
+                {
+                    "fordringId": claim.id,
+                    "kommuneCvr": municipality.cvr,
+                    "laaner": {"laanerId": borrower.id, "cpr": borrower.cpr, "navn": borrower.name},
+                    "type": claim.kind,
+                    "tekst": claim.text,
+                    "stiftelsesdato": claim.created_on,
+                    "forfaldsdato": claim.due_on,
+                    "delposter": [dict(p) for p in claim.parts],
+                    "nedskrivninger": [
+                        {"haendelseId": e["haendelseId"], **e["nedskrivning"]}
+                        for e in history
+                        if e["type"] == "FORDRING_NEDSKREVET"
+                    ],
+                    "haendelser": [e["haendelseId"] for e in history],
+                }
+            )
+        return lines, (self.events[-1]["cursor"] if self.events else None)
+
     def read(
         self, after: str | None, count: int, municipality_cvr: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:

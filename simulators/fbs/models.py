@@ -181,6 +181,37 @@ class HaendelserOut(OutModel):
     )
 
 
+class HistoriskNedskrivningOut(OutModel):
+    haendelseId: str = Field(description="The feed event it was: the engine never sends it again")
+    beloebOere: int
+    virkningsdato: date
+    aarsag: str
+
+
+class HistoriskFordringOut(OutModel):
+    """One open claim as it stands at the extract's cut-off: the engine's migration line."""
+
+    fordringId: str
+    kommuneCvr: str
+    laaner: EventLaaner
+    type: str
+    tekst: str
+    stiftelsesdato: date
+    forfaldsdato: date
+    delposter: list[DelpostOut] = Field(description="At their original amounts")
+    nedskrivninger: list[HistoriskNedskrivningOut] = Field(
+        description="Paid at the library or written down before the cut-off"
+    )
+    haendelser: list[str] = Field(description="The feed events this line already includes")
+
+
+class UdtraekOut(OutModel):
+    afskaeringsCursor: str | None = Field(
+        default=None, description="The feed cursor at the cut-off: the engine's feed starts after it"
+    )
+    fordringer: list[HistoriskFordringOut]
+
+
 class NotifikationOut(OutModel):
     type: Literal["UDELUKKELSE", "UDELUKKELSE_OPHAEVET"]
     tidspunkt: datetime

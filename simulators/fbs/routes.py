@@ -33,6 +33,7 @@ from .models import (
     PosteringOut,
     RettelseIn,
     StatusIn,
+    UdtraekOut,
 )
 
 router = APIRouter()
@@ -321,6 +322,22 @@ async def afvisning(body: AfvisningIn, call: CallDep, block: HeaderBlockDep, res
         library.received[body.afvisningId] = (_fingerprint(body), claim.id)
     response.status_code = 200 if duplicate else 201
     return KvitteringOut(id=body.afvisningId, dublet=duplicate, fordring=claim_out(library, claim))
+
+
+@router.get(
+    "/migrering/udtraek",
+    operation_id="hentMigreringsudtraek",
+    tags=["integration"],
+    response_model=UdtraekOut,
+    response_model_exclude_none=True,
+    responses=problem_responses(400, 401, 403),
+)
+async def migreringsudtraek(call: CallDep, block: HeaderBlockDep) -> UdtraekOut:
+    """The municipality's go-live extract: each open claim as it stands now — original parts, what was paid
+    at the library or written down, the feed events it includes — and the feed cursor of this cut-off."""
+    ensure_may_act(call.principal, block)
+    lines, cutoff = _library(call).extract(block.municipality)
+    return UdtraekOut.model_validate({"afskaeringsCursor": cutoff, "fordringer": lines})
 
 
 @router.get(

@@ -23,7 +23,6 @@ from tests.support.misbehaving import Misbehaving
 pytestmark = pytest.mark.xdist_group("certified-prisme-2009")
 
 
-
 def _probe(mode: str, profile: str = "kmd-opus") -> dict[str, Any]:
     inbox = CallbackRelay("t")
     municipalities = for_vendor(profile)

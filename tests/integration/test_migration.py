@@ -148,3 +148,85 @@ def test_the_command_line_reports_the_trial_extract(world: dict[str, str], tmp_p
     written = json.loads(report.read_text())
     assert written["final"] is False and written["lines"] == 24
     assert sum(m["send"] for m in written["municipalities"].values()) == 20
+
+
+def _go_live_world(world: dict[str, str], tmp_path: Path, *, with_events: bool) -> tuple[Path, str | None, str, str]:
+    """A municipality's claim made, partly paid at the desk and written down in FBS before go-live, and
+    FBS's extract of it (without the `haendelser` it includes when `with_events` is false)."""
+    session = f"g-{uuid.uuid4().hex[:8]}"
+    fbs = SimClient(world["fbs"], session)
+    copenhagen = for_vendor("kmd-opus")[0]
+    person = SyntheticData(seed=77).person()
+    borrower = fbs.post("/laanere", {"cpr": person.cpr, "navn": person.name}, cvr=copenhagen.cvr).json()
+    claim = fbs.post(
+        "/fordringer",
+        {"laanerId": borrower["laanerId"], "type": "GEBYR", "beloebOere": 30000, "tekst": "Gebyr"},
+        cvr=copenhagen.cvr,
+    ).json()
+    for amount, reason in ((5000, "DIREKTE_BETALING"), (10000, "AENDRET_GRUNDLAG")):
+        written = fbs.post(
+            f"/fordringer/{claim['fordringId']}/nedskrivninger",
+            {"beloebOere": amount, "virkningsdato": "2026-01-05", "aarsag": reason},
+            cvr=copenhagen.cvr,
+        )
+        assert written.status_code == 200, written.text
+    answer = fbs.get("/migrering/udtraek", cvr=copenhagen.cvr)
+    assert answer.status_code == 200, answer.text
+    extract = answer.json()
+    (line,) = extract["fordringer"]
+    assert [w["beloebOere"] for w in line["nedskrivninger"]] == [5000, 10000] and len(line["haendelser"]) == 3
+    line["sidsteRettidigeBetalingsdato"] = "2026-01-05"
+    line["rykkere"] = [{"nummer": 1, "dato": "2026-01-05"}]
+    if not with_events:
+        line["haendelser"] = []
+    path = tmp_path / "extract.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    return path, extract["afskaeringsCursor"], session, claim["fordringId"]
+
+
+def _debtor_claim(world: dict[str, str], session: str, claim_id: str) -> dict[str, Any]:
+    debtor = SimClient(world["kmd-opus"], session, cvr=for_vendor("kmd-opus")[0].cvr)
+    (entry,) = [e for e in debtor.journal("OpretDebitorkonto") if e["status"] == 201]
+    account = debtor.get(f"/debitorkonti/{entry['requestBody']['debitorkontoId']}").json()
+    return next(c for c in account["fordringer"] if c["fordringId"] == claim_id)
+
+
+def test_go_live_registers_the_history_once_and_the_feed_sends_none_of_it_again(
+    world: dict[str, str], tmp_path: Path
+) -> None:
+    """The extract's events are recorded as read: even a feed read from its very start sends nothing twice."""
+    extract, _, session, claim_id = _go_live_world(world, tmp_path, with_events=True)
+    engine = _engine(world, tmp_path / "e.sqlite", session)
+    report = final_extract(extract, engine)  # no cut-off given: the feed starts at the beginning
+    assert (report.taken, report.delivered, report.pending, report.feed_from) == (1, 3, 0, None)
+    engine.cycle()
+    engine.cycle()
+    seen = _debtor_claim(world, session, claim_id)
+    assert seen["saldoOere"] == 15000  # 300 kr less 50 kr paid at the desk and 100 kr forgiven, once each
+    assert [r["dato"] for r in seen["rykkere"]] == ["2026-01-05"]
+    assert seen["sidsteRettidigeBetalingsdato"] == "2026-01-05"
+    debtor = SimClient(world["kmd-opus"], session)
+    assert len(debtor.journal("OpretDebitorkonto")) == 1
+    writes_down = [e for e in debtor.journal(direction="in") if e["method"] == "POST" and "/tilstand" in e["path"]]
+    assert [e["requestBody"]["beloebOere"] for e in writes_down] == [5000, 10000]  # once each
+
+
+def test_go_live_starts_the_feed_at_the_extracts_cut_off(world: dict[str, str], tmp_path: Path) -> None:
+    """Without the events in the lines, the cut-off alone keeps the feed from sending the claim again."""
+    extract, cut_off, session, claim_id = _go_live_world(world, tmp_path, with_events=False)
+    assert cut_off is not None
+    engine = _engine(world, tmp_path / "e.sqlite", session)
+    report = final_extract(extract, engine, feed_from=cut_off)
+    assert report.feed_from == cut_off
+    engine.cycle()
+    assert _debtor_claim(world, session, claim_id)["saldoOere"] == 15000
+    assert len(SimClient(world["kmd-opus"], session).journal("OpretDebitorkonto")) == 1
+
+
+def test_a_historic_claim_with_nothing_open_is_refused(world: dict[str, str], tmp_path: Path) -> None:
+    extract, _, session, _ = _go_live_world(world, tmp_path, with_events=True)
+    line = json.loads(extract.read_text(encoding="utf-8"))
+    line["nedskrivninger"].append({"beloebOere": 15000, "virkningsdato": "2026-01-05", "aarsag": "ANDET"})
+    extract.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    report = trial_extract(extract, _engine(world, tmp_path / "e.sqlite", session).routes)
+    assert [r["code"] for r in report.rejected_lines] == ["MIGRATION-NOT-OPEN"]
