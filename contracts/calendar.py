@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")  # Danish wall-clock time, summer time included
 
 
 @lru_cache(maxsize=64)
@@ -50,6 +53,20 @@ def _bank_closing_days(year: int) -> frozenset[date]:
 
 def is_bank_day(day: date) -> bool:
     return is_business_day(day) and day not in _bank_closing_days(day.year)
+
+
+def next_bank_day(day: date) -> date:
+    """The first bank day strictly after `day`."""
+    candidate = day + timedelta(days=1)
+    while not is_bank_day(candidate):
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def add_bank_days(day: date, count: int) -> date:
+    for _ in range(count):
+        day = next_bank_day(day)
+    return day
 
 
 def deadline_on_bank_day(day: date) -> date:

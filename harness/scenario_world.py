@@ -131,6 +131,7 @@ class InProcessEngine:
             worker=f"scenario-{session[-8:]}",
         )
         self.store = open_store(self.url_db)  # shared by the engine and its restart after a crash
+        self._down = False
         self.engine = self._build()
         self.app = self.engine.api()
         self.api = ServerThread(self.app, name="engine-api", log_level="critical").start()  # see start()
@@ -144,6 +145,25 @@ class InProcessEngine:
 
     def callback_token(self, profile: str) -> str:
         return self.tokens[profile]
+
+    @property
+    def down(self) -> bool:
+        return self._down
+
+    def go_down(self) -> None:
+        """The engine process stops: its callback API no longer accepts connections, and it does not cycle."""
+        if not self._down:
+            self.api.stop()
+            self.engine.close()
+            self._down = True
+
+    def come_up(self) -> None:
+        """The engine starts again on the same address; everything it knows comes from its database."""
+        if self._down:
+            self.engine = self._build()
+            self.app.state.engine = self.engine
+            self.api = ServerThread(self.app, name="engine-api", log_level="critical", port=self.api.port).start()
+            self._down = False
 
     def set_clock(self, instant: datetime) -> None:
         self.clock.set(instant)
@@ -198,8 +218,9 @@ class InProcessEngine:
     def close(self) -> None:
         if self.on_close:
             self.on_close()
-        self.api.stop()
-        self.engine.close()
+        if not self._down:
+            self.api.stop()
+            self.engine.close()
         self.store.kw["bind"].dispose()
         shutil.rmtree(self.folder, ignore_errors=True)
 

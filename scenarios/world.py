@@ -29,6 +29,14 @@ class EngineHandle(Protocol):
         self, lines: list[dict[str, Any]], *, dry_run: bool, feed_from: str | None = None
     ) -> dict[str, Any]: ...
     def outbox(self, claim_id: str | None) -> list[dict[str, Any]]: ...
+    def go_down(self) -> None:
+        """The engine process stops: its callback API refuses connections, it does not cycle."""
+
+    def come_up(self) -> None:
+        """The engine starts again on the same address, from its database."""
+
+    @property
+    def down(self) -> bool: ...
     def close(self) -> None: ...
 
 

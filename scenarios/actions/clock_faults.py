@@ -12,7 +12,7 @@ import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from contracts.calendar import add_business_days, is_bank_day, is_business_day
+from contracts.calendar import COPENHAGEN, add_bank_days, add_business_days, is_bank_day, is_business_day
 from contracts.municipalities import for_vendor
 
 from ..context import RunContext
@@ -109,9 +109,12 @@ STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": time
     args={
         "days": Arg("int"),
         "business_days": Arg("int", doc="Danish business days: weekends and public holidays skipped"),
+        "bank_days": Arg(
+            "int", doc="Danish bank days: also skipping 24 and 31 December, 5 June, the Friday after Ascension"
+        ),
         "hours": Arg("int"),
         "minutes": Arg("int"),
-        "until": Arg("date", doc="move to this date, same time of day"),
+        "until": Arg("date", doc="move to this date, same local time of day"),
         "step": Arg("str", choices=tuple(STEPS), doc="how finely the systems move together (default: by size)"),
     },
     simulated=True,  # a vendor's system lives in real time
@@ -120,6 +123,7 @@ def advance(
     ctx: RunContext,
     days: int = 0,
     business_days: int = 0,
+    bank_days: int = 0,
     hours: int = 0,
     minutes: int = 0,
     until: str | None = None,
@@ -127,13 +131,15 @@ def advance(
 ) -> dict[str, Any]:
     """Move virtual time for the whole world."""
     start = ctx.virtual_now()
-    target = start + timedelta(days=days, hours=hours, minutes=minutes)
-    if business_days:
-        moved = add_business_days(target.date(), business_days)
-        target = target + (datetime.combine(moved, target.timetz()) - datetime.combine(target.date(), target.timetz()))
+    # Hours and minutes are elapsed time; days are calendar days in Copenhagen, so a world that starts at
+    # 09:00 in winter is at 09:00 on a summer day too (the UTC offset follows daylight saving time).
+    local = (start + timedelta(hours=hours, minutes=minutes)).astimezone(COPENHAGEN)
+    day = add_bank_days(add_business_days(local.date() + timedelta(days=days), business_days), bank_days)
+    target = datetime.combine(day, local.time(), tzinfo=COPENHAGEN)
     if until is not None:
-        day = date.fromisoformat(until)
-        target = max(target, datetime.combine(day, start.timetz()))
+        target = max(
+            target, datetime.combine(date.fromisoformat(until), start.astimezone(COPENHAGEN).time(), COPENHAGEN)
+        )
     jobs = move_world_to(ctx, target, STEPS[step] if step else _default_step(target - start))
     return {"from": start.isoformat(), "now": target.isoformat(), "date": target.date().isoformat(), "jobsRun": jobs}
 

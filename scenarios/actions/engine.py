@@ -15,7 +15,10 @@ from .common import claim_id_of, cvr_of, must
 
 
 def run_cycles(ctx: RunContext, times: int = 1) -> dict[str, int]:
+    """Step the engine; an engine that is down (`engine.down`) does not cycle."""
     total: dict[str, int] = {}
+    if ctx.world.engine.down:
+        return total
     for _ in range(times):
         for key, value in ctx.world.engine.cycle().items():
             total[key] = total.get(key, 0) + int(value)
@@ -25,7 +28,24 @@ def run_cycles(ctx: RunContext, times: int = 1) -> dict[str, int]:
 @action("engine.cycle", args={"times": Arg("int", doc="how many cycles (default 1)")})
 def cycle(ctx: RunContext, times: int = 1) -> dict[str, int]:
     """One engine cycle: read FBS's feed, deliver what is due (registrations, postings, rejections)."""
+    if ctx.world.engine.down:
+        raise StepFailure("the engine is down (engine.down): bring it back with engine.up first")
     return run_cycles(ctx, times)
+
+
+@action("engine.down")
+def down(ctx: RunContext) -> dict[str, Any]:
+    """Stop the engine: its callback API refuses connections and it does not cycle (clock.advance moves
+    time without it) until `engine.up`."""
+    ctx.world.engine.go_down()
+    return {"down": True}
+
+
+@action("engine.up")
+def up(ctx: RunContext) -> dict[str, Any]:
+    """Start the engine again on the same address, from its database (what it took in before it stopped)."""
+    ctx.world.engine.come_up()
+    return {"down": False}
 
 
 @action("engine.crash", args={"after_sends": Arg("int", doc="messages the debtor answers before the crash")})

@@ -143,6 +143,11 @@ class Library:
                 f"{amount} øre > {claim.balance} øre",
             )
         claim.written_down += amount
+        if claim.balance == 0:
+            # Nothing is left to collect: the claim is closed as written down (AFSKREVET), as the debtor
+            # system closes it on the same write-down; it no longer counts as open (exclusion, go-live
+            # extract), and money that still reaches it is an overpayment to refund (`post`).
+            claim.status = "AFSKREVET"
         self.emit(
             "FORDRING_NEDSKREVET",
             claim,

@@ -138,3 +138,17 @@ def test_enum_values_and_municipalities_are_checked_at_load_time(
 def test_every_way_of_naming_a_municipality_loads(tmp_path: Path) -> None:
     for choice in ("first", "second", "other-vendor", "101", "københavn", "Frederiksberg"):
         _load_steps(tmp_path, f"  - fbs.new_borrower: {{municipality: {choice}}}\n")
+
+
+def test_bank_days_and_summer_time(tmp_path: Path, worlds: SimulatedWorlds) -> None:
+    """`until:` keeps the local time of day across daylight saving time; `bank_days` skips 24 December."""
+    scenario = _load_steps(
+        tmp_path,
+        "  - clock.advance: {until: \"2026-07-01\"}\n"
+        "  - expect:\n      clock.now: {}\n      that: {now: \"2026-07-01T09:00:00+02:00\", bank_day: true}\n"
+        "  - clock.advance: {until: \"2026-12-23\"}\n"
+        "  - clock.advance: {bank_days: 1}\n"  # 24 Dec closed, 25-26 holidays, 27 a Sunday
+        "  - expect:\n      clock.now: {}\n      that: {now: \"2026-12-28T09:00:00+01:00\", business_day: true}\n",
+    )
+    result = run_scenario(scenario, "eg", worlds, EventBus())  # type: ignore[arg-type]
+    assert result.passed, result.message

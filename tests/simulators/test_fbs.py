@@ -132,6 +132,21 @@ def test_write_down_annulment_and_cpr_change_are_events(fbs: SimClient) -> None:
     assert events[4]["cprAendring"]["nyCpr"] == new_cpr and events[4]["fordring"]["fordringId"] == first["fordringId"]
 
 
+def test_a_claim_written_down_to_nothing_is_closed_as_written_down_and_leaves_the_extract(fbs: SimClient) -> None:
+    laaner = borrower(fbs)
+    gone, kept = make_claim(fbs, laaner, amount=5000), make_claim(fbs, laaner, amount=7000)
+    down = fbs.post(
+        f"/fordringer/{gone['fordringId']}/nedskrivninger",
+        {"beloebOere": 5000, "virkningsdato": "2026-01-05", "aarsag": "DIREKTE_BETALING"},
+    ).json()
+    assert (down["saldoOere"], down["status"]) == (0, "AFSKREVET")
+    extract = fbs.get("/migrering/udtraek").json()
+    assert [c["fordringId"] for c in extract["fordringer"]] == [kept["fordringId"]]
+    assert extract["fordringer"][0]["haendelser"] and extract["afskaeringsCursor"] == feed(fbs)["naesteCursor"]
+    paid_late = post(fbs, gone["fordringId"], 5000)  # money that still reaches it is kept, to refund
+    assert paid_late.status_code == 201 and paid_late.json()["fordring"]["tilbagebetalingOere"] == 5000
+
+
 def test_money_beyond_the_balance_or_on_a_gone_claim_is_kept_as_an_overpayment_to_refund(fbs: SimClient) -> None:
     """DOMAIN.md: a payment on a claim that has since gone is still the citizen's money; FBS never refuses it."""
     claim = make_claim(fbs, borrower(fbs), amount=12000)
