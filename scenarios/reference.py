@@ -38,6 +38,8 @@ HARNESS_ANSWERS: dict[str, str] = {
     "psrm.journal": "a list of journal entries, as `debtor.journal`",
     "engine.outbox": "a list, oldest first: `kind`, `target`, `claim`, `status`, `attempts`, `lastStatus`, "
     "`code`, `transactionId`",
+    "debtor.lookup": "`status` (the HTTP status of B_02 DebitorForespoergsel), `code` (a refusal's problem "
+    "code) and `debitorkonti` (a list of `DebitorkontoResumeOut` of `contracts/openapi/oir-debitor-v3.yaml`)",
     "engine.summary": "a mapping of message kind to a mapping of status to count: `{REGISTER: {DONE: 1000}}`",
 }
 

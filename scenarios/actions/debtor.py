@@ -72,6 +72,37 @@ def accounts(ctx: RunContext, borrower: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @action(
+    "debtor.lookup",
+    "query",
+    args={
+        "borrower": Arg("ref", doc="whose CPR and municipality (default for cpr and municipality)"),
+        "cpr": Arg("str", doc="ask for this CPR instead, e.g. the old one after a change"),
+        "municipality": Arg("str", doc="ask as this municipality (its CVR in the header block), e.g. second"),
+    },
+    primary="borrower",
+)
+def lookup(
+    ctx: RunContext, borrower: dict[str, Any] | None = None, cpr: str | None = None, municipality: str | None = None
+) -> dict[str, Any]:
+    """B_02 DebitorForespoergsel as it is answered, refusals included: `{status, code, debitorkonti}` —
+    for a CPR of your choice, or asked as another municipality than the borrower's."""
+    if borrower is None and (cpr is None or municipality is None):
+        raise StepFailure("debtor.lookup needs a borrower, or both cpr and municipality")
+    asker = ctx.municipality(municipality) if municipality is not None else None
+    cvr = asker.cvr if asker is not None else cvr_of(borrower or {})
+    owner_cvr = cvr_of(borrower) if borrower is not None else cvr
+    answer = ctx.call(
+        ctx.debtor_for(owner_cvr),
+        "POST",
+        "/debitorforespoergsel",
+        body={"cpr": cpr or (borrower or {})["cpr"]},
+        cvr=cvr,
+    )
+    body = answer.body if isinstance(answer.body, dict) else {}
+    return {"status": answer.status, "code": body.get("code"), "debitorkonti": body.get("debitorkonti", [])}
+
+
+@action(
     "debtor.bank_payment",
     args={"claim": REF, "amount": MONEY, "part": Arg("int", doc="which sub-claim (default 0, the principal)")},
     simulated=True,

@@ -98,13 +98,14 @@ def annul(ctx: RunContext, claim: dict[str, Any], reason: str | None = None) -> 
 
 @action("fbs.change_cpr", args={"borrower": REF, "cpr": Arg("str", doc="default: a new synthetic CPR")})
 def change_cpr(ctx: RunContext, borrower: dict[str, Any], cpr: str | None = None) -> Response:
-    """The borrower's CPR number changed (one CPR_AENDRET event per open claim)."""
+    """The borrower's CPR number changed (one CPR_AENDRET event per open claim); the borrower's `cprs` lists
+    every CPR it had, oldest first (`${anna.cprs.0}` is the one before the first change)."""
     new = cpr or ctx.people.cpr()
     response = ctx.call("fbs", "PUT", f"/laanere/{borrower['laanerId']}/cpr", body={"cpr": new}, cvr=cvr_of(borrower))
     if response.status < 300:
         known = ctx.borrowers.get(borrower["laanerId"], borrower)
+        known.setdefault("cprs", [known["cpr"]]).append(new)  # every CPR it had, oldest first: ${x.cprs.0}
         known["cpr"] = new
-        known.setdefault("cprs", []).append(new)
         if isinstance(response.body, dict):
             return Response(response.status, {**response.body, **known}, response.method, response.url)
     return response

@@ -141,11 +141,25 @@ def psrm_journal(ctx: RunContext, operation: str | None = None) -> list[dict[str
     return ctx.control("psrm", "GET", "/journal" + (f"?operation={operation}" if operation else ""))["entries"]  # type: ignore[no-any-return]
 
 
-@action("payment.overview", "query", args={"borrower": REF}, primary="borrower")
-def overview(ctx: RunContext, borrower: dict[str, Any]) -> Any:
+@action(
+    "payment.overview",
+    "query",
+    args={
+        "borrower": Arg("ref", doc="whose overview (their CPR at their municipality)"),
+        "cpr": Arg("str", doc="the overview of this CPR instead, e.g. the old one after a change"),
+        "municipality": Arg("str", doc="at this municipality (default: the borrower's, else the profile's first)"),
+    },
+    primary="borrower",
+)
+def overview(
+    ctx: RunContext, borrower: dict[str, Any] | None = None, cpr: str | None = None, municipality: str | None = None
+) -> Any:
     """What the citizen sees in the payment solution: a pay button (B_03) or only a text."""
+    if borrower is None and cpr is None:
+        raise StepFailure("payment.overview needs a borrower or a cpr")
+    cvr = ctx.municipality(municipality).cvr if municipality or borrower is None else cvr_of(borrower)
     return must(
-        ctx.call("payment", "POST", "/betalingsoverblik", body={"cpr": borrower["cpr"]}, cvr=cvr_of(borrower)),
+        ctx.call("payment", "POST", "/betalingsoverblik", body={"cpr": cpr or (borrower or {})["cpr"]}, cvr=cvr),
         "overview",
     )
 

@@ -152,3 +152,28 @@ def test_bank_days_and_summer_time(tmp_path: Path, worlds: SimulatedWorlds) -> N
     )
     result = run_scenario(scenario, "eg", worlds, EventBus())  # type: ignore[arg-type]
     assert result.passed, result.message
+
+
+def test_queries_as_someone_else(tmp_path: Path, worlds: SimulatedWorlds) -> None:
+    """B_02 for an explicit (old) CPR, asked as another municipality, and the payment overview by CPR."""
+    scenario = _load_steps(
+        tmp_path,
+        "  - fbs.new_borrower: {as: anna}\n"
+        "  - fbs.new_claim: {borrower: anna, type: GEBYR, amount: 120 kr, as: fee}\n"
+        "  - engine.cycle: {}\n"
+        "  - expect:\n      debtor.lookup: anna\n      that: {status: 200, debitorkonti: {len: 1}}\n"
+        "  - expect:\n      debtor.lookup: {borrower: anna, municipality: other-vendor}\n"
+        "      that: {status: 422, code: OIR-422-MUNICIPALITY-NOT-SERVED}\n"
+        "  - expect:\n      debtor.lookup: {borrower: anna, municipality: second}\n"
+        "      that: {debitorkonti: {len: 0}}\n"
+        "  - fbs.change_cpr: {borrower: anna}\n"
+        "  - engine.cycle: {}\n"
+        "  - expect:\n      debtor.lookup: {borrower: anna, cpr: \"${anna.cprs.0}\"}\n"  # the CPR before the change
+        "      that: {debitorkonti: {len: 0}}\n"
+        "  - expect:\n      debtor.lookup: {borrower: anna, cpr: \"${anna.cprs.1}\"}\n"
+        "      that: {status: 200, debitorkonti: {len: 1}}\n"
+        "  - expect:\n      payment.overview: {cpr: \"${anna.cprs.0}\", municipality: first}\n"
+        "      that: {'.': {exists: true}}\n",
+    )
+    result = run_scenario(scenario, "kmd-opus", worlds, EventBus())  # type: ignore[arg-type]
+    assert result.passed, result.message
