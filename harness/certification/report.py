@@ -13,10 +13,13 @@ The HTML page is self-contained (inline CSS, no scripts, no external assets) so 
 can be archived as a CI artefact. Every text in it passed through CPR masking. Nothing that did not pass
 is shown as a pass: in JUnit a failure under an accepted deviation, a check not run, one not applicable,
 one waiting, and a requirement not verified, not applicable or waiting are `skipped`, each saying so.
-While a check of the session waits for the next bank day (sessions.py), the three files say WAITING,
-which checks wait, when they resume and the command that resumes them, and no certificate is written (an
-older one in the folder is removed): a certificate states what a complete session proved, and the
-rollout board must not read an unfinished session as a verdict; `oir certify --resume` writes it.
+While a check of the session waits for the next bank day (sessions.py), the three files say which
+checks wait, when they resume and the command that resumes them. If nothing failed, the verdict is
+WAITING and no certificate is written (an older one in the folder is removed): a certificate states what
+a complete session proved, and the rollout board must not read an unfinished session as a verdict;
+`oir certify --resume` writes it. If something failed already, no resumption can change the verdict: the
+NOT_CERTIFIED certificate is written at once (the rollout board and CI see the failure today), listing
+the waiting requirements as not verified; resuming the session re-issues it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from contracts.identity import mask_cpr_in_text
 from contracts.requirements import load_requirements
 
 from .certificate import VALIDITY_DAYS, build_certificate, sign
-from .judge import RequirementOutcome, deviation_json
+from .judge import NOT_CERTIFIED, RequirementOutcome, deviation_json
 from .keys import PUBLIC_KEY_FILE, harness_key, public_pem
 from .run import CertificationResult
 
@@ -86,7 +89,7 @@ def write_report(
         result=result, coverage=coverage, labels=LABELS, notes=notes, verdict=result.verdict
     )
     (folder / "index.html").write_text(mask_cpr_in_text(html), encoding="utf-8")
-    if result.waiting:
+    if result.waiting and result.verdict != NOT_CERTIFIED:
         (folder / "certificate.json").unlink(missing_ok=True)  # an earlier run's must not stand for this one
         return None
     return write_certificate(result, folder, key or harness_key(), validity_days)
@@ -108,7 +111,7 @@ def write_certificate(
         passed=judgement.passed,
         failed=judgement.failed,
         accepted_deviations=[deviation_json(d) for d in judgement.accepted],
-        not_verified=judgement.not_verified,
+        not_verified=sorted(judgement.not_verified + judgement.waiting),  # waiting: not verified by this one
         not_applicable=judgement.not_applicable,
         verified_how={rid: judgement.how for rid in judgement.passed},
         pacts=result.pact.files,

@@ -250,7 +250,7 @@ class SessionStore:
             minutes = int(wait.total_seconds() % 3600 // 60)
             at = ready.astimezone(COPENHAGEN).isoformat(timespec="seconds")
             raise SessionNotReady(
-                f"certification session {session_id} is not ready: {session.describe_waiting()}; "
+                f"certification session {session_id} is still waiting: {session.describe_waiting()}; "
                 f"ready at {at} (in {hours} h {minutes} min). Run `oir certify --resume {session_id}` "
                 "then, or add --resume-early to run the waiting checks now (they may then fail)",
                 ready,
