@@ -134,6 +134,9 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
     assert set(runs.values()) == {"passed"}
     not_run = {n["scenario"]: n["reason"] for n in results["scenarios"]["notRun"]}
     assert "clock.advance" in not_run["interest"] and "concerns PSRM alone" in not_run["psrm-under-100-kr-rejected"]
+    # … and one that needs time to pass says waiting does not help: it needs test control
+    assert "`oir certify --resume` resumes the probes only" in not_run["interest"]
+    assert "test control" in not_run["interest"] and "test control" not in not_run["psrm-under-100-kr-rejected"]
     assert not set(not_run) & set(runs)
     # in real time a new claim is payable only tomorrow: without waiting the payment probe cannot run, and
     # says how a session that waits would complete it
