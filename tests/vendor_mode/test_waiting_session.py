@@ -150,3 +150,39 @@ def test_a_session_waits_for_the_next_bank_day_and_resuming_it_verifies_the_paym
     # a complete session cannot be resumed again
     done_code, done = _run(resume, tuesday)
     assert done_code == 2 and "is complete" in done
+
+
+def test_resuming_early_runs_the_second_half_now_and_a_claim_not_yet_payable_fails(
+    tmp_path: Path, oir_home: Path
+) -> None:
+    psrm_port, callback_port = free_port(), free_port()
+    app = vendor_debtor("kmd-opus", psrm_port=psrm_port, callback_port=callback_port)
+    with ServerThread(WithOperatorClock(app), name="vendor-early", log_level="critical") as debtor:
+        options = CertifyOptions(
+            profiles=["kmd-opus"],
+            out=tmp_path,
+            seed=20261124,
+            max_examples=2,
+            debtor_url=debtor.url,
+            debtor_token=None,
+            callback_token="",
+            callback_port=callback_port,
+            psrm_port=psrm_port,
+            callback_timeout=2,
+            signing_key=None,
+            validity_days=180,
+            scenarios=False,
+        )
+        code, output = _run(options, MONDAY)
+        assert code == 3, output
+        session = json.loads((tmp_path / "kmd-opus" / "results.json").read_text())["session"]
+        # forced the same morning: the vendor's day has not turned, so the claim is not payable yet
+        forced = replace(options, resume=session, resume_early=True, profiles=[], debtor_url=None)
+        code, output = _run(forced, MONDAY.replace(hour=10))
+    assert code == 1, output
+    results = json.loads((tmp_path / "kmd-opus" / "results.json").read_text())
+    probe = next(p for p in results["probes"] if p["name"] == "payment-callback")
+    assert probe["status"] == "failed" and "not payable the day after registration" in probe["message"]
+    assert "B03-NEXT-DAY" in results["requirements"]["failed"] and results["verdict"] == "NOT_CERTIFIED"
+    certificate = json.loads((tmp_path / "kmd-opus" / "certificate.json").read_text())["certificate"]
+    assert certificate["verdict"] == "NOT_CERTIFIED" and "B03-NEXT-DAY" in certificate["requirements"]["failed"]
