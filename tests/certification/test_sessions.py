@@ -15,15 +15,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from typer.testing import CliRunner
 
 from contracts.checks.fuzz import FuzzResult
+from contracts.profile import profile_path
 from harness.certification.certificate import rfc3339
 from harness.certification.commands import CertifyOptions, run_certify
 from harness.certification.judge import NOT_CERTIFIED, WAITING, CheckOutcome, judge
 from harness.certification.pacts import PactPart
 from harness.certification.probes import Parked, ProbeResult
+from harness.certification.report import write_report
+from harness.certification.run import CertificationResult, check_outcomes
 from harness.certification.sessions import (
     SESSION_DAYS,
     CertificationSession,
@@ -222,3 +226,32 @@ def test_the_session_file_keeps_no_cpr(oir_home: Path) -> None:
     text = path.read_text()
     assert "0101901234" not in text and "010190-xxxx" in text
     assert json.loads(text)["data_salt"] == "0000abcd"  # hex: CPR masking never touches the salt
+
+
+def test_a_waiting_run_writes_its_reports_but_no_certificate_and_removes_an_old_one(tmp_path: Path) -> None:
+    parts = _session("kmd-opus-20260105-0930-565656", "http://vendor").parts
+    result = CertificationResult(
+        profile="kmd-opus",
+        product="KMD Opus",
+        target="http://vendor",
+        seed=1,
+        contract_digest="sha256:x",
+        started=MONDAY.isoformat(),
+        seconds=1.0,
+        fuzz=parts.fuzz,
+        probes=parts.probes,
+        debtor_url="http://vendor",
+        simulated=False,
+        judgement=judge(check_outcomes(parts.fuzz, parts.probes, parts.pact, None), (), MONDAY.date()),
+        profile_file=profile_path("kmd-opus"),
+        pact=parts.pact,
+        scenarios=None,
+        session="kmd-opus-20260105-0930-565656",
+    )
+    (tmp_path / "certificate.json").write_text('{"certificate": {"verdict": "CERTIFIED"}}')  # an earlier run's
+    assert write_report(result, tmp_path, key=Ed25519PrivateKey.generate()) is None
+    assert not (tmp_path / "certificate.json").exists()
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["verdict"] == WAITING and results["certified"] is False
+    assert results["waiting"][0]["resumeAt"] == RESUMES and results["requirements"]["waiting"] == ["B01R-PAYMENT"]
+    assert "B01R-PAYMENT" not in results["requirements"]["passed"]
