@@ -157,7 +157,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                     scenarios=options.scenarios,
                     park_until=resume_time(now) if options.wait else None,
                     data_salt=salt,
-                    session=session_id,
+                    session_id=session_id,
                 )
             if store is not None and seen:
                 store.save(_new_session(result, options, folder, seen[0], salt, now))
@@ -252,7 +252,7 @@ def _run_resume(console: Console, options: CertifyOptions, now: datetime) -> int
             seconds=session.seconds,
             seed=session.seed,
             data_salt=int(session.data_salt, 16),
-            session=session.id,
+            session_id=session.id,
             now=now,
             callback_timeout=session.callback_timeout,
             park_until=resume_time(now),

@@ -141,7 +141,7 @@ class CertificationResult:
         return self.verdict in (CERTIFIED, CERTIFIED_WITH_DEVIATIONS)
 
     def status(self, check: str) -> str:
-        """passed, failed, accepted-deviation, not-run or not-applicable, for a check's name
+        """passed, failed, accepted-deviation, not-run, not-applicable or waiting, for a check's name
         ('schemathesis', a probe's …)."""
         return self.judgement.statuses.get(check, "failed")
 
@@ -241,13 +241,13 @@ def certify_profile(
     scenarios: bool = False,
     park_until: datetime | None = None,
     data_salt: int | None = None,
-    session: str = "",
+    session_id: str = "",
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
     counterparts' URLs before any check runs; `progress` is told each step as it starts.
     Against a vendor's system: with `park_until` a check that needs the next business day parks until
-    then (the run is judged WAITING and `session` names it); `data_salt` salts the probes' people
+    then (the run is judged WAITING and `session_id` names it); `data_salt` salts the probes' people
     (default: a fresh one; keep it to resume)."""
     target = target or Target()
     profile = profile or load_profile(profile_name)
@@ -257,7 +257,7 @@ def certify_profile(
     step = progress or (lambda _: None)
     municipalities = for_vendor(profile.name)
     relay = CallbackRelay(target.callback_token)
-    sim_session = f"certify-{uuid.uuid4().hex[:8]}"
+    session = f"certify-{uuid.uuid4().hex[:8]}"
     scenario_check = None
     absent = not_applicable(profile_capabilities(profile.name))  # requirements the profile rules out
     with _systems(profile, target, relay) as (debtor_url, counterparts):
@@ -271,7 +271,7 @@ def certify_profile(
             seed,
             max_examples,
             target.token,
-            sim_session,
+            session,
         )
 
         def advance(days: int) -> bool:
@@ -281,7 +281,7 @@ def certify_profile(
                 "POST",
                 "/clock/advance",
                 token=target.token,
-                session=sim_session,
+                session=session,
                 body={"days": days},
                 timeout=30,
             )
@@ -293,7 +293,7 @@ def certify_profile(
 
         exchanges: list[dict[str, Any]] = []
         probes = run_probes(
-            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], sim_session, exchanges),
+            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session, exchanges),
             neighbour=municipalities[1] if len(municipalities) > 1 else None,
             b03=profile.capabilities.b03_payment,
             inbox=relay,
@@ -311,7 +311,7 @@ def certify_profile(
             debtor_url,
             target.token,
             municipality_cvr=municipalities[0].cvr,
-            session=f"{sim_session}-pact",  # a world of its own: the pacts' accounts meet no probe's
+            session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
         )
         for interaction in pact.interactions:
@@ -348,7 +348,7 @@ def certify_profile(
         profile_file=profile_file or profile_path(profile.name),
         pact=pact,
         scenarios=scenario_check,
-        session=session,
+        session=session_id,
     )
 
 
@@ -362,7 +362,7 @@ def resume_certification(
     seconds: float,
     seed: int,
     data_salt: int,
-    session: str,
+    session_id: str,
     now: datetime,
     callback_timeout: float = 20.0,
     park_until: datetime | None = None,
@@ -384,7 +384,7 @@ def resume_certification(
         if announce:
             announce(counterparts)
         probes = resume_probes(
-            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session, exchanges),
+            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session_id, exchanges),
             parts.probes,
             progress=lambda name: step(f"probe {name} (resumed)"),
             data_salt=data_salt,
@@ -416,6 +416,6 @@ def resume_certification(
         profile_file=profile_path(profile.name),
         pact=parts.pact,
         scenarios=parts.scenarios,
-        session=session,
+        session=session_id,
         resumed=rfc3339(now),
     )
