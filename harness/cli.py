@@ -82,9 +82,27 @@ def certify(
         "--scenarios/--no-scenarios",
         help="Also run the profile's bundled scenarios end to end (against a vendor's system: those that can meet one)",
     ),
+    wait: bool = typer.Option(
+        True,
+        "--wait/--no-wait",
+        help="Against a vendor's system: a check that needs the next business day waits for it in a session "
+        "(resume with --resume); --no-wait: such checks are not run and the run completes now",
+    ),
+    resume: str = typer.Option(
+        None,
+        metavar="SESSION",
+        show_default=False,
+        help="Continue a waiting certification session (its profile, system, ports and report folder)",
+    ),
+    resume_early: bool = typer.Option(
+        False, "--resume-early", help="With --resume: run the waiting checks before their resume time"
+    ),
+    new_session: bool = typer.Option(
+        False, "--new-session", help="Start a new session although one of this profile and system waits (abandons it)"
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
-    signed reports; exit 0 certified, 1 not, 2 usage error."""
+    signed reports; exit 0 certified, 1 not, 2 usage error, 3 a session waits for the next bank day."""
     from datetime import UTC, datetime
 
     from .certification.commands import CertifyOptions, run_certify
@@ -105,6 +123,10 @@ def certify(
         signing_key=signing_key,
         validity_days=validity_days,
         scenarios=scenarios,
+        wait=wait,
+        resume=resume,
+        resume_early=resume_early,
+        new_session=new_session,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

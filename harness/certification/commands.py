@@ -1,13 +1,16 @@
 """What `oir certify` and `oir verify-certificate` do, kept out of cli.py so the command line stays a
-thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error;
-a usage or configuration error is a clear message, never a traceback.
+thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error,
+3 a certification session waits (a check resumes on the next bank day: `oir certify --resume SESSION`,
+sessions.py); a usage or configuration error is a clear message, never a traceback.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.panel import Panel
@@ -18,12 +21,26 @@ from contracts.profile import PROFILE_NAMES
 
 from .certificate import read_certificate, rfc3339, verify
 from .errors import CertificationError
-from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
-from .keys import harness_key, key_id, public_pem, signing_key, trusted_key
-from .run import STEPS, certify_profile
+from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, WAITING
+from .keys import harness_key, key_id, oir_home, public_pem, signing_key, trusted_key
+from .run import STEPS, CertificationResult, certify_profile, resume_certification
+from .sessions import (
+    ABANDONED,
+    COMPLETED,
+    SESSION_DAYS,
+    CertificationSession,
+    RunParts,
+    SessionError,
+    SessionNotReady,
+    SessionStore,
+    expiry,
+    new_session_id,
+    resume_time,
+)
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
 
-_STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red"}
+_STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red", WAITING: "yellow"}
+EXIT_WAITING = 3  # a session waits for the next bank day: neither certified nor failed yet
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,10 @@ class CertifyOptions:
     signing_key: str | None
     validity_days: int
     scenarios: bool = True  # run the profile's bundled scenarios (against a vendor: those that can meet one)
+    wait: bool = True  # against a vendor: a check that needs the next business day parks (a waiting session)
+    resume: str | None = None  # continue this waiting session instead of starting one
+    resume_early: bool = False  # resume before the session's resume time
+    new_session: bool = False  # start anew although a session of this profile and system waits (abandons it)
 
 
 def _usage(console: Console, message: str) -> int:
@@ -49,6 +70,11 @@ def _usage(console: Console, message: str) -> int:
 
 
 def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int:
+    """`now` is the injected clock's reading: when the run happens (deviations, sessions' resume times)."""
+    if options.resume:
+        return _run_resume(console, options, now)
+    if options.resume_early:
+        return _usage(console, "--resume-early only goes with --resume SESSION")
     chosen = options.profiles or list(PROFILE_NAMES)
     unknown = [name for name in chosen if name not in PROFILE_NAMES]
     if unknown:
@@ -65,6 +91,21 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         url = check_reachable(options.debtor_url) if options.debtor_url else None
     except CertificationError as exc:
         return _usage(console, str(exc))
+    store = SessionStore(oir_home()) if url else None
+    if store is not None and url:
+        waiting = store.waiting(chosen[0], url, now)
+        if waiting and not options.new_session:
+            session = waiting[0]
+            return _usage(
+                console,
+                f"certification session {session.id} of {session.profile} at {url} is waiting: "
+                f"{session.describe_waiting()}. Resume it with `oir certify --resume {session.id}` "
+                f"(it expires {session.expires}), or start over with --new-session (which abandons it)",
+            )
+        for session in waiting:
+            session.status = ABANDONED
+            store.save(session)
+            console.print(f"certification session {session.id} abandoned for a new one (--new-session)")
     target = Target(
         debtor_url=url,
         token=options.debtor_token or DEV_TOKEN,
@@ -72,11 +113,8 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_port=options.callback_port,
         psrm_port=options.psrm_port,
     )
-    table = Table(title="ØiR certification")
-    columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")
-    for column in (*columns, "not applicable", "not verified", "report"):
-        table.add_column(column, overflow="fold")
-    all_certified = True
+    table = _table()
+    verdicts = []
     for name in chosen:
         from .report import write_report
 
@@ -98,6 +136,14 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                         bar.advance(task_id)
                     bar.update(task_id, description=description)
 
+                seen: list[Counterparts] = []
+
+                def announce(counterparts: Counterparts, seen: list[Counterparts] = seen) -> None:
+                    seen.append(counterparts)
+                    _announce(console, counterparts, target)
+
+                salt = uuid.uuid4().int & 0xFFFFFFFF
+                session_id = new_session_id(name, now) if store is not None else ""
                 result = certify_profile(
                     name,
                     folder,
@@ -106,32 +152,169 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                     callback_timeout=options.callback_timeout,
                     target=target,
                     now=now,
-                    announce=None if target.simulated else lambda c: _announce(console, c, target),
+                    announce=None if target.simulated else announce,
                     progress=step,
                     scenarios=options.scenarios,
+                    park_until=resume_time(now) if options.wait else None,
+                    data_salt=salt,
+                    session_id=session_id,
                 )
+            if store is not None and seen:
+                store.save(_new_session(result, options, folder, seen[0], salt, now))
             certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
         except CertificationError as exc:
             return _usage(console, str(exc))
-        all_certified &= result.certified
-        failed = [name for name, _ in result.checks() if result.status(name) == "failed"]
-        accepted = [d.requirement for d in result.judgement.accepted]
-        style = _STYLE[result.verdict]
-        console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {certificate}")
-        judgement = result.judgement
-        table.add_row(
-            name,
-            f"[{style}]{result.verdict}[/{style}]",
-            ", ".join(failed) or "-",
-            f"{len(judgement.passed)} ({judgement.how})",
-            ", ".join(judgement.failed) or "-",
-            ", ".join(accepted) or "-",
-            ", ".join(judgement.not_applicable) or "-",
-            ", ".join(judgement.not_verified) or "-",
-            str(folder / "index.html"),
-        )
+        verdicts.append(result.verdict)
+        _summarise(console, table, result, folder, certificate)
     console.print(table)
-    return 0 if all_certified else 1
+    return _exit_code(verdicts)
+
+
+def _exit_code(verdicts: list[str]) -> int:
+    if NOT_CERTIFIED in verdicts:
+        return 1
+    return EXIT_WAITING if WAITING in verdicts else 0
+
+
+def _port(url: str) -> int:
+    return urlsplit(url).port or 0
+
+
+def _new_session(
+    result: CertificationResult,
+    options: CertifyOptions,
+    folder: Path,
+    counterparts: Counterparts,
+    salt: int,
+    now: datetime,
+) -> CertificationSession:
+    """The run as a session: waiting if a check parked, else complete (kept as the record of the run)."""
+    return CertificationSession(
+        id=result.session,
+        profile=result.profile,
+        debtor_url=result.debtor_url,
+        report=str(folder.resolve()),
+        created=rfc3339(now),
+        expires=rfc3339(expiry(now)),
+        status="waiting" if result.waiting else COMPLETED,
+        seed=options.seed,
+        max_examples=options.max_examples,
+        callback_timeout=options.callback_timeout,
+        callback_port=_port(counterparts.callback_url),  # what the vendor configured: the same on resume
+        psrm_port=_port(counterparts.psrm_url),
+        scenarios=options.scenarios,
+        data_salt=f"{salt:08x}",
+        started=result.started,
+        seconds=result.seconds,
+        parts=RunParts(result.fuzz, result.probes, result.pact, result.scenarios),
+    )
+
+
+def _run_resume(console: Console, options: CertifyOptions, now: datetime) -> int:
+    """`oir certify --resume SESSION`: the parked checks' second halves, then the whole session judged."""
+    from .report import write_report
+
+    store = SessionStore(oir_home())
+    try:
+        session = store.resumable(str(options.resume), now, early=options.resume_early)
+    except SessionNotReady as exc:
+        console.print(f"[yellow]not ready:[/yellow] {exc}", soft_wrap=True)
+        return EXIT_WAITING
+    except SessionError as exc:
+        return _usage(console, str(exc))
+    if options.profiles and options.profiles != [session.profile]:
+        return _usage(console, f"session {session.id} certifies {session.profile}, not {', '.join(options.profiles)}")
+    if options.debtor_url and options.debtor_url.rstrip("/") != session.debtor_url:
+        return _usage(
+            console, f"session {session.id} certifies the system at {session.debtor_url}, not {options.debtor_url}"
+        )
+    try:
+        key = signing_key(options.signing_key)
+        url = check_reachable(session.debtor_url)
+    except CertificationError as exc:
+        return _usage(console, str(exc))
+    target = Target(
+        debtor_url=url,
+        token=options.debtor_token or DEV_TOKEN,
+        callback_token=options.callback_token or CALLBACK_TOKEN,
+        callback_port=session.callback_port,
+        psrm_port=session.psrm_port,
+    )
+    folder = Path(session.report)
+    console.print(f"resuming certification session {session.id}: {session.describe_waiting()}", soft_wrap=True)
+    try:
+        result = resume_certification(
+            session.profile,
+            folder,
+            parts=session.parts,
+            target=target,
+            started=session.started,
+            seconds=session.seconds,
+            seed=session.seed,
+            data_salt=int(session.data_salt, 16),
+            session_id=session.id,
+            now=now,
+            callback_timeout=session.callback_timeout,
+            park_until=resume_time(now),
+            announce=lambda c: _announce(console, c, target),
+            progress=lambda step: console.print(f"  {step}"),
+        )
+        session.parts = RunParts(result.fuzz, result.probes, result.pact, result.scenarios)
+        session.resumed.append(rfc3339(now))
+        session.seconds = result.seconds
+        session.status = "waiting" if result.waiting else COMPLETED
+        store.save(session)
+        certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
+    except CertificationError as exc:
+        return _usage(console, str(exc))
+    table = _table()
+    _summarise(console, table, result, folder, certificate)
+    console.print(table)
+    return _exit_code([result.verdict])
+
+
+def _table() -> Table:
+    table = Table(title="ØiR certification")
+    columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")
+    for column in (*columns, "not applicable", "not verified", "waiting", "report"):
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _summarise(
+    console: Console, table: Table, result: CertificationResult, folder: Path, certificate: Path | None
+) -> None:
+    """One line (and, while something waits, how to resume) and one table row for a profile's run."""
+    name = result.profile
+    failed = [name for name, _ in result.checks() if result.status(name) == "failed"]
+    accepted = [d.requirement for d in result.judgement.accepted]
+    style = _STYLE[result.verdict]
+    issued = certificate or "no certificate while a check waits"
+    console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {issued}", soft_wrap=True)
+    waiting = result.waiting
+    if waiting:
+        when = min(p.waiting.resume_at for p in waiting if p.waiting)
+        console.print(
+            f"  {len(waiting)} check(s) wait for the next bank day: "
+            + ", ".join(f"{p.name} (until {p.waiting.resume_at})" for p in waiting if p.waiting)
+            + f". Nothing waiting counts as passed. Resume at or after {when} with:\n"
+            f"    oir certify --resume {result.session}\n"
+            f"  (give the same --debtor-token/--callback-token again; the session expires after {SESSION_DAYS} days)",
+            soft_wrap=True,
+        )
+    judgement = result.judgement
+    table.add_row(
+        name,
+        f"[{style}]{result.verdict}[/{style}]",
+        ", ".join(failed) or "-",
+        f"{len(judgement.passed)} ({judgement.how})",
+        ", ".join(judgement.failed) or "-",
+        ", ".join(accepted) or "-",
+        ", ".join(judgement.not_applicable) or "-",
+        ", ".join(judgement.not_verified) or "-",
+        ", ".join(judgement.waiting) or "-",
+        str(folder / "index.html"),
+    )
 
 
 def _announce(console: Console, counterparts: Counterparts, target: Target) -> None:

@@ -1,8 +1,9 @@
 """The verdict: what each check came to, what each requirement comes to, and what that makes the
 debtor system.
 
-A check ends PASSED, FAILED, ACCEPTED DEVIATION, NOT RUN (this target could not carry it out) or NOT
-APPLICABLE (it concerns a capability the profile declares absent, e.g. a B_03 scenario for EG).
+A check ends PASSED, FAILED, ACCEPTED DEVIATION, NOT RUN (this target could not carry it out), NOT
+APPLICABLE (it concerns a capability the profile declares absent, e.g. a B_03 scenario for EG) or WAITING
+(it did its part today and resumes on the next bank day, in a certification session: sessions.py).
 
 Every requirement a check cites, and every catalogue requirement the profile's capabilities rule out,
 ends in exactly one outcome:
@@ -14,10 +15,14 @@ ends in exactly one outcome:
   the profile that has not expired on the day of the run; never a pass;
 - NOT APPLICABLE — the catalogue says it binds only systems with a capability (`requires:`) the profile
   does not declare; a check that cites it does not cite it for this profile, so it is never passed;
+- WAITING, with when it resumes — a waiting check cites it and no check failed it; a waiting check may
+  still fail it, so it is never verified meanwhile, even if another check held;
 - NOT VERIFIED, with the reason — only checks that did not run, or a failed scenario that stopped
   before it got to it, cite it.
-One failure without a deviation's cover makes the system NOT_CERTIFIED; accepted deviations alone make
-it CERTIFIED_WITH_DEVIATIONS; nothing not run, not applicable or not verified ever counts as passed.
+One failure without a deviation's cover makes the system NOT_CERTIFIED; otherwise a waiting check makes
+the run WAITING (no certificate until the session is resumed and complete); accepted deviations alone
+make it CERTIFIED_WITH_DEVIATIONS; nothing not run, not applicable, waiting or not verified ever counts
+as passed.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ from typing import Any, Literal
 
 from contracts.profile import Deviation
 
-Status = Literal["passed", "failed", "accepted-deviation", "not-run", "not-applicable"]
-Outcome = Literal["verified", "failed", "accepted-deviation", "not-applicable", "not-verified"]
+Status = Literal["passed", "failed", "accepted-deviation", "not-run", "not-applicable", "waiting"]
+Outcome = Literal["verified", "failed", "accepted-deviation", "not-applicable", "not-verified", "waiting"]
 CERTIFIED = "CERTIFIED"
 CERTIFIED_WITH_DEVIATIONS = "CERTIFIED_WITH_DEVIATIONS"
 NOT_CERTIFIED = "NOT_CERTIFIED"
+WAITING = "WAITING"  # nothing failed, but a check waits for the next bank day: no certificate yet
 REAL_TIME = "real time"  # verified against a vendor's system as time really passes
 SIMULATOR_TIME = "simulator's virtual time"  # verified against the harness's own simulator of the profile
 
@@ -50,12 +56,15 @@ class CheckOutcome:
     blamed: tuple[str, ...] | None = None
     # … and those it stopped before judging (neither verified nor failed by it)
     unproven: tuple[str, ...] = ()
+    waiting_until: str = ""  # it did its part and resumes then (RFC 3339): a session waits for it
 
     @property
     def status(self) -> Status:
         """What the check came to, before deviations are taken into account."""
         if not self.applicable:
             return "not-applicable"
+        if self.waiting_until:
+            return "waiting"
         if not self.ran:
             return "not-run"
         return "passed" if self.passed else "failed"
@@ -89,6 +98,7 @@ class Judgement:
     not_verified: list[str] = field(default_factory=list)  # cited only by checks that were not run (or got that far)
     not_applicable: list[str] = field(default_factory=list)  # the profile declares the capability absent
     outcomes: dict[str, RequirementOutcome] = field(default_factory=dict)  # every requirement, by ID
+    waiting: list[str] = field(default_factory=list)  # cited by a check that waits for the next bank day
     how: str = REAL_TIME
 
     def outcome(self, requirement: str) -> RequirementOutcome | None:
@@ -115,6 +125,7 @@ class Judgement:
                 "failed": self.failed,
                 "notApplicable": self.not_applicable,
                 "notVerified": self.not_verified,
+                "waiting": self.waiting,
                 "outcomes": [o.as_json() for _, o in sorted(self.outcomes.items())],
             },
             "acceptedDeviations": [deviation_json(d) for d in self.accepted],
@@ -150,12 +161,18 @@ def judge(
     failed: dict[str, list[str]] = {}
     accepted: dict[str, list[str]] = {}
     unverified: dict[str, list[str]] = {}
+    waiting: dict[str, list[tuple[str, str]]] = {}  # requirement → (check, when it resumes)
     expired: set[str] = set()
     for check in checks:
         cited = tuple(r for r in check.requirements if r not in absent)  # never cited where it cannot apply
         status = check.status
         if status == "not-applicable" or (check.requirements and not cited):
             statuses[check.name] = "not-applicable"
+            continue
+        if status == "waiting":
+            statuses[check.name] = "waiting"
+            for rid in cited:
+                waiting.setdefault(rid, []).append((check.name, check.waiting_until))
             continue
         if status == "not-run":
             statuses[check.name] = "not-run"
@@ -186,11 +203,14 @@ def judge(
                 verified.setdefault(rid, []).append(check.name)
 
     outcomes: dict[str, RequirementOutcome] = {}
-    for rid in set(verified) | set(failed) | set(accepted) | set(unverified):
+    for rid in set(verified) | set(failed) | set(accepted) | set(unverified) | set(waiting):
         if rid in failed:
             outcomes[rid] = RequirementOutcome(rid, "failed", tuple(failed[rid]))
         elif rid in accepted:
             outcomes[rid] = RequirementOutcome(rid, "accepted-deviation", tuple(accepted[rid]))
+        elif rid in waiting:  # a waiting check may still fail it: never verified meanwhile
+            reason = "; ".join(f"{name}: waiting, resumes {when}" for name, when in waiting[rid])
+            outcomes[rid] = RequirementOutcome(rid, "waiting", tuple(n for n, _ in waiting[rid]), reason=reason)
         elif rid in verified:
             outcomes[rid] = RequirementOutcome(rid, "verified", tuple(verified[rid]), how=how)
         else:
@@ -203,6 +223,8 @@ def judge(
 
     if having("failed") or "failed" in statuses.values():  # a failure citing nothing still fails
         verdict = NOT_CERTIFIED
+    elif "waiting" in statuses.values():  # nothing failed yet, but the session is not complete
+        verdict = WAITING
     elif having("accepted-deviation"):
         verdict = CERTIFIED_WITH_DEVIATIONS
     else:
@@ -217,5 +239,6 @@ def judge(
         not_verified=having("not-verified"),
         not_applicable=having("not-applicable"),
         outcomes=outcomes,
+        waiting=having("waiting"),
         how=how,
     )

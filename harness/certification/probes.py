@@ -5,6 +5,11 @@ They use only the vendor-facing `oir-debitor-v3` operations and the callback add
 with the evidence a vendor's engineer needs (the request and the answer), CPR numbers masked. A probe
 that cannot be carried out against a vendor's real system (a payment without B_03 needs money to
 arrive inside that system) says so: it is reported as not run, never as passed.
+
+A probe that needs the next business day — against a vendor's system without test control, a claim
+registered today is payable through B_03 only tomorrow — can do its part today and park (`ProbeWaiting`
+with a `Parked`: the ids it needs, what it expects, when it resumes; never a CPR). The certification
+session (sessions.py) keeps it, and `oir certify --resume` runs its second half (`resume_probes`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,23 @@ from typing import Any
 import httpx
 
 from contracts import wire_client
-from contracts.identity import mask_cpr_in_text
+from contracts.identity import mask_cpr, mask_cpr_in_text
 from contracts.municipalities import Municipality
 from contracts.synthetic import SyntheticData
 from scenarios.redaction import redact_exchange
 
 from ..callback_relay import CallbackRelay
 from ..errors import HarnessError
+
+
+@dataclass
+class Parked:
+    """What a probe that did its part today leaves for its second half on the next bank day."""
+
+    stage: str  # which second half resumes it (SECOND_HALVES)
+    needs: dict[str, Any]  # ids, references, amounts, a masked CPR: never an unmasked one
+    expects: str  # what the second half will check, in words
+    resume_at: str = ""  # RFC 3339: the next bank day's business hours (sessions.resume_time)
 
 
 @dataclass
@@ -36,6 +51,7 @@ class ProbeResult:
     message: str
     evidence: list[str] = field(default_factory=list)
     ran: bool = True  # False: the probe could not be carried out here (the message says why)
+    waiting: Parked | None = None  # parked: it resumes in the session (never a pass meanwhile)
 
 
 class ProbeFailure(HarnessError, AssertionError):
@@ -44,6 +60,14 @@ class ProbeFailure(HarnessError, AssertionError):
 
 class ProbeNotRun(HarnessError):
     """The probe needs something this target does not offer; nothing was judged."""
+
+
+class ProbeWaiting(HarnessError):
+    """The probe did its part and needs the next business day for the rest; nothing was judged yet."""
+
+    def __init__(self, parked: Parked) -> None:
+        super().__init__(f"waiting until {parked.resume_at}: {parked.expects}")
+        self.parked = parked
 
 
 class DebtorConversation:
@@ -215,35 +239,50 @@ def probe_payment_reaches_fagsystem(
     advance: Callable[[int], bool],
     callback_timeout: float,
     simulated: bool = True,
+    park_until: str = "",
     **_: Any,
 ) -> str:
+    """Register a claim, pay it the next day (B_03, or the simulator's bank transfer) and see the
+    payment reported back. Against a vendor's system the next day is real: with `park_until` the probe
+    parks until then (its second half is `resume_payment_reaches_fagsystem`)."""
     if not b03 and not simulated:
         raise ProbeNotRun(
             "without B_03 a payment must arrive inside the vendor's own system (a bank transfer), which the harness "
-            "cannot make, so this run does not verify that payments are reported back (B01R-PAYMENT)"
+            "cannot make, so this run does not verify that payments are reported back (B01R-PAYMENT); waiting for "
+            "the next business day does not help either: without test control no machine can book a citizen's "
+            "bank transfer in the vendor's system"
         )
     body = _account(data)
-    talk.send("POST", "/debitorkonti", body)
+    created = talk.send("POST", "/debitorkonti", body)
+    _expect(created.status_code == 201, f"OpretDebitorkonto answered {created.status_code}, expected 201")
+    claim_id = body["fordringer"][0]["fordringId"]
     if not advance(1):  # new claims are payable the day after
+        if park_until:  # b03 here: a waiting session pays it through B_03 on the next bank day
+            raise ProbeWaiting(
+                Parked(
+                    stage="pay-next-day",
+                    needs={
+                        "debitorkontoId": body["debitorkontoId"],
+                        "fordringId": claim_id,
+                        "beloebOere": 12000,
+                        # the citizen is made again from the probe's synthetic-data seed: no CPR is stored
+                        "cpr": mask_cpr(body["haeftelse"]["cpr"]),
+                    },
+                    expects=(
+                        f"claim {claim_id} is payable through B_03 on the next bank day (B03-NEXT-DAY); paid with "
+                        "ForetagIndbetaling (B03-PAY), the payment reaches the fagsystem as DAEKNING callbacks "
+                        "adding up to 12000 øre (B01R-PAYMENT)"
+                    ),
+                    resume_at=park_until,
+                )
+            )
         raise ProbeNotRun(
             "the system lives in real time: a claim registered now is payable only tomorrow (B03-NEXT-DAY), "
-            "so this run cannot pay it and see the payment reported back (B01R-PAYMENT)"
+            "so this run cannot pay it and see the payment reported back (B01R-PAYMENT); a certification session "
+            "that waits (without --no-wait) completes it with `oir certify --resume SESSION` on the next bank day"
         )
-    claim_id = body["fordringer"][0]["fordringId"]
     if b03:
-        payable = talk.send("POST", "/indbetaling/soeg", {"cpr": body["haeftelse"]["cpr"]}).json()["delfordringer"]
-        sub = next((p for p in payable if p["fordringId"] == claim_id), None)
-        if sub is None:
-            raise ProbeFailure("the claim is not payable the day after registration")
-        paid = talk.send(
-            "POST",
-            "/indbetalinger",
-            {
-                "betalingId": f"P-{uuid.uuid4().hex[:10]}",
-                "delfordringer": [{"delfordringId": sub["delfordringId"], "beloebOere": 12000}],
-            },
-        )
-        _expect(paid.status_code == 201, f"ForetagIndbetaling answered {paid.status_code}")
+        _pay_through_b03(talk, body["haeftelse"]["cpr"], claim_id)
     else:
         account = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()
         reference = account["fordringer"][0]["delfordringer"][0]["betalingsreference"]
@@ -252,6 +291,26 @@ def probe_payment_reaches_fagsystem(
         )
         _expect(paid.status_code == 201, f"the simulated bank transfer answered {paid.status_code}")
     advance(4)  # past a nightly batch and a weekend
+    return _see_payment_reported(inbox, claim_id, callback_timeout)
+
+
+def _pay_through_b03(talk: DebtorConversation, cpr: str, claim_id: str) -> None:
+    payable = talk.send("POST", "/indbetaling/soeg", {"cpr": cpr}).json()["delfordringer"]
+    sub = next((p for p in payable if p["fordringId"] == claim_id), None)
+    if sub is None:
+        raise ProbeFailure("the claim is not payable the day after registration")
+    paid = talk.send(
+        "POST",
+        "/indbetalinger",
+        {
+            "betalingId": f"P-{uuid.uuid4().hex[:10]}",
+            "delfordringer": [{"delfordringId": sub["delfordringId"], "beloebOere": 12000}],
+        },
+    )
+    _expect(paid.status_code == 201, f"ForetagIndbetaling answered {paid.status_code}")
+
+
+def _see_payment_reported(inbox: CallbackRelay, claim_id: str, callback_timeout: float) -> str:
     found = inbox.wait_for(lambda m: m.get("fordringId") == claim_id and m.get("type") == "DAEKNING", callback_timeout)
     _expect(bool(found), "no DAEKNING callback reached the fagsystem")
     _expect(
@@ -259,6 +318,28 @@ def probe_payment_reaches_fagsystem(
         "the callbacks do not add up to the 12000 øre paid",
     )
     return "the payment reached the fagsystem as one DAEKNING of 12000 øre"
+
+
+def resume_payment_reaches_fagsystem(
+    talk: DebtorConversation,
+    data: SyntheticData,
+    parked: Parked,
+    *,
+    inbox: CallbackRelay,
+    callback_timeout: float,
+    **_: Any,
+) -> str:
+    """The second half, on the next bank day: pay the claim registered yesterday through B_03 and see
+    the payment reported back to the callback relay (listening again on the same address)."""
+    cpr = data.cpr()  # the same seed makes the same citizen the first half registered
+    _expect(
+        mask_cpr(cpr) == parked.needs.get("cpr"),
+        "the citizen made again from the session's seed is not the one registered (the session was altered?)",
+    )
+    claim_id = str(parked.needs["fordringId"])
+    _pay_through_b03(talk, cpr, claim_id)
+    message = _see_payment_reported(inbox, claim_id, callback_timeout)
+    return f"{message}, after waiting a bank day: the claim was payable the day after registration"
 
 
 PROBES: list[tuple[str, list[str], Callable[..., str]]] = [
@@ -298,8 +379,70 @@ def run_probes(
             results.append(ProbeResult(name, requirements, False, str(failure), talk.evidence))
         except ProbeNotRun as reason:
             results.append(ProbeResult(name, requirements, False, str(reason), talk.evidence, ran=False))
+        except ProbeWaiting as waiting:
+            results.append(
+                ProbeResult(name, requirements, False, str(waiting), talk.evidence, ran=False, waiting=waiting.parked)
+            )
         except (httpx.HTTPError, KeyError, ValueError) as exc:
             results.append(ProbeResult(name, requirements, False, f"{type(exc).__name__}: {exc}", talk.evidence))
+        finally:
+            talk.http.close()
+    return results
+
+
+SECOND_HALVES: dict[str, Callable[..., str]] = {"pay-next-day": resume_payment_reaches_fagsystem}
+
+
+def resume_probes(
+    talk_factory: Callable[[], DebtorConversation],
+    probes: list[ProbeResult],
+    *,
+    progress: Callable[[str], None] | None = None,
+    data_salt: int = 0,
+    **context: Any,
+) -> list[ProbeResult]:
+    """The probes again, with each waiting one's second half run (the others as they were). A second
+    half may park again (a later stage), with `park_until` from the context."""
+    results = []
+    for result in probes:
+        parked = result.waiting
+        if parked is None:
+            results.append(result)
+            continue
+        if progress:
+            progress(result.name)
+        talk = talk_factory()
+        data = SyntheticData(seed=zlib.crc32(result.name.encode()) ^ data_salt)
+        earlier = [*result.evidence, f"(resumed at stage {parked.stage})"]
+        try:
+            if parked.stage not in SECOND_HALVES:
+                raise ProbeNotRun(f"this harness has no second half {parked.stage!r} to resume (another version?)")
+            message = SECOND_HALVES[parked.stage](talk, data, parked, **context)
+            results.append(ProbeResult(result.name, result.requirements, True, message, earlier + talk.evidence))
+        except ProbeFailure as failure:
+            results.append(ProbeResult(result.name, result.requirements, False, str(failure), earlier + talk.evidence))
+        except ProbeWaiting as waiting:
+            results.append(
+                ProbeResult(
+                    result.name,
+                    result.requirements,
+                    False,
+                    str(waiting),
+                    earlier + talk.evidence,
+                    ran=False,
+                    waiting=waiting.parked,
+                )
+            )
+        except ProbeNotRun as reason:
+            results.append(
+                ProbeResult(result.name, result.requirements, False, str(reason), earlier + talk.evidence, ran=False)
+            )
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            results.append(
+                ProbeResult(
+                    result.name, result.requirements, False, f"{type(exc).__name__}: {exc}", earlier + talk.evidence
+                )
+            )
         finally:
             talk.http.close()
     return results

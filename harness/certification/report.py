@@ -11,8 +11,15 @@ results.json, and a second test suite of junit.xml (`<profile>.requirement`, one
 requirement) say the same.
 The HTML page is self-contained (inline CSS, no scripts, no external assets) so it opens offline and
 can be archived as a CI artefact. Every text in it passed through CPR masking. Nothing that did not pass
-is shown as a pass: in JUnit a failure under an accepted deviation, a check not run, one not applicable
-and a requirement not verified or not applicable are `skipped`, each saying so.
+is shown as a pass: in JUnit a failure under an accepted deviation, a check not run, one not applicable,
+one waiting, and a requirement not verified, not applicable or waiting are `skipped`, each saying so.
+While a check of the session waits for the next bank day (sessions.py), the three files say which
+checks wait, when they resume and the command that resumes them. If nothing failed, the verdict is
+WAITING and no certificate is written (an older one in the folder is removed): a certificate states what
+a complete session proved, and the rollout board must not read an unfinished session as a verdict;
+`oir certify --resume` writes it. If something failed already, no resumption can change the verdict: the
+NOT_CERTIFIED certificate is written at once (the rollout board and CI see the failure today), listing
+the waiting requirements as not verified; resuming the session re-issues it.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from contracts.identity import mask_cpr_in_text
 from contracts.requirements import load_requirements
 
 from .certificate import VALIDITY_DAYS, build_certificate, sign
-from .judge import RequirementOutcome, deviation_json
+from .judge import NOT_CERTIFIED, RequirementOutcome, deviation_json
 from .keys import PUBLIC_KEY_FILE, harness_key, public_pem
 from .run import CertificationResult
 
@@ -42,6 +49,7 @@ LABELS = {
     "accepted-deviation": "ACCEPTED DEVIATION",
     "not-run": "NOT RUN",
     "not-applicable": "NOT APPLICABLE",
+    "waiting": "WAITING",
 }
 OUTCOME_LABELS = {
     "verified": "verified",
@@ -49,6 +57,7 @@ OUTCOME_LABELS = {
     "accepted-deviation": "ACCEPTED DEVIATION",
     "not-applicable": "NOT APPLICABLE",
     "not-verified": "NOT VERIFIED",
+    "waiting": "WAITING",
 }
 # what JUnit says of a check or requirement that is not a pass (a `skipped` message starts with it)
 SKIPPED = {
@@ -56,6 +65,7 @@ SKIPPED = {
     "not-run": "NOT RUN (not a pass)",
     "not-applicable": "NOT APPLICABLE (not a pass)",
     "not-verified": "NOT VERIFIED (not a pass)",
+    "waiting": "WAITING (not a pass)",
 }
 
 
@@ -65,8 +75,9 @@ def write_report(
     *,
     key: Ed25519PrivateKey | None = None,
     validity_days: int = VALIDITY_DAYS,
-) -> Path:
-    """Write the four files; returns the certificate's path. `key` signs it (default: the harness key)."""
+) -> Path | None:
+    """Write the four files; returns the certificate's path, or None while a check of the session waits
+    (no certificate then). `key` signs it (default: the harness key)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(
         mask_cpr_in_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False)), encoding="utf-8"
@@ -78,6 +89,9 @@ def write_report(
         result=result, coverage=coverage, labels=LABELS, notes=notes, verdict=result.verdict
     )
     (folder / "index.html").write_text(mask_cpr_in_text(html), encoding="utf-8")
+    if result.waiting and result.verdict != NOT_CERTIFIED:
+        (folder / "certificate.json").unlink(missing_ok=True)  # an earlier run's must not stand for this one
+        return None
     return write_certificate(result, folder, key or harness_key(), validity_days)
 
 
@@ -92,12 +106,12 @@ def write_certificate(
         simulated=result.simulated,
         seed=result.seed,
         verdict=result.verdict,
-        issued=datetime.fromisoformat(result.started),
+        issued=datetime.fromisoformat(result.resumed or result.started),
         profile_file=result.profile_file,
         passed=judgement.passed,
         failed=judgement.failed,
         accepted_deviations=[deviation_json(d) for d in judgement.accepted],
-        not_verified=judgement.not_verified,
+        not_verified=sorted(judgement.not_verified + judgement.waiting),  # waiting: not verified by this one
         not_applicable=judgement.not_applicable,
         verified_how={rid: judgement.how for rid in judgement.passed},
         pacts=result.pact.files,
@@ -219,5 +233,8 @@ def _outcome(result: CertificationResult, case: ET.Element, name: str, message: 
         ET.SubElement(case, "failure", message=message + (f" [{note}]" if note else "")).text = detail
     elif status == "accepted-deviation":
         ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message} [{note}]").text = detail
+    elif status == "waiting":
+        resume = f" (resume: oir certify --resume {result.session})"
+        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message}{resume}")
     elif status in SKIPPED:
         ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message}")

@@ -12,6 +12,9 @@ not the B_03 ones — and is reported as not applicable, never as passed.
 With no URL it starts the profile's own simulator, wired to those counterparts. The simulators it runs
 (PSRM, that debtor) come from harness/topology.py: nothing under harness/certification/ imports them.
 The result is built once, after judging: `CertificationResult` has its judgement from the start.
+Against a vendor's system a check that needs the next business day may park (`park_until`): the run then
+judges WAITING, the caller keeps it as a session (sessions.py), and `resume_certification` later runs the
+parked checks' second halves with the counterparts listening on the same addresses and judges the whole.
 """
 
 from __future__ import annotations
@@ -38,11 +41,21 @@ from ..callback_relay import CallbackRelay
 from ..scenario_world import VendorSystem
 from ..servers import ServerError, ServerThread
 from ..topology import simulator_server
+from .certificate import rfc3339
 from .errors import CounterpartStartError
-from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judgement, judge
+from .judge import (
+    CERTIFIED,
+    CERTIFIED_WITH_DEVIATIONS,
+    REAL_TIME,
+    SIMULATOR_TIME,
+    CheckOutcome,
+    Judgement,
+    judge,
+)
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
-from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
+from .probes import PROBES, DebtorConversation, ProbeResult, resume_probes, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
+from .sessions import RunParts
 from .target import CALLBACK_TOKEN, Counterparts, Target
 
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
@@ -65,7 +78,14 @@ def check_outcomes(
     return (
         [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
         + [
-            CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran, reason="" if p.ran else p.message)
+            CheckOutcome(
+                p.name,
+                tuple(p.requirements),
+                p.passed,
+                p.ran,
+                reason="" if p.ran else p.message,
+                waiting_until=p.waiting.resume_at if p.waiting else "",
+            )
             for p in probes
         ]
         + [
@@ -95,6 +115,13 @@ class CertificationResult:
     profile_file: Path  # the profile file judged (its digest goes into the certificate)
     pact: PactPart
     scenarios: ScenarioCheck | None  # None: the run was asked not to run scenarios
+    session: str = ""  # the certification session (a vendor's system): `oir certify --resume` continues it
+    resumed: str = ""  # when the session was last resumed (RFC 3339): the certificate's issue time
+
+    @property
+    def waiting(self) -> list[ProbeResult]:
+        """The checks that parked until the next bank day (nothing waiting ever counts as passed)."""
+        return [p for p in self.probes if p.waiting is not None]
 
     def outcomes(self) -> list[CheckOutcome]:
         """Every check of the run, in report order (see `check_outcomes`)."""
@@ -110,11 +137,11 @@ class CertificationResult:
 
     @property
     def certified(self) -> bool:
-        """Certified, with or without accepted deviations."""
-        return self.verdict != NOT_CERTIFIED
+        """Certified, with or without accepted deviations (never while anything waits)."""
+        return self.verdict in (CERTIFIED, CERTIFIED_WITH_DEVIATIONS)
 
     def status(self, check: str) -> str:
-        """passed, failed, accepted-deviation, not-run or not-applicable, for a check's name
+        """passed, failed, accepted-deviation, not-run, not-applicable or waiting, for a check's name
         ('schemathesis', a probe's …)."""
         return self.judgement.statuses.get(check, "failed")
 
@@ -140,6 +167,18 @@ class CertificationResult:
         data["verifiedHow"] = self.judgement.how
         data["acceptedDeviations"] = judged["acceptedDeviations"]
         data["expiredDeviations"] = judged["expiredDeviations"]
+        data["waiting"] = [
+            {
+                "check": p.name,
+                "requirements": p.requirements,
+                "resumeAt": p.waiting.resume_at,
+                "expects": p.waiting.expects,
+                "needs": p.waiting.needs,
+                "resume": f"oir certify --resume {self.session}",
+            }
+            for p in self.waiting
+            if p.waiting
+        ]
         return data
 
 
@@ -200,10 +239,16 @@ def certify_profile(
     announce: Callable[[Counterparts], None] | None = None,
     progress: Callable[[str], None] | None = None,
     scenarios: bool = False,
+    park_until: datetime | None = None,
+    data_salt: int | None = None,
+    session_id: str = "",
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
-    counterparts' URLs before any check runs; `progress` is told each step as it starts."""
+    counterparts' URLs before any check runs; `progress` is told each step as it starts.
+    Against a vendor's system: with `park_until` a check that needs the next business day parks until
+    then (the run is judged WAITING and `session_id` names it); `data_salt` salts the probes' people
+    (default: a fresh one; keep it to resume)."""
     target = target or Target()
     profile = profile or load_profile(profile_name)
     out.mkdir(parents=True, exist_ok=True)
@@ -256,7 +301,8 @@ def certify_profile(
             advance=advance,
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
-            data_salt=0 if target.simulated else uuid.uuid4().int & 0xFFFFFFFF,
+            data_salt=0 if target.simulated else data_salt if data_salt is not None else uuid.uuid4().int & 0xFFFFFFFF,
+            park_until=park_until.isoformat(timespec="seconds") if park_until and not target.simulated else "",
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
@@ -302,4 +348,74 @@ def certify_profile(
         profile_file=profile_file or profile_path(profile.name),
         pact=pact,
         scenarios=scenario_check,
+        session=session_id,
+    )
+
+
+def resume_certification(
+    profile_name: str,
+    out: Path,
+    *,
+    parts: RunParts,  # every check of the session so far
+    target: Target,
+    started: str,
+    seconds: float,
+    seed: int,
+    data_salt: int,
+    session_id: str,
+    now: datetime,
+    callback_timeout: float = 20.0,
+    park_until: datetime | None = None,
+    announce: Callable[[Counterparts], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CertificationResult:
+    """Continue a session on a later day: the counterparts listen again on the session's addresses (the
+    vendor's retried or nightly callbacks arrive), each parked check runs its second half (which may
+    park again until `park_until`), and the whole session is judged as of `now`."""
+    profile = load_profile(profile_name)
+    out.mkdir(parents=True, exist_ok=True)
+    begun = time.monotonic()  # real time: how long the resumed part took
+    step = progress or (lambda _: None)
+    municipalities = for_vendor(profile.name)
+    relay = CallbackRelay(target.callback_token)
+    absent = not_applicable(profile_capabilities(profile.name))
+    exchanges: list[dict[str, Any]] = []
+    with _systems(profile, target, relay) as (debtor_url, counterparts):
+        if announce:
+            announce(counterparts)
+        probes = resume_probes(
+            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session_id, exchanges),
+            parts.probes,
+            progress=lambda name: step(f"probe {name} (resumed)"),
+            data_salt=data_salt,
+            inbox=relay,
+            callback_timeout=callback_timeout,
+            park_until=park_until.isoformat(timespec="seconds") if park_until else "",
+        )
+    write_har(exchanges, out / "evidence" / "probes-resumed.har")
+    judgement = judge(
+        check_outcomes(parts.fuzz, probes, parts.pact, parts.scenarios),
+        profile.deviations,
+        now.date(),
+        not_applicable=absent,
+        how=REAL_TIME,
+    )
+    return CertificationResult(
+        profile=profile.name,
+        product=profile.product,
+        target=debtor_url,
+        seed=seed,
+        contract_digest=spec_digest("oir-debitor-v3"),
+        started=started,
+        seconds=round(seconds + time.monotonic() - begun, 1),
+        fuzz=parts.fuzz,
+        probes=probes,
+        debtor_url=debtor_url,
+        simulated=False,
+        judgement=judgement,
+        profile_file=profile_path(profile.name),
+        pact=parts.pact,
+        scenarios=parts.scenarios,
+        session=session_id,
+        resumed=rfc3339(now),
     )

@@ -128,6 +128,19 @@ def _cited(requirements: tuple[str, ...], absent: Collection[str]) -> list[str]:
     return [rid for rid in requirements if rid not in absent]
 
 
+_NO_RESUME = (
+    "; a waiting session cannot carry it to the next day (`oir certify --resume` resumes the probes only: a "
+    "scenario's world of FBS, engine and payment solution lives for one run), so it needs the vendor's test control"
+)
+
+
+def _against_a_vendor(scenario: Scenario) -> str:
+    """Why a scenario cannot run against a vendor's system ("" if it can), saying for one that needs time
+    to pass that waiting does not help."""
+    reason = scenario.why_not_against_a_vendor()
+    return reason + _NO_RESUME if "clock." in reason or "virtual time" in reason else reason
+
+
 def run_profile_scenarios(
     profile: str, out: Path, *, vendor: VendorSystem | None = None, absent: Collection[str] = ()
 ) -> ScenarioCheck:
@@ -143,7 +156,7 @@ def run_profile_scenarios(
         else:
             applicable.append(scenario)
     if vendor is not None:
-        reasons = {s.id: s.why_not_against_a_vendor() for s in applicable}
+        reasons = {s.id: _against_a_vendor(s) for s in applicable}
         check.not_run = [
             ScenarioSkip(s.id, reasons[s.id], _cited(s.covers, absent)) for s in applicable if reasons[s.id]
         ]

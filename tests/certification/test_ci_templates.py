@@ -42,7 +42,12 @@ def _oir_calls(template: dict[str, Any]) -> list[list[str]]:
 
 
 def _options(command: Any) -> set[str]:
-    return {opt for param in command.params for opt in getattr(param, "opts", []) if opt.startswith("--")}
+    names = [
+        opt
+        for param in command.params
+        for opt in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]  # --no-wait of --wait/…
+    ]
+    return {opt for opt in names if opt.startswith("--")}
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

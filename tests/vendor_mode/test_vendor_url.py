@@ -122,7 +122,8 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
 ) -> None:
     debtor, psrm_port, callback_port = conforming_debtor
     env = {"OIR_DEBTOR_TOKEN": "oir-dev-token", "OIR_CALLBACK_TOKEN": "vendor-callback-secret"}
-    result = _certify(tmp_path, debtor.url, psrm_port, callback_port, env=env)
+    # --no-wait: the run completes today (test_waiting_session.py waits for the next bank day and resumes)
+    result = _certify(tmp_path, debtor.url, psrm_port, callback_port, "--no-wait", env=env)
     assert result.exit_code == 0, result.output
     assert "vendor-callback-secret" not in result.output  # a secret from the environment is not echoed
     results = json.loads((tmp_path / "kmd-opus" / "results.json").read_text())
@@ -133,10 +134,15 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
     assert set(runs.values()) == {"passed"}
     not_run = {n["scenario"]: n["reason"] for n in results["scenarios"]["notRun"]}
     assert "clock.advance" in not_run["interest"] and "concerns PSRM alone" in not_run["psrm-under-100-kr-rejected"]
+    # … and one that needs time to pass says waiting does not help: it needs test control
+    assert "`oir certify --resume` resumes the probes only" in not_run["interest"]
+    assert "test control" in not_run["interest"] and "test control" not in not_run["psrm-under-100-kr-rejected"]
     assert not set(not_run) & set(runs)
-    # in real time a new claim is payable only tomorrow: the payment probe cannot run, and says so
+    # in real time a new claim is payable only tomorrow: without waiting the payment probe cannot run, and
+    # says how a session that waits would complete it
     probe = next(p for p in results["probes"] if p["name"] == "payment-callback")
     assert probe["status"] == "not-run" and "real time" in probe["message"]
+    assert "oir certify --resume SESSION" in probe["message"]
     # … and the payment pacts' states need a day to pass too: not run, never a pass
     not_run_pacts = {i["description"] for i in results["pact"]["interactions"] if i["status"] == "not-run"}
     assert not_run_pacts == {"ForetagIndbetaling of a payable sub-claim", "SoegDelfordringTilIndbetaling for a citizen"}
@@ -151,7 +157,7 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
 
     # A real test system keeps what every run registered: certifying it again meets no earlier run's
     # borrowers, claims, accounts or CPRs, and comes to the same verdict.
-    again = _certify(tmp_path / "again", debtor.url, psrm_port, callback_port, env=env)
+    again = _certify(tmp_path / "again", debtor.url, psrm_port, callback_port, "--no-wait", env=env)
     assert again.exit_code == 0, again.output
     rerun = json.loads((tmp_path / "again" / "kmd-opus" / "results.json").read_text())
     assert rerun["requirements"] == results["requirements"]
