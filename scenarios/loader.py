@@ -28,7 +28,7 @@ from .vocabulary import ACTORS, STEP_KEYS, Action, Arg, actions
 
 SCENARIO_SUFFIX = ".scenario.yaml"
 BUNDLED_SUITES = Path(__file__).resolve().parent / "suites"  # the suites this package ships
-EXPECT_KEYS = ("that", "within", "stop_if", "absent", "soft", "as", "covers")
+EXPECT_KEYS = ("that", "within", "stop_if", "absent", "soft", "when", "as", "covers")
 MATCHERS = (
     "eq",
     "ne",
@@ -130,6 +130,7 @@ class Step:
     absent: bool = False
     covers: tuple[str, ...] = ()  # the scenario's requirements this step asserts (blamed if it fails)
     soft: bool = False  # expect only: a failure is recorded and the scenario goes on (it still fails)
+    when: tuple[str, ...] = ()  # capabilities the profile must declare for this step to run
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,10 @@ class _Checker:
         that = self.matchers(raw[name], "that") if isinstance(raw[name], LineDict) else {}
         args.pop("that", None)
         covers = self.step_covers(raw[name], args.pop("covers", None), line)
-        return Step(index, line, name, args, capture=capture, status=status, code=code, that=that, covers=covers)
+        when = self.step_when(raw[name], args.pop("when", None), line, covers)
+        return Step(
+            index, line, name, args, capture=capture, status=status, code=code, that=that, covers=covers, when=when
+        )
 
     def action(self, line: int, name: str) -> Action:
         registry = actions()
@@ -377,9 +381,36 @@ class _Checker:
             stop_if=stop_if,
             within=within,
             absent=absent,
-            covers=self.step_covers(raw, raw.get("covers"), line),
+            covers=(covers := self.step_covers(raw, raw.get("covers"), line)),
             soft=soft,
+            when=self.step_when(raw, raw.get("when"), line, covers),
         )
+
+    def step_when(self, raw: Any, value: Any, line: int, covers: tuple[str, ...]) -> tuple[str, ...]:
+        """A step's `when:`: the capabilities a profile must declare for the step to run. A skipped step
+        proves nothing, so it must name what it asserts (`covers:`), and only requirements that bind
+        profiles with those capabilities alone — for the others they are not applicable, never passed."""
+        if value is None:
+            return ()
+        where = self.line_in(raw, "when", line)
+        names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else None
+        if not names:
+            raise self.fail(where, "when", f"a capability or a list of them ({', '.join(CAPABILITIES)})")
+        for name in names:
+            if name not in CAPABILITIES:
+                raise self.fail(where, "when", f"unknown capability {name!r}", nearest(str(name), CAPABILITIES))
+        if not covers:
+            raise self.fail(where, "when", "a step that runs only for some profiles names what it asserts (covers:)")
+        catalogue = load_requirements()
+        loose = [rid for rid in covers if catalogue[rid].requires not in names]
+        if loose:
+            raise self.fail(
+                where,
+                "when",
+                f"{', '.join(loose)} bind(s) every profile, so a step skipped for some cannot cover it; "
+                "cover only requirements that require the capability",
+            )
+        return tuple(names)
 
     def step_covers(self, raw: Any, value: Any, line: int) -> tuple[str, ...]:
         """A step's `covers:`: requirement IDs the scenario covers, each at most once."""

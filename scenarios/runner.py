@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.identity import mask_cpr_in_text
+from contracts.profile import profile_capabilities
 
 from .actions.clock_faults import world_clock_systems
 from .actions.engine import run_cycles
@@ -56,19 +57,19 @@ class ScenarioResult:
 
 
 def blame(
-    scenario: Scenario, failed: Step | None, soft: tuple[Step, ...] = ()
+    scenario: Scenario, failed: Step | None, soft: tuple[Step, ...] = (), skipped: tuple[Step, ...] = ()
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """For a run that did not pass: (blamed, unproven) among the scenario's covers (see the module doc).
 
     `failed` is the step that stopped the run, or None when the run failed before its first step (its
     world could not be made): then every requirement is blamed, as nothing was shown. `soft` are the
     soft expectations that failed while the run went on; with no step that stopped it, `failed` is None
-    and the run went to its end."""
+    and the run went to its end. `skipped` steps (`when:` a capability the profile lacks) proved nothing."""
     if failed is None and not soft:
         return scenario.covers, ()
     failing = (*soft, *([failed] if failed else []))
     end = failed.index if failed else len(scenario.steps)
-    ran = [step for step in scenario.steps[:end] if step not in soft]  # these passed
+    ran = [step for step in scenario.steps[:end] if step not in soft and step not in skipped]  # these passed
     untested = scenario.steps[end + 1 :]
     asserted_later = {rid for step in (*failing, *untested) for rid in step.covers}
     proven = {rid for step in ran for rid in step.covers} - asserted_later
@@ -101,10 +102,15 @@ def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, 
         return _finish(bus, scenario, profile, started, "error", f"the world could not be set up: {error}")
     ctx = RunContext(world=world, profile=profile, seed=scenario.seed, bus=bus, scenario_id=scenario.id)
     soft: list[tuple[Step, str]] = []  # soft expectations that failed; the run went on
+    skipped: list[Step] = []  # steps `when:` a capability this profile does not declare
     try:
         _prepare(ctx, scenario)
         registry = actions()
+        capabilities = profile_capabilities(profile)
         for step in scenario.steps:
+            if not set(step.when) <= capabilities:
+                skipped.append(step)  # not for this profile: it proves nothing and fails nothing
+                continue
             failed = step
             try:
                 _run_step(ctx, step, registry)
@@ -126,7 +132,9 @@ def run_scenario(scenario: Scenario, profile: str, world_factory: WorldFactory, 
             evidence = _evidence(ctx)
         ctx.close()
         world.close()
-    return _finish(bus, scenario, profile, started, outcome, message, failed, evidence, tuple(s for s, _ in soft))
+    return _finish(
+        bus, scenario, profile, started, outcome, message, failed, evidence, tuple(s for s, _ in soft), tuple(skipped)
+    )
 
 
 def _finish(
@@ -139,6 +147,7 @@ def _finish(
     failed: Step | None = None,
     evidence: dict[str, Any] | None = None,
     soft: tuple[Step, ...] = (),
+    skipped: tuple[Step, ...] = (),
 ) -> ScenarioResult:
     """Announce how the run ended (CPR masked in the message) and return it. The failed step shown is
     the one that stopped the run, else the first soft expectation that failed."""
@@ -146,7 +155,7 @@ def _finish(
     masked = mask_cpr_in_text(message)
     shown = failed or (soft[0] if soft else None)
     index, line = (shown.index, shown.line) if shown else (None, None)
-    blamed, unproven = blame(scenario, failed, soft) if outcome != "passed" else ((), ())
+    blamed, unproven = blame(scenario, failed, soft, skipped) if outcome != "passed" else ((), ())
     bus.emit(
         ScenarioFinished(
             scenario.id,

@@ -64,12 +64,23 @@ _STEP_COVERS: dict[str, Any] = {
 }
 
 
+_STEP_WHEN: dict[str, Any] = {
+    "anyOf": [
+        {"enum": list(CAPABILITIES)},
+        {"type": "array", "items": {"enum": list(CAPABILITIES)}, "minItems": 1, "uniqueItems": True},
+    ],
+    "description": "run this step only for profiles declaring these capabilities; it must cover only "
+    "requirements that bind such profiles alone",
+}
+
+
 def _arguments_schema(args: dict[str, Arg], extra: tuple[str, ...]) -> dict[str, Any]:
     properties = {name: _arg_schema(arg) for name, arg in args.items()}
     extras: dict[str, dict[str, Any]] = {
         "status": {"type": "integer"},
         "that": {"type": "object"},
         "covers": _STEP_COVERS,
+        "when": _STEP_WHEN,
     }
     for key in extra:
         properties[key] = extras.get(key, {"type": "string"})
@@ -101,6 +112,7 @@ def build_schema() -> dict[str, Any]:
             "within": {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$"},
             "absent": {"type": "boolean"},
             "soft": {"type": "boolean"},
+            "when": _STEP_WHEN,
             "as": {"type": "string"},
             "covers": _STEP_COVERS,
         },

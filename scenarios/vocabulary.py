@@ -15,7 +15,7 @@ from typing import Any, Literal
 ACTORS = ("fbs", "engine", "debtor", "payment", "psrm", "clock", "faults")
 ArgType = Literal["ref", "str", "int", "money", "date", "datetime", "bool", "mapping", "list", "any", "duration"]
 # Keys every act accepts besides its own arguments.
-STEP_KEYS = ("as", "status", "code", "that", "covers")
+STEP_KEYS = ("as", "status", "code", "that", "covers", "when")
 
 
 @dataclass(frozen=True)

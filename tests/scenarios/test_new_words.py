@@ -144,11 +144,11 @@ def test_bank_days_and_summer_time(tmp_path: Path, worlds: SimulatedWorlds) -> N
     """`until:` keeps the local time of day across daylight saving time; `bank_days` skips 24 December."""
     scenario = _load_steps(
         tmp_path,
-        "  - clock.advance: {until: \"2026-07-01\"}\n"
-        "  - expect:\n      clock.now: {}\n      that: {now: \"2026-07-01T09:00:00+02:00\", bank_day: true}\n"
-        "  - clock.advance: {until: \"2026-12-23\"}\n"
+        '  - clock.advance: {until: "2026-07-01"}\n'
+        '  - expect:\n      clock.now: {}\n      that: {now: "2026-07-01T09:00:00+02:00", bank_day: true}\n'
+        '  - clock.advance: {until: "2026-12-23"}\n'
         "  - clock.advance: {bank_days: 1}\n"  # 24 Dec closed, 25-26 holidays, 27 a Sunday
-        "  - expect:\n      clock.now: {}\n      that: {now: \"2026-12-28T09:00:00+01:00\", business_day: true}\n",
+        '  - expect:\n      clock.now: {}\n      that: {now: "2026-12-28T09:00:00+01:00", business_day: true}\n',
     )
     result = run_scenario(scenario, "eg", worlds, EventBus())  # type: ignore[arg-type]
     assert result.passed, result.message
@@ -168,12 +168,64 @@ def test_queries_as_someone_else(tmp_path: Path, worlds: SimulatedWorlds) -> Non
         "      that: {debitorkonti: {len: 0}}\n"
         "  - fbs.change_cpr: {borrower: anna}\n"
         "  - engine.cycle: {}\n"
-        "  - expect:\n      debtor.lookup: {borrower: anna, cpr: \"${anna.cprs.0}\"}\n"  # the CPR before the change
+        '  - expect:\n      debtor.lookup: {borrower: anna, cpr: "${anna.cprs.0}"}\n'  # the CPR before the change
         "      that: {debitorkonti: {len: 0}}\n"
-        "  - expect:\n      debtor.lookup: {borrower: anna, cpr: \"${anna.cprs.1}\"}\n"
+        '  - expect:\n      debtor.lookup: {borrower: anna, cpr: "${anna.cprs.1}"}\n'
         "      that: {status: 200, debitorkonti: {len: 1}}\n"
-        "  - expect:\n      payment.overview: {cpr: \"${anna.cprs.0}\", municipality: first}\n"
+        '  - expect:\n      payment.overview: {cpr: "${anna.cprs.0}", municipality: first}\n'
         "      that: {'.': {exists: true}}\n",
     )
     result = run_scenario(scenario, "kmd-opus", worlds, EventBus())  # type: ignore[arg-type]
     assert result.passed, result.message
+
+
+WHEN_STEPS = (
+    "  - fbs.new_borrower: {as: anna}\n"
+    "  - fbs.new_claim: {borrower: anna, type: GEBYR, amount: 120 kr, as: fee}\n"
+    "  - engine.cycle: {}\n"
+    "  - clock.advance: {days: 1}\n"
+    "  - payment.pay: {claim: fee, amount: 120 kr, when: b03_payment, covers: [B03-PAY]}\n"
+    "  - expect:\n      fbs.claim: fee\n      that: {saldoOere: 0}\n      within: 10s\n"
+    "      when: b03_payment\n      covers: [B03-PAY]\n"
+)
+
+
+def _load_when(tmp_path: Path, steps: str) -> object:
+    file = tmp_path / "when.scenario.yaml"
+    file.write_text(f"scenario: when-probe\ntitle: t\ncovers: [B01-CREATE-ACCOUNT, B03-PAY]\nsteps:\n{steps}", "utf-8")
+    return load_scenario(file)
+
+
+def test_a_step_when_a_capability_runs_only_where_the_profile_declares_it(
+    tmp_path: Path, worlds: SimulatedWorlds
+) -> None:
+    scenario = _load_when(tmp_path, WHEN_STEPS)
+    paid = run_scenario(scenario, "kmd-opus", worlds, EventBus())  # type: ignore[arg-type]
+    assert paid.passed, paid.message  # the payment ran: FBS saw the claim settled
+    skipped = run_scenario(scenario, "eg", worlds, EventBus())  # type: ignore[arg-type]
+    assert skipped.passed, skipped.message  # without B_03 both steps were left out; the claim stays open
+    broken = _load_when(tmp_path, WHEN_STEPS.replace("that: {saldoOere: 0}", "that: {saldoOere: 1}"))
+    assert not run_scenario(broken, "kmd-opus", worlds, EventBus()).passed  # type: ignore[arg-type]
+    assert run_scenario(broken, "eg", worlds, EventBus()).passed  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("step", "message", "suggestion"),
+    [
+        (
+            "  - engine.cycle: {when: b03_paymnet, covers: [B03-PAY]}\n",
+            "unknown capability 'b03_paymnet'",
+            "b03_payment",
+        ),
+        ("  - engine.cycle: {when: b03_payment}\n", "names what it asserts (covers:)", None),
+        (
+            "  - engine.cycle: {when: b03_payment, covers: [B01-CREATE-ACCOUNT]}\n",
+            "B01-CREATE-ACCOUNT bind(s) every",
+            None,
+        ),
+    ],
+)
+def test_when_is_checked_at_load_time(tmp_path: Path, step: str, message: str, suggestion: str | None) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        _load_when(tmp_path, step)
+    assert message in str(caught.value) and caught.value.suggestion == suggestion
