@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .command_options import secret, secret_file
+from .command_options import OUTPUT, OutputFormat, refuse_empty_env, secret, secret_file
 
 app = typer.Typer(
     help="ØiR certification harness: simulators, engine, scenarios and certification.",
@@ -116,19 +116,23 @@ def verify_certificate(
         None,
         envvar="OIR_PUBLIC_KEY",
         show_default=False,
-        help="Trusted Ed25519 public key (PEM file or text); default: this harness's own key",
+        help="Trusted Ed25519 public key (PEM file or text); default: this harness's own public key file "
+        "($OIR_HOME/signing-key.pub.pem; the private key is never read)",
     ),
     export_public_key: Path = typer.Option(
         None, show_default=False, help="Write this harness's public key (PEM) to this file"
     ),
+    output: OutputFormat = OUTPUT,
 ) -> None:
-    """Check a certificate offline: signature, digests against this harness, expiry; exit 0 valid, 1 invalid."""
+    """Check a certificate offline: signature, digests against this harness, expiry, and whether its verdict
+    is a pass. Exit 0 valid and a pass, 1 invalid, 3 valid but not a pass (NOT_CERTIFIED), 2 usage error."""
     from datetime import UTC, datetime
 
     from .certification.commands import run_verify
 
+    refuse_empty_env("OIR_PUBLIC_KEY")
     now = datetime.now(UTC)  # real time: validity is judged at the moment of checking
-    raise typer.Exit(run_verify(console, file, public_key, export_public_key, now))
+    raise typer.Exit(run_verify(console, file, public_key, export_public_key, now, output.value))
 
 
 @app.command("rollout")

@@ -1,13 +1,16 @@
 """What `oir certify` and `oir verify-certificate` do, kept out of cli.py so the command line stays a
-thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error;
+thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error (and for
+`verify-certificate` 3: valid, but its verdict is not a pass);
 a usage or configuration error is a clear message, never a traceback.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -19,7 +22,7 @@ from contracts.profile import PROFILE_NAMES
 from .certificate import read_certificate, rfc3339, verify
 from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
-from .keys import harness_key, key_id, public_pem, signing_key, trusted_key
+from .keys import harness_key, key_id, public_pem, signing_key, trusted_key_and_origin
 from .run import STEPS, certify_profile
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
 
@@ -154,38 +157,112 @@ def _announce(console: Console, counterparts: Counterparts, target: Target) -> N
     )
 
 
+# `oir verify-certificate` answers "may this system go live on this certificate?" the way Pact's
+# can-i-deploy does: 0 only for a valid certificate whose verdict is a pass; a valid certificate that is
+# not a pass and an invalid one are different non-zero codes, so CI can tell them apart.
+PASSING_VERDICTS = (CERTIFIED, CERTIFIED_WITH_DEVIATIONS)
+EXIT_PASS, EXIT_INVALID, EXIT_USAGE, EXIT_NOT_A_PASS = 0, 1, 2, 3
+
+
+def _ids(certificate: dict[str, Any], outcome: str) -> list[str]:
+    requirements = certificate.get("requirements")
+    listed = requirements.get(outcome) if isinstance(requirements, dict) else None
+    return [str(rid) for rid in listed] if isinstance(listed, list) else []
+
+
 def run_verify(
-    console: Console, file: Path | None, public_key: str | None, export_public_key: Path | None, now: datetime
+    console: Console,
+    file: Path | None,
+    public_key: str | None,
+    export_public_key: Path | None,
+    now: datetime,
+    output: str = "text",
 ) -> int:
-    """Check a certificate offline: signature (trusted key), digests (this harness) and dates."""
+    """Check a certificate offline: signature (trusted key), digests (this harness) and dates; then
+    whether its verdict is a pass. Exit 0 valid and a pass, 1 invalid, 3 valid but not a pass, 2 usage."""
+    as_json = output == "json"
+
+    def usage(message: str) -> int:
+        if as_json:
+            console.out(json.dumps({"status": "error", "error": message, "exitCode": EXIT_USAGE}), highlight=False)
+            return EXIT_USAGE
+        return _usage(console, message)
+
     try:
         if export_public_key:
             key = harness_key().public_key()
             export_public_key.write_bytes(public_pem(key))
-            console.print(f"harness public key {key_id(key)} written to {export_public_key}")
+            if not as_json:
+                console.print(f"harness public key {key_id(key)} written to {export_public_key}")
             if file is None:
                 return 0
         if file is None:
-            return _usage(console, "give the certificate file to verify (or --export-public-key FILE)")
+            return usage("give the certificate file to verify (or --export-public-key FILE)")
         document = read_certificate(file)
-        trusted = trusted_key(public_key)
+        trusted, origin = trusted_key_and_origin(public_key)
     except (CertificationError, OSError) as exc:
-        return _usage(console, str(exc))
+        return usage(str(exc))
     result = verify(document, trusted, now)
     certificate = result.certificate
+    verdict = str(certificate.get("verdict"))
+    target = certificate.get("target") if isinstance(certificate.get("target"), dict) else {}
+    simulated = bool(target.get("simulated", True))
+    passes = verdict in PASSING_VERDICTS
+    status = "invalid" if not result.valid else "pass" if passes else "not-a-pass"
+    code = EXIT_INVALID if not result.valid else EXIT_PASS if passes else EXIT_NOT_A_PASS
+    not_verified = _ids(certificate, "notVerified")
+    if as_json:
+        console.out(
+            json.dumps(
+                {
+                    "status": status,
+                    "exitCode": code,
+                    "file": str(file),
+                    "valid": result.valid,
+                    "pass": result.valid and passes,
+                    "verdict": verdict,
+                    "profile": certificate.get("profile"),
+                    "product": certificate.get("product"),
+                    "target": target,
+                    "issued": certificate.get("issued"),
+                    "expires": certificate.get("expires"),
+                    "checked": rfc3339(now),
+                    "trustedKey": {"id": key_id(trusted), "source": origin},
+                    "problems": result.problems,
+                    "notes": result.notes,
+                    "failed": _ids(certificate, "failed"),
+                    "notVerified": not_verified,
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+            highlight=False,
+        )
+        return code
     subject = (
-        f"{certificate.get('profile')} ({certificate.get('product')}), verdict {certificate.get('verdict')}, "
+        f"{certificate.get('profile')} ({certificate.get('product')}), verdict {verdict}, "
         f"issued {certificate.get('issued')}, expires {certificate.get('expires')}"
     )
+    console.print(f"trusting {key_id(trusted)}: {origin}", soft_wrap=True)
     for note in result.notes:
         console.print(f"note: {note}", soft_wrap=True)
-    if result.valid:
+    if not result.valid:
+        console.print(f"[red]INVALID[/red]: {file}: {subject}", soft_wrap=True)
+        for problem in result.problems:
+            console.print(f"  - {problem}", soft_wrap=True)
+        return code
+    signed = f"signed by {key_id(trusted)}; checked {rfc3339(now)}"
+    if simulated:
+        console.print("note: a certificate of the harness's own simulator of the profile, not of a vendor's system")
+    if not_verified:
+        console.print(f"note: {len(not_verified)} requirement(s) not verified: {', '.join(not_verified)}", soft_wrap=True)
+    if not passes:
+        failed = _ids(certificate, "failed")
         console.print(
-            f"[green]VALID[/green]: {file}: {subject}; signed by {key_id(trusted)}; checked {rfc3339(now)}",
+            f"[red]VALID, NOT A PASS[/red]: {file}: {subject}; {signed}"
+            + (f"; failed: {', '.join(failed)}" if failed else ""),
             soft_wrap=True,
         )
-        return 0
-    console.print(f"[red]INVALID[/red]: {file}: {subject}", soft_wrap=True)
-    for problem in result.problems:
-        console.print(f"  - {problem}", soft_wrap=True)
-    return 1
+        return code
+    console.print(f"[green]VALID[/green]: {file}: {subject}; {signed}", soft_wrap=True)
+    return code

@@ -53,14 +53,16 @@ LEAVES = [
 ]
 
 
-def _certificate(issued: datetime = NOW - timedelta(days=1), validity_days: int = 180) -> dict[str, Any]:
+def _certificate(
+    issued: datetime = NOW - timedelta(days=1), validity_days: int = 180, verdict: str = "CERTIFIED"
+) -> dict[str, Any]:
     return build_certificate(
         profile="eg",
         product="EG",
         debtor_url="https://eg-test.example/oir",
         simulated=False,
         seed=7,
-        verdict="NOT_CERTIFIED",
+        verdict=verdict,
         issued=issued,
         profile_file=profile_path("eg"),
         passed=["B01-CREATE-ACCOUNT", "B02-LIST"],
@@ -107,10 +109,68 @@ def test_the_parametrised_leaves_are_every_leaf_of_a_certificate() -> None:
 
 
 def test_a_valid_certificate_passes(tmp_path: Path) -> None:
-    path = _write(tmp_path / "certificate.json", sign(_certificate(), harness_key()))
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="CERTIFIED"), harness_key()))
     result = _verify(str(path))
     assert result.exit_code == 0, result.output
-    assert "VALID" in result.output and "eg (EG), verdict NOT_CERTIFIED" in result.output
+    assert "VALID" in result.output and "eg (EG), verdict CERTIFIED" in result.output
+    assert "1 requirement(s) not verified: B01R-WRITE-OFF" in result.output
+
+
+def test_a_valid_certificate_that_is_not_a_pass_exits_3_not_0_and_not_as_invalid(tmp_path: Path) -> None:
+    """can-i-deploy: a genuine NOT_CERTIFIED certificate must stop a pipeline, distinguishable from a forgery."""
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="NOT_CERTIFIED"), harness_key()))
+    result = _verify(str(path))
+    assert result.exit_code == 3, result.output
+    assert "VALID, NOT A PASS" in result.output and "failed: MSG-PROBLEM-JSON" in result.output
+    assert "INVALID" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("verdict", "alter", "status", "code"),
+    [
+        ("CERTIFIED_WITH_DEVIATIONS", False, "pass", 0),
+        ("NOT_CERTIFIED", False, "not-a-pass", 3),
+        ("CERTIFIED", True, "invalid", 1),
+    ],
+)
+def test_json_output_says_valid_pass_and_why(tmp_path: Path, verdict: str, alter: bool, status: str, code: int) -> None:
+    document = sign(_certificate(verdict=verdict), harness_key())
+    if alter:
+        document["certificate"]["seed"] = 8
+    result = _verify(str(_write(tmp_path / "certificate.json", document)), "--output", "json")
+    assert result.exit_code == code, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == status and data["exitCode"] == code and data["verdict"] == verdict
+    assert data["valid"] is (not alter) and data["pass"] is (status == "pass")
+    assert data["profile"] == "eg" and data["notVerified"] == ["B01R-WRITE-OFF"]
+    assert data["trustedKey"]["source"].startswith("this harness's own public key")
+    assert bool(data["problems"]) is alter
+
+
+def test_json_output_of_a_usage_error_is_json_too(tmp_path: Path) -> None:
+    result = _verify(str(tmp_path / "nothing.json"), "--output", "json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["status"] == "error" and "cannot read" in json.loads(result.stdout)["error"]
+
+
+def test_verifying_never_reads_the_private_key_and_says_which_key_it_trusts(tmp_path: Path, oir_home: Path) -> None:
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="CERTIFIED"), harness_key()))
+    private = oir_home / "signing-key.pem"
+    mode = private.stat().st_mode
+    private.chmod(0)  # a verifier (KOMBIT, CI) may have no access to the signer's private key at all
+    try:
+        result = _verify(str(path))
+    finally:
+        private.chmod(mode)
+    assert result.exit_code == 0, result.output
+    assert f"this harness's own public key {oir_home / 'signing-key.pub.pem'}" in result.output
+
+
+def test_an_empty_public_key_variable_is_an_error_not_the_harness_key(tmp_path: Path) -> None:
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="CERTIFIED"), harness_key()))
+    result = runner.invoke(app, ["verify-certificate", str(path)], env={"OIR_PUBLIC_KEY": ""})
+    assert result.exit_code == 2
+    assert "OIR_PUBLIC_KEY is set but empty" in result.output
 
 
 @pytest.mark.parametrize("leaf", LEAVES)
