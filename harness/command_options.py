@@ -8,7 +8,7 @@ so `refuse_empty_env` makes it a usage error instead."""
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -51,7 +51,7 @@ def secret(value: str | None, file: Path | None, option: str) -> str | None:
     return secret_file(file, f"{option}-file") if file else value
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 

@@ -205,7 +205,7 @@ def run_verify(
     result = verify(document, trusted, now)
     certificate = result.certificate
     verdict = str(certificate.get("verdict"))
-    target = certificate.get("target") if isinstance(certificate.get("target"), dict) else {}
+    target: dict[str, Any] = certificate["target"] if isinstance(certificate.get("target"), dict) else {}
     simulated = bool(target.get("simulated", True))
     passes = verdict in PASSING_VERDICTS
     status = "invalid" if not result.valid else "pass" if passes else "not-a-pass"
@@ -255,7 +255,8 @@ def run_verify(
     if simulated:
         console.print("note: a certificate of the harness's own simulator of the profile, not of a vendor's system")
     if not_verified:
-        console.print(f"note: {len(not_verified)} requirement(s) not verified: {', '.join(not_verified)}", soft_wrap=True)
+        listed = ", ".join(not_verified)
+        console.print(f"note: {len(not_verified)} requirement(s) not verified: {listed}", soft_wrap=True)
     if not passes:
         failed = _ids(certificate, "failed")
         console.print(
