@@ -69,6 +69,25 @@ def certify(
     ),
     callback_port: int = typer.Option(0, min=0, max=65535, help="Fixed port of the callback receiver (0: free)"),
     psrm_port: int = typer.Option(0, min=0, max=65535, help="Fixed port of the PSRM simulator (0: free)"),
+    bind: str = typer.Option(
+        "127.0.0.1",
+        envvar="OIR_BIND",
+        help="Address PSRM and the callback receiver listen on (0.0.0.0: every interface)",
+    ),
+    callback_url: str = typer.Option(
+        None,
+        "--callback-url",
+        envvar="OIR_CALLBACK_URL",
+        show_default=False,
+        help="The callback receiver's URL as the vendor's system reaches it (a tunnel, a proxy); "
+        "default: the bound address; needs --callback-port",
+    ),
+    psrm_url: str = typer.Option(
+        None,
+        envvar="OIR_PSRM_URL",
+        show_default=False,
+        help="PSRM's URL as the vendor's system reaches it; default: the bound address; needs --psrm-port",
+    ),
     callback_timeout: float = typer.Option(20.0, min=0.1, help="Seconds to wait for a payment callback"),
     signing_key: str = typer.Option(
         None,
@@ -89,6 +108,7 @@ def certify(
 
     from .certification.commands import CertifyOptions, run_certify
 
+    refuse_empty_env("OIR_DEBTOR_TOKEN", "OIR_CALLBACK_TOKEN", "OIR_SIGNING_KEY")  # a missing CI secret
     if callback_token_file:  # the file wins over the default (and over OIR_CALLBACK_TOKEN)
         callback_token = secret_file(callback_token_file, "--callback-token-file")
     options = CertifyOptions(
@@ -105,6 +125,9 @@ def certify(
         signing_key=signing_key,
         validity_days=validity_days,
         scenarios=scenarios,
+        bind=bind,
+        callback_url=callback_url,
+        psrm_url=psrm_url,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

@@ -24,7 +24,16 @@ from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
 from .keys import harness_key, key_id, public_pem, signing_key, trusted_key_and_origin
 from .run import STEPS, certify_profile
-from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
+from .target import (
+    CALLBACK_TOKEN,
+    DEV_TOKEN,
+    Counterparts,
+    Target,
+    check_reachable,
+    check_url,
+    is_loopback,
+    is_wildcard,
+)
 
 _STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red"}
 
@@ -44,6 +53,9 @@ class CertifyOptions:
     signing_key: str | None
     validity_days: int
     scenarios: bool = True  # run the profile's bundled scenarios (against a vendor: those that can meet one)
+    bind: str = "127.0.0.1"  # where PSRM and the callback receiver listen
+    callback_url: str | None = None  # the callback receiver's URL as the vendor's system reaches it
+    psrm_url: str | None = None  # PSRM's URL as the vendor's system reaches it
 
 
 def _usage(console: Console, message: str) -> int:
@@ -63,7 +75,21 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         )
     if options.callback_port and options.callback_port == options.psrm_port:
         return _usage(console, f"--callback-port and --psrm-port are both {options.callback_port}")
+    problem = _addresses_problem(options)
+    if problem:
+        return _usage(console, problem)
+    if options.debtor_url and (options.callback_token or CALLBACK_TOKEN) == CALLBACK_TOKEN:
+        # public (it is in this source): refused where a network reaches the receiver, loud where only this machine
+        if not is_loopback(options.bind) or options.callback_url:
+            return _usage(console, _PUBLIC_TOKEN + "; give your own with OIR_CALLBACK_TOKEN or --callback-token-file")
+        console.print(
+            f"[yellow]warning:[/yellow] {_PUBLIC_TOKEN}; acceptable only because the callback receiver "
+            f"listens on {options.bind} (this machine alone). Give your own with OIR_CALLBACK_TOKEN.",
+            soft_wrap=True,
+        )
     try:
+        callback_url = check_url(options.callback_url, "--callback-url") if options.callback_url else None
+        psrm_url = check_url(options.psrm_url, "--psrm-url") if options.psrm_url else None
         key = signing_key(options.signing_key)
         url = check_reachable(options.debtor_url) if options.debtor_url else None
     except CertificationError as exc:
@@ -74,6 +100,9 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_token=options.callback_token or CALLBACK_TOKEN,
         callback_port=options.callback_port,
         psrm_port=options.psrm_port,
+        bind=options.bind,
+        callback_url=callback_url,
+        psrm_url=psrm_url,
     )
     table = Table(title="ØiR certification")
     columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")
@@ -137,6 +166,29 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
     return 0 if all_certified else 1
 
 
+_PUBLIC_TOKEN = (
+    f"the callback token is the public default {CALLBACK_TOKEN!r}: anyone who can reach the callback receiver "
+    "could post DækningAfskrivning messages into this certification as if the vendor's system had sent them"
+)
+
+
+def _addresses_problem(options: CertifyOptions) -> str | None:
+    """What is wrong with the bind address and the advertised URLs, if anything."""
+    advertised = [("--callback-url", options.callback_url, "--callback-port", options.callback_port)]
+    advertised.append(("--psrm-url", options.psrm_url, "--psrm-port", options.psrm_port))
+    for option, url, port_option, port in advertised:
+        if url and not options.debtor_url:
+            return f"{option} is the address a vendor's system reaches; it needs --debtor-url"
+        if url and not port:
+            return f"{option} needs {port_option}: the fixed port the harness listens on behind that URL"
+    if options.debtor_url and is_wildcard(options.bind) and not (options.callback_url and options.psrm_url):
+        return (
+            f"--bind {options.bind or '0.0.0.0'} listens on every interface: say at which URLs the vendor's "
+            "system reaches the harness with --callback-url and --psrm-url (OIR_CALLBACK_URL, OIR_PSRM_URL)"
+        )
+    return None
+
+
 def _announce(console: Console, counterparts: Counterparts, target: Target) -> None:
     token = (
         counterparts.callback_token
@@ -150,6 +202,9 @@ def _announce(console: Console, counterparts: Counterparts, target: Target) -> N
             f"{counterparts.callback_url}/daekningafskrivning)\n"
             f"callback token:      {token}\n"
             f"debtor system:       {target.debtor_url}\n"
+            f"the harness listens on {target.bind}"
+            + (" (this machine only)" if not target.reachable_from_network else "")
+            + "\n"
             "The harness runs FBS, PSRM, the payment solution, the other vendors' debtor systems and, for each\n"
             "scenario, a real integration engine behind the callback URL.",
             title="Configure the debtor system with these for this run",
