@@ -174,14 +174,23 @@ def rollout(
         show_default=False,
         help="Trusted Ed25519 public key for the certificates (PEM file or text); default: this harness's own",
     ),
+    wave: list[int] = typer.Option(
+        None,
+        "--wave",
+        show_default=False,
+        help="Gate on this wave (1-4, repeat): show it alone, exit 1 unless every municipality in it is READY",
+    ),
+    output: OutputFormat = OUTPUT,
 ) -> None:
-    """The rollout board: per municipality and wave, certificate, route, sortiment and readiness."""
+    """The rollout board: per wave and vendor, certificate, route, sortiment and readiness. Exit 0 when
+    made (with --wave: only when that wave is ready, else 1), 2 on a usage error."""
     from datetime import UTC, datetime
 
     from .rollout import run_rollout
 
+    refuse_empty_env("OIR_PUBLIC_KEY")
     now = datetime.now(UTC)  # real time: certificates are judged valid or expired as of now
-    raise typer.Exit(run_rollout(console, reports, routes, html, public_key, now))
+    raise typer.Exit(run_rollout(console, reports, routes, html, public_key, now, wave or [], output.value))
 
 
 _DB = typer.Option("sqlite:///oir-engine.sqlite", help="SQLAlchemy URL of the engine's database")
