@@ -485,6 +485,8 @@ def run_rollout(
     try:
         if wrong:
             raise RolloutError(f"--wave {wrong[0]}: the waves are {', '.join(map(str, WAVES))}")
+        if public_key is not None and not public_key.strip():
+            raise RolloutError("--public-key is empty (a CI variable that is missing?): give the signer's public key")
         board = make_board(reports, routes, trusted_key(public_key), now)
     except (RolloutError, CertificationError) as exc:
         if output == "json":

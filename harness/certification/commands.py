@@ -253,6 +253,8 @@ def run_verify(
                 return 0
         if file is None:
             return usage("give the certificate file to verify (or --export-public-key FILE)")
+        if public_key is not None and not public_key.strip():
+            return usage("--public-key is empty (a CI variable that is missing?): give the signer's public key")
         document = read_certificate(file)
         trusted, origin = trusted_key_and_origin(public_key)
     except (CertificationError, OSError) as exc:

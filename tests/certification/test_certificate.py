@@ -171,6 +171,8 @@ def test_an_empty_public_key_variable_is_an_error_not_the_harness_key(tmp_path: 
     result = runner.invoke(app, ["verify-certificate", str(path)], env={"OIR_PUBLIC_KEY": ""})
     assert result.exit_code == 2
     assert "OIR_PUBLIC_KEY is set but empty" in result.output
+    given = _verify(str(path), "--public-key", "")  # `--public-key "$OIR_PUBLIC_KEY"` with the variable missing
+    assert given.exit_code == 2 and "--public-key is empty" in given.output
 
 
 @pytest.mark.parametrize("leaf", LEAVES)
