@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from contracts.profile import profile_path
-from harness.certification.certificate import build_certificate, sign
+from harness.certification.certificate import build_certificate, jws, sign
 from harness.certification.keys import harness_key, public_pem
 from harness.cli import app
 
@@ -244,3 +244,33 @@ def test_a_certificate_without_a_pact_that_applies_is_named(tmp_path: Path) -> N
     result = _verify(str(_write(tmp_path / "certificate.json", sign(certificate, harness_key()))))
     assert result.exit_code == 1, result.output
     assert "digest of pact oir-engine-oir-debitor-v3 is missing from the certificate" in result.output
+
+
+def test_the_certificate_verifies_with_a_common_jose_library(tmp_path: Path) -> None:
+    """KOMBIT need not run the harness to check a signature: `signature.jws` is a standard EdDSA JWS."""
+    jwt = pytest.importorskip("jwt", reason="PyJWT (in the test extras) stands in for any JOSE verifier")
+    certificate = _certificate()
+    token = sign(certificate, harness_key())["signature"]["jws"]
+    pem = public_pem(harness_key().public_key())
+    payload = jwt.PyJWS().decode(token, key=pem, algorithms=["EdDSA"])
+    assert json.loads(payload) == certificate
+    other = public_pem(Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.PyJWS().decode(token, key=other, algorithms=["EdDSA"])
+
+
+def test_a_jws_that_carries_another_certificate_is_named(tmp_path: Path) -> None:
+    document = sign(_certificate(), harness_key())
+    document["signature"]["jws"] = jws(_certificate(verdict="CERTIFIED_WITH_DEVIATIONS"), harness_key())
+    result = _verify(str(_write(tmp_path / "certificate.json", document)))
+    assert result.exit_code == 1, result.output
+    assert "signature.jws carries another certificate than the one shown" in result.output
+    document["signature"]["jws"] = jws(_certificate(), Ed25519PrivateKey.generate())
+    result = _verify(str(_write(tmp_path / "certificate.json", document)))
+    assert result.exit_code == 1 and "signature.jws does not verify with the trusted key" in result.output
+
+
+def test_a_certificate_signed_before_the_jws_existed_still_verifies(tmp_path: Path) -> None:
+    document = sign(_certificate(), harness_key())
+    del document["signature"]["jws"]
+    assert _verify(str(_write(tmp_path / "certificate.json", document))).exit_code == 0
