@@ -271,3 +271,22 @@ def test_a_reports_folder_that_does_not_exist_is_an_error_and_an_empty_one_a_war
     nothing = tmp_path / "nothing"
     nothing.mkdir()
     assert "warning: no certificate.json under" in runner.invoke(app, ["rollout", "--reports", str(nothing)]).output
+
+
+def test_the_board_in_a_real_browser_links_the_report_and_says_what_blocks_once(tmp_path: Path) -> None:
+    from tests.support.browser import rendered_dom, screenshot
+
+    root = tmp_path / "reports"
+    _certificate(root / "kmd-opus", "kmd-opus", "NOT_CERTIFIED", results=FAILED_RESULTS)
+    _certificate(root / "eg", "eg", "CERTIFIED", not_applicable=["B03-PAY"])
+    page = tmp_path / "board.html"
+    assert runner.invoke(app, ["rollout", "--reports", str(root), "--html", str(page)]).exit_code == 0
+    dom = rendered_dom(page)
+    wave2 = re.search(r'<section class="vendor" data-wave="2" data-profile="kmd-opus">.*?</section>', dom, re.S)
+    assert wave2 and wave2.group(0).count("failed checks: problem-json-on-errors") == 1
+    assert wave2.group(0).count("NOT READY") == 62
+    links = re.findall(r'href="([^"]+)"', dom)
+    assert links and all((page.parent / link).is_file() for link in links)  # every link opens a file
+    assert re.search(r'data-profile="eg">.*?10 of 10 ready', dom, re.S)
+    png = screenshot(page, tmp_path / "board.png")
+    assert png.stat().st_size > 10_000  # a rendered page, not an empty canvas
