@@ -72,12 +72,14 @@ def certify(
     bind: str = typer.Option(
         "127.0.0.1",
         envvar="OIR_BIND",
+        metavar="HOST",
         help="Address PSRM and the callback receiver listen on (0.0.0.0: every interface)",
     ),
     callback_url: str = typer.Option(
         None,
         "--callback-url",
         envvar="OIR_CALLBACK_URL",
+        metavar="URL",
         show_default=False,
         help="The callback receiver's URL as the vendor's system reaches it (a tunnel, a proxy); "
         "default: the bound address; needs --callback-port",
@@ -85,6 +87,7 @@ def certify(
     psrm_url: str = typer.Option(
         None,
         envvar="OIR_PSRM_URL",
+        metavar="URL",
         show_default=False,
         help="PSRM's URL as the vendor's system reaches it; default: the bound address; needs --psrm-port",
     ),
@@ -177,6 +180,7 @@ def rollout(
     wave: list[int] = typer.Option(
         None,
         "--wave",
+        metavar="N",
         show_default=False,
         help="Gate on this wave (1-4, repeat): show it alone, exit 1 unless every municipality in it is READY",
     ),
