@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .command_options import secret, secret_file
+from .command_options import OUTPUT, OutputFormat, refuse_empty_env, secret, secret_file
 
 app = typer.Typer(
     help="ØiR certification harness: simulators, engine, scenarios and certification.",
@@ -69,6 +69,28 @@ def certify(
     ),
     callback_port: int = typer.Option(0, min=0, max=65535, help="Fixed port of the callback receiver (0: free)"),
     psrm_port: int = typer.Option(0, min=0, max=65535, help="Fixed port of the PSRM simulator (0: free)"),
+    bind: str = typer.Option(
+        "127.0.0.1",
+        envvar="OIR_BIND",
+        metavar="HOST",
+        help="Address PSRM and the callback receiver listen on (0.0.0.0: every interface)",
+    ),
+    callback_url: str = typer.Option(
+        None,
+        "--callback-url",
+        envvar="OIR_CALLBACK_URL",
+        metavar="URL",
+        show_default=False,
+        help="The callback receiver's URL as the vendor's system reaches it (a tunnel, a proxy); "
+        "default: the bound address; needs --callback-port",
+    ),
+    psrm_url: str = typer.Option(
+        None,
+        envvar="OIR_PSRM_URL",
+        metavar="URL",
+        show_default=False,
+        help="PSRM's URL as the vendor's system reaches it; default: the bound address; needs --psrm-port",
+    ),
     callback_timeout: float = typer.Option(20.0, min=0.1, help="Seconds to wait for a payment callback"),
     signing_key: str = typer.Option(
         None,
@@ -107,6 +129,7 @@ def certify(
 
     from .certification.commands import CertifyOptions, run_certify
 
+    refuse_empty_env("OIR_DEBTOR_TOKEN", "OIR_CALLBACK_TOKEN", "OIR_SIGNING_KEY")  # a missing CI secret
     if callback_token_file:  # the file wins over the default (and over OIR_CALLBACK_TOKEN)
         callback_token = secret_file(callback_token_file, "--callback-token-file")
     options = CertifyOptions(
@@ -127,6 +150,9 @@ def certify(
         resume=resume,
         resume_early=resume_early,
         new_session=new_session,
+        bind=bind,
+        callback_url=callback_url,
+        psrm_url=psrm_url,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 
@@ -138,19 +164,23 @@ def verify_certificate(
         None,
         envvar="OIR_PUBLIC_KEY",
         show_default=False,
-        help="Trusted Ed25519 public key (PEM file or text); default: this harness's own key",
+        help="Trusted Ed25519 public key (PEM file or text); default: this harness's own public key file "
+        "($OIR_HOME/signing-key.pub.pem; the private key is never read)",
     ),
     export_public_key: Path = typer.Option(
         None, show_default=False, help="Write this harness's public key (PEM) to this file"
     ),
+    output: OutputFormat = OUTPUT,
 ) -> None:
-    """Check a certificate offline: signature, digests against this harness, expiry; exit 0 valid, 1 invalid."""
+    """Check a certificate offline: signature, digests against this harness, expiry, and whether its verdict
+    is a pass. Exit 0 valid and a pass, 1 invalid, 3 valid but not a pass (NOT_CERTIFIED), 2 usage error."""
     from datetime import UTC, datetime
 
     from .certification.commands import run_verify
 
+    refuse_empty_env("OIR_PUBLIC_KEY")
     now = datetime.now(UTC)  # real time: validity is judged at the moment of checking
-    raise typer.Exit(run_verify(console, file, public_key, export_public_key, now))
+    raise typer.Exit(run_verify(console, file, public_key, export_public_key, now, output.value))
 
 
 @app.command("rollout")
@@ -169,14 +199,24 @@ def rollout(
         show_default=False,
         help="Trusted Ed25519 public key for the certificates (PEM file or text); default: this harness's own",
     ),
+    wave: list[int] = typer.Option(
+        None,
+        "--wave",
+        metavar="N",
+        show_default=False,
+        help="Gate on this wave (1-4, repeat): show it alone, exit 1 unless every municipality in it is READY",
+    ),
+    output: OutputFormat = OUTPUT,
 ) -> None:
-    """The rollout board: per municipality and wave, certificate, route, sortiment and readiness."""
+    """The rollout board: per wave and vendor, certificate, route, sortiment and readiness. Exit 0 when
+    made (with --wave: only when that wave is ready, else 1), 2 on a usage error."""
     from datetime import UTC, datetime
 
     from .rollout import run_rollout
 
+    refuse_empty_env("OIR_PUBLIC_KEY")
     now = datetime.now(UTC)  # real time: certificates are judged valid or expired as of now
-    raise typer.Exit(run_rollout(console, reports, routes, html, public_key, now))
+    raise typer.Exit(run_rollout(console, reports, routes, html, public_key, now, wave or [], output.value))
 
 
 _DB = typer.Option("sqlite:///oir-engine.sqlite", help="SQLAlchemy URL of the engine's database")

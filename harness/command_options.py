@@ -1,8 +1,14 @@
 """Reading the options several `oir` commands share: NAME=VALUE pairs and secrets given inline or in a
-file. A malformed one is a usage error: a message on stderr (a secret never shown) and exit 2."""
+file. A malformed one is a usage error: a message on stderr (a secret never shown) and exit 2.
+
+An environment variable that is set but empty is what CI passes when a secret or variable is missing:
+click would take it as unset and fall back to a default (the harness key, the public callback token),
+so `refuse_empty_env` makes it a usage error instead."""
 
 from __future__ import annotations
 
+import os
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -43,3 +49,25 @@ def secret(value: str | None, file: Path | None, option: str) -> str | None:
         err.print(f"[red]give {option} or {option}-file, not both[/red]")
         raise typer.Exit(2)
     return secret_file(file, f"{option}-file") if file else value
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+OUTPUT = typer.Option(
+    OutputFormat.text, "--output", help="text for people, json for machines (one JSON document on stdout)"
+)
+
+
+def refuse_empty_env(*names: str) -> None:
+    """Exit 2 with one line if one of these environment variables is set but empty (or blank)."""
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None and not value.strip():
+            err.print(
+                f"[red]error: {name} is set but empty (a CI secret or variable that is missing?); "
+                f"give it a value or unset it[/red]"
+            )
+            raise typer.Exit(2)

@@ -1,15 +1,23 @@
 """The rollout board for KOMBIT's acceptance testers: is each of the 98 municipalities ready to go live?
 
 A municipality is READY when (1) the latest certificate of its vendor profile in the reports folder
-verifies — signature by a trusted key, digests equal to this harness's files, not expired — and its
-verdict is CERTIFIED or CERTIFIED_WITH_DEVIATIONS; (2) its route is configured: the engine's
-`RoutingTable` has a debtor URL for it; and (3) its sortiment mapping is complete: every FBS claim type
-maps to a product code that the vendor's profile accepts. Each unmet condition is a reason on the board.
-Accepted deviations, and requirements the certification could not verify against the vendor's real
-system (`notVerified`), are notes beside READY: the acceptance testers check those themselves. So are
-the requirements that do not apply to the vendor's profile (`notApplicable`: it declares the capability
-absent, e.g. B_03 for EG) — never counted as passed. A certificate NOT_CERTIFIED names the requirements
-it failed.
+verifies — signature by a trusted key, digests equal to this harness's files, not expired —, is of the
+vendor's own system (a certificate of the harness's simulator proves the harness, not the vendor), its
+verdict is CERTIFIED or CERTIFIED_WITH_DEVIATIONS, and it left nothing not verified — unless the profile
+accepts that gap with an unexpired deviation (owner, reason, expiry: the same `deviations:` that turn a
+failure into an accepted deviation); (2) its route is configured: the engine's `RoutingTable` has a debtor
+URL for it; and (3) its sortiment mapping is complete: every FBS claim type maps to a product code that
+the vendor's profile accepts. Each unmet condition is a reason on the board. Accepted deviations, gaps
+accepted by a deviation and the requirements that do not apply to the vendor's profile (`notApplicable`:
+it declares the capability absent, e.g. B_03 for EG) are notes beside READY — never counted as passed.
+A NOT_CERTIFIED certificate names the checks that failed (from `results.json` beside it) and the
+requirements they blame (from the certificate).
+
+The board is grouped by wave and, inside a wave, by vendor: what blocks every municipality of a vendor
+(its certificate, a route file's vendor URL) is said once for the vendor, with the paths of its report
+and certificate; a municipality's row shows only what is its own (its route override, its sortiment).
+`oir rollout --wave N` is a gate in the manner of Pact's can-i-deploy: exit 1 unless every municipality
+of the chosen wave(s) is READY; `--output json` gives the same board to machines.
 
 Routes: without `--routes` the board assumes the simulated world of `oir sim serve`, where every vendor
 has a debtor system and the default sortiment (`integration/sortiment.yaml`) — so only certificates
@@ -22,16 +30,19 @@ decide. A routes file (YAML) describes the real world:
       "147": {products: {GEBYR: BIB-GEBYR}}
 
 With a routes file a certificate counts only if it was issued for the system the route points at
-(`target.debtorUrl`, not a simulator). Waves follow the slides: Copenhagen (101) first, then the KMD Opus
+(`target.debtorUrl`). Waves follow the slides: Copenhagen (101) first, then the KMD Opus
 municipalities, then Fujitsu's Prisme variants, then EG.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -48,6 +59,7 @@ from integration.routing import Route, RoutingTable, default_sortiment
 from .certification.certificate import parse_rfc3339, read_certificate, verify
 from .certification.errors import CertificateFileError, CertificationError
 from .certification.keys import trusted_key
+from .command_options import err
 from .errors import HarnessError
 
 WAVES: dict[int, str] = {
@@ -57,7 +69,9 @@ WAVES: dict[int, str] = {
     4: "Wave 4 – EG",
 }
 SIMULATED = "simulated"
+PASSING_VERDICTS = ("CERTIFIED", "CERTIFIED_WITH_DEVIATIONS")
 _ROUTE_FIELDS = {f.name for f in fields(Route)} - {"municipality"}
+_FAILED_STATUSES = ("failed", "error")  # a check's status in results.json that blocks
 
 
 class RolloutError(HarnessError, ValueError):
@@ -83,11 +97,38 @@ class CertificateState:
     problems: list[str]
     not_verified: list[str] = field(default_factory=list)  # requirements the run could not check
     not_applicable: list[str] = field(default_factory=list)  # the profile declares the capability absent
-    failed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # requirements failed (signed)
+    failed_checks: list[str] = field(default_factory=list)  # checks failed (results.json beside it, unsigned)
+    report: Path | None = None  # index.html beside it
 
     @property
     def valid(self) -> bool:
         return not self.problems
+
+    @property
+    def label(self) -> str:
+        """What the certificate is, in a few words: never "NOT_CERTIFIED valid until …"."""
+        what = f"{self.verdict} (simulator)" if self.simulated else self.verdict
+        if not self.valid:
+            return f"{what}, INVALID"
+        return f"{what}, expires {self.expires[:10]}" if self.verdict in PASSING_VERDICTS else what
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "report": str(self.report) if self.report else None,
+            "verdict": self.verdict,
+            "valid": self.valid,
+            "problems": self.problems,
+            "issued": self.issued,
+            "expires": self.expires,
+            "debtorUrl": self.debtor_url,
+            "simulated": self.simulated,
+            "failedChecks": self.failed_checks,
+            "failed": self.failed,
+            "notVerified": self.not_verified,
+            "notApplicable": self.not_applicable,
+        }
 
 
 @dataclass
@@ -105,39 +146,116 @@ class BoardRow:
 
 
 @dataclass
+class VendorGroup:
+    """The municipalities of one vendor in one wave: what blocks them all is said once."""
+
+    profile: str
+    rows: list[BoardRow]
+
+    @property
+    def certificate(self) -> CertificateState | None:
+        return self.rows[0].certificate
+
+    @property
+    def blocking(self) -> list[str]:
+        """The reasons every municipality of the group shares (its certificate's, a vendor URL's)."""
+        first = self.rows[0].reasons
+        return [r for r in first if all(r in row.reasons for row in self.rows[1:])]
+
+    @property
+    def notes(self) -> list[str]:
+        return self.rows[0].notes
+
+    @property
+    def ready(self) -> int:
+        return sum(row.ready for row in self.rows)
+
+    def own(self, row: BoardRow) -> list[str]:
+        """The reasons of this municipality alone."""
+        shared = self.blocking
+        return [r for r in row.reasons if r not in shared]
+
+
+@dataclass
 class Board:
     rows: list[BoardRow]
     routes_source: str
     reports: Path
     made: str
+    warnings: list[str] = field(default_factory=list)
 
     def wave(self, number: int) -> list[BoardRow]:
         return [r for r in self.rows if r.wave == number]
+
+    def groups(self, number: int) -> list[VendorGroup]:
+        rows = self.wave(number)
+        profiles = [p for p in PROFILE_NAMES if any(r.municipality.vendor == p for r in rows)]
+        return [VendorGroup(p, [r for r in rows if r.municipality.vendor == p]) for p in profiles]
 
     def summary(self) -> dict[int, tuple[int, int]]:
         """Ready and total municipalities per wave."""
         return {n: (sum(r.ready for r in self.wave(n)), len(self.wave(n))) for n in WAVES}
 
 
-def latest_certificates(reports: Path, trusted: Ed25519PublicKey, now: datetime) -> dict[str, CertificateState]:
-    """The newest certificate per profile under `reports` (by issue date), each verified."""
-    if reports.exists() and not reports.is_dir():
+def _failed_checks(results: Path) -> list[str]:
+    """The checks results.json (beside a certificate) says failed; [] if it is missing or unreadable.
+    Read loosely — any object with a failed status and a name — so the board names what to look at
+    whatever else results.json holds."""
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found: list[str] = []
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            if node.get("status") in _FAILED_STATUSES:
+                name = node.get("check") or node.get("name") or {"fuzz": "schemathesis"}.get(key, key)
+                if str(name) not in found:
+                    found.append(str(name))
+                return
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+
+    walk(data, "")
+    return found
+
+
+def latest_certificates(
+    reports: Path, trusted: Ed25519PublicKey, now: datetime, warnings: list[str] | None = None
+) -> dict[str, CertificateState]:
+    """The newest certificate per profile under `reports` (by issue date; one of a vendor's system before
+    any of the simulator), each verified. What cannot be read is added to `warnings`."""
+    if not reports.exists():
+        raise RolloutError(f"--reports {reports} does not exist (run `oir certify` first, or give the folder)")
+    if not reports.is_dir():
         raise RolloutError(f"--reports {reports} is not a folder")
-    newest: dict[str, tuple[datetime, Path, dict[str, Any]]] = {}
-    for path in sorted(reports.rglob("certificate.json")) if reports.exists() else []:
+    warnings = warnings if warnings is not None else []
+    newest: dict[str, tuple[tuple[bool, datetime], Path, dict[str, Any]]] = {}
+    paths = sorted(reports.rglob("certificate.json"))
+    if not paths:
+        warnings.append(f"no certificate.json under {reports}")
+    for path in paths:
         try:
             document = read_certificate(path)
             certificate = document["certificate"]
             issued = parse_rfc3339(str(certificate["issued"]))
             profile = str(certificate["profile"])
-        except (CertificateFileError, KeyError, ValueError):
-            continue  # not a certificate this board can date; `oir verify-certificate` says why
-        if profile not in newest or issued > newest[profile][0]:
-            newest[profile] = (issued, path, document)
+        except (CertificateFileError, KeyError, ValueError) as exc:
+            warnings.append(f"skipped {path}: {exc} (`oir verify-certificate {path}` says more)")
+            continue
+        target = certificate.get("target") if isinstance(certificate.get("target"), dict) else {}
+        rank = (not bool(target.get("simulated", True)), issued)  # the vendor's system first, then newest
+        if profile not in newest or rank > newest[profile][0]:
+            newest[profile] = (rank, path, document)
     states = {}
     for profile, (_, path, document) in newest.items():
         certificate = document["certificate"]
         target = certificate.get("target") if isinstance(certificate.get("target"), dict) else {}
+        report = path.parent / "index.html"
         states[profile] = CertificateState(
             path=path,
             verdict=str(certificate.get("verdict")),
@@ -149,6 +267,8 @@ def latest_certificates(reports: Path, trusted: Ed25519PublicKey, now: datetime)
             not_verified=_ids(certificate, "notVerified"),
             not_applicable=_ids(certificate, "notApplicable"),
             failed=_ids(certificate, "failed"),
+            failed_checks=_failed_checks(path.parent / "results.json"),
+            report=report if report.is_file() else None,
         )
     return states
 
@@ -212,40 +332,61 @@ def _sortiment_reasons(route: Route) -> list[str]:
     return reasons
 
 
-def _certificate_reasons(state: CertificateState | None, route: Route, profile: str, real: bool) -> list[str]:
+def _certificate_reasons(
+    state: CertificateState | None, route: Route, profile: str, real: bool, accepted: set[str]
+) -> list[str]:
     if state is None:
         return [f"no certificate for {profile}"]
     # the board names what differs; `oir verify-certificate` shows both digests
     reasons = [f"certificate invalid: {p.split(': certificate sha256:')[0]}" for p in state.problems]
+    if state.simulated:
+        reasons.append(f"the certificate is of the harness's simulator, not of {profile}'s system")
     if state.verdict == "NOT_CERTIFIED":
-        failed = f"; {_listed('failed', state.failed)}" if state.failed else ""
-        reasons.append(f"certificate verdict NOT_CERTIFIED ({state.path}{failed})")
-    elif state.verdict not in ("CERTIFIED", "CERTIFIED_WITH_DEVIATIONS"):
+        checks = _listed("failed checks", state.failed_checks) if state.failed_checks else ""
+        blamed = _listed("failed requirements", state.failed) if state.failed else ""
+        reasons.append("NOT_CERTIFIED" + (": " if checks or blamed else "") + "; ".join(filter(None, (checks, blamed))))
+    elif state.verdict not in PASSING_VERDICTS:
         reasons.append(f"certificate verdict {state.verdict!r} unknown")
-    if real and route.debtor_url:
-        if state.simulated:
-            reasons.append("the certificate is of the simulator, not of the vendor's system")
-        elif state.debtor_url.rstrip("/") != route.debtor_url.rstrip("/"):
+    gaps = [rid for rid in state.not_verified if rid not in accepted]
+    if gaps:
+        reasons.append(_listed(f"{len(gaps)} requirement(s) not verified by the certification", gaps))
+    if real and route.debtor_url and not state.simulated:
+        if state.debtor_url.rstrip("/") != route.debtor_url.rstrip("/"):
             reasons.append(f"the certificate is for {state.debtor_url}, the route points at {route.debtor_url}")
     return reasons
 
 
+def _accepted_gaps(profile: str, now: datetime) -> dict[str, str]:
+    """Requirements the profile accepts not verified, today: requirement -> who accepted it, until when."""
+    return {
+        d.requirement: f"{d.requirement} ({d.owner}: {d.reason}; until {d.expires.isoformat()})"
+        for d in load_profile(profile).deviations
+        if d.active_on(now.date())
+    }
+
+
 def make_board(reports: Path, routes_file: Path | None, trusted: Ed25519PublicKey, now: datetime) -> Board:
     table, source = load_routes(routes_file)
-    certificates = latest_certificates(reports, trusted, now)
+    warnings: list[str] = []
+    certificates = latest_certificates(reports, trusted, now, warnings)
+    accepted = {profile: _accepted_gaps(profile, now) for profile in PROFILE_NAMES}
     rows = []
     for municipality in load_municipalities():
         route = table.routes[municipality.cvr]
-        state = certificates.get(municipality.vendor)
-        reasons = _certificate_reasons(state, route, municipality.vendor, real=routes_file is not None)
+        vendor = municipality.vendor
+        state = certificates.get(vendor)
+        reasons = _certificate_reasons(
+            state, route, vendor, real=routes_file is not None, accepted=set(accepted[vendor])
+        )
         if not route.configured:
-            reasons.append(f"route not configured (no debtor URL for {municipality.vendor})")
+            reasons.append(f"route not configured (no debtor URL for {vendor})")
         reasons += _sortiment_reasons(route)
         notes = ["certified with accepted deviations"] if state and state.verdict == "CERTIFIED_WITH_DEVIATIONS" else []
-        if state and state.not_verified:  # ready, but the acceptance testers check these themselves
-            notes.append(_listed("not verified by the certification", state.not_verified))
+        gaps = [accepted[vendor][rid] for rid in state.not_verified if rid in accepted[vendor]] if state else []
+        if gaps:  # a gap the profile accepts: the acceptance testers see who accepted it and until when
+            notes.append(_listed("not verified, accepted by a deviation of the profile", gaps))
         if state and state.not_applicable:  # never passed: the profile declares the capability absent
-            notes.append(_listed(f"not applicable to {municipality.vendor}", state.not_applicable))
+            notes.append(_listed(f"not applicable to {vendor}", state.not_applicable))
         rows.append(
             BoardRow(
                 municipality=municipality,
@@ -257,54 +398,159 @@ def make_board(reports: Path, routes_file: Path | None, trusted: Ed25519PublicKe
             )
         )
     rows.sort(key=lambda r: (r.wave, PROFILE_NAMES.index(r.municipality.vendor), r.municipality.code))
-    return Board(rows=rows, routes_source=source, reports=reports, made=now.isoformat(timespec="seconds"))
+    return Board(
+        rows=rows, routes_source=source, reports=reports, made=now.isoformat(timespec="seconds"), warnings=warnings
+    )
+
+
+def board_json(board: Board, waves: list[int]) -> dict[str, Any]:
+    """The board for machines: per wave, per vendor, what blocks and each municipality."""
+    chosen = [n for n in WAVES if n in waves] if waves else list(WAVES)
+    rows = [r for r in board.rows if r.wave in chosen]
+    return {
+        "made": board.made,
+        "reports": str(board.reports),
+        "routes": board.routes_source,
+        "waves": [
+            {
+                "wave": number,
+                "title": WAVES[number],
+                "ready": board.summary()[number][0],
+                "total": board.summary()[number][1],
+                "vendors": [
+                    {
+                        "profile": group.profile,
+                        "ready": group.ready,
+                        "total": len(group.rows),
+                        "certificate": group.certificate.as_json() if group.certificate else None,
+                        "blocking": group.blocking,
+                        "notes": group.notes,
+                        "municipalities": [
+                            {
+                                "code": row.municipality.code,
+                                "name": row.municipality.name,
+                                "route": row.route,
+                                "ready": row.ready,
+                                "reasons": group.own(row),
+                            }
+                            for row in group.rows
+                        ],
+                    }
+                    for group in board.groups(number)
+                ],
+            }
+            for number in chosen
+        ],
+        "ready": sum(r.ready for r in rows),
+        "total": len(rows),
+        "warnings": board.warnings,
+    }
 
 
 _env = Environment(loader=PackageLoader("harness", "templates"), autoescape=True)
 
 
-def render_html(board: Board) -> str:
-    return _env.get_template("rollout.html.j2").render(board=board, waves=WAVES, summary=board.summary())
+def _link(path: Path | None, base: Path | None) -> str | None:
+    """A link to a report file from the page: relative to the page's folder, else a file URL."""
+    if path is None:
+        return None
+    if base is not None:
+        try:
+            return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
+        except ValueError:  # another drive (Windows)
+            pass
+    return path.resolve().as_uri()
+
+
+def render_html(board: Board, base: Path | None = None) -> str:
+    """The page; `base` is the folder it is written to (links to reports are relative to it)."""
+    return _env.get_template("rollout.html.j2").render(
+        board=board, waves=WAVES, summary=board.summary(), link=lambda p: _link(p, base)
+    )
 
 
 def run_rollout(
-    console: Console, reports: Path, routes: Path | None, html: Path | None, public_key: str | None, now: datetime
+    console: Console,
+    reports: Path,
+    routes: Path | None,
+    html: Path | None,
+    public_key: str | None,
+    now: datetime,
+    waves: list[int] | None = None,
+    output: str = "text",
 ) -> int:
-    """`oir rollout`: print the board (and write the HTML page); 0 when made, 2 on a usage error."""
+    """`oir rollout`: print the board (and write the HTML page). Exit 0 when made — and, with `waves`,
+    only when every municipality of those waves is READY, else 1 —; 2 on a usage error."""
+    chosen = sorted(set(waves or []))
+    wrong = [n for n in chosen if n not in WAVES]
     try:
+        if wrong:
+            raise RolloutError(f"--wave {wrong[0]}: the waves are {', '.join(map(str, WAVES))}")
+        if public_key is not None and not public_key.strip():
+            raise RolloutError("--public-key is empty (a CI variable that is missing?): give the signer's public key")
         board = make_board(reports, routes, trusted_key(public_key), now)
     except (RolloutError, CertificationError) as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        if output == "json":
+            console.out(json.dumps({"error": str(exc), "exitCode": 2}), highlight=False)
+        else:
+            err.print(f"[red]error:[/red] {exc}")
         return 2
-    for number, title in WAVES.items():
-        ready, total = board.summary()[number]
-        table = Table(title=f"{title}: {ready} of {total} ready", title_justify="left")
-        for column in ("code", "municipality", "profile", "certificate", "route", "readiness", "reasons"):
-            table.add_column(column, overflow="fold")
-        for row in board.wave(number):
-            state = row.certificate
-            certificate = (
-                f"{state.verdict}, {'valid' if state.valid else 'INVALID'} until {state.expires[:10]}"
-                if state
-                else "none"
-            )
-            table.add_row(
-                row.municipality.code,
-                row.municipality.name,
-                row.municipality.vendor,
-                certificate,
-                row.route,
-                "[green]READY[/green]" if row.ready else "[red]NOT READY[/red]",
-                "; ".join(row.reasons + row.notes) or "-",
-            )
-        console.print(table)
+    for warning in board.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+    shown = chosen or list(WAVES)
+    gate = [r for r in board.rows if r.wave in chosen]
+    code = 1 if any(not r.ready for r in gate) else 0
+    if html:
+        try:
+            html.write_text(render_html(board, html.parent), encoding="utf-8")
+        except OSError as exc:
+            err.print(f"[red]error:[/red] cannot write {html}: {exc.strerror or exc}")
+            return 2
+    if output == "json":
+        data = board_json(board, shown)
+        data["exitCode"] = code
+        console.out(json.dumps(data, indent=2, ensure_ascii=False), highlight=False)
+        return code
+    for number in shown:
+        _print_wave(console, board, number)
     ready_all = sum(r.ready for r in board.rows)
     console.print(f"{ready_all} of {len(board.rows)} municipalities ready (routes: {board.routes_source})")
     if html:
-        try:
-            html.write_text(render_html(board), encoding="utf-8")
-        except OSError as exc:
-            console.print(f"[red]error:[/red] cannot write {html}: {exc.strerror or exc}", soft_wrap=True)
-            return 2
         console.print(f"board written to {html}")
-    return 0
+    if chosen:
+        ready, total = sum(r.ready for r in gate), len(gate)
+        verdict = "[green]READY[/green]" if code == 0 else "[red]NOT READY[/red]"
+        console.print(f"wave {', '.join(map(str, chosen))}: {verdict} ({ready} of {total} municipalities ready)")
+    return code
+
+
+def _print_wave(console: Console, board: Board, number: int) -> None:
+    ready, total = board.summary()[number]
+    console.rule(f"[bold]{WAVES[number]}: {ready} of {total} ready", align="left")
+    for group in board.groups(number):
+        state = group.certificate
+        style = "green" if group.ready == len(group.rows) else "red"
+        console.print(
+            f"[bold]{group.profile}[/bold]: [{style}]{group.ready} of {len(group.rows)} ready[/{style}]"
+            f" · certificate: {state.label if state else 'none'}",
+            soft_wrap=True,
+        )
+        if state:
+            console.print(f"  certificate: {state.path}", soft_wrap=True)
+            console.print(f"  report:      {state.report or '(no index.html beside the certificate)'}", soft_wrap=True)
+        for reason in group.blocking:
+            console.print(f"  [red]blocks all {len(group.rows)}:[/red] {reason}", soft_wrap=True)
+        for note in group.notes:
+            console.print(f"  [yellow]note:[/yellow] {note}", soft_wrap=True)
+        table = Table(show_edge=False, pad_edge=False, box=None)
+        for column in ("code", "municipality", "route", "readiness", "its own reasons"):
+            table.add_column(column, overflow="fold")
+        for row in group.rows:
+            table.add_row(
+                row.municipality.code,
+                row.municipality.name,
+                row.route,
+                "[green]READY[/green]" if row.ready else "[red]NOT READY[/red]",
+                "; ".join(group.own(row)) or "-",
+            )
+        console.print(table)

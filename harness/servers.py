@@ -1,4 +1,4 @@
-"""Real HTTP servers for the apps: uvicorn on 127.0.0.1, on a free port, in a background thread.
+"""Real HTTP servers for the apps: uvicorn on 127.0.0.1 (or a given address), on a free port, in a background thread.
 
 `oir sim serve`, the HTTP-level tests and certification all start the simulators this way, so what
 a test proves is what a vendor's engineer runs. Readiness is a condition with a deadline, never a
@@ -53,7 +53,11 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where this machine reaches the server: a server on every interface (0.0.0.0, ::) on loopback."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 literal
+        return f"http://{host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> Self:
         self._thread.start()

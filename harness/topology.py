@@ -48,11 +48,17 @@ def _port(ports: dict[str, int] | None, name: str) -> int:
 
 
 def simulator_server(
-    kind: str, *, name: str | None = None, port: int = 0, log_level: str = "warning", **settings: Any
+    kind: str,
+    *,
+    name: str | None = None,
+    port: int = 0,
+    log_level: str = "warning",
+    host: str = "127.0.0.1",
+    **settings: Any,
 ) -> ServerThread:
     """A server (not yet started) for one simulator: `kind` is fbs, psrm, debtor or payment, `settings`
-    go to its app factory (for a debtor: `profile`, `psrm_url`, `callback_url`, …)."""
-    return ServerThread(factory(kind)(**settings), name=name or kind, port=port, log_level=log_level)
+    go to its app factory (for a debtor: `profile`, `psrm_url`, `callback_url`, …); `host` is where it listens."""
+    return ServerThread(factory(kind)(**settings), name=name or kind, host=host, port=port, log_level=log_level)
 
 
 def start_world(

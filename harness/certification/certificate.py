@@ -8,7 +8,17 @@ can tell whether this installed harness would test and judge the same thing.
 It says of every requirement its outcome: passed (verified, and `verifiedHow`), failed, accepted
 deviation, not applicable (the profile declares the capability absent) or not verified; no requirement
 is in two of those lists (the verifier checks it).
-Signed with Ed25519 over the canonical JSON (sorted keys, no spaces, UTF-8) of the `certificate` object.
+Signed with Ed25519 over the canonical JSON (sorted keys, no spaces, UTF-8) of the `certificate` object —
+for what a certificate holds (ASCII keys, strings, integers, booleans; no floats) exactly the RFC 8785
+(JCS) form — and, in the same envelope, as a compact JWS (RFC 7515, `alg: EdDSA` of RFC 8037) whose
+payload is those same bytes: `signature.jws`. So KOMBIT can check a certificate with any JOSE library or
+tool (`jwt.decode(jws, public_pem, algorithms=["EdDSA"], options=...)`, `jose`, `step crypto jws verify`)
+as well as with `oir verify-certificate`, which checks both and that the JWS says what the readable
+`certificate` says. JWS rather than a DSSE/in-toto attestation: an in-toto Statement is about artefacts
+named by their digests, and the tools around it (cosign's verify-blob-attestation) check a blob against
+those; what a certificate speaks of is a vendor's running system, and JOSE verifiers exist in every
+language KOMBIT's systems are written in. The schema stays `oir-certificate/2`: the `certificate` object
+is unchanged, and a certificate signed before the JWS was added (no `signature.jws`) still verifies.
 Verification trusts a public key it is given (or the harness's own), never the key a certificate
 carries, so a certificate re-signed with another key fails.
 """
@@ -129,6 +139,21 @@ def build_certificate(
     }
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jws(certificate: dict[str, Any], key: Ed25519PrivateKey) -> str:
+    """The certificate as a compact JWS (RFC 7515; EdDSA, RFC 8037) over its canonical (RFC 8785) JSON."""
+    header = {"alg": "EdDSA", "kid": key_id(key.public_key()), "cty": SCHEMA}
+    signing_input = f"{_b64url(canonical(header))}.{_b64url(canonical(certificate))}"
+    return f"{signing_input}.{_b64url(key.sign(signing_input.encode()))}"
+
+
 def sign(certificate: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     public = key.public_key()
     return {
@@ -138,6 +163,7 @@ def sign(certificate: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
             "keyId": key_id(public),
             "publicKey": public_b64(public),
             "value": base64.b64encode(key.sign(canonical(certificate))).decode(),
+            "jws": jws(certificate, key),
         },
     }
 
@@ -205,6 +231,33 @@ def _check_signature(
             f"signature does not verify with the trusted key {key_id(trusted)}: the certificate was altered "
             "or signed by another key"
         )
+    if "jws" in signature:
+        _check_jws(certificate, signature["jws"], trusted, result)
+
+
+def _check_jws(certificate: dict[str, Any], token: object, trusted: Ed25519PublicKey, result: Verification) -> None:
+    """The JWS must verify with the trusted key and carry the same certificate as the readable object."""
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3:
+        result.problems.append("signature.jws is not a compact JWS (header.payload.signature)")
+        return
+    try:
+        header = json.loads(_unb64url(parts[0]))
+        payload = json.loads(_unb64url(parts[1]))
+        value = _unb64url(parts[2])
+    except (ValueError, binascii.Error):
+        result.problems.append("signature.jws is not base64url JSON")
+        return
+    if not isinstance(header, dict) or header.get("alg") != "EdDSA":
+        result.problems.append("signature.jws: algorithm is not EdDSA")
+        return
+    try:
+        trusted.verify(value, f"{parts[0]}.{parts[1]}".encode())
+    except InvalidSignature:
+        result.problems.append(f"signature.jws does not verify with the trusted key {key_id(trusted)}")
+        return
+    if payload != certificate:
+        result.problems.append("signature.jws carries another certificate than the one shown")
 
 
 def _check_digests(certificate: dict[str, Any], result: Verification) -> None:

@@ -6,10 +6,12 @@ sessions.py); a usage or configuration error is a clear message, never a traceba
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -22,7 +24,7 @@ from contracts.profile import PROFILE_NAMES
 from .certificate import read_certificate, rfc3339, verify
 from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, WAITING
-from .keys import harness_key, key_id, oir_home, public_pem, signing_key, trusted_key
+from .keys import harness_key, key_id, oir_home, public_pem, signing_key, trusted_key_and_origin
 from .run import STEPS, CertificationResult, certify_profile, resume_certification
 from .sessions import (
     ABANDONED,
@@ -37,7 +39,16 @@ from .sessions import (
     new_session_id,
     resume_time,
 )
-from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
+from .target import (
+    CALLBACK_TOKEN,
+    DEV_TOKEN,
+    Counterparts,
+    Target,
+    check_reachable,
+    check_url,
+    is_loopback,
+    is_wildcard,
+)
 
 _STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red", WAITING: "yellow"}
 EXIT_WAITING = 3  # a session waits for the next bank day: neither certified nor failed yet
@@ -62,6 +73,9 @@ class CertifyOptions:
     resume: str | None = None  # continue this waiting session instead of starting one
     resume_early: bool = False  # resume before the session's resume time
     new_session: bool = False  # start anew although a session of this profile and system waits (abandons it)
+    bind: str = "127.0.0.1"  # where PSRM and the callback receiver listen
+    callback_url: str | None = None  # the callback receiver's URL as the vendor's system reaches it
+    psrm_url: str | None = None  # PSRM's URL as the vendor's system reaches it
 
 
 def _usage(console: Console, message: str) -> int:
@@ -86,7 +100,21 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         )
     if options.callback_port and options.callback_port == options.psrm_port:
         return _usage(console, f"--callback-port and --psrm-port are both {options.callback_port}")
+    problem = _addresses_problem(options)
+    if problem:
+        return _usage(console, problem)
+    if options.debtor_url and (options.callback_token or CALLBACK_TOKEN) == CALLBACK_TOKEN:
+        # public (it is in this source): refused where a network reaches the receiver, loud where only this machine
+        if not is_loopback(options.bind) or options.callback_url:
+            return _usage(console, _PUBLIC_TOKEN + "; give your own with OIR_CALLBACK_TOKEN or --callback-token-file")
+        console.print(
+            f"[yellow]warning:[/yellow] {_PUBLIC_TOKEN}; acceptable only because the callback receiver "
+            f"listens on {options.bind} (this machine alone). Give your own with OIR_CALLBACK_TOKEN.",
+            soft_wrap=True,
+        )
     try:
+        callback_url = check_url(options.callback_url, "--callback-url") if options.callback_url else None
+        psrm_url = check_url(options.psrm_url, "--psrm-url") if options.psrm_url else None
         key = signing_key(options.signing_key)
         url = check_reachable(options.debtor_url) if options.debtor_url else None
     except CertificationError as exc:
@@ -112,6 +140,9 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_token=options.callback_token or CALLBACK_TOKEN,
         callback_port=options.callback_port,
         psrm_port=options.psrm_port,
+        bind=options.bind,
+        callback_url=callback_url,
+        psrm_url=psrm_url,
     )
     table = _table()
     verdicts = []
@@ -317,6 +348,29 @@ def _summarise(
     )
 
 
+_PUBLIC_TOKEN = (
+    f"the callback token is the public default {CALLBACK_TOKEN!r}: anyone who can reach the callback receiver "
+    "could post DækningAfskrivning messages into this certification as if the vendor's system had sent them"
+)
+
+
+def _addresses_problem(options: CertifyOptions) -> str | None:
+    """What is wrong with the bind address and the advertised URLs, if anything."""
+    advertised = [("--callback-url", options.callback_url, "--callback-port", options.callback_port)]
+    advertised.append(("--psrm-url", options.psrm_url, "--psrm-port", options.psrm_port))
+    for option, url, port_option, port in advertised:
+        if url and not options.debtor_url:
+            return f"{option} is the address a vendor's system reaches; it needs --debtor-url"
+        if url and not port:
+            return f"{option} needs {port_option}: the fixed port the harness listens on behind that URL"
+    if options.debtor_url and is_wildcard(options.bind) and not (options.callback_url and options.psrm_url):
+        return (
+            f"--bind {options.bind or '0.0.0.0'} listens on every interface: say at which URLs the vendor's "
+            "system reaches the harness with --callback-url and --psrm-url (OIR_CALLBACK_URL, OIR_PSRM_URL)"
+        )
+    return None
+
+
 def _announce(console: Console, counterparts: Counterparts, target: Target) -> None:
     token = (
         counterparts.callback_token
@@ -330,6 +384,9 @@ def _announce(console: Console, counterparts: Counterparts, target: Target) -> N
             f"{counterparts.callback_url}/daekningafskrivning)\n"
             f"callback token:      {token}\n"
             f"debtor system:       {target.debtor_url}\n"
+            f"the harness listens on {target.bind}"
+            + (" (this machine only)" if not target.reachable_from_network else "")
+            + "\n"
             "The harness runs FBS, PSRM, the payment solution, the other vendors' debtor systems and, for each\n"
             "scenario, a real integration engine behind the callback URL.",
             title="Configure the debtor system with these for this run",
@@ -337,38 +394,115 @@ def _announce(console: Console, counterparts: Counterparts, target: Target) -> N
     )
 
 
+# `oir verify-certificate` answers "may this system go live on this certificate?" the way Pact's
+# can-i-deploy does: 0 only for a valid certificate whose verdict is a pass; a valid certificate that is
+# not a pass and an invalid one are different non-zero codes, so CI can tell them apart.
+PASSING_VERDICTS = (CERTIFIED, CERTIFIED_WITH_DEVIATIONS)
+EXIT_PASS, EXIT_INVALID, EXIT_USAGE, EXIT_NOT_A_PASS = 0, 1, 2, 3
+
+
+def _ids(certificate: dict[str, Any], outcome: str) -> list[str]:
+    requirements = certificate.get("requirements")
+    listed = requirements.get(outcome) if isinstance(requirements, dict) else None
+    return [str(rid) for rid in listed] if isinstance(listed, list) else []
+
+
 def run_verify(
-    console: Console, file: Path | None, public_key: str | None, export_public_key: Path | None, now: datetime
+    console: Console,
+    file: Path | None,
+    public_key: str | None,
+    export_public_key: Path | None,
+    now: datetime,
+    output: str = "text",
 ) -> int:
-    """Check a certificate offline: signature (trusted key), digests (this harness) and dates."""
+    """Check a certificate offline: signature (trusted key), digests (this harness) and dates; then
+    whether its verdict is a pass. Exit 0 valid and a pass, 1 invalid, 3 valid but not a pass, 2 usage."""
+    as_json = output == "json"
+
+    def usage(message: str) -> int:
+        if as_json:
+            console.out(json.dumps({"status": "error", "error": message, "exitCode": EXIT_USAGE}), highlight=False)
+            return EXIT_USAGE
+        return _usage(console, message)
+
     try:
         if export_public_key:
             key = harness_key().public_key()
             export_public_key.write_bytes(public_pem(key))
-            console.print(f"harness public key {key_id(key)} written to {export_public_key}")
+            if not as_json:
+                console.print(f"harness public key {key_id(key)} written to {export_public_key}")
             if file is None:
                 return 0
         if file is None:
-            return _usage(console, "give the certificate file to verify (or --export-public-key FILE)")
+            return usage("give the certificate file to verify (or --export-public-key FILE)")
+        if public_key is not None and not public_key.strip():
+            return usage("--public-key is empty (a CI variable that is missing?): give the signer's public key")
         document = read_certificate(file)
-        trusted = trusted_key(public_key)
+        trusted, origin = trusted_key_and_origin(public_key)
     except (CertificationError, OSError) as exc:
-        return _usage(console, str(exc))
+        return usage(str(exc))
     result = verify(document, trusted, now)
     certificate = result.certificate
+    verdict = str(certificate.get("verdict"))
+    target: dict[str, Any] = certificate["target"] if isinstance(certificate.get("target"), dict) else {}
+    simulated = bool(target.get("simulated", True))
+    passes = verdict in PASSING_VERDICTS
+    status = "invalid" if not result.valid else "pass" if passes else "not-a-pass"
+    code = EXIT_INVALID if not result.valid else EXIT_PASS if passes else EXIT_NOT_A_PASS
+    not_verified = _ids(certificate, "notVerified")
+    if as_json:
+        console.out(
+            json.dumps(
+                {
+                    "status": status,
+                    "exitCode": code,
+                    "file": str(file),
+                    "valid": result.valid,
+                    "pass": result.valid and passes,
+                    "verdict": verdict,
+                    "profile": certificate.get("profile"),
+                    "product": certificate.get("product"),
+                    "target": target,
+                    "issued": certificate.get("issued"),
+                    "expires": certificate.get("expires"),
+                    "checked": rfc3339(now),
+                    "trustedKey": {"id": key_id(trusted), "source": origin},
+                    "problems": result.problems,
+                    "notes": result.notes,
+                    "failed": _ids(certificate, "failed"),
+                    "notVerified": not_verified,
+                },
+                indent=2,
+                ensure_ascii=False,
+            ),
+            highlight=False,
+        )
+        return code
     subject = (
-        f"{certificate.get('profile')} ({certificate.get('product')}), verdict {certificate.get('verdict')}, "
+        f"{certificate.get('profile')} ({certificate.get('product')}), verdict {verdict}, "
         f"issued {certificate.get('issued')}, expires {certificate.get('expires')}"
     )
+    console.print(f"trusting {key_id(trusted)}: {origin}", soft_wrap=True)
     for note in result.notes:
         console.print(f"note: {note}", soft_wrap=True)
-    if result.valid:
+    if not result.valid:
+        console.print(f"[red]INVALID[/red]: {file}: {subject}", soft_wrap=True)
+        for problem in result.problems:
+            console.print(f"  - {problem}", soft_wrap=True)
+        return code
+    signed = f"signed by {key_id(trusted)}; checked {rfc3339(now)}"
+    if simulated:
+        console.print("note: a certificate of the harness's own simulator of the profile, not of a vendor's system")
+    if not_verified:
+        listed = ", ".join(not_verified)
+        console.print(f"note: {len(not_verified)} requirement(s) not verified: {listed}", soft_wrap=True)
+    if not passes:
+        failed = _ids(certificate, "failed")
         console.print(
-            f"[green]VALID[/green]: {file}: {subject}; signed by {key_id(trusted)}; checked {rfc3339(now)}",
+            f"[red]VALID, NOT A PASS[/red]: {file}: {subject}; {signed}"
+            + (f"; failed: {', '.join(failed)}" if failed else ""),
             soft_wrap=True,
         )
-        return 0
-    console.print(f"[red]INVALID[/red]: {file}: {subject}", soft_wrap=True)
-    for problem in result.problems:
-        console.print(f"  - {problem}", soft_wrap=True)
-    return 1
+        return code
+    console.print(f"[green]VALID[/green]: {file}: {subject}; {signed}", soft_wrap=True)
+    return code

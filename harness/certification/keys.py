@@ -8,7 +8,8 @@ appears under its name only when complete. CI passes its own key with `--signing
 
 Like ssh, the harness refuses a private key file that its group or others may read or write: whoever
 could read it could sign certificates. A verifier trusts a given public key, or by default the public
-half of that same per-user key.
+half of that same per-user key, read from its public key file (`signing-key.pub.pem`), never from the
+private key file.
 """
 
 from __future__ import annotations
@@ -132,12 +133,21 @@ def signing_key(source: str | None) -> Ed25519PrivateKey:
 
 def trusted_key(source: str | None) -> Ed25519PublicKey:
     """The given public key, or the harness's own (never the one a certificate carries)."""
+    return trusted_key_and_origin(source)[0]
+
+
+def trusted_key_and_origin(source: str | None) -> tuple[Ed25519PublicKey, str]:
+    """The trusted public key and where it came from, to say so. Without `source`, the harness's own
+    public key file beside its private key: verifying never reads (or needs read access to) a private key."""
     if source:
-        return load_public_key(source)
-    path = oir_home() / KEY_FILE
+        return load_public_key(source), f"the given public key ({_label(source)})"
+    path = oir_home() / PUBLIC_KEY_FILE
     if not path.exists():
-        raise SigningKeyError(f"no harness key in {path.parent} to trust (set OIR_HOME or pass --public-key PEM)")
-    return load_private_key(str(path)).public_key()
+        raise SigningKeyError(
+            f"no harness public key {path} to trust: pass --public-key PEM (or OIR_PUBLIC_KEY) with the key of "
+            "whoever signed, or set OIR_HOME to the harness folder that holds it"
+        )
+    return load_public_key(str(path)), f"this harness's own public key {path}"
 
 
 def public_raw(key: Ed25519PublicKey) -> bytes:

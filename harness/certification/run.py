@@ -205,10 +205,14 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
     with ExitStack() as stack:
         stack.callback(relay.close)
         fagsystem = _start(
-            stack, ServerThread(relay.app, name="fagsystem", port=target.callback_port), "the callback receiver"
+            stack,
+            ServerThread(relay.app, name="fagsystem", host=target.bind, port=target.callback_port),
+            "the callback receiver",
         )
-        psrm = _start(stack, simulator_server("psrm", port=target.psrm_port), "PSRM")
-        counterparts = Counterparts(psrm.url, fagsystem.url, target.callback_token)
+        psrm = _start(stack, simulator_server("psrm", host=target.bind, port=target.psrm_port), "PSRM")
+        counterparts = Counterparts(  # what the vendor configures: the advertised URLs, else what is bound
+            target.psrm_url or psrm.url, target.callback_url or fagsystem.url, target.callback_token, psrm.url
+        )
         if target.debtor_url:
             yield target.debtor_url, counterparts
             return
@@ -321,7 +325,7 @@ def certify_profile(
             vendor = None
             if not target.simulated:  # the vendor's system meets FBS, the payment solution and the engine
                 vendor = VendorSystem(
-                    profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_url, relay
+                    profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_for_harness, relay
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
     write_har(exchanges, out / "evidence" / "probes.har")

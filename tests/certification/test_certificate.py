@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from contracts.profile import profile_path
-from harness.certification.certificate import build_certificate, sign
+from harness.certification.certificate import build_certificate, jws, sign
 from harness.certification.keys import harness_key, public_pem
 from harness.cli import app
 
@@ -53,14 +53,16 @@ LEAVES = [
 ]
 
 
-def _certificate(issued: datetime = NOW - timedelta(days=1), validity_days: int = 180) -> dict[str, Any]:
+def _certificate(
+    issued: datetime = NOW - timedelta(days=1), validity_days: int = 180, verdict: str = "CERTIFIED"
+) -> dict[str, Any]:
     return build_certificate(
         profile="eg",
         product="EG",
         debtor_url="https://eg-test.example/oir",
         simulated=False,
         seed=7,
-        verdict="NOT_CERTIFIED",
+        verdict=verdict,
         issued=issued,
         profile_file=profile_path("eg"),
         passed=["B01-CREATE-ACCOUNT", "B02-LIST"],
@@ -107,10 +109,70 @@ def test_the_parametrised_leaves_are_every_leaf_of_a_certificate() -> None:
 
 
 def test_a_valid_certificate_passes(tmp_path: Path) -> None:
-    path = _write(tmp_path / "certificate.json", sign(_certificate(), harness_key()))
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="CERTIFIED"), harness_key()))
     result = _verify(str(path))
     assert result.exit_code == 0, result.output
-    assert "VALID" in result.output and "eg (EG), verdict NOT_CERTIFIED" in result.output
+    assert "VALID" in result.output and "eg (EG), verdict CERTIFIED" in result.output
+    assert "1 requirement(s) not verified: B01R-WRITE-OFF" in result.output
+
+
+def test_a_valid_certificate_that_is_not_a_pass_exits_3_not_0_and_not_as_invalid(tmp_path: Path) -> None:
+    """can-i-deploy: a genuine NOT_CERTIFIED certificate must stop a pipeline, distinguishable from a forgery."""
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="NOT_CERTIFIED"), harness_key()))
+    result = _verify(str(path))
+    assert result.exit_code == 3, result.output
+    assert "VALID, NOT A PASS" in result.output and "failed: MSG-PROBLEM-JSON" in result.output
+    assert "INVALID" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("verdict", "alter", "status", "code"),
+    [
+        ("CERTIFIED_WITH_DEVIATIONS", False, "pass", 0),
+        ("NOT_CERTIFIED", False, "not-a-pass", 3),
+        ("CERTIFIED", True, "invalid", 1),
+    ],
+)
+def test_json_output_says_valid_pass_and_why(tmp_path: Path, verdict: str, alter: bool, status: str, code: int) -> None:
+    document = sign(_certificate(verdict=verdict), harness_key())
+    if alter:
+        document["certificate"]["seed"] = 8
+    result = _verify(str(_write(tmp_path / "certificate.json", document)), "--output", "json")
+    assert result.exit_code == code, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == status and data["exitCode"] == code and data["verdict"] == verdict
+    assert data["valid"] is (not alter) and data["pass"] is (status == "pass")
+    assert data["profile"] == "eg" and data["notVerified"] == ["B01R-WRITE-OFF"]
+    assert data["trustedKey"]["source"].startswith("this harness's own public key")
+    assert bool(data["problems"]) is alter
+
+
+def test_json_output_of_a_usage_error_is_json_too(tmp_path: Path) -> None:
+    result = _verify(str(tmp_path / "nothing.json"), "--output", "json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["status"] == "error" and "cannot read" in json.loads(result.stdout)["error"]
+
+
+def test_verifying_never_reads_the_private_key_and_says_which_key_it_trusts(tmp_path: Path, oir_home: Path) -> None:
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="CERTIFIED"), harness_key()))
+    private = oir_home / "signing-key.pem"
+    mode = private.stat().st_mode
+    private.chmod(0)  # a verifier (KOMBIT, CI) may have no access to the signer's private key at all
+    try:
+        result = _verify(str(path))
+    finally:
+        private.chmod(mode)
+    assert result.exit_code == 0, result.output
+    assert f"this harness's own public key {oir_home / 'signing-key.pub.pem'}" in result.output
+
+
+def test_an_empty_public_key_variable_is_an_error_not_the_harness_key(tmp_path: Path) -> None:
+    path = _write(tmp_path / "certificate.json", sign(_certificate(verdict="CERTIFIED"), harness_key()))
+    result = runner.invoke(app, ["verify-certificate", str(path)], env={"OIR_PUBLIC_KEY": ""})
+    assert result.exit_code == 2
+    assert "OIR_PUBLIC_KEY is set but empty" in result.output
+    given = _verify(str(path), "--public-key", "")  # `--public-key "$OIR_PUBLIC_KEY"` with the variable missing
+    assert given.exit_code == 2 and "--public-key is empty" in given.output
 
 
 @pytest.mark.parametrize("leaf", LEAVES)
@@ -182,3 +244,33 @@ def test_a_certificate_without_a_pact_that_applies_is_named(tmp_path: Path) -> N
     result = _verify(str(_write(tmp_path / "certificate.json", sign(certificate, harness_key()))))
     assert result.exit_code == 1, result.output
     assert "digest of pact oir-engine-oir-debitor-v3 is missing from the certificate" in result.output
+
+
+def test_the_certificate_verifies_with_a_common_jose_library(tmp_path: Path) -> None:
+    """KOMBIT need not run the harness to check a signature: `signature.jws` is a standard EdDSA JWS."""
+    jwt = pytest.importorskip("jwt", reason="PyJWT (in the test extras) stands in for any JOSE verifier")
+    certificate = _certificate()
+    token = sign(certificate, harness_key())["signature"]["jws"]
+    pem = public_pem(harness_key().public_key())
+    payload = jwt.PyJWS().decode(token, key=pem, algorithms=["EdDSA"])
+    assert json.loads(payload) == certificate
+    other = public_pem(Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.PyJWS().decode(token, key=other, algorithms=["EdDSA"])
+
+
+def test_a_jws_that_carries_another_certificate_is_named(tmp_path: Path) -> None:
+    document = sign(_certificate(), harness_key())
+    document["signature"]["jws"] = jws(_certificate(verdict="CERTIFIED_WITH_DEVIATIONS"), harness_key())
+    result = _verify(str(_write(tmp_path / "certificate.json", document)))
+    assert result.exit_code == 1, result.output
+    assert "signature.jws carries another certificate than the one shown" in result.output
+    document["signature"]["jws"] = jws(_certificate(), Ed25519PrivateKey.generate())
+    result = _verify(str(_write(tmp_path / "certificate.json", document)))
+    assert result.exit_code == 1 and "signature.jws does not verify with the trusted key" in result.output
+
+
+def test_a_certificate_signed_before_the_jws_existed_still_verifies(tmp_path: Path) -> None:
+    document = sign(_certificate(), harness_key())
+    del document["signature"]["jws"]
+    assert _verify(str(_write(tmp_path / "certificate.json", document))).exit_code == 0
