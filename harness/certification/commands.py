@@ -11,19 +11,17 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES
 
 from .certificate import read_certificate, rfc3339, verify
+from .console_report import certify_progress, print_result, print_table
 from .errors import CertificationError
-from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
 from .keys import harness_key, key_id, public_pem, signing_key, trusted_key
-from .run import STEPS, certify_profile
+from .preflight import PreflightError, callback_note, check_callback, check_debtor
+from .run import certify_profile
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
-
-_STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red"}
 
 
 @dataclass(frozen=True)
@@ -72,32 +70,16 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_port=options.callback_port,
         psrm_port=options.psrm_port,
     )
-    table = Table(title="ØiR certification")
-    columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")
-    for column in (*columns, "not applicable", "not verified", "report"):
-        table.add_column(column, overflow="fold")
     all_certified = True
+    done = []
     for name in chosen:
         from .report import write_report
 
         folder = options.out / name
         try:
-            with Progress(
-                TextColumn("[bold]{task.fields[profile]}[/bold]"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("starting", total=STEPS, profile=name)
-
-                def step(description: str, task_id: TaskID = task, bar: Progress = progress) -> None:
-                    if bar.tasks[0].description != "starting":
-                        bar.advance(task_id)
-                    bar.update(task_id, description=description)
-
+            if url:  # preflight: the token is accepted, before anything starts
+                check_debtor(url, target.token, for_vendor(name)[0].cvr)
+            with certify_progress(console, name) as step:
                 result = certify_profile(
                     name,
                     folder,
@@ -111,26 +93,16 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                     scenarios=options.scenarios,
                 )
             certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
+        except PreflightError as exc:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # nothing ran: leave no empty report folder behind
+            return _usage(console, f"preflight: {exc}")
         except CertificationError as exc:
             return _usage(console, str(exc))
         all_certified &= result.certified
-        failed = [name for name, _ in result.checks() if result.status(name) == "failed"]
-        accepted = [d.requirement for d in result.judgement.accepted]
-        style = _STYLE[result.verdict]
-        console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {certificate}")
-        judgement = result.judgement
-        table.add_row(
-            name,
-            f"[{style}]{result.verdict}[/{style}]",
-            ", ".join(failed) or "-",
-            f"{len(judgement.passed)} ({judgement.how})",
-            ", ".join(judgement.failed) or "-",
-            ", ".join(accepted) or "-",
-            ", ".join(judgement.not_applicable) or "-",
-            ", ".join(judgement.not_verified) or "-",
-            str(folder / "index.html"),
-        )
-    console.print(table)
+        done.append(result)
+        print_result(console, result, folder, certificate)
+    print_table(console, done)
     return 0 if all_certified else 1
 
 
@@ -152,6 +124,8 @@ def _announce(console: Console, counterparts: Counterparts, target: Target) -> N
             title="Configure the debtor system with these for this run",
         )
     )
+    check_callback(counterparts.callback_url)  # preflight: the relay answers where the vendor was told
+    console.print(callback_note(counterparts.callback_url), soft_wrap=True, markup=False, highlight=False)
 
 
 def run_verify(

@@ -34,10 +34,11 @@ from contracts.requirements import not_applicable
 from contracts.specs import spec_digest
 from scenarios.reporters import write_har
 
-from ..callback_relay import CallbackRelay
+from ..callback_relay import CallbackRelay, write_journal
 from ..scenario_world import VendorSystem
 from ..servers import ServerError, ServerThread
 from ..topology import simulator_server
+from .coverage import uncited_reasons
 from .errors import CounterpartStartError
 from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judgement, judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
@@ -65,7 +66,14 @@ def check_outcomes(
     return (
         [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
         + [
-            CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran, reason="" if p.ran else p.message)
+            CheckOutcome(
+                p.name,
+                tuple(p.requirements),
+                p.passed,
+                p.ran,
+                reason=p.message if p.error or not p.ran else "",
+                error=p.error,
+            )
             for p in probes
         ]
         + [
@@ -127,6 +135,7 @@ class CertificationResult:
         data["fuzz"]["status"] = self.status("schemathesis")
         for probe in data["probes"]:
             probe["status"] = self.status(probe["name"])
+            probe.pop("exchanges", None)  # in evidence/probes.har; a failure's request is in `failures`
         data["pact"] = self.pact.as_json()
         for interaction in data["pact"]["interactions"]:
             interaction["status"] = self.status(interaction["check"])
@@ -170,6 +179,7 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
         )
         psrm = _start(stack, simulator_server("psrm", port=target.psrm_port), "PSRM")
         counterparts = Counterparts(psrm.url, fagsystem.url, target.callback_token)
+        relay.url = counterparts.callback_url  # named in a failure when nothing arrived there
         if target.debtor_url:
             yield target.debtor_url, counterparts
             return
@@ -279,12 +289,15 @@ def certify_profile(
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
     write_har(exchanges, out / "evidence" / "probes.har")
+    write_journal(relay, out / "evidence" / "callbacks.json")
+    checks = check_outcomes(fuzz, probes, pact, scenario_check)
     judgement = judge(
-        check_outcomes(fuzz, probes, pact, scenario_check),
+        checks,
         profile.deviations,
         started_at.date(),
         not_applicable=absent,
         how=SIMULATOR_TIME if target.simulated else REAL_TIME,
+        uncited=uncited_reasons(profile.name, checks, scenarios_ran=scenarios, absent=absent),
     )
     return CertificationResult(
         profile=profile.name,
