@@ -29,8 +29,10 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from contracts.profile import profile_capabilities
+from contracts.wire_client import CONTROL_PLANE
 from scenarios import Scenario, load_suite, run_scenario
 from scenarios.events import EventBus
 from scenarios.loader import BUNDLED_SUITES
@@ -138,8 +140,10 @@ def _failing_step(record: ScenarioRecord) -> dict[str, Any]:
     if failed is not None:
         found["step"] = f"line {failed['line']}: {failed['action']}"
         found["seen"] = failed.get("observed")
-    if record.exchanges:
-        found["request"] = redact_exchange(record.exchanges[-1])
+    # the last request to a system's own interface (not the control plane the runner reads journals from)
+    sent = [e for e in record.exchanges if CONTROL_PLANE not in urlsplit(str(e.get("url", ""))).path]
+    if sent:
+        found["request"] = redact_exchange(sent[-1])
     return found
 
 
