@@ -26,6 +26,7 @@ from .run import STEPS, CertificationResult
 
 STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red"}
 _STATUS_STYLE = {"failed": "red", "error": "magenta"}
+_MORE_LINES = 3  # of a failure's message, under its first
 
 
 @contextmanager
@@ -83,9 +84,11 @@ def print_result(console: Console, result: CertificationResult, folder: Path, ce
         console.print(f"  [{markup}]{shown}[/{markup}]" if markup else f"  {shown}", soft_wrap=True, highlight=False)
 
     for failure in failures(result):
-        first = failure.message.splitlines()[0] if failure.message else ""
+        first, *more = failure.message.splitlines() or [""]
         cites = f" [{', '.join(failure.requirements)}]" if failure.requirements else ""
         line(f"{STATUS_LABELS[failure.status]}: {failure.check}{cites}: {first}", _STATUS_STYLE[failure.status])
+        for said in more[:_MORE_LINES]:  # e.g. "no callback reached http://…" under a scenario's failure
+            line(f"  {said}")
     judgement = result.judgement
     accepted = [d.requirement for d in judgement.accepted]
     line(

@@ -47,7 +47,13 @@ def test_the_result_names_what_failed_first_and_cuts_no_id_or_path() -> None:
         lines = text.splitlines()
         assert lines[0].startswith("kmd-opus: NOT_CERTIFIED")
         assert lines[1].startswith("  FAILED: own-accounts-only [B01-OWN-ACCOUNTS-ONLY]: ")
-        assert lines[4].startswith("  ERROR: payment-callback [B01R-PAYMENT, B03-PAY]: harness error")
+        scenario = lines.index(
+            "  FAILED: scenario annulment-closes-the-account [B01R-ACCOUNT-CLOSED]: "
+            "kontoLukket: expected True, saw False after 20 s"
+        )
+        callback = "no callback reached http://127.0.0.1:8701/daekningafskrivning during this scenario"
+        assert lines[scenario + 1] == f"    {callback}"
+        assert lines[scenario + 2].startswith("  ERROR: payment-callback [B01R-PAYMENT, B03-PAY]: harness error")
         assert f"  report: {LONG}/kmd-opus/index.html" in lines  # one whole line, however long
         assert f"  certificate: {LONG}/kmd-opus/certificate.json" in lines
         not_verified = next(line for line in lines if line.startswith("  NOT VERIFIED: "))
