@@ -168,6 +168,9 @@ def test_every_catalogue_requirement_no_check_cites_is_not_verified_with_its_rea
     reasons = {rid: o.reason for rid, o in judgement.outcomes.items() if o.outcome == "not-verified"}
     assert "--no-scenarios" in reasons["DEBT-INTEREST"] and "interest" in reasons["DEBT-INTEREST"]
     assert reasons["ROLLOUT-ORDER"] == "no check of the harness tests it yet"
+    # a check this run left out (a run of chosen checks only) is named
+    assert reasons["B01-OWN-ACCOUNTS-ONLY"].startswith("the checks that test it (own-accounts-only")
+    assert "were not part of this run" in reasons["MSG-PROBLEM-JSON"] and "schemathesis" in reasons["MSG-PROBLEM-JSON"]
     assert not set(reasons) & set(EG_ABSENT)  # what does not apply stays not applicable
     ran = uncited_reasons("eg", checks, scenarios_ran=True, absent=EG_ABSENT)
     assert "--no-scenarios" not in " ".join(ran.values())
