@@ -174,3 +174,26 @@ def test_every_catalogue_requirement_no_check_cites_is_not_verified_with_its_rea
     assert not set(reasons) & set(EG_ABSENT)  # what does not apply stays not applicable
     ran = uncited_reasons("eg", checks, scenarios_ran=True, absent=EG_ABSENT)
     assert "--no-scenarios" not in " ".join(ran.values())
+
+
+def test_a_scenario_that_ended_in_the_runners_error_is_a_harness_error_not_a_failure() -> None:
+    """Before: a scenario whose world could not be set up, or whose runner broke, failed what it covers."""
+    from harness.certification.scenarios import ScenarioRun
+
+    broken = ScenarioRun(
+        "fee-to-the-right-debtor",
+        "A fee",
+        ["ROUTE-PER-MUNICIPALITY", "FBS-FEED"],
+        False,
+        "error",
+        "KeyError: 'delfordringer'",
+        "scenarios/suites/routing/fee.scenario.yaml",
+        blamed=["ROUTE-PER-MUNICIPALITY", "FBS-FEED"],
+    )
+    judgement = judge([broken.as_check()], (), TODAY)
+    assert judgement.statuses == {"scenario fee-to-the-right-debtor": "error"}
+    assert judgement.failed == [] and judgement.not_verified == ["FBS-FEED", "ROUTE-PER-MUNICIPALITY"]
+    assert (
+        "harness error" in judgement.outcomes["FBS-FEED"].reason and "KeyError" in judgement.outcomes["FBS-FEED"].reason
+    )
+    assert judgement.verdict == NOT_CERTIFIED
