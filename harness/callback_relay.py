@@ -7,23 +7,33 @@ it receives as evidence; a message about a claim of a scenario's world (recognis
 series in its claim or account id) is forwarded, unchanged and with the vendor's own token, to that
 world's engine, whose answer the vendor gets; any other message is answered by the relay itself, as
 the probes' receiver: 202 with a receipt, or 401 for a wrong token.
+
+Its journal — every message that reached it, when, and what became of it (accepted, refused and why,
+forwarded to a scenario's engine and its answer) — goes into the report's evidence
+(`evidence/callbacks.json`, `write_journal`), so a callback that never arrived can be told from one that
+arrived and was refused; `url` is the address the vendor was told, named when nothing arrived.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from contracts.identity import mask_cpr_in_text
 from contracts.limits import CALLBACK_LIMITS, BodyLimitMiddleware
 from contracts.problems import Problem, install_problem_handlers
 
+PREFLIGHT_HEADER = "x-oir-preflight"
 _FORWARDED_HEADERS = ("authorization", "content-type", "x-transaktion-id", "x-transaktion-tid", "x-kommune-cvr")
 
 
@@ -36,8 +46,10 @@ class _Sink:
 class CallbackRelay:
     """Receives DækningAfskrivning messages at one URL; forwards those of a scenario world to its engine."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, now: Callable[[], datetime] | None = None) -> None:
         self.token = token
+        self.url = ""  # where the relay listens, as the vendor was told (set once it is started)
+        self.now = now or (lambda: datetime.now(UTC))  # real time: when a message arrived from another system
         self.messages: list[dict[str, Any]] = []
         self._sinks: dict[str, _Sink] = {}
         self._lock = threading.Lock()
@@ -69,7 +81,9 @@ class CallbackRelay:
         if sink is not None:
             return self._forward(request, payload, sink)
         if request.headers.get("authorization") != f"Bearer {self.token}":
-            self._keep(payload, 401, None)
+            preflight = request.headers.get(PREFLIGHT_HEADER)  # the harness checking the relay answers here
+            note = "the harness's own preflight check (not from the debtor system)" if preflight else ""
+            self._keep(payload, 401, None, note or "refused: not the callback token configured for this run")
             raise Problem(
                 401,
                 "OIR-401-UNAUTHENTICATED",
@@ -81,7 +95,8 @@ class CallbackRelay:
                 m["_world"] is None and m["_status"] == 202 and m.get("meddelelseId") == payload.get("meddelelseId")
                 for m in self.messages
             )
-            self.messages.append({**payload, "_status": 202, "_world": None})
+            note = "accepted (a duplicate of a message already accepted)" if duplicate else "accepted"
+            self.messages.append({**payload, "_status": 202, "_world": None, "_at": self._stamp(), "_note": note})
         return JSONResponse({"meddelelseId": payload.get("meddelelseId"), "dublet": duplicate}, status_code=202)
 
     def _forward(self, request: Request, payload: dict[str, Any], sink: _Sink) -> Response:
@@ -89,11 +104,16 @@ class CallbackRelay:
         try:
             answer = self._http.post(f"{sink.url}/daekningafskrivning", json=payload, headers=headers)
         except httpx.HTTPError as exc:
-            self._keep(payload, 503, sink.marker)
+            self._keep(payload, 503, sink.marker, f"the scenario's engine did not answer ({type(exc).__name__})")
             raise Problem(
                 503, "OIR-503-ENGINE-UNAVAILABLE", "The scenario's engine did not answer", type(exc).__name__
             ) from exc
-        self._keep(payload, answer.status_code, sink.marker)
+        self._keep(
+            payload,
+            answer.status_code,
+            sink.marker,
+            f"forwarded to the scenario's engine, which answered {answer.status_code}",
+        )
         challenge = {k: v for k, v in answer.headers.items() if k.lower() == "www-authenticate"}
         return Response(
             answer.content,
@@ -102,9 +122,41 @@ class CallbackRelay:
             headers=challenge,  # a forwarded 401 keeps the engine's challenge
         )
 
-    def _keep(self, payload: dict[str, Any], status: int, world: str | None) -> None:
+    def _keep(self, payload: dict[str, Any], status: int, world: str | None, note: str) -> None:
         with self._lock:
-            self.messages.append({**payload, "_status": status, "_world": world})
+            self.messages.append({**payload, "_status": status, "_world": world, "_at": self._stamp(), "_note": note})
+
+    def _stamp(self) -> str:
+        return self.now().isoformat(timespec="milliseconds")
+
+    # ---- the journal ---------------------------------------------------------------------------------
+    def journal(self, since: int = 0) -> list[dict[str, Any]]:
+        """What reached the relay (from the `since`-th message on): when, what, and what became of it."""
+        with self._lock:
+            kept = list(self.messages[since:])
+        return [
+            {
+                "received": m.get("_at", ""),
+                "status": m["_status"],
+                "outcome": m.get("_note", ""),
+                "scenarioWorld": m["_world"],
+                "message": {k: v for k, v in m.items() if not k.startswith("_")},
+            }
+            for m in kept
+        ]
+
+    def describe(self, since: int = 0) -> str:
+        """One sentence on what reached the relay from the `since`-th message on, for a failure message."""
+        entries = self.journal(since)
+        where = f"{self.url}/daekningafskrivning" if self.url else "the callback address"
+        if not entries:
+            return f"no callback reached {where}"
+        refused = [e for e in entries if not 200 <= e["status"] < 300]
+        said = f"{len(entries)} callback(s) reached {where}"
+        if refused:
+            said += f", {len(refused)} answered {', '.join(sorted({str(e['status']) for e in refused}))}"
+            said += f" ({refused[-1]['outcome']})"
+        return said
 
     # ---- for the probes ----------------------------------------------------------------------------
     def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> list[dict[str, Any]]:
@@ -123,3 +175,11 @@ class CallbackRelay:
 
     def close(self) -> None:
         self._http.close()
+
+
+def write_journal(relay: CallbackRelay, path: Path) -> Path:
+    """The relay's journal as evidence (JSON, CPR masked; the relay never keeps a token)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"callbackUrl": f"{relay.url}/daekningafskrivning" if relay.url else "", "received": relay.journal()}
+    path.write_text(mask_cpr_in_text(json.dumps(document, indent=2, ensure_ascii=False, default=str)), encoding="utf-8")
+    return path

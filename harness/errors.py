@@ -8,6 +8,7 @@ one clause. Each keeps the builtin base its callers already catch.
     ├── ContractCheckError (ValueError)               `oir contracts`: unknown provider/spec, URL silent
     ├── CertificationError (RuntimeError)             certification/errors.py
     │   ├── TargetUnreachableError
+    │   ├── PreflightError                            before any check: token refused, callback address dead
     │   ├── CounterpartStartError
     │   ├── SigningKeyError
     │   ├── CertificateFileError

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, ValidationError
 
 from contracts.municipalities import by_cvr
-from contracts.wire import Cpr, Ident, IsoDate, Oere, StrictModel
+from contracts.wire import WHOLE, Cpr, Ident, IsoDate, Oere, StrictModel
 
 from .parts import CycleReport
 from .routing import RoutingError, RoutingTable
@@ -62,7 +62,7 @@ class _Part(StrictModel):
 
 
 class _Reminder(StrictModel):
-    nummer: Annotated[int, Field(ge=1, le=9)]
+    nummer: Annotated[int, Field(ge=1, le=9), WHOLE]
     dato: IsoDate
 
 

@@ -6,10 +6,19 @@ from .errors import (
     CertificateFileError,
     CertificationError,
     CounterpartStartError,
+    PreflightError,
     SigningKeyError,
     TargetUnreachableError,
 )
-from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, Judgement
+from .judge import (
+    CERTIFIED,
+    CERTIFIED_WITH_DEVIATIONS,
+    NOT_CERTIFIED,
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    VERDICTS,
+    Judgement,
+)
 from .run import STEPS, CertificationResult, certify_profile
 from .target import Counterparts, Target, check_reachable
 
@@ -17,13 +26,17 @@ __all__ = [
     "CERTIFIED",
     "CERTIFIED_WITH_DEVIATIONS",
     "NOT_CERTIFIED",
+    "OUTCOME_LABELS",
+    "STATUS_LABELS",
     "STEPS",
+    "VERDICTS",
     "CertificateFileError",
     "CertificationError",
     "CertificationResult",
     "CounterpartStartError",
     "Counterparts",
     "Judgement",
+    "PreflightError",
     "SigningKeyError",
     "Target",
     "TargetUnreachableError",

@@ -16,16 +16,17 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES
 
 from .certificate import read_certificate, rfc3339, verify
+from .console_report import certify_progress, print_result, print_table
 from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, WAITING
 from .keys import harness_key, key_id, oir_home, public_pem, signing_key, trusted_key_and_origin
-from .run import STEPS, CertificationResult, certify_profile, resume_certification
+from .preflight import PreflightError, callback_note, check_callback, check_debtor
+from .run import CertificationResult, certify_profile, resume_certification
 from .sessions import (
     ABANDONED,
     COMPLETED,
@@ -50,7 +51,6 @@ from .target import (
     is_wildcard,
 )
 
-_STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red", WAITING: "yellow"}
 EXIT_WAITING = 3  # a session waits for the next bank day: neither certified nor failed yet
 
 
@@ -144,37 +144,24 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_url=callback_url,
         psrm_url=psrm_url,
     )
-    table = _table()
     verdicts = []
+    done = []
     for name in chosen:
         from .report import write_report
 
         folder = options.out / name
         try:
-            with Progress(
-                TextColumn("[bold]{task.fields[profile]}[/bold]"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("starting", total=STEPS, profile=name)
+            if url:  # preflight: the token is accepted, before anything starts
+                check_debtor(url, target.token, for_vendor(name)[0].cvr)
+            seen: list[Counterparts] = []
 
-                def step(description: str, task_id: TaskID = task, bar: Progress = progress) -> None:
-                    if bar.tasks[0].description != "starting":
-                        bar.advance(task_id)
-                    bar.update(task_id, description=description)
+            def announce(counterparts: Counterparts, seen: list[Counterparts] = seen) -> None:
+                seen.append(counterparts)
+                _announce(console, counterparts, target)
 
-                seen: list[Counterparts] = []
-
-                def announce(counterparts: Counterparts, seen: list[Counterparts] = seen) -> None:
-                    seen.append(counterparts)
-                    _announce(console, counterparts, target)
-
-                salt = uuid.uuid4().int & 0xFFFFFFFF
-                session_id = new_session_id(name, now) if store is not None else ""
+            salt = uuid.uuid4().int & 0xFFFFFFFF
+            session_id = new_session_id(name, now) if store is not None else ""
+            with certify_progress(console, name) as step:
                 result = certify_profile(
                     name,
                     folder,
@@ -193,11 +180,17 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
             if store is not None and seen:
                 store.save(_new_session(result, options, folder, seen[0], salt, now))
             certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
+        except PreflightError as exc:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # nothing ran: leave no empty report folder behind
+            return _usage(console, f"preflight: {exc}")
         except CertificationError as exc:
             return _usage(console, str(exc))
         verdicts.append(result.verdict)
-        _summarise(console, table, result, folder, certificate)
-    console.print(table)
+        done.append(result)
+        print_result(console, result, folder, certificate)
+        _waiting_note(console, result)
+    print_table(console, done)
     return _exit_code(verdicts)
 
 
@@ -298,53 +291,26 @@ def _run_resume(console: Console, options: CertifyOptions, now: datetime) -> int
         certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
     except CertificationError as exc:
         return _usage(console, str(exc))
-    table = _table()
-    _summarise(console, table, result, folder, certificate)
-    console.print(table)
+    print_result(console, result, folder, certificate)
+    _waiting_note(console, result)
+    print_table(console, [result])
     return _exit_code([result.verdict])
 
 
-def _table() -> Table:
-    table = Table(title="ØiR certification")
-    columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")
-    for column in (*columns, "not applicable", "not verified", "waiting", "report"):
-        table.add_column(column, overflow="fold")
-    return table
-
-
-def _summarise(
-    console: Console, table: Table, result: CertificationResult, folder: Path, certificate: Path | None
-) -> None:
-    """One line (and, while something waits, how to resume) and one table row for a profile's run."""
-    name = result.profile
-    failed = [name for name, _ in result.checks() if result.status(name) == "failed"]
-    accepted = [d.requirement for d in result.judgement.accepted]
-    style = _STYLE[result.verdict]
-    issued = certificate or "no certificate while a check waits"
-    console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {issued}", soft_wrap=True)
+def _waiting_note(console: Console, result: CertificationResult) -> None:
+    """While a check of the session waits: which, until when, and how to resume."""
     waiting = result.waiting
-    if waiting:
-        when = min(p.waiting.resume_at for p in waiting if p.waiting)
-        console.print(
-            f"  {len(waiting)} check(s) wait for the next bank day: "
-            + ", ".join(f"{p.name} (until {p.waiting.resume_at})" for p in waiting if p.waiting)
-            + f". Nothing waiting counts as passed. Resume at or after {when} with:\n"
-            f"    oir certify --resume {result.session}\n"
-            f"  (give the same --debtor-token/--callback-token again; the session expires after {SESSION_DAYS} days)",
-            soft_wrap=True,
-        )
-    judgement = result.judgement
-    table.add_row(
-        name,
-        f"[{style}]{result.verdict}[/{style}]",
-        ", ".join(failed) or "-",
-        f"{len(judgement.passed)} ({judgement.how})",
-        ", ".join(judgement.failed) or "-",
-        ", ".join(accepted) or "-",
-        ", ".join(judgement.not_applicable) or "-",
-        ", ".join(judgement.not_verified) or "-",
-        ", ".join(judgement.waiting) or "-",
-        str(folder / "index.html"),
+    if not waiting:
+        return
+    when = min(p.waiting.resume_at for p in waiting if p.waiting)
+    console.print(
+        f"  {len(waiting)} check(s) wait for the next bank day: "
+        + ", ".join(f"{p.name} (until {p.waiting.resume_at})" for p in waiting if p.waiting)
+        + f". Nothing waiting counts as passed. Resume at or after {when} with:\n"
+        f"    oir certify --resume {result.session}\n"
+        f"  (give the same --debtor-token/--callback-token again; the session expires after {SESSION_DAYS} days)",
+        soft_wrap=True,
+        markup=False,
     )
 
 
@@ -392,6 +358,8 @@ def _announce(console: Console, counterparts: Counterparts, target: Target) -> N
             title="Configure the debtor system with these for this run",
         )
     )
+    check_callback(counterparts.callback_url)  # preflight: the relay answers where the vendor was told
+    console.print(callback_note(counterparts.callback_url), soft_wrap=True, markup=False, highlight=False)
 
 
 # `oir verify-certificate` answers "may this system go live on this certificate?" the way Pact's

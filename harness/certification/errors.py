@@ -13,6 +13,11 @@ class TargetUnreachableError(CertificationError):
     """The vendor's debtor URL does not answer at all."""
 
 
+class PreflightError(CertificationError):
+    """Before any check: the run is not configured to mean anything (the token is refused, the callback
+    address does not answer); exit 2 with what to fix."""
+
+
 class CounterpartStartError(CertificationError):
     """A system the harness runs for the vendor (PSRM, the callback receiver) could not start."""
 

@@ -1,9 +1,15 @@
 """The verdict: what each check came to, what each requirement comes to, and what that makes the
 debtor system.
 
-A check ends PASSED, FAILED, ACCEPTED DEVIATION, NOT RUN (this target could not carry it out), NOT
-APPLICABLE (it concerns a capability the profile declares absent, e.g. a B_03 scenario for EG) or WAITING
-(it did its part today and resumes on the next bank day, in a certification session: sessions.py).
+This module is the one vocabulary of every output (results.json, index.html, junit.xml, the console,
+the certificate): the status names and their labels (`STATUS_LABELS`), the requirement outcomes and
+theirs (`OUTCOME_LABELS`), and the verdicts, each spelt one way everywhere (`VERDICTS`).
+
+A check ends PASSED, FAILED, ERROR (the harness's own code broke while running it — an exception that is
+no verdict on the vendor's system; it is never a pass, and never blamed on the vendor), ACCEPTED
+DEVIATION, NOT RUN (this target could not carry it out), NOT APPLICABLE (it concerns a capability the
+profile declares absent, e.g. a B_03 scenario for EG) or WAITING (it did its part today and resumes on
+the next bank day, in a certification session: sessions.py).
 
 Every requirement a check cites, and every catalogue requirement the profile's capabilities rule out,
 ends in exactly one outcome:
@@ -17,12 +23,14 @@ ends in exactly one outcome:
   does not declare; a check that cites it does not cite it for this profile, so it is never passed;
 - WAITING, with when it resumes — a waiting check cites it and no check failed it; a waiting check may
   still fail it, so it is never verified meanwhile, even if another check held;
-- NOT VERIFIED, with the reason — only checks that did not run, or a failed scenario that stopped
-  before it got to it, cite it.
-One failure without a deviation's cover makes the system NOT_CERTIFIED; otherwise a waiting check makes
-the run WAITING (no certificate until the session is resumed and complete); accepted deviations alone
-make it CERTIFIED_WITH_DEVIATIONS; nothing not run, not applicable, waiting or not verified ever counts
-as passed.
+- NOT VERIFIED, with the reason — only checks that did not run, that ended in a harness ERROR, or a
+  failed scenario that stopped before it got to it, cite it; or no check of the run cites it at all
+  (`uncited`: every catalogue requirement that applies to the profile gets an outcome, so doing less —
+  `--no-scenarios` — never makes a report look cleaner).
+One failure without a deviation's cover makes the system NOT_CERTIFIED; so does a harness ERROR (what
+the check was to show was not shown); otherwise a waiting check makes the run WAITING (no certificate
+until the session is resumed and complete); accepted deviations alone make it CERTIFIED_WITH_DEVIATIONS;
+nothing not run, not applicable, waiting or not verified ever counts as passed.
 """
 
 from __future__ import annotations
@@ -34,12 +42,31 @@ from typing import Any, Literal
 
 from contracts.profile import Deviation
 
-Status = Literal["passed", "failed", "accepted-deviation", "not-run", "not-applicable", "waiting"]
+Status = Literal["passed", "failed", "error", "accepted-deviation", "not-run", "not-applicable", "waiting"]
 Outcome = Literal["verified", "failed", "accepted-deviation", "not-applicable", "not-verified", "waiting"]
 CERTIFIED = "CERTIFIED"
 CERTIFIED_WITH_DEVIATIONS = "CERTIFIED_WITH_DEVIATIONS"
 NOT_CERTIFIED = "NOT_CERTIFIED"
 WAITING = "WAITING"  # nothing failed, but a check waits for the next bank day: no certificate yet
+VERDICTS = (CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, WAITING)  # spelt so in every output
+# what a person reads for each status and outcome, in every output (the console, index.html, junit.xml)
+STATUS_LABELS: dict[str, str] = {
+    "passed": "PASSED",
+    "failed": "FAILED",
+    "error": "ERROR",
+    "accepted-deviation": "ACCEPTED DEVIATION",
+    "not-run": "NOT RUN",
+    "not-applicable": "NOT APPLICABLE",
+    "waiting": "WAITING",
+}
+OUTCOME_LABELS: dict[str, str] = {
+    "verified": "VERIFIED",
+    "failed": "FAILED",
+    "accepted-deviation": "ACCEPTED DEVIATION",
+    "not-applicable": "NOT APPLICABLE",
+    "not-verified": "NOT VERIFIED",
+    "waiting": "WAITING",
+}
 REAL_TIME = "real time"  # verified against a vendor's system as time really passes
 SIMULATOR_TIME = "simulator's virtual time"  # verified against the harness's own simulator of the profile
 
@@ -51,7 +78,8 @@ class CheckOutcome:
     passed: bool
     ran: bool = True
     applicable: bool = True  # False: the check concerns a capability the profile declares absent
-    reason: str = ""  # why it did not run, or does not apply
+    reason: str = ""  # why it did not run, or does not apply, or (an error) what broke
+    error: bool = False  # the harness's own code broke while running it: no verdict on the system
     # a failed check: the requirements its failure is evidence against (None: all it cites) …
     blamed: tuple[str, ...] | None = None
     # … and those it stopped before judging (neither verified nor failed by it)
@@ -67,6 +95,8 @@ class CheckOutcome:
             return "waiting"
         if not self.ran:
             return "not-run"
+        if self.error:
+            return "error"
         return "passed" if self.passed else "failed"
 
 
@@ -149,10 +179,12 @@ def judge(
     *,
     not_applicable: Mapping[str, str] | None = None,
     how: str = REAL_TIME,
+    uncited: Mapping[str, str] | None = None,
 ) -> Judgement:
     """Judge the checks of one run. `not_applicable` maps each requirement the profile's capabilities
     rule out to the reason (`contracts.requirements.not_applicable`); `how` is how a requirement a check
-    verified was verified."""
+    verified was verified; `uncited` maps every other catalogue requirement of the profile to why it
+    is not verified should no check of the run decide it (coverage.py)."""
     absent = dict(not_applicable or {})
     active = {d.requirement: d for d in deviations if d.active_on(today)}
     lapsed = {d.requirement: d for d in deviations if not d.active_on(today) and d.requirement not in active}
@@ -174,10 +206,11 @@ def judge(
             for rid in cited:
                 waiting.setdefault(rid, []).append((check.name, check.waiting_until))
             continue
-        if status == "not-run":
-            statuses[check.name] = "not-run"
+        if status in ("not-run", "error"):
+            statuses[check.name] = status
+            default = "not run" if status == "not-run" else "harness error"
             for rid in cited:
-                unverified.setdefault(rid, []).append(f"{check.name}: {check.reason or 'not run'}")
+                unverified.setdefault(rid, []).append(f"{check.name}: {check.reason or default}")
             continue
         if status == "passed":
             statuses[check.name] = "passed"
@@ -215,13 +248,16 @@ def judge(
             outcomes[rid] = RequirementOutcome(rid, "verified", tuple(verified[rid]), how=how)
         else:
             outcomes[rid] = RequirementOutcome(rid, "not-verified", reason="; ".join(unverified[rid]))
+    for rid, reason in (uncited or {}).items():
+        if rid not in outcomes and rid not in absent:
+            outcomes[rid] = RequirementOutcome(rid, "not-verified", reason=reason)
     for rid, reason in absent.items():
         outcomes[rid] = RequirementOutcome(rid, "not-applicable", reason=reason)
 
     def having(outcome: Outcome) -> list[str]:
         return sorted(rid for rid, o in outcomes.items() if o.outcome == outcome)
 
-    if having("failed") or "failed" in statuses.values():  # a failure citing nothing still fails
+    if having("failed") or {"failed", "error"} & set(statuses.values()):  # a failure citing nothing still fails
         verdict = NOT_CERTIFIED
     elif "waiting" in statuses.values():  # nothing failed yet, but the session is not complete
         verdict = WAITING

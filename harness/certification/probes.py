@@ -10,11 +10,17 @@ A probe that needs the next business day — against a vendor's system without t
 registered today is payable through B_03 only tomorrow — can do its part today and park (`ProbeWaiting`
 with a `Parked`: the ids it needs, what it expects, when it resumes; never a CPR). The certification
 session (sessions.py) keeps it, and `oir certify --resume` runs its second half (`resume_probes`).
+Who is to blame is kept apart: a probe that saw the system break a rule, or that got no answer from it
+(an HTTP error), failed; an exception in the probe's own code (a KeyError on an answer it did not check,
+say) is an ERROR of the harness — no verdict on the system, never a pass — and says where it broke.
+Evidence is JSON (what curl would send), and each probe keeps its own exchanges (redacted) so a report
+can show the request that failed as a curl line.
 """
 
 from __future__ import annotations
 
 import json
+import traceback
 import uuid
 import zlib
 from collections.abc import Callable
@@ -52,6 +58,8 @@ class ProbeResult:
     evidence: list[str] = field(default_factory=list)
     ran: bool = True  # False: the probe could not be carried out here (the message says why)
     waiting: Parked | None = None  # parked: it resumes in the session (never a pass meanwhile)
+    error: bool = False  # True: the probe's own code broke (a harness error, not the system's failure)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # its requests and answers, redacted
 
 
 class ProbeFailure(HarnessError, AssertionError):
@@ -84,6 +92,7 @@ class DebtorConversation:
         self.municipality = municipality
         self.evidence: list[str] = []
         self.exchanges = exchanges if exchanges is not None else []  # for the HAR evidence of the run
+        self.own: list[dict[str, Any]] = []  # this conversation's exchanges alone (a failure's curl line)
         self.http = httpx.Client(base_url=base_url, timeout=30.0, headers=wire_client.credentials(token, session))
 
     def headers(self, transaction_id: str | None = None) -> dict[str, str]:
@@ -93,17 +102,32 @@ class DebtorConversation:
 
     def send(self, method: str, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers(kwargs.pop("transaction_id", None)), **kwargs.pop("headers", {})}
+        raw = kwargs.get("content")
         sent = wire_client.exchange(self.http, method, path, body=body, headers=headers, **kwargs)
         response = sent.response
         # evidence: no token, in a header, a body or the URL
         recorded = redact_exchange(sent.record("debtor", headers[wire_client.TRANSACTION_TIME]))
+        if body is None and isinstance(raw, bytes):  # sent as it is (malformed JSON on purpose)
+            recorded["request_body"] = raw.decode("utf-8", "replace")
         self.exchanges.append(recorded)
-        shown = recorded["response_body"]
-        text = "" if shown is None else shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
-        self.evidence.append(
-            mask_cpr_in_text(f"{method} {path} {recorded['request_body']!r} -> {response.status_code} {text[:600]}")
-        )
+        self.own.append(recorded)
+        self.evidence.append(mask_cpr_in_text(evidence_line(recorded, path)))
         return response
+
+
+def _json_text(value: Any) -> str:
+    """A body as a person pastes it: JSON (not Python's repr), a raw text as it was."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def evidence_line(exchange: dict[str, Any], path: str) -> str:
+    """`POST /debitorkonti {"cpr": …} -> 422 {"code": …}`: the request and the answer, in JSON."""
+    request = _json_text(exchange["request_body"])
+    answer = _json_text(exchange["response_body"])
+    sent = f"{exchange['method']} {path} {request}".rstrip()
+    return f"{sent} -> {exchange['status']} {answer[:600]}".rstrip()
 
 
 def _account(data: SyntheticData, amount: int = 12000, product: str = "BIB-GEBYR") -> dict[str, Any]:
@@ -214,8 +238,24 @@ def probe_own_accounts_only(
     body = _account(data)
     talk.send("POST", "/debitorkonti", body)
     other = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}", headers={"X-Kommune-Cvr": neighbour.cvr})
-    _expect(other.status_code in (403, 404), f"another municipality read the account ({other.status_code})")
-    return f"{neighbour.name} cannot read {talk.municipality.name}'s account"
+    if other.status_code in (403, 404):
+        return f"{neighbour.name} cannot read {talk.municipality.name}'s account"
+    asked = f"{neighbour.name} (CVR {neighbour.cvr}) asked for {talk.municipality.name}'s account"
+    if other.is_success:
+        raise ProbeFailure(f"{asked} and read it ({other.status_code}): it must be refused with 403 or 404")
+    raise ProbeFailure(
+        f"{asked} and was answered {other.status_code}{_problem_code(other)}: it was not let in, but the "
+        "contract answers another municipality's account with 403 or 404"
+    )
+
+
+def _problem_code(response: httpx.Response) -> str:
+    """` (OIR-…)`: the problem code of an answer, if it has one."""
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        return ""
+    return f" ({code})" if code else ""
 
 
 def probe_payment_capability(talk: DebtorConversation, data: SyntheticData, *, b03: bool, **_: Any) -> str:
@@ -245,6 +285,7 @@ def probe_payment_reaches_fagsystem(
     """Register a claim, pay it the next day (B_03, or the simulator's bank transfer) and see the
     payment reported back. Against a vendor's system the next day is real: with `park_until` the probe
     parks until then (its second half is `resume_payment_reaches_fagsystem`)."""
+    arrived_before = len(inbox.messages)
     if not b03 and not simulated:
         raise ProbeNotRun(
             "without B_03 a payment must arrive inside the vendor's own system (a bank transfer), which the harness "
@@ -291,7 +332,7 @@ def probe_payment_reaches_fagsystem(
         )
         _expect(paid.status_code == 201, f"the simulated bank transfer answered {paid.status_code}")
     advance(4)  # past a nightly batch and a weekend
-    return _see_payment_reported(inbox, claim_id, callback_timeout)
+    return _see_payment_reported(inbox, claim_id, callback_timeout, arrived_before)
 
 
 def _pay_through_b03(talk: DebtorConversation, cpr: str, claim_id: str) -> None:
@@ -310,9 +351,13 @@ def _pay_through_b03(talk: DebtorConversation, cpr: str, claim_id: str) -> None:
     _expect(paid.status_code == 201, f"ForetagIndbetaling answered {paid.status_code}")
 
 
-def _see_payment_reported(inbox: CallbackRelay, claim_id: str, callback_timeout: float) -> str:
+def _see_payment_reported(inbox: CallbackRelay, claim_id: str, callback_timeout: float, arrived_before: int = 0) -> str:
     found = inbox.wait_for(lambda m: m.get("fordringId") == claim_id and m.get("type") == "DAEKNING", callback_timeout)
-    _expect(bool(found), "no DAEKNING callback reached the fagsystem")
+    _expect(
+        bool(found),
+        f"no DAEKNING callback for claim {claim_id} within {callback_timeout:g} s: {inbox.describe(arrived_before)} "
+        "in that time (the relay's journal: evidence/callbacks.json)",
+    )
     _expect(
         sum(m["beloebOere"] for m in {m["meddelelseId"]: m for m in found}.values()) == 12000,
         "the callbacks do not add up to the 12000 øre paid",
@@ -337,8 +382,9 @@ def resume_payment_reaches_fagsystem(
         "the citizen made again from the session's seed is not the one registered (the session was altered?)",
     )
     claim_id = str(parked.needs["fordringId"])
+    arrived_before = len(inbox.messages)
     _pay_through_b03(talk, cpr, claim_id)
-    message = _see_payment_reported(inbox, claim_id, callback_timeout)
+    message = _see_payment_reported(inbox, claim_id, callback_timeout, arrived_before)
     return f"{message}, after waiting a bank day: the claim was payable the day after registration"
 
 
@@ -383,10 +429,14 @@ def run_probes(
             results.append(
                 ProbeResult(name, requirements, False, str(waiting), talk.evidence, ran=False, waiting=waiting.parked)
             )
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            results.append(ProbeResult(name, requirements, False, f"{type(exc).__name__}: {exc}", talk.evidence))
+        except httpx.HTTPError as exc:  # the system did not answer as HTTP at all: its failure
+            message = f"the debtor system did not answer: {type(exc).__name__}: {exc or 'no answer'}"
+            results.append(ProbeResult(name, requirements, False, message, talk.evidence))
+        except Exception as exc:  # the probe's own code broke: a harness error, never blamed on the system
+            results.append(ProbeResult(name, requirements, False, harness_error(exc), talk.evidence, error=True))
         finally:
             talk.http.close()
+        results[-1].exchanges = talk.own
     return results
 
 
@@ -437,12 +487,31 @@ def resume_probes(
             results.append(
                 ProbeResult(result.name, result.requirements, False, str(reason), earlier + talk.evidence, ran=False)
             )
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
+        except httpx.HTTPError as exc:  # the system did not answer as HTTP at all: its failure
+            message = f"the debtor system did not answer: {type(exc).__name__}: {exc or 'no answer'}"
+            results.append(ProbeResult(result.name, result.requirements, False, message, earlier + talk.evidence))
+        except Exception as exc:  # the probe's own code broke: a harness error, never blamed on the system
             results.append(
                 ProbeResult(
-                    result.name, result.requirements, False, f"{type(exc).__name__}: {exc}", earlier + talk.evidence
+                    result.name, result.requirements, False, harness_error(exc), earlier + talk.evidence, error=True
                 )
             )
         finally:
             talk.http.close()
+        results[-1].exchanges = talk.own
     return results
+
+
+def harness_error(exc: BaseException) -> str:
+    """What broke in the harness and where: `KeyError: 'delfordringer' (harness/…/probes.py:231 in …)`."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        last = frames[-1]
+        parts = last.filename.replace("\\", "/").split("/")
+        short = "/".join(parts[-3:]) if len(parts) >= 3 else last.filename
+        where = f" at {short}:{last.lineno} in {last.name}"
+    return (
+        f"harness error{where}: {type(exc).__name__}: {exc} — the harness's own code broke; this is no verdict "
+        "on the debtor system (the evidence shows its last answers)"
+    )

@@ -9,6 +9,11 @@ Every requirement gets one outcome (judge.py: verified and how, failed, accepted
 applicable, not verified and why): the coverage table of index.html, `requirements.outcomes` of
 results.json, and a second test suite of junit.xml (`<profile>.requirement`, one test case per
 requirement) say the same.
+Each file starts with what went wrong (failures.py): index.html opens on the failures — each with its
+requirements, the request as a curl line, the answer and a scenario's failing step — before coverage,
+and results.json has them as `failures`. A harness ERROR (the harness's own code broke) is its own
+status everywhere — `<error>` in JUnit, ERROR in the page — never a vendor's failure. Statuses,
+outcomes and verdicts are spelt as judge.py defines them, in every file.
 The HTML page is self-contained (inline CSS, no scripts, no external assets) so it opens offline and
 can be archived as a CI artefact. Every text in it passed through CPR masking. Nothing that did not pass
 is shown as a pass: in JUnit a failure under an accepted deviation, a check not run, one not applicable,
@@ -36,36 +41,21 @@ from contracts.identity import mask_cpr_in_text
 from contracts.requirements import load_requirements
 
 from .certificate import VALIDITY_DAYS, build_certificate, sign
-from .judge import NOT_CERTIFIED, RequirementOutcome, deviation_json
+from .failures import failures
+from .judge import NOT_CERTIFIED, OUTCOME_LABELS, STATUS_LABELS, RequirementOutcome, deviation_json
 from .keys import PUBLIC_KEY_FILE, harness_key, public_pem
 from .run import CertificationResult
 
 # autoescape always: select_autoescape() goes by the extension and would leave "report.html.j2" unescaped,
 # and the evidence holds whatever a vendor's system answered
 _env = Environment(loader=PackageLoader("harness.certification", "templates"), autoescape=True)
-LABELS = {
-    "passed": "pass",
-    "failed": "FAIL",
-    "accepted-deviation": "ACCEPTED DEVIATION",
-    "not-run": "NOT RUN",
-    "not-applicable": "NOT APPLICABLE",
-    "waiting": "WAITING",
-}
-OUTCOME_LABELS = {
-    "verified": "verified",
-    "failed": "FAIL",
-    "accepted-deviation": "ACCEPTED DEVIATION",
-    "not-applicable": "NOT APPLICABLE",
-    "not-verified": "NOT VERIFIED",
-    "waiting": "WAITING",
-}
+LABELS = STATUS_LABELS  # the one vocabulary (judge.py), under the names the report has always used
 # what JUnit says of a check or requirement that is not a pass (a `skipped` message starts with it)
-SKIPPED = {
-    "accepted-deviation": "ACCEPTED DEVIATION (not a pass)",
-    "not-run": "NOT RUN (not a pass)",
-    "not-applicable": "NOT APPLICABLE (not a pass)",
-    "not-verified": "NOT VERIFIED (not a pass)",
-    "waiting": "WAITING (not a pass)",
+SKIPPED: dict[str, str] = {
+    kind: f"{labels[kind]} (not a pass)"
+    for labels in (STATUS_LABELS, OUTCOME_LABELS)
+    for kind in ("accepted-deviation", "not-run", "not-applicable", "not-verified", "waiting")
+    if kind in labels
 }
 
 
@@ -79,14 +69,24 @@ def write_report(
     """Write the four files; returns the certificate's path, or None while a check of the session waits
     (no certificate then). `key` signs it (default: the harness key)."""
     folder.mkdir(parents=True, exist_ok=True)
+    wrong = failures(result)
+    document = {"verdict": result.verdict, "failures": [f.as_json() for f in wrong], **result.as_json()}
     (folder / "results.json").write_text(
-        mask_cpr_in_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False)), encoding="utf-8"
+        mask_cpr_in_text(json.dumps(document, indent=2, ensure_ascii=False)), encoding="utf-8"
     )
     (folder / "junit.xml").write_text(mask_cpr_in_text(_junit(result)), encoding="utf-8")
     coverage = _coverage(result)
     notes = {name: result.judgement.deviation_note(requirements) for name, requirements in result.checks()}
     html = _env.get_template("report.html.j2").render(
-        result=result, coverage=coverage, labels=LABELS, notes=notes, verdict=result.verdict
+        result=result,
+        coverage=coverage,
+        labels=LABELS,
+        outcome_labels=OUTCOME_LABELS,
+        notes=notes,
+        verdict=result.verdict,
+        failures=wrong,
+        texts={row["id"]: row["text"] for row in coverage},
+        counts=check_counts(result),
     )
     (folder / "index.html").write_text(mask_cpr_in_text(html), encoding="utf-8")
     if result.waiting and result.verdict != NOT_CERTIFIED:
@@ -121,6 +121,12 @@ def write_certificate(
     path.write_text(json.dumps(sign(certificate, key), indent=2, ensure_ascii=False), encoding="utf-8")
     (folder / PUBLIC_KEY_FILE).write_bytes(public_pem(key.public_key()))
     return path
+
+
+def check_counts(result: CertificationResult) -> str:
+    """`40 PASSED, 2 FAILED, 1 ERROR`: how many checks came to each status, in the vocabulary's order."""
+    statuses = list(result.judgement.statuses.values())
+    return ", ".join(f"{statuses.count(s)} {label}" for s, label in STATUS_LABELS.items() if s in statuses)
 
 
 def outcome_label(outcome: RequirementOutcome) -> str:
@@ -160,7 +166,8 @@ def _checks_suite(result: CertificationResult) -> ET.Element:
         name=f"oir-certify.{result.profile}",
         tests=str(len(statuses)),
         failures=str(statuses.count("failed")),
-        skipped=str(len(statuses) - statuses.count("failed") - statuses.count("passed")),
+        errors=str(statuses.count("error")),
+        skipped=str(len(statuses) - sum(statuses.count(s) for s in ("failed", "error", "passed"))),
         time=str(result.seconds),
     )
     fuzz = ET.SubElement(suite, "testcase", classname=f"{result.profile}.contract", name="schemathesis")
@@ -210,7 +217,7 @@ def _requirements_suite(result: CertificationResult) -> ET.Element:
             properties.append(ET.Element("property", name="how", value=outcome.how))
         ET.SubElement(case, "properties").extend(properties)
         if outcome.outcome == "failed":
-            ET.SubElement(case, "failure", message=f"FAILED by {', '.join(outcome.checks)}")
+            ET.SubElement(case, "failure", message=f"{OUTCOME_LABELS['failed']} by {', '.join(outcome.checks)}")
         elif outcome.outcome == "accepted-deviation":
             note = result.judgement.deviation_note([outcome.id])
             ET.SubElement(case, "skipped", message=f"{SKIPPED[outcome.outcome]}: {', '.join(outcome.checks)} [{note}]")
@@ -231,6 +238,8 @@ def _outcome(result: CertificationResult, case: ET.Element, name: str, message: 
     note = result.judgement.deviation_note(requirements)
     if status == "failed":
         ET.SubElement(case, "failure", message=message + (f" [{note}]" if note else "")).text = detail
+    elif status == "error":  # the harness broke: JUnit's own word for it, never a failure of the system
+        ET.SubElement(case, "error", message=message).text = detail
     elif status == "accepted-deviation":
         ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message} [{note}]").text = detail
     elif status == "waiting":

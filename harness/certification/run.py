@@ -37,11 +37,12 @@ from contracts.requirements import not_applicable
 from contracts.specs import spec_digest
 from scenarios.reporters import write_har
 
-from ..callback_relay import CallbackRelay
+from ..callback_relay import CallbackRelay, write_journal
 from ..scenario_world import VendorSystem
 from ..servers import ServerError, ServerThread
 from ..topology import simulator_server
 from .certificate import rfc3339
+from .coverage import uncited_reasons
 from .errors import CounterpartStartError
 from .judge import (
     CERTIFIED,
@@ -83,8 +84,9 @@ def check_outcomes(
                 tuple(p.requirements),
                 p.passed,
                 p.ran,
-                reason="" if p.ran else p.message,
+                reason=p.message if p.error or not p.ran else "",
                 waiting_until=p.waiting.resume_at if p.waiting else "",
+                error=p.error,
             )
             for p in probes
         ]
@@ -154,6 +156,7 @@ class CertificationResult:
         data["fuzz"]["status"] = self.status("schemathesis")
         for probe in data["probes"]:
             probe["status"] = self.status(probe["name"])
+            probe.pop("exchanges", None)  # in evidence/probes.har; a failure's request is in `failures`
         data["pact"] = self.pact.as_json()
         for interaction in data["pact"]["interactions"]:
             interaction["status"] = self.status(interaction["check"])
@@ -213,6 +216,7 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
         counterparts = Counterparts(  # what the vendor configures: the advertised URLs, else what is bound
             target.psrm_url or psrm.url, target.callback_url or fagsystem.url, target.callback_token, psrm.url
         )
+        relay.url = counterparts.callback_url  # named in a failure when nothing arrived there
         if target.debtor_url:
             yield target.debtor_url, counterparts
             return
@@ -329,12 +333,15 @@ def certify_profile(
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
     write_har(exchanges, out / "evidence" / "probes.har")
+    write_journal(relay, out / "evidence" / "callbacks.json")
+    checks = check_outcomes(fuzz, probes, pact, scenario_check)
     judgement = judge(
-        check_outcomes(fuzz, probes, pact, scenario_check),
+        checks,
         profile.deviations,
         started_at.date(),
         not_applicable=absent,
         how=SIMULATOR_TIME if target.simulated else REAL_TIME,
+        uncited=uncited_reasons(profile.name, checks, scenarios_ran=scenarios, absent=absent),
     )
     return CertificationResult(
         profile=profile.name,

@@ -15,6 +15,11 @@ A failed scenario blames what its failing step asserted (the runner's `blame`: t
 verified by it, and those it did not get far enough to judge are not verified by it — they end as
 NOT VERIFIED unless another check verified them.
 A requirement the profile's capabilities rule out is never cited (`absent`): it is not applicable.
+
+A run that ended in an error (the runner's "error": the harness or a world's set-up broke, not a step's
+assertion) is a harness ERROR, never the vendor's failure. A failed run keeps its failing step and the
+last request it sent, for the report's failures; against a vendor's system it also says what reached
+the callback relay meanwhile — "no callback reached http://…/daekningafskrivning" when nothing did.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from contracts.profile import profile_capabilities
+from contracts.wire_client import CONTROL_PLANE
 from scenarios import Scenario, load_suite, run_scenario
 from scenarios.events import EventBus
 from scenarios.loader import BUNDLED_SUITES
-from scenarios.reporters import Recorder, write_folder
+from scenarios.redaction import redact_exchange
+from scenarios.reporters import Recorder, ScenarioRecord, write_folder
 
 from ..scenario_world import SimulatedWorlds, VendorSystem
 from .judge import CheckOutcome
@@ -47,6 +55,9 @@ class ScenarioRun:
     line: int | None = None
     blamed: list[str] = field(default_factory=list)  # not passed: what its failing step asserted
     unproven: list[str] = field(default_factory=list)  # not passed: what it stopped before judging
+    step: str = ""  # not passed: the failing step ("line 17: expect fbs.claim")
+    seen: Any = None  # not passed: what the failing step saw
+    request: dict[str, Any] | None = None  # not passed: the last request it sent (redacted), for a curl line
 
     @property
     def check(self) -> str:
@@ -61,7 +72,10 @@ class ScenarioRun:
             self.passed,
             blamed=None if self.passed else tuple(self.blamed),
             unproven=() if self.passed else tuple(self.unproven),
-            reason=f"it {self.outcome} at {where} before it got to this requirement",
+            reason=f"harness error at {where}: {self.message}"
+            if self.outcome == "error"
+            else f"it {self.outcome} at {where} before it got to this requirement",
+            error=self.outcome == "error",
         )
 
 
@@ -110,10 +124,27 @@ class ScenarioCheck:
             "passed": self.passed,
             "seconds": self.seconds,
             "report": self.report,
-            "runs": [{**asdict(run), "check": run.check} for run in self.runs],
+            "runs": [
+                {**asdict(run), "check": run.check, "request": redact_exchange(run.request) if run.request else None}
+                for run in self.runs
+            ],
             "notRun": [n.as_json() for n in self.not_run],
             "notApplicable": [n.as_json() for n in self.not_applicable],
         }
+
+
+def _failing_step(record: ScenarioRecord) -> dict[str, Any]:
+    """The failing step of a run that did not pass, what it saw, and the last request it sent."""
+    failed = next((step for step in reversed(record.steps) if not step["passed"]), None)
+    found: dict[str, Any] = {}
+    if failed is not None:
+        found["step"] = f"line {failed['line']}: {failed['action']}"
+        found["seen"] = failed.get("observed")
+    # the last request to a system's own interface (not the control plane the runner reads journals from)
+    sent = [e for e in record.exchanges if CONTROL_PLANE not in urlsplit(str(e.get("url", ""))).path]
+    if sent:
+        found["request"] = redact_exchange(sent[-1])
+    return found
 
 
 def why_not_applicable(scenario: Scenario, profile: str, capabilities: frozenset[str]) -> str:
@@ -168,7 +199,12 @@ def run_profile_scenarios(
     worlds = SimulatedWorlds.start(vendor=vendor)
     try:
         for scenario in applicable:
+            arrived = len(vendor.relay.messages) if vendor else 0
             result = run_scenario(scenario, profile, worlds, bus)
+            message = result.message
+            if vendor is not None and result.outcome == "failed":
+                message += f"\n{vendor.relay.describe(arrived)} during this scenario (evidence/callbacks.json)"
+            record = recorder.records.get((scenario.id, profile))
             check.runs.append(
                 ScenarioRun(
                     scenario=scenario.id,
@@ -176,11 +212,12 @@ def run_profile_scenarios(
                     requirements=_cited(scenario.covers, absent),
                     passed=result.passed,
                     outcome=result.outcome,
-                    message=result.message,
+                    message=message,
                     file=str(scenario.file.relative_to(BUNDLED_SUITES.parents[1])),
                     line=result.failed_line,
                     blamed=_cited(result.blamed, absent),
                     unproven=_cited(result.unproven, absent),
+                    **({} if result.passed or record is None else _failing_step(record)),
                 )
             )
     finally:

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from contracts.wire import WHOLE
 from simulators.kernel import Cpr, Cvr, Ident, IsoDate, Oere, OutModel, StrictModel
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -51,7 +52,7 @@ class DelfordringIn(StrictModel):
 
 
 class TidligereRykkerIn(StrictModel):
-    nummer: Annotated[int, Field(ge=1, le=9)]
+    nummer: Annotated[int, Field(ge=1, le=9), WHOLE]
     dato: IsoDate
 
 

@@ -4,8 +4,11 @@ answered by the relay itself; nothing it cannot parse or forward is a 500."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +16,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from harness.callback_relay import CallbackRelay
+from harness.callback_relay import CallbackRelay, write_journal
 from harness.servers import ServerThread
 from tests.support.misbehaving import free_port
 
@@ -148,3 +151,30 @@ def test_two_worlds_at_once_each_get_only_their_own_messages(relay: Any) -> None
             assert httpx.post(f"{url}/daekningafskrivning", json=_message(claim), headers=HEADERS).status_code == 202
     assert [b["fordringId"] for _, b in first.received] == ["FBS-101-a1b2c3d4-0000001", "FBS-101-a1b2c3d4-0000002"]
     assert [b["fordringId"] for _, b in second.received] == ["FBS-101-0f0f0f0f-0000001"]
+
+
+def test_the_relay_keeps_a_journal_of_what_arrived_when_and_what_became_of_it(tmp_path: Path) -> None:
+    """Before: the callback receiver left no journal in the evidence; a callback that never arrived
+    could not be told from one that arrived and was refused."""
+    moments = iter(datetime(2026, 11, 25, 10, 0, second, tzinfo=UTC) for second in range(60))
+    relay_ = CallbackRelay(TOKEN, now=lambda: next(moments))
+    with ServerThread(relay_.app, name="relay", log_level="critical") as at:
+        relay_.url = at.url
+        assert relay_.describe() == f"no callback reached {at.url}/daekningafskrivning"
+        message = _message("CERT-0123456789ab")
+        httpx.post(f"{at.url}/daekningafskrivning", json=message, headers=HEADERS)
+        httpx.post(f"{at.url}/daekningafskrivning", json=message, headers={**HEADERS, "Authorization": "Bearer x"})
+    relay_.close()
+    journal = json.loads(write_journal(relay_, tmp_path / "evidence" / "callbacks.json").read_text())
+    assert journal["callbackUrl"] == f"{at.url}/daekningafskrivning"
+    received = journal["received"]
+    assert [(e["received"], e["status"]) for e in received] == [
+        ("2026-11-25T10:00:00.000+00:00", 202),
+        ("2026-11-25T10:00:01.000+00:00", 401),
+    ]
+    assert received[0]["outcome"] == "accepted" and received[0]["message"] == message
+    assert "refused: not the callback token" in received[1]["outcome"]
+    assert TOKEN not in json.dumps(journal)  # the token is never kept
+    said = relay_.describe()
+    assert said.startswith(f"2 callback(s) reached {at.url}/daekningafskrivning, 1 answered 401")
+    assert relay_.describe(since=2) == f"no callback reached {at.url}/daekningafskrivning"

@@ -99,7 +99,7 @@ def test_an_unexpired_deviation_is_reported_as_accepted_never_as_a_pass(
     assert sorted(accepted) == BROKEN and requirements.get("failures") == "0"
 
     html = (report / "index.html").read_text()
-    assert 'id="verdict">CERTIFIED WITH DEVIATIONS<' in html
+    assert 'id="verdict">CERTIFIED_WITH_DEVIATIONS<' in html
     assert "ACCEPTED DEVIATION" in _row(html, "bad-input") and "pass<" not in _row(html, "bad-input")
     assert "release 24.2" in html and "2027-06-30" in html
 
@@ -122,6 +122,6 @@ def test_an_expired_deviation_fails_again(tmp_path: Path, broken: tuple[ServerTh
     assert checks.get("skipped") == "0" and "EXPIRED on 2026-11-30" in junit
     assert {c.get("name") for c in requirements if c.find("failure") is not None} >= set(BROKEN)
     html = (report / "index.html").read_text()
-    assert 'id="verdict">NOT CERTIFIED<' in html and "EXPIRED" in _row(html, "bad-input")
+    assert 'id="verdict">NOT_CERTIFIED<' in html and "EXPIRED" in _row(html, "bad-input")
     certificate = json.loads((report / "certificate.json").read_text())["certificate"]
     assert certificate["verdict"] == "NOT_CERTIFIED" and certificate["requirements"]["acceptedDeviations"] == []

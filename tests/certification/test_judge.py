@@ -9,6 +9,7 @@ from datetime import date
 
 from contracts.profile import Deviation, profile_capabilities
 from contracts.requirements import load_requirements, not_applicable
+from harness.certification.coverage import uncited_reasons
 from harness.certification.judge import (
     CERTIFIED,
     CERTIFIED_WITH_DEVIATIONS,
@@ -139,3 +140,60 @@ def test_an_accepted_deviation_covers_what_a_failure_blames_and_is_never_a_pass(
 def test_a_failed_check_citing_nothing_still_fails_the_verdict() -> None:
     judgement = judge([CheckOutcome("mystery", (), passed=False)], (), TODAY)
     assert judgement.verdict == NOT_CERTIFIED and judgement.statuses == {"mystery": "failed"}
+
+
+def test_a_harness_error_is_its_own_status_leaves_its_requirements_unverified_and_is_never_a_pass() -> None:
+    """Before: an exception in the harness's own code was a failed check that failed what it cited."""
+    checks = [
+        CheckOutcome("payment-callback", ("B01R-PAYMENT",), passed=False, error=True, reason="KeyError: 'x'"),
+        CheckOutcome("registration", ("B01-CREATE-ACCOUNT",), passed=True),
+    ]
+    judgement = judge(checks, (), TODAY)
+    assert judgement.statuses["payment-callback"] == "error"
+    assert judgement.failed == [] and judgement.not_verified == ["B01R-PAYMENT"]
+    assert "KeyError" in judgement.outcomes["B01R-PAYMENT"].reason
+    assert judgement.verdict == NOT_CERTIFIED  # what the check was to show was not shown
+    _one_outcome_each(judgement)
+
+
+def test_every_catalogue_requirement_no_check_cites_is_not_verified_with_its_reason() -> None:
+    """Before: requirements no check of the run cited appeared in no outcome (12 in a full run, 44 more
+    with --no-scenarios), so doing less made a certificate look cleaner."""
+    checks = [CheckOutcome("registration", ("B01-CREATE-ACCOUNT",), passed=True)]
+    uncited = uncited_reasons("eg", checks, scenarios_ran=False, absent=EG_ABSENT)
+    judgement = judge(checks, (), TODAY, not_applicable=EG_ABSENT, uncited=uncited)
+    assert set(judgement.outcomes) == set(load_requirements())
+    _one_outcome_each(judgement)
+    assert judgement.passed == ["B01-CREATE-ACCOUNT"] and judgement.verdict == CERTIFIED
+    reasons = {rid: o.reason for rid, o in judgement.outcomes.items() if o.outcome == "not-verified"}
+    assert "--no-scenarios" in reasons["DEBT-INTEREST"] and "interest" in reasons["DEBT-INTEREST"]
+    assert reasons["ROLLOUT-ORDER"] == "no check of the harness tests it yet"
+    # a check this run left out (a run of chosen checks only) is named
+    assert reasons["B01-OWN-ACCOUNTS-ONLY"].startswith("the checks that test it (own-accounts-only")
+    assert "were not part of this run" in reasons["MSG-PROBLEM-JSON"] and "schemathesis" in reasons["MSG-PROBLEM-JSON"]
+    assert not set(reasons) & set(EG_ABSENT)  # what does not apply stays not applicable
+    ran = uncited_reasons("eg", checks, scenarios_ran=True, absent=EG_ABSENT)
+    assert "--no-scenarios" not in " ".join(ran.values())
+
+
+def test_a_scenario_that_ended_in_the_runners_error_is_a_harness_error_not_a_failure() -> None:
+    """Before: a scenario whose world could not be set up, or whose runner broke, failed what it covers."""
+    from harness.certification.scenarios import ScenarioRun
+
+    broken = ScenarioRun(
+        "fee-to-the-right-debtor",
+        "A fee",
+        ["ROUTE-PER-MUNICIPALITY", "FBS-FEED"],
+        False,
+        "error",
+        "KeyError: 'delfordringer'",
+        "scenarios/suites/routing/fee.scenario.yaml",
+        blamed=["ROUTE-PER-MUNICIPALITY", "FBS-FEED"],
+    )
+    judgement = judge([broken.as_check()], (), TODAY)
+    assert judgement.statuses == {"scenario fee-to-the-right-debtor": "error"}
+    assert judgement.failed == [] and judgement.not_verified == ["FBS-FEED", "ROUTE-PER-MUNICIPALITY"]
+    assert (
+        "harness error" in judgement.outcomes["FBS-FEED"].reason and "KeyError" in judgement.outcomes["FBS-FEED"].reason
+    )
+    assert judgement.verdict == NOT_CERTIFIED

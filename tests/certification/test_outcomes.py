@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +38,7 @@ from harness.certification.run import CertificationResult, FuzzResult, check_out
 from harness.certification.scenarios import ScenarioCheck, ScenarioRun, ScenarioSkip
 from harness.cli import app
 from harness.servers import ServerThread
+from tests.support.browser import screenshot
 from tests.support.misbehaving import AsARealSystem, free_port, vendor_debtor
 
 B03 = {"B03-SEARCH", "B03-PAY", "B03-NEXT-DAY"}
@@ -280,6 +283,27 @@ def test_a_lost_callback_fails_the_callback_requirement_not_the_annulment(silent
     row = re.search(r'<tr data-check="scenario annulment-closes-the-account"[^>]*>.*?</tr>', page, re.S)
     assert row and "FAIL" in row.group(0) and "fails B01R-ACCOUNT-CLOSED" in row.group(0)
     assert (silent_eg / "scenarios" / "index.html").exists()
+
+
+def test_a_lost_callback_names_the_callback_url_that_received_nothing(silent_eg: Path) -> None:
+    """Before: only 'kontoLukket: expected True, saw False after 20 s', and no journal of the receiver."""
+    journal = json.loads((silent_eg / "evidence" / "callbacks.json").read_text())
+    url = journal["callbackUrl"]
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/daekningafskrivning")
+    assert not [e for e in journal["received"] if "preflight" not in e["outcome"]]  # nothing came from the system
+    results = json.loads((silent_eg / "results.json").read_text())
+    failure = next(f for f in results["failures"] if f["check"] == "scenario annulment-closes-the-account")
+    assert f"no callback reached {url} during this scenario" in failure["message"]
+    assert "kontoLukket" in failure["message"] and failure["step"].startswith("line ")
+    assert failure["curl"].startswith("curl -X GET ") and "/_sim/" not in failure["curl"] and failure["answer"]
+    page = (silent_eg / "index.html").read_text()
+    assert page.index('id="failures"') < page.index('id="coverage"')
+    png = screenshot(silent_eg / "index.html", silent_eg / "screenshot-lost-callbacks.png")
+    target = os.environ.get("OIR_SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        png = Path(shutil.copy(png, Path(target) / "certification-eg-lost-callbacks.png"))
+    print(f"screenshot of a real NOT_CERTIFIED report (EG, callbacks lost): {png}")
 
 
 def test_egs_b03_requirements_are_not_applicable_never_passed(silent_eg: Path) -> None:

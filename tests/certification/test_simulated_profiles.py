@@ -4,6 +4,7 @@ the probes that cite that rule, with the evidence in the report."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -89,7 +90,14 @@ def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path
     b03 = {"B03-SEARCH", "B03-PAY", "B03-NEXT-DAY"}
     assert b03 <= set(certificate["requirements"]["notApplicable"]) and not b03 & set(results["requirements"]["passed"])
     assert set(certificate["requirements"]["verifiedHow"].values()) == {"simulator's virtual time"}
-    assert certificate["requirements"]["notVerified"] == []
+    # nothing a check of the run cited is left unverified; what is, no check of the run cites (with why)
+    outcomes = {o["id"]: o for o in results["requirements"]["outcomes"]}
+    cited = {rid for name in ("fuzz",) for rid in results[name]["requirements"]}
+    cited |= {rid for p in results["probes"] for rid in p["requirements"]}
+    cited |= {rid for i in results["pact"]["interactions"] for rid in i["requirements"]}
+    cited |= {rid for r in results["scenarios"]["runs"] for rid in r["requirements"]}
+    assert not cited & set(certificate["requirements"]["notVerified"])
+    assert all(outcomes[rid]["reason"] for rid in certificate["requirements"]["notVerified"])
     pact = results["pact"]
     assert pact["passed"] and pact["consumers"] == ["oir-engine"]  # prisme-2009 has no payment solution
     assert {i["description"] for i in pact["interactions"]} >= {"OpretDebitorkonto for a borrower's new fee"}
@@ -102,6 +110,35 @@ def test_a_simulated_profile_is_certified_with_a_complete_report(certified: Path
     import re
 
     assert not re.search(r"\b[0-3]\d[01]\d{3}-?\d{4}\b", (certified / "results.json").read_text().replace("-xxxx", ""))
+
+
+def test_every_catalogue_requirement_is_in_exactly_one_outcome_in_every_file(certified: Path) -> None:
+    """Before: a dozen requirements (no check of the harness cites them, or only scenarios that do not
+    apply to the profile) appeared in none of passed, failed or not verified, anywhere."""
+    from contracts.requirements import load_requirements
+
+    catalogue = sorted(load_requirements())
+    results = json.loads((certified / "results.json").read_text())
+    assert sorted(o["id"] for o in results["requirements"]["outcomes"]) == catalogue
+    certificate = json.loads((certified / "certificate.json").read_text())["certificate"]["requirements"]
+    listed = [rid for key in ("passed", "failed", "notApplicable", "notVerified") for rid in certificate[key]]
+    assert sorted(listed + [d["requirement"] for d in certificate["acceptedDeviations"]]) == catalogue
+    _, requirements = ET.fromstring((certified / "junit.xml").read_bytes())
+    assert sorted(case.get("name") or "" for case in requirements) == catalogue
+    html = (certified / "index.html").read_text()
+    assert sorted(re.findall(r'<tr data-requirement="([^"]+)"', html)) == catalogue
+    not_verified = {o["id"]: o["reason"] for o in results["requirements"]["outcomes"] if o["outcome"] == "not-verified"}
+    assert not_verified["ROLLOUT-ORDER"] == "no check of the harness tests it yet"
+    assert "do not apply to prisme-2009" in not_verified["FBS-NO-PAYMENTS"]
+
+
+def test_the_callback_receivers_journal_is_evidence(certified: Path) -> None:
+    """Before: the callback receiver kept what arrived in memory only."""
+    journal = json.loads((certified / "evidence" / "callbacks.json").read_text())
+    assert journal["callbackUrl"].endswith("/daekningafskrivning")
+    accepted = [e for e in journal["received"] if e["status"] == 202]
+    assert accepted and all(e["received"] and e["outcome"].startswith("accepted") for e in accepted)
+    assert {e["message"]["type"] for e in accepted} >= {"DAEKNING"}  # the payment probe's callback
 
 
 def test_the_profiles_scenarios_are_checks_of_the_certification(certified: Path) -> None:

@@ -166,7 +166,8 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
     wrong = _certify(
         tmp_path / "wrong", debtor.url, psrm_port, callback_port, "--no-scenarios", env={"OIR_DEBTOR_TOKEN": "nope"}
     )
-    assert wrong.exit_code == 1, wrong.output  # the token is really used: a wrong one fails
+    assert wrong.exit_code == 2, wrong.output  # the token is really used: preflight refuses a wrong one
+    assert "preflight: the debtor system" in wrong.output and "refused the token" in wrong.output
 
 
 def test_a_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
