@@ -38,7 +38,7 @@ def test_a_wrong_token_is_one_line_and_exit_2_before_any_check(tmp_path: Path, v
     result = runner.invoke(
         app,
         ["certify", "--profile", "kmd-opus", "--debtor-url", vendor, "--out", str(tmp_path)],
-        env={"OIR_DEBTOR_TOKEN": "not-the-token"},
+        env={"OIR_DEBTOR_TOKEN": "not-the-token", "OIR_CALLBACK_TOKEN": "this-runs-own-callback-token"},
     )
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
