@@ -43,3 +43,38 @@ def secret(value: str | None, file: Path | None, option: str) -> str | None:
         err.print(f"[red]give {option} or {option}-file, not both[/red]")
         raise typer.Exit(2)
     return secret_file(file, f"{option}-file") if file else value
+
+
+def show_version(value: bool) -> None:
+    """`oir --version`: the harness's version (and Python's), then exit 0."""
+    if not value:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        mine = version("oir-harness")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        mine = "unknown (not installed)"
+    typer.echo(f"oir-harness {mine} (Python {platform.python_version()})")
+    raise typer.Exit(0)
+
+
+def writable(path: Path, option: str, *, folder: bool = False) -> None:
+    """Refuse, before any work, an output `path` that cannot be written: its folder is missing (for a
+    file) or it is the wrong kind of thing (a folder given for a file, a file given for a folder)."""
+    if folder:
+        if path.exists() and not path.is_dir():
+            err.print(f"error: {option} {path} is a file, not a folder", markup=False)
+            raise typer.Exit(2)
+        parent = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+        if not parent.is_dir():
+            err.print(f"error: {option} {path}: {parent} is a file, not a folder", markup=False)
+            raise typer.Exit(2)
+        return
+    if path.is_dir():
+        err.print(f"error: {option} {path} is a folder; give a file name", markup=False)
+        raise typer.Exit(2)
+    if not path.parent.is_dir():
+        err.print(f"error: {option} {path}: no folder {path.parent}", markup=False)
+        raise typer.Exit(2)

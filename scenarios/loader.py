@@ -113,7 +113,8 @@ def bundled_scenario_files() -> list[Path]:
 
 
 def load_suite(paths: Iterable[Path]) -> list[Scenario]:
-    """Every scenario file under the given files or folders; scenario ids must be unique."""
+    """Every scenario file under the given files or folders; scenario ids must be unique. The first
+    authoring error is raised (`collect_suite` gathers them all)."""
     scenarios: list[Scenario] = []
     seen: dict[str, Path] = {}
     for path in paths:
@@ -127,6 +128,50 @@ def load_suite(paths: Iterable[Path]) -> list[Scenario]:
             seen[scenario.id] = file
             scenarios.append(scenario)
     return scenarios
+
+
+@dataclass
+class SuiteLoad:
+    """What `collect_suite` found: the scenarios that load, every authoring error (one per broken
+    file), and the YAML files in the folders that are not scenario files by name (never silently
+    skipped: the caller says so)."""
+
+    scenarios: list[Scenario] = field(default_factory=list)
+    errors: list[ScenarioError] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+
+def collect_suite(paths: Iterable[Path]) -> SuiteLoad:
+    """Every scenario under the given files or folders, and every authoring error of them at once, so
+    an author fixes five broken files from one run. A file given by name must be named
+    `*.scenario.yaml` (what pytest collects too): one that is not is an error saying so."""
+    found = SuiteLoad()
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            files = sorted(path.rglob(f"*{SCENARIO_SUFFIX}"))
+            yaml_files = [p for pattern in ("*.yaml", "*.yml") for p in path.rglob(pattern)]
+            found.ignored += sorted(p for p in yaml_files if not p.name.endswith(SCENARIO_SUFFIX))
+        elif not path.name.endswith(SCENARIO_SUFFIX):
+            found.errors.append(
+                ScenarioError(path, None, "(file)", f"not a scenario file: scenario files are named *{SCENARIO_SUFFIX}")
+            )
+            continue
+        else:
+            files = [path]
+        for file in files:
+            try:
+                scenario = load_scenario(file)
+            except ScenarioError as error:
+                found.errors.append(error)
+                continue
+            if scenario.id in seen:
+                message = f"id '{scenario.id}' is used by {seen[scenario.id]} too"
+                found.errors.append(ScenarioError(file, scenario.line, "scenario", message))
+                continue
+            seen[scenario.id] = file
+            found.scenarios.append(scenario)
+    return found
 
 
 def load_scenario(path: Path) -> Scenario:

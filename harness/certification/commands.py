@@ -16,6 +16,7 @@ from rich.table import Table
 
 from contracts.profile import PROFILE_NAMES
 
+from ..command_options import writable
 from .certificate import read_certificate, rfc3339, verify
 from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
@@ -60,6 +61,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         )
     if options.callback_port and options.callback_port == options.psrm_port:
         return _usage(console, f"--callback-port and --psrm-port are both {options.callback_port}")
+    writable(options.out, "--out", folder=True)
     try:
         key = signing_key(options.signing_key)
         url = check_reachable(options.debtor_url) if options.debtor_url else None
