@@ -111,6 +111,19 @@ def certify(
         "--scenarios/--no-scenarios",
         help="Also run the profile's bundled scenarios end to end (against a vendor's system: those that can meet one)",
     ),
+    only: list[str] = typer.Option(
+        None,
+        "--only",
+        metavar="CHECK",
+        show_default=False,
+        help="Run only this check (repeat): its name in the report (schemathesis, a probe, 'pact …', "
+        "'scenario <id>' or the id) or a pattern ('pact *'); the others are not run, never passed; no certificate",
+    ),
+    last_failed: bool = typer.Option(
+        False,
+        "--last-failed",
+        help="Re-run only the checks that failed in the profile's last report under --out; no certificate",
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
     signed reports; exit 0 certified, 1 not, 2 usage error."""
@@ -134,6 +147,8 @@ def certify(
         signing_key=signing_key,
         validity_days=validity_days,
         scenarios=scenarios,
+        only=tuple(only or ()),
+        last_failed=last_failed,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,6 +23,7 @@ from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
 from .keys import harness_key, key_id, public_pem, signing_key, trusted_key
 from .run import STEPS, certify_profile
+from .selection import check_selection, last_failed
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
 
 _STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red"}
@@ -42,6 +44,8 @@ class CertifyOptions:
     signing_key: str | None
     validity_days: int
     scenarios: bool = True  # run the profile's bundled scenarios (against a vendor: those that can meet one)
+    only: tuple[str, ...] = ()  # run only these checks (names or patterns; selection.py)
+    last_failed: bool = False  # … and those that failed in the profile's last report
 
 
 def _usage(console: Console, message: str) -> int:
@@ -62,6 +66,12 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
     if options.callback_port and options.callback_port == options.psrm_port:
         return _usage(console, f"--callback-port and --psrm-port are both {options.callback_port}")
     writable(options.out, "--out", folder=True)
+    selections: dict[str, list[str] | None] = {}
+    try:
+        for name in chosen:
+            selections[name] = _selection(options, name)
+    except CertificationError as exc:
+        return _usage(console, str(exc))
     try:
         key = signing_key(options.signing_key)
         url = check_reachable(options.debtor_url) if options.debtor_url else None
@@ -83,6 +93,10 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         from .report import write_report
 
         folder = options.out / name
+        only = selections[name]
+        if only == []:
+            console.print(f"{name}: nothing failed in the last report ({folder}); nothing to re-run")
+            continue
         try:
             with Progress(
                 TextColumn("[bold]{task.fields[profile]}[/bold]"),
@@ -111,15 +125,24 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                     announce=None if target.simulated else lambda c: _announce(console, c, target),
                     progress=step,
                     scenarios=options.scenarios,
+                    only=only,
                 )
             certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
+            if only is not None:  # a partial run: its report, but no certificate (selection.py)
+                certificate.unlink(missing_ok=True)
+                certificate = folder / "results.json"
         except CertificationError as exc:
             return _usage(console, str(exc))
         all_certified &= result.certified
         failed = [name for name, _ in result.checks() if result.status(name) == "failed"]
         accepted = [d.requirement for d in result.judgement.accepted]
         style = _STYLE[result.verdict]
-        console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {certificate}")
+        partial = ""
+        if only is not None:
+            partial = f" [bold]partial run[/bold] ({escape(', '.join(only))}; the rest not run; no certificate)"
+        console.print(
+            f"{name}: [{style}]{result.verdict}[/{style}]{partial} ({result.seconds} s) → {certificate}", soft_wrap=True
+        )
         judgement = result.judgement
         table.add_row(
             name,
@@ -134,6 +157,17 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         )
     console.print(table)
     return 0 if all_certified else 1
+
+
+def _selection(options: CertifyOptions, profile: str) -> list[str] | None:
+    """The checks to run for `profile` (None: all): --only's and, with --last-failed, those that failed
+    in its last report; [] when --last-failed alone finds nothing that failed."""
+    if not options.only and not options.last_failed:
+        return None
+    if options.only:
+        check_selection(options.only, profile)
+    failed = last_failed(options.out / profile) if options.last_failed else []
+    return [*options.only, *failed]
 
 
 def _announce(console: Console, counterparts: Counterparts, target: Target) -> None:

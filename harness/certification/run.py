@@ -19,7 +19,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -43,6 +43,7 @@ from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
+from .selection import ONLY_REASON, chooser, deselect, pacts_left_out
 from .target import CALLBACK_TOKEN, Counterparts, Target
 
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
@@ -200,10 +201,12 @@ def certify_profile(
     announce: Callable[[Counterparts], None] | None = None,
     progress: Callable[[str], None] | None = None,
     scenarios: bool = False,
+    only: Collection[str] | None = None,
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
-    counterparts' URLs before any check runs; `progress` is told each step as it starts."""
+    counterparts' URLs before any check runs; `progress` is told each step as it starts; `only` runs
+    just the checks it names (selection.py), the others not run."""
     target = target or Target()
     profile = profile or load_profile(profile_name)
     out.mkdir(parents=True, exist_ok=True)
@@ -215,18 +218,23 @@ def certify_profile(
     session = f"certify-{uuid.uuid4().hex[:8]}"
     scenario_check = None
     absent = not_applicable(profile_capabilities(profile.name))  # requirements the profile rules out
+    chosen = chooser(only)
     with _systems(profile, target, relay) as (debtor_url, counterparts):
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
-        fuzz = run_schemathesis(
-            vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
-            debtor_url,
-            out,
-            seed,
-            max_examples,
-            target.token,
-            session,
+        fuzz = (
+            run_schemathesis(
+                vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
+                debtor_url,
+                out,
+                seed,
+                max_examples,
+                target.token,
+                session,
+            )
+            if chosen("schemathesis")
+            else FuzzResult(False, -1, ONLY_REASON)
         )
 
         def advance(days: int) -> bool:
@@ -257,10 +265,11 @@ def certify_profile(
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
             data_salt=0 if target.simulated else uuid.uuid4().int & 0xFFFFFFFF,
+            chosen=chosen,
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
-        pact = verify_debtor_pacts(
+        pact = pacts_left_out(profile, chosen) or verify_debtor_pacts(
             profile,
             debtor_url,
             target.token,
@@ -277,10 +286,10 @@ def certify_profile(
                 vendor = VendorSystem(
                     profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_url, relay
                 )
-            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
+            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent, chosen=chosen)
     write_har(exchanges, out / "evidence" / "probes.har")
     judgement = judge(
-        check_outcomes(fuzz, probes, pact, scenario_check),
+        deselect(check_outcomes(fuzz, probes, pact, scenario_check), only),
         profile.deviations,
         started_at.date(),
         not_applicable=absent,

@@ -64,6 +64,8 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--signing-key": ["not-a-key"],
         "--validity-days": ["0", "x"],
         "--scenarios": ["--scenarios=maybe"],
+        "--only": ["no-such-check", "scenario no-such-*"],
+        "--last-failed": ["--last-failed=maybe"],  # without an earlier report: tests/certification
     },
     "verify-certificate": {
         "file": [MISSING, A_FILE],
@@ -187,6 +189,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(integration, "serve_forever", tripwire)
     for variable in ("OIR_CALLBACK_TOKENS", "OIR_ENGINE_TOKEN", "OIR_DEV", "OIR_CALLBACK_TOKEN", "OIR_SIGNING_KEY"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("OIR_HOME", str(tmp_path / "oir-home"))  # the harness's key: never in ~/.config
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
