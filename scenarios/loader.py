@@ -20,6 +20,7 @@ from contracts.profile import CAPABILITIES, PROFILE_NAMES
 from contracts.requirements import load_requirements
 
 from .errors import ScenarioError, nearest
+from .fields import unknown_field
 from .schema import TOP_LEVEL_KEYS, validate_against_schema
 from .source import LineDict, LineList, read_yaml
 from .values import ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
@@ -321,6 +322,8 @@ class _Checker:
             raise self.fail(raw.line_of("absent"), "absent", "true or false")
         that = self.matchers(raw, "that")
         stop_if = self.matchers(raw, "stop_if")
+        for key in ("that", "stop_if"):
+            self.fields(spec, raw, key)
         capture = self.capture(raw.get("as"), raw, line)
         return Step(
             index=index,
@@ -378,6 +381,22 @@ class _Checker:
                             nearest(operator, MATCHERS),
                         )
         return dict(value)
+
+    def fields(self, spec: Action, raw: LineDict, key: str) -> None:
+        """Each field path of `that:`/`stop_if:` must be one the query's answer can have (by its contract)."""
+        value = raw.get(key)
+        if spec.response is None or not isinstance(value, LineDict):
+            return
+        for path in value:
+            unknown = unknown_field(spec.response, str(path))
+            if unknown is not None:
+                raise self.fail(
+                    value.line_of(path),
+                    f"{key}.{path}",
+                    f"{spec.full_name} answers no field '{unknown.part}' ({unknown.where} has "
+                    f"{', '.join(unknown.known)})",
+                    nearest(unknown.part, unknown.known),
+                )
 
     def arguments(self, line: int, name: str, spec: Action, raw: Any, allowed_extra: tuple[str, ...]) -> dict[str, Any]:
         if raw is None:

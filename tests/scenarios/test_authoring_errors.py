@@ -28,6 +28,34 @@ steps:
 # (name, text replaced, replacement, line, key, message fragment, suggestion)
 MISTAKES = [
     ("yaml syntax", "  - engine.cycle: {}", "  - engine.cycle: {", 8, "expect", "not valid YAML", None),
+    # an indentation error is at the misindented line, not where the block it breaks began (line 5)
+    (
+        "yaml indentation",
+        "  - engine.cycle: {}",
+        "   - engine.cycle: {}",
+        7,
+        "engine.cycle",
+        "check this line's indentation",
+        None,
+    ),
+    (
+        "misspelt field in that (by the contract's schema)",
+        "saldoOere: 12000",
+        "saldoOre: 12000",
+        10,
+        "that.saldoOre",
+        "debtor.claim answers no field 'saldoOre'",
+        "saldoOere",
+    ),
+    (
+        "misspelt nested field in that",
+        "saldoOere: 12000",
+        "delfordringer.0.restOre: 12000",
+        10,
+        "that.delfordringer.0.restOre",
+        "answers no field 'restOre' (delfordringer.0 of a claim of DebitorkontoOut has",
+        "restOere",
+    ),
     ("unknown top-level key", "steps:", "stpes:", 4, "stpes", "unknown key", "steps"),
     ("missing required key", "covers: [B01-CREATE-ACCOUNT]\n", "", 1, "covers", "missing", None),
     ("unknown actor", "engine.cycle", "engien.cycle", 7, "engien.cycle", "unknown actor", "engine.cycle"),
