@@ -286,24 +286,40 @@ def run_serve(
 ) -> int:
     """Cycle continuously and serve the callback API (oir-fagsystem-v3) until SIGTERM."""
     import logging
+    import socket
 
     from integration import serve_forever
 
     from .servers import ServerError, ServerThread
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    import socket
-
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise _usage(f"--host {host!r} is no address to listen on: {exc}") from exc
     setup = _engine_setup(options, worker, concurrency)
+    # Only setting up may remove a database it created: once the engine has served, its state is kept.
     with _new_database_removed_on_failure(setup.database_url):
         engine = _build_engine(setup, fbs=False)  # a service waits for FBS: a failed cycle is retried
         api = ServerThread(engine.api(), name="engine-api", host=host, port=port)
         try:
-            serve_forever(engine, interval=interval, api=api)
+            api.start()
         except (ServerError, OSError) as exc:
+            engine.close()
             raise _usage(f"cannot serve the callback API on --host {host} --port {port}: {exc}") from exc
+    serve_forever(engine, interval=interval, api=_Started(api))  # stops the API, then closes the engine
     return 0
+
+
+class _Started:
+    """A server already started (so that a port in use was a set-up error), for `serve_forever` to stop."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.url = server.url
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.server.stop()

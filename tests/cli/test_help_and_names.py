@@ -114,3 +114,28 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_no_file_is_left(tmp_pa
     )
     assert result.exit_code == 2, result.output
     assert f"error: cannot open the engine's database sqlite:///{folder / 'engine.sqlite'}" in result.output
+
+
+def test_engine_serve_on_a_port_in_use_is_one_line_and_leaves_no_database(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "engine", "serve", "--fbs-url", CLOSED, "--dev", "--port", str(port)],
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert run.returncode == 2, run.stderr
+    assert f"error: cannot serve the callback API on --host 127.0.0.1 --port {port}" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "oir-engine.sqlite").exists()
