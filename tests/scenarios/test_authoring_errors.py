@@ -187,3 +187,17 @@ def test_oir_run_exits_2_with_the_located_error(tmp_path: Path) -> None:
     assert run.returncode == 2, run.stdout + run.stderr
     assert f"{path}:4: key 'stpes': unknown key" in run.stdout.replace("\n", "")
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_pytest_states_the_suffix_of_a_yaml_file_it_was_given_that_is_no_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "fee.yaml"  # a scenario, but not named *.scenario.yaml: never silently "no tests ran"
+    path.write_text(GOOD, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", str(path), "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"{path}: key '(file)': not a scenario file: scenario files are named *.scenario.yaml" in run.stdout
