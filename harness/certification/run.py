@@ -269,7 +269,7 @@ def certify_profile(
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
-        pact = pacts_left_out(profile, chosen) or verify_debtor_pacts(
+        pact = pacts_left_out(profile, only) or verify_debtor_pacts(
             profile,
             debtor_url,
             target.token,

@@ -21,16 +21,12 @@ from pathlib import Path
 
 from contracts.profile import Profile
 
-from .errors import CertificationError
+from .errors import SelectionError
 from .judge import CheckOutcome
 from .pacts import PactPart
 
 ONLY_REASON = "not selected in this run (--only)"
 _PREFIXES = ("scenario ", "pact ")
-
-
-class SelectionError(CertificationError):
-    """`--only` names no check of the profile, or `--last-failed` finds no earlier report (exit 2)."""
 
 
 def chooser(only: Collection[str] | None) -> Callable[[str], bool]:
@@ -73,14 +69,17 @@ def known_checks(profile: str) -> list[str]:
     return ["schemathesis", *(name for name, _, _ in PROBES), *pacts, *scenarios]
 
 
-def pacts_left_out(profile: Profile, chosen: Callable[[str], bool]) -> PactPart | None:
-    """When no pact interaction is chosen, the pact part of the run without running the verifier:
+def pacts_left_out(profile: Profile, only: Collection[str] | None) -> PactPart | None:
+    """When `only` chooses no pact interaction, the pact part of the run without running the verifier:
     every interaction not run. None when one is chosen (the verifier runs; `deselect` does the rest)."""
+    if only is None:
+        return None
     from contracts.checks.pact.requirements import INTERACTION_REQUIREMENTS, pact_interactions
 
     from .pacts import CHECK_PREFIX, DEBTOR_CONTRACT, PactInteraction, debtor_consumers, debtor_pact_files, pact_digests
 
     rows = pact_interactions(debtor_pact_files(profile))
+    chosen = chooser(only)
     if any(chosen(f"{CHECK_PREFIX} {consumer}: {description}") for consumer, description, _ in rows):
         return None
     interactions = [
