@@ -22,24 +22,26 @@ else:  # a choice: --help lists the profiles, and a misspelt one is a usage erro
     ProfileName = StrEnum("ProfileName", {name: name for name in PROFILE_NAMES})
 PROFILES = ", ".join(PROFILE_NAMES)
 
-# Plain help and errors (no rich panels): a flag is shown as a flag (`-v, --verbose`, never `<bool>`),
-# and a usage error is one `Error: …` line that a CI log keeps whole.
-_PLAIN = {"no_args_is_help": True, "rich_markup_mode": None}
+# Plain help and errors (rich_markup_mode=None: no rich panels): a flag is shown as a flag (`-v, --verbose`,
+# never `<bool>`), and a usage error is one `Error: …` line that a CI log keeps whole.
 app = typer.Typer(
     help="ØiR certification harness: simulators, engine, scenarios and certification.",
+    no_args_is_help=True,
     add_completion=False,
-    **_PLAIN,  # type: ignore[arg-type]
+    rich_markup_mode=None,
 )
 sim = typer.Typer(
     help="The simulators of FBS, the five debtor-system profiles, PSRM and the payment solution.",
-    **_PLAIN,  # type: ignore[arg-type]
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(sim, name="sim")
-engine_app = typer.Typer(help="The ØiR integration engine.", **_PLAIN)  # type: ignore[arg-type]
+engine_app = typer.Typer(help="The ØiR integration engine.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(engine_app, name="engine")
 contracts_app = typer.Typer(
     help="Contract checks: Pact verification and schemathesis fuzzing, against the simulators or a URL.",
-    **_PLAIN,  # type: ignore[arg-type]
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(contracts_app, name="contracts")
 console = Console()
@@ -374,7 +376,7 @@ def engine_serve(
 @app.command("run")
 def run(
     paths: list[Path] = typer.Argument(
-        ..., help="Scenario files (named *.scenario.yaml) or folders of them (e.g. scenarios/suites)"
+        ..., metavar="PATH", help="Scenario files (named *.scenario.yaml) or folders of them (e.g. scenarios/suites)"
     ),
     profile: list[ProfileName] = typer.Option(
         None,

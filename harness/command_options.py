@@ -1,5 +1,6 @@
-"""Reading the options several `oir` commands share: NAME=VALUE pairs and secrets given inline or in a
-file. A malformed one is a usage error: a message on stderr (a secret never shown) and exit 2."""
+"""Reading the options several `oir` commands share: NAME=VALUE pairs, secrets given inline or in a
+file, output paths (refused before any work when they cannot be written), and `--version`. A malformed
+one is a usage error: one line on stderr (a secret never shown) and exit 2."""
 
 from __future__ import annotations
 

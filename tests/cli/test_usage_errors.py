@@ -190,6 +190,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for variable in ("OIR_CALLBACK_TOKENS", "OIR_ENGINE_TOKEN", "OIR_DEV", "OIR_CALLBACK_TOKEN", "OIR_SIGNING_KEY"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("OIR_HOME", str(tmp_path / "oir-home"))  # the harness's key: never in ~/.config
+    from harness.certification.keys import harness_key
+
+    harness_key()  # made now, so that what a bad value meets is the bad value, not a missing key
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
