@@ -165,7 +165,7 @@ def _selection(options: CertifyOptions, profile: str) -> list[str] | None:
     if not options.only and not options.last_failed:
         return None
     if options.only:
-        check_selection(options.only, profile)
+        check_selection(options.only, profile, scenarios=options.scenarios)
     failed = last_failed(options.out / profile) if options.last_failed else []
     return [*options.only, *failed]
 

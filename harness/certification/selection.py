@@ -97,13 +97,17 @@ def pacts_left_out(profile: Profile, only: Collection[str] | None) -> PactPart |
     return PactPart(DEBTOR_CONTRACT, list(debtor_consumers(profile)), pact_digests(profile), 0.0, interactions)
 
 
-def check_selection(only: Collection[str], profile: str) -> None:
-    """Refuse a CHECK that names no check of the profile, with the nearest name."""
+def check_selection(only: Collection[str], profile: str, *, scenarios: bool = True) -> None:
+    """Refuse a CHECK that names no check of the profile (with the nearest name), or only scenarios
+    when the run leaves the scenarios out."""
     from scenarios.errors import nearest
 
     known = known_checks(profile)
     for pattern in only:
-        if not any(chooser([pattern])(name) for name in known):
+        matched = [name for name in known if chooser([pattern])(name)]
+        if matched and not scenarios and all(name.startswith("scenario ") for name in matched):
+            raise SelectionError(f"--only {pattern!r} names scenarios, but --no-scenarios leaves every scenario out")
+        if not matched:
             hint = nearest(pattern, known) or nearest("scenario " + pattern, known)
             raise SelectionError(
                 f"--only {pattern!r} names no check of {profile}"

@@ -85,3 +85,10 @@ def test_only_names_an_unknown_check_with_the_nearest_one(tmp_path: Path) -> Non
     result = CliRunner().invoke(app, ["certify", "--profile", "eg", "--only", "bad-inptu", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "--only 'bad-inptu' names no check of eg (did you mean 'bad-input'?)" in result.output
+
+
+def test_only_a_scenario_without_scenarios_is_a_usage_error(tmp_path: Path) -> None:
+    argv = ["certify", "--profile", "eg", "--no-scenarios", "--only", "annulment-*", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2
+    assert "--only 'annulment-*' names scenarios, but --no-scenarios leaves every scenario out" in result.output
