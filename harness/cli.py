@@ -5,35 +5,64 @@ command one call to its options-to-exit-code function — `certification/command
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from .command_options import OUTPUT, OutputFormat, refuse_empty_env, secret, secret_file
+from contracts.profile import PROFILE_NAMES
 
+from .command_options import OUTPUT, OutputFormat, refuse_empty_env, secret, secret_file, show_version
+
+if TYPE_CHECKING:
+    ProfileName = str
+else:  # a choice: --help lists the profiles, and a misspelt one is a usage error naming them
+    from enum import StrEnum
+
+    ProfileName = StrEnum("ProfileName", {name: name for name in PROFILE_NAMES})
+PROFILES = ", ".join(PROFILE_NAMES)
+
+# Plain help and errors (rich_markup_mode=None: no rich panels): a flag is shown as a flag (`-v, --verbose`,
+# never `<bool>`), and a usage error is one `Error: …` line that a CI log keeps whole.
 app = typer.Typer(
     help="ØiR certification harness: simulators, engine, scenarios and certification.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 sim = typer.Typer(
-    help="The simulators of FBS, the five debtor-system profiles, PSRM and the payment solution.", no_args_is_help=True
+    help="The simulators of FBS, the five debtor-system profiles, PSRM and the payment solution.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(sim, name="sim")
-engine_app = typer.Typer(help="The ØiR integration engine.", no_args_is_help=True)
+engine_app = typer.Typer(help="The ØiR integration engine.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(engine_app, name="engine")
 contracts_app = typer.Typer(
     help="Contract checks: Pact verification and schemathesis fuzzing, against the simulators or a URL.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(contracts_app, name="contracts")
 console = Console()
 
 
+@app.callback()
+def _oir(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=show_version, help="Show the harness's version and exit."
+    ),
+) -> None:
+    """ØiR certification harness: simulators, engine, scenarios and certification."""
+
+
 @sim.command("serve")
 def sim_serve(
     port_base: int = typer.Option(
-        0, help="First of eight fixed ports (fbs, psrm, five debtors, payment); 0 = free ports"
+        0,
+        min=0,
+        max=65535 - 7,
+        help="First of eight fixed ports (fbs, psrm, five debtors, payment); 0 = free ports",
     ),
     callback_url: str = typer.Option(None, help="Where debtor simulators deliver DækningAfskrivning callbacks"),
     urls_file: Path = typer.Option(None, help="Also write {system: URL} as JSON to this file once all listen"),
@@ -46,7 +75,9 @@ def sim_serve(
 
 @app.command("certify")
 def certify(
-    profile: list[str] = typer.Option(None, "--profile", help="Profile(s) to certify; default: all five"),
+    profile: list[ProfileName] = typer.Option(
+        None, "--profile", metavar="PROFILE", help=f"Profile(s) to certify (repeat): {PROFILES}; default: all five"
+    ),
     out: Path = typer.Option(Path("reports"), help="Folder for the report folders (one per profile)"),
     seed: int = typer.Option(20261124, help="Seed for the contract fuzzing, so a run can be reproduced"),
     max_examples: int = typer.Option(10, min=1, help="Examples per operation in the contract fuzzing"),
@@ -122,6 +153,19 @@ def certify(
     new_session: bool = typer.Option(
         False, "--new-session", help="Start a new session although one of this profile and system waits (abandons it)"
     ),
+    only: list[str] = typer.Option(
+        None,
+        "--only",
+        metavar="CHECK",
+        show_default=False,
+        help="Run only this check (repeat): its name in the report (schemathesis, a probe, 'pact …', "
+        "'scenario <id>' or the id) or a pattern ('pact *'); the others are not run, never passed; no certificate",
+    ),
+    last_failed: bool = typer.Option(
+        False,
+        "--last-failed",
+        help="Re-run only the checks that failed in the profile's last report under --out; no certificate",
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
     signed reports; exit 0 certified, 1 not, 2 usage error, 3 a session waits for the next bank day."""
@@ -133,7 +177,7 @@ def certify(
     if callback_token_file:  # the file wins over the default (and over OIR_CALLBACK_TOKEN)
         callback_token = secret_file(callback_token_file, "--callback-token-file")
     options = CertifyOptions(
-        profiles=profile or [],
+        profiles=[str(p) for p in profile or []],
         out=out,
         seed=seed,
         max_examples=max_examples,
@@ -153,6 +197,8 @@ def certify(
         bind=bind,
         callback_url=callback_url,
         psrm_url=psrm_url,
+        only=tuple(only or ()),
+        last_failed=last_failed,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 
@@ -212,22 +258,32 @@ def rollout(
     made (with --wave: only when that wave is ready, else 1), 2 on a usage error."""
     from datetime import UTC, datetime
 
+    from .command_options import writable
     from .rollout import run_rollout
 
     refuse_empty_env("OIR_PUBLIC_KEY")
+    if html is not None:
+        writable(html, "--html")  # before the board is built, not after it was printed
     now = datetime.now(UTC)  # real time: certificates are judged valid or expired as of now
     raise typer.Exit(run_rollout(console, reports, routes, html, public_key, now, wave or [], output.value))
 
 
 _DB = typer.Option("sqlite:///oir-engine.sqlite", help="SQLAlchemy URL of the engine's database")
 _FBS = typer.Option(..., help="FBS base URL")
-_DEBTORS = typer.Option(None, "--debtor-url", help="PROFILE=URL of each vendor's debtor system (repeat)")
+_DEBTORS = typer.Option(
+    None,
+    "--debtor",
+    metavar="PROFILE=URL",
+    help=f"Each vendor's debtor system (repeat), by profile ({PROFILES})",
+)
+# The old spelling, kept working with a deprecation line: `--debtor-url` is a plain URL for `oir certify`.
+_DEBTORS_OLD = typer.Option(None, "--debtor-url", hidden=True)
 _TOKENS = typer.Option(
     None,
     "--callback-token",
     envvar="OIR_CALLBACK_TOKENS",
     show_default=False,
-    help="PROFILE=TOKEN each vendor presents on callbacks (repeat); required for every --debtor-url",
+    help="PROFILE=TOKEN each vendor presents on callbacks (repeat); required for every --debtor",
 )
 _TOKENS_FILE = typer.Option(
     None, dir_okay=False, show_default=False, help="File of PROFILE=TOKEN lines (instead of --callback-token)"
@@ -255,7 +311,8 @@ _CONCURRENCY = typer.Option(8, min=1, help="Deliveries in flight at once (1: one
 def engine_cycle(
     db: str = _DB,
     fbs_url: str = _FBS,
-    debtor_url: list[str] = _DEBTORS,
+    debtor: list[str] = _DEBTORS,
+    debtor_url: list[str] = _DEBTORS_OLD,
     callback_token: list[str] = _TOKENS,
     callback_tokens_file: Path = _TOKENS_FILE,
     token: str = _TOKEN,
@@ -265,10 +322,10 @@ def engine_cycle(
     concurrency: int = _CONCURRENCY,
 ) -> None:
     """Run one cycle (read FBS's feed, deliver what is due) and print what it did."""
-    from .engine_commands import EngineOptions, run_cycle
+    from .engine_commands import EngineOptions, debtors, run_cycle
 
     options = EngineOptions(
-        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+        db, fbs_url, debtors(debtor, debtor_url), callback_token, callback_tokens_file, token, token_file, dev, header
     )
     raise typer.Exit(run_cycle(console, options, concurrency))
 
@@ -277,7 +334,8 @@ def engine_cycle(
 def engine_reconcile(
     db: str = _DB,
     fbs_url: str = _FBS,
-    debtor_url: list[str] = _DEBTORS,
+    debtor: list[str] = _DEBTORS,
+    debtor_url: list[str] = _DEBTORS_OLD,
     callback_token: list[str] = _TOKENS,
     callback_tokens_file: Path = _TOKENS_FILE,
     token: str = _TOKEN,
@@ -287,10 +345,10 @@ def engine_reconcile(
     report: Path = typer.Option(Path("reconciliation.json"), help="Where to write the report"),
 ) -> None:
     """Compare FBS with the debtor systems (B_02), repair lost callbacks, and write a report."""
-    from .engine_commands import EngineOptions, run_reconcile
+    from .engine_commands import EngineOptions, debtors, run_reconcile
 
     options = EngineOptions(
-        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+        db, fbs_url, debtors(debtor, debtor_url), callback_token, callback_tokens_file, token, token_file, dev, header
     )
     raise typer.Exit(run_reconcile(console, options, report))
 
@@ -299,7 +357,8 @@ def engine_reconcile(
 def engine_quarantine(
     db: str = _DB,
     fbs_url: str = _FBS,
-    debtor_url: list[str] = _DEBTORS,
+    debtor: list[str] = _DEBTORS,
+    debtor_url: list[str] = _DEBTORS_OLD,
     callback_token: list[str] = _TOKENS,
     callback_tokens_file: Path = _TOKENS_FILE,
     token: str = _TOKEN,
@@ -310,10 +369,10 @@ def engine_quarantine(
     replay_id: list[int] = typer.Option(None, "--replay-id", help="Send this quarantined message again (repeat)"),
 ) -> None:
     """What FBS refused (payments, write-offs, status notices), kept until replayed; exit 1 while any remain."""
-    from .engine_commands import EngineOptions, run_quarantine
+    from .engine_commands import EngineOptions, debtors, run_quarantine
 
     options = EngineOptions(
-        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+        db, fbs_url, debtors(debtor, debtor_url), callback_token, callback_tokens_file, token, token_file, dev, header
     )
     raise typer.Exit(run_quarantine(console, options, replay, replay_id))
 
@@ -324,7 +383,8 @@ def engine_migrate(
     dry_run: bool = typer.Option(False, "--dry-run", help="Trial extract: validate and report only (no tokens needed)"),
     db: str = _DB,
     fbs_url: str = _FBS,
-    debtor_url: list[str] = _DEBTORS,
+    debtor: list[str] = _DEBTORS,
+    debtor_url: list[str] = _DEBTORS_OLD,
     callback_token: list[str] = _TOKENS,
     callback_tokens_file: Path = _TOKENS_FILE,
     token: str = _TOKEN,
@@ -342,10 +402,10 @@ def engine_migrate(
 ) -> None:
     """Migrate historic open claims with their history (original amount, write-downs, SRB, reminders): a
     trial extract (--dry-run) or the final extract (each claim once)."""
-    from .engine_commands import EngineOptions, run_migrate
+    from .engine_commands import EngineOptions, debtors, run_migrate
 
     options = EngineOptions(
-        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+        db, fbs_url, debtors(debtor, debtor_url), callback_token, callback_tokens_file, token, token_file, dev, header
     )
     raise typer.Exit(run_migrate(console, options, extract, dry_run, report, feed_from))
 
@@ -354,7 +414,8 @@ def engine_migrate(
 def engine_serve(
     db: str = _DB,
     fbs_url: str = _FBS,
-    debtor_url: list[str] = _DEBTORS,
+    debtor: list[str] = _DEBTORS,
+    debtor_url: list[str] = _DEBTORS_OLD,
     callback_token: list[str] = _TOKENS,
     callback_tokens_file: Path = _TOKENS_FILE,
     token: str = _TOKEN,
@@ -362,8 +423,8 @@ def engine_serve(
     dev: bool = _DEV,
     header: list[str] = _HEADERS,
     host: str = typer.Option("127.0.0.1", help="Where the callback API listens"),
-    port: int = typer.Option(0, help="Port of the callback API (0: a free one)"),
-    interval: float = typer.Option(1.0, help="Seconds between cycles"),
+    port: int = typer.Option(0, min=0, max=65535, help="Port of the callback API (0: a free one)"),
+    interval: float = typer.Option(1.0, min=0.01, help="Seconds between cycles"),
     worker: str = typer.Option(
         None,
         help="This worker's name among several sharing one database; a restart under the same name "
@@ -373,26 +434,58 @@ def engine_serve(
 ) -> None:
     """Cycle continuously and serve the callback API (oir-fagsystem-v3) until SIGTERM.
 
-    Refuses to start without --token and a --callback-token for every --debtor-url, unless --dev."""
-    from .engine_commands import EngineOptions, run_serve
+    Refuses to start without --token and a --callback-token for every --debtor, unless --dev."""
+    from .engine_commands import EngineOptions, debtors, run_serve
 
     options = EngineOptions(
-        db, fbs_url, debtor_url, callback_token, callback_tokens_file, token, token_file, dev, header
+        db, fbs_url, debtors(debtor, debtor_url), callback_token, callback_tokens_file, token, token_file, dev, header
     )
     raise typer.Exit(run_serve(options, host, port, interval, worker, concurrency))
 
 
 @app.command("run")
 def run(
-    paths: list[Path] = typer.Argument(..., help="Scenario files or folders (e.g. scenarios/suites)"),
-    profile: list[str] = typer.Option(None, "--profile", help="Profile(s) to run against; default: all five"),
+    paths: list[Path] = typer.Argument(
+        ..., metavar="PATH", help="Scenario files (named *.scenario.yaml) or folders of them (e.g. scenarios/suites)"
+    ),
+    profile: list[ProfileName] = typer.Option(
+        None,
+        "--profile",
+        metavar="PROFILE",
+        help=f"Profile(s) to run against (repeat): {PROFILES}; default: all five",
+    ),
+    keyword: str = typer.Option(
+        None,
+        "-k",
+        metavar="EXPR",
+        show_default=False,
+        help="Only runs whose id[profile], file name or tags match, as pytest's -k: 'payment and not eg'",
+    ),
+    tag: list[str] = typer.Option(
+        None, "--tag", metavar="TAG", show_default=False, help="Only scenarios with this tag (repeat: any)"
+    ),
+    fail_fast: bool = typer.Option(False, "--fail-fast", "-x", help="Stop at the first run that does not pass"),
     report: Path = typer.Option(None, help="Write index.html, results.json and evidence/*.har here"),
+    junit: Path = typer.Option(None, show_default=False, help="Also write JUnit XML to this file"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every step"),
 ) -> None:
-    """Run scenarios against the simulated world; exit 0 all passed, 1 not, 2 an authoring or usage error."""
+    """Run scenarios against the simulated world; every authoring error of every file is shown first.
+    Exit 0 all passed, 1 not (or none chosen), 2 an authoring or usage error."""
     from .scenario_run import run_paths
 
-    raise typer.Exit(run_paths(console, paths, profile, report, verbose))
+    raise typer.Exit(
+        run_paths(
+            console,
+            paths,
+            [str(p) for p in profile or []],
+            report,
+            verbose,
+            keyword=keyword,
+            tags=tag,
+            fail_fast=fail_fast,
+            junit=junit,
+        )
+    )
 
 
 @contracts_app.command("verify")
@@ -403,8 +496,11 @@ def contracts_verify(
         help="Contract (oir-debitor-v3, fbs, psrm-fordringshaver, oir-fagsystem-v3) or local system "
         "(debtor-PROFILE, fbs, psrm, engine); default: every provider, started locally",
     ),
-    profile: str = typer.Option(
-        None, show_default=False, help="Debtor profile whose capabilities choose the pacts (B_03 only with payment)"
+    profile: ProfileName = typer.Option(
+        None,
+        metavar="PROFILE",
+        show_default=False,
+        help=f"Debtor profile whose capabilities choose the pacts (B_03 only with payment): {PROFILES}",
     ),
     url: str = typer.Option(None, show_default=False, help="Verify the system at this URL (needs --provider)"),
     token: str = typer.Option("oir-dev-token", envvar="OIR_PROVIDER_TOKEN", help="Bearer token for --url"),
@@ -423,7 +519,7 @@ def contracts_verify(
         run_verify(
             console,
             provider=provider,
-            profile=profile,
+            profile=str(profile) if profile else None,
             url=url,
             token=token,
             municipality_cvr=municipality_cvr,

@@ -1,5 +1,6 @@
-"""Reading the options several `oir` commands share: NAME=VALUE pairs and secrets given inline or in a
-file. A malformed one is a usage error: a message on stderr (a secret never shown) and exit 2.
+"""Reading the options several `oir` commands share: NAME=VALUE pairs, secrets given inline or in a
+file, output paths (refused before any work when they cannot be written), `--output` and `--version`. A
+malformed one is a usage error: one line on stderr (a secret never shown) and exit 2.
 
 An environment variable that is set but empty is what CI passes when a secret or variable is missing:
 click would take it as unset and fall back to a default (the harness key, the public callback token),
@@ -71,3 +72,38 @@ def refuse_empty_env(*names: str) -> None:
                 f"give it a value or unset it[/red]"
             )
             raise typer.Exit(2)
+
+
+def show_version(value: bool) -> None:
+    """`oir --version`: the harness's version (and Python's), then exit 0."""
+    if not value:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        mine = version("oir-harness")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        mine = "unknown (not installed)"
+    typer.echo(f"oir-harness {mine} (Python {platform.python_version()})")
+    raise typer.Exit(0)
+
+
+def writable(path: Path, option: str, *, folder: bool = False) -> None:
+    """Refuse, before any work, an output `path` that cannot be written: its folder is missing (for a
+    file) or it is the wrong kind of thing (a folder given for a file, a file given for a folder)."""
+    if folder:
+        if path.exists() and not path.is_dir():
+            err.print(f"error: {option} {path} is a file, not a folder", markup=False)
+            raise typer.Exit(2)
+        parent = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+        if not parent.is_dir():
+            err.print(f"error: {option} {path}: {parent} is a file, not a folder", markup=False)
+            raise typer.Exit(2)
+        return
+    if path.is_dir():
+        err.print(f"error: {option} {path} is a folder; give a file name", markup=False)
+        raise typer.Exit(2)
+    if not path.parent.is_dir():
+        err.print(f"error: {option} {path}: no folder {path.parent}", markup=False)
+        raise typer.Exit(2)

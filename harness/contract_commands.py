@@ -18,8 +18,10 @@ from rich.markup import escape
 
 from contracts.checks.pact import PactCheckError, PactVerification
 from contracts.identity import mask_cpr_in_text
+from contracts.municipalities import by_cvr
 from contracts.profile import PROFILE_NAMES
 
+from .command_options import writable
 from .contract_checks import (
     CONTRACT_PROVIDERS,
     ENGINE,
@@ -126,6 +128,10 @@ def run_verify(
     """Verify the committed pacts: against locally started providers, or the one system at `url`."""
     if profile is not None and profile not in PROFILE_NAMES:
         return _usage(console, f"unknown profile {profile!r}; known: {', '.join(PROFILE_NAMES)}")
+    if municipality_cvr is not None and by_cvr(municipality_cvr) is None:
+        return _usage(console, f"--municipality-cvr {municipality_cvr!r} is the CVR of none of the 98 municipalities")
+    if report is not None:
+        writable(report, "--report")
     try:
         if url:
             name = _url_provider(provider, profile)
@@ -177,6 +183,8 @@ def run_fuzz(
         return _usage(console, f"unknown spec {spec!r}; known: {', '.join(FUZZ_SPECS)}")
     if url and spec is None:
         return _usage(console, f"--url needs --spec: which contract to fuzz the system with ({', '.join(FUZZ_SPECS)})")
+    if out is not None:
+        writable(out, "--out", folder=True)
     folder = out or default_fuzz_folder()
     try:
         target = check_url(url) if url else None

@@ -15,13 +15,29 @@ from rich.table import Table
 
 def run_serve(console: Console, port_base: int, callback_url: str | None, urls_file: Path | None) -> int:
     """Serve the simulated world until stopped; 0 once it has stopped."""
+    from urllib.parse import urlsplit
+
     from contracts.profile import PROFILE_NAMES
 
+    from .command_options import err, writable
+    from .servers import ServerError
     from .topology import start_world
 
+    if callback_url is not None:
+        parts = urlsplit(callback_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            err.print(f"error: --callback-url {callback_url!r} is not an http(s) URL", markup=False)
+            return 2
+    if urls_file is not None:
+        writable(urls_file, "--urls-file")
     names = ["fbs", "psrm", *[f"debtor-{p}" for p in PROFILE_NAMES], "payment"]
     ports = {name: port_base + i for i, name in enumerate(names)} if port_base else None
-    world = start_world(callback_url=callback_url, ports=ports)
+    try:
+        world = start_world(callback_url=callback_url, ports=ports)
+    except (ServerError, OSError) as exc:
+        where = f" on ports {port_base}-{port_base + len(names) - 1} (--port-base)" if port_base else ""
+        err.print(f"error: cannot start the simulators{where}: {exc}", markup=False)
+        return 2
     table = Table(title="Simulators (bearer token: oir-dev-token)", caption="Contract of each: URL/openapi.json")
     table.add_column("system", no_wrap=True)
     table.add_column("URL", no_wrap=True)

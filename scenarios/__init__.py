@@ -6,10 +6,11 @@ the payment solution end to end, one pytest item per scenario and vendor profile
 """
 
 from .errors import ScenarioError, ScenarioLanguageError, ScenarioRunError, ScenariosError
-from .loader import Scenario, Step, load_scenario, load_suite
+from .loader import SCENARIO_SUFFIX, Scenario, Step, SuiteLoad, collect_suite, load_scenario, load_suite
 from .runner import ScenarioResult, run_scenario
 
 __all__ = [
+    "SCENARIO_SUFFIX",
     "Scenario",
     "ScenarioError",
     "ScenarioLanguageError",
@@ -17,6 +18,8 @@ __all__ = [
     "ScenarioRunError",
     "ScenariosError",
     "Step",
+    "SuiteLoad",
+    "collect_suite",
     "load_scenario",
     "load_suite",
     "run_scenario",

@@ -7,6 +7,7 @@ each naming the file, the line and the key.
     ├── ScenarioRunError                      a scenario could not be run (the world broke; the file is fine)
     ├── StepFailure (AssertionError)          a step did not do what the scenario says (context.py)
     ├── ValueProblem (ValueError)             a value (amount, date, reference) cannot be read (values.py)
+    ├── KeywordError (ValueError)             an `oir run -k` expression cannot be read (keyword.py)
     └── ScenarioFailed (AssertionError)       a scenario's pytest item failed (pytest_plugin.py)
 
 A scenario author (a vendor's engineer, a KOMBIT tester) must be able to fix a mistake from the

@@ -21,6 +21,7 @@ from contracts.profile import CAPABILITIES, PROFILE_NAMES
 from contracts.requirements import load_requirements
 
 from .errors import ScenarioError, nearest
+from .fields import unknown_field
 from .schema import TOP_LEVEL_KEYS, validate_against_schema
 from .source import LineDict, LineList, read_yaml
 from .values import ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
@@ -192,7 +193,8 @@ def bundled_scenario_files() -> list[Path]:
 
 
 def load_suite(paths: Iterable[Path]) -> list[Scenario]:
-    """Every scenario file under the given files or folders; scenario ids must be unique."""
+    """Every scenario file under the given files or folders; scenario ids must be unique. The first
+    authoring error is raised (`collect_suite` gathers them all)."""
     scenarios: list[Scenario] = []
     seen: dict[str, Path] = {}
     for path in paths:
@@ -206,6 +208,50 @@ def load_suite(paths: Iterable[Path]) -> list[Scenario]:
             seen[scenario.id] = file
             scenarios.append(scenario)
     return scenarios
+
+
+@dataclass
+class SuiteLoad:
+    """What `collect_suite` found: the scenarios that load, every authoring error (one per broken
+    file), and the YAML files in the folders that are not scenario files by name (never silently
+    skipped: the caller says so)."""
+
+    scenarios: list[Scenario] = field(default_factory=list)
+    errors: list[ScenarioError] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+
+def collect_suite(paths: Iterable[Path]) -> SuiteLoad:
+    """Every scenario under the given files or folders, and every authoring error of them at once, so
+    an author fixes five broken files from one run. A file given by name must be named
+    `*.scenario.yaml` (what pytest collects too): one that is not is an error saying so."""
+    found = SuiteLoad()
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            files = sorted(path.rglob(f"*{SCENARIO_SUFFIX}"))
+            yaml_files = [p for pattern in ("*.yaml", "*.yml") for p in path.rglob(pattern)]
+            found.ignored += sorted(p for p in yaml_files if not p.name.endswith(SCENARIO_SUFFIX))
+        elif not path.name.endswith(SCENARIO_SUFFIX):
+            found.errors.append(
+                ScenarioError(path, None, "(file)", f"not a scenario file: scenario files are named *{SCENARIO_SUFFIX}")
+            )
+            continue
+        else:
+            files = [path]
+        for file in files:
+            try:
+                scenario = load_scenario(file)
+            except ScenarioError as error:
+                found.errors.append(error)
+                continue
+            if scenario.id in seen:
+                message = f"id '{scenario.id}' is used by {seen[scenario.id]} too"
+                found.errors.append(ScenarioError(file, scenario.line, "scenario", message))
+                continue
+            seen[scenario.id] = file
+            found.scenarios.append(scenario)
+    return found
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -369,6 +415,8 @@ class _Checker:
             raise self.fail(raw.line_of("soft"), "soft", "true or false")
         that = self.matchers(raw, "that")
         stop_if = self.matchers(raw, "stop_if")
+        for key in ("that", "stop_if"):
+            self.fields(spec, raw, key)
         capture = self.capture(raw.get("as"), raw, line)
         return Step(
             index=index,
@@ -473,6 +521,22 @@ class _Checker:
                         self.matcher_map(inner, f"{where}.{operator}.{inner_path}")
             elif operator in ("in", "not_in") and not isinstance(bound, list):
                 raise self.fail(line, f"{where}.{operator}", f"{operator} takes a list of the values allowed")
+
+    def fields(self, spec: Action, raw: LineDict, key: str) -> None:
+        """Each field path of `that:`/`stop_if:` must be one the query's answer can have (by its contract)."""
+        value = raw.get(key)
+        if spec.response is None or not isinstance(value, LineDict):
+            return
+        for path in value:
+            unknown = unknown_field(spec.response, str(path))
+            if unknown is not None:
+                raise self.fail(
+                    value.line_of(path),
+                    f"{key}.{path}",
+                    f"{spec.full_name} answers no field '{unknown.part}' ({unknown.where} has "
+                    f"{', '.join(unknown.known)})",
+                    nearest(unknown.part, unknown.known),
+                )
 
     def arguments(self, line: int, name: str, spec: Action, raw: Any, allowed_extra: tuple[str, ...]) -> dict[str, Any]:
         if raw is None:

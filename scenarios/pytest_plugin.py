@@ -54,7 +54,25 @@ def _provider(config: pytest.Config) -> WorldProvider:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.name.endswith(SCENARIO_SUFFIX):
         return ScenarioFile.from_parent(parent, path=file_path)
+    if file_path.suffix in (".yaml", ".yml") and _named(parent.config, file_path):
+        return MisnamedFile.from_parent(parent, path=file_path)  # named on the command line: never ignored
     return None
+
+
+def _named(config: pytest.Config, path: Path) -> bool:
+    return any(Path(arg.split("::")[0]).resolve() == path.resolve() for arg in config.args)
+
+
+class MisnamedFile(pytest.File):
+    """A YAML file named on the command line that is not a scenario file by name: a collection error
+    that states the suffix (pytest would otherwise say only that no tests ran)."""
+
+    def collect(self) -> list[pytest.Item]:
+        raise self.CollectError(
+            ScenarioError(
+                self.path, None, "(file)", f"not a scenario file: scenario files are named *{SCENARIO_SUFFIX}"
+            ).render()
+        )
 
 
 class ScenarioFile(pytest.File):

@@ -85,11 +85,16 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        # Where the broken construct began (an unclosed bracket) helps more than where parsing gave up.
-        mark = exc.context_mark or exc.problem_mark
+        # Where the broken construct began (an unclosed bracket) helps more than where parsing gave up;
+        # but a block (indented) construct that meets a line it did not expect is broken at that line:
+        # its indentation is wrong, not the line where the block began.
+        indentation = bool(exc.context and exc.context.startswith("while parsing a block"))
+        mark = exc.problem_mark if indentation else exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
         detail = str(exc.problem or exc)
-        if exc.context and exc.problem_mark is not None and exc.problem_mark is not mark:
+        if indentation and exc.context_mark is not None and exc.context_mark is not mark:
+            detail += f"; check this line's indentation (the block it breaks began on line {exc.context_mark.line + 1})"
+        elif exc.context and exc.problem_mark is not None and exc.problem_mark is not mark:
             detail += f" ({exc.context}, noticed on line {exc.problem_mark.line + 1})"
         raise ScenarioError(path, line, _key_near(text, line), f"not valid YAML: {detail}") from exc
     except yaml.YAMLError as exc:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .fields import Returns
 
 ACTORS = ("fbs", "engine", "debtor", "payment", "psrm", "clock", "faults")
 ArgType = Literal["ref", "str", "int", "money", "date", "datetime", "bool", "mapping", "list", "any", "duration"]
@@ -39,6 +42,7 @@ class Action:
     # debtor, a coverage at PSRM); the clock and faults actors act on every simulated system
     simulated: bool = False
     primary: str | None = None  # the argument a bare value stands for (`fbs.claim: fee`)
+    response: Returns | None = None  # a query: what it answers in the contract (`that:` is checked on it)
 
     @property
     def full_name(self) -> str:
@@ -60,6 +64,7 @@ def action(
     args: dict[str, Arg] | None = None,
     simulated: bool = False,
     primary: str | None = None,
+    response: Returns | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an implementation `fn(ctx, **args)` under `actor.name`."""
     actor, _, name = full_name.partition(".")
@@ -80,6 +85,7 @@ def action(
             run=fn,
             simulated=simulated,
             primary=primary,
+            response=response,
         )
         return fn
 

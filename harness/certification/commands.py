@@ -20,6 +20,7 @@ from rich.panel import Panel
 from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES
 
+from ..command_options import writable
 from .certificate import read_certificate, rfc3339, verify
 from .console_report import certify_progress, print_result, print_table
 from .errors import CertificationError
@@ -27,6 +28,7 @@ from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, WAITING
 from .keys import harness_key, key_id, oir_home, public_pem, signing_key, trusted_key_and_origin
 from .preflight import PreflightError, callback_note, check_callback, check_debtor
 from .run import CertificationResult, certify_profile, resume_certification
+from .selection import check_selection, last_failed
 from .sessions import (
     ABANDONED,
     COMPLETED,
@@ -76,6 +78,8 @@ class CertifyOptions:
     bind: str = "127.0.0.1"  # where PSRM and the callback receiver listen
     callback_url: str | None = None  # the callback receiver's URL as the vendor's system reaches it
     psrm_url: str | None = None  # PSRM's URL as the vendor's system reaches it
+    only: tuple[str, ...] = ()  # run only these checks (names or patterns; selection.py)
+    last_failed: bool = False  # … and those that failed in the profile's last report
 
 
 def _usage(console: Console, message: str) -> int:
@@ -112,6 +116,13 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
             f"listens on {options.bind} (this machine alone). Give your own with OIR_CALLBACK_TOKEN.",
             soft_wrap=True,
         )
+    writable(options.out, "--out", folder=True)
+    selections: dict[str, list[str] | None] = {}
+    try:
+        for name in chosen:
+            selections[name] = _selection(options, name)
+    except CertificationError as exc:
+        return _usage(console, str(exc))
     try:
         callback_url = check_url(options.callback_url, "--callback-url") if options.callback_url else None
         psrm_url = check_url(options.psrm_url, "--psrm-url") if options.psrm_url else None
@@ -150,6 +161,10 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         from .report import write_report
 
         folder = options.out / name
+        only = selections[name]
+        if only == []:
+            console.print(f"{name}: nothing failed in the last report ({folder}); nothing to re-run")
+            continue
         try:
             if url:  # preflight: the token is accepted, before anything starts
                 check_debtor(url, target.token, for_vendor(name)[0].cvr)
@@ -176,10 +191,14 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                     park_until=resume_time(now) if options.wait else None,
                     data_salt=salt,
                     session_id=session_id,
+                    only=only,
                 )
             if store is not None and seen:
                 store.save(_new_session(result, options, folder, seen[0], salt, now))
             certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
+            if only is not None and certificate is not None:  # a partial run: its report, no certificate
+                certificate.unlink(missing_ok=True)
+                certificate = None
         except PreflightError as exc:
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()  # nothing ran: leave no empty report folder behind
@@ -335,6 +354,17 @@ def _addresses_problem(options: CertifyOptions) -> str | None:
             "system reaches the harness with --callback-url and --psrm-url (OIR_CALLBACK_URL, OIR_PSRM_URL)"
         )
     return None
+
+
+def _selection(options: CertifyOptions, profile: str) -> list[str] | None:
+    """The checks to run for `profile` (None: all): --only's and, with --last-failed, those that failed
+    in its last report; [] when --last-failed alone finds nothing that failed."""
+    if not options.only and not options.last_failed:
+        return None
+    if options.only:
+        check_selection(options.only, profile, scenarios=options.scenarios)
+    failed = last_failed(options.out / profile) if options.last_failed else []
+    return [*options.only, *failed]
 
 
 def _announce(console: Console, counterparts: Counterparts, target: Target) -> None:

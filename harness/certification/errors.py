@@ -32,3 +32,7 @@ class CertificateFileError(CertificationError):
 
 class PactFilesError(CertificationError):
     """The consumer pacts the debtor system must honour are missing or unreadable (a broken install)."""
+
+
+class SelectionError(CertificationError):
+    """`oir certify --only` names no check of the profile, or `--last-failed` finds no earlier report."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -56,6 +56,7 @@ from .judge import (
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, resume_probes, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
+from .selection import ONLY_REASON, chooser, deselect, pacts_left_out
 from .sessions import RunParts
 from .target import CALLBACK_TOKEN, Counterparts, Target
 
@@ -250,10 +251,12 @@ def certify_profile(
     park_until: datetime | None = None,
     data_salt: int | None = None,
     session_id: str = "",
+    only: Collection[str] | None = None,
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
-    counterparts' URLs before any check runs; `progress` is told each step as it starts.
+    counterparts' URLs before any check runs; `progress` is told each step as it starts; `only` runs
+    just the checks it names (selection.py), the others not run.
     Against a vendor's system: with `park_until` a check that needs the next business day parks until
     then (the run is judged WAITING and `session_id` names it); `data_salt` salts the probes' people
     (default: a fresh one; keep it to resume)."""
@@ -268,18 +271,23 @@ def certify_profile(
     session = f"certify-{uuid.uuid4().hex[:8]}"
     scenario_check = None
     absent = not_applicable(profile_capabilities(profile.name))  # requirements the profile rules out
+    chosen = chooser(only)
     with _systems(profile, target, relay) as (debtor_url, counterparts):
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
-        fuzz = run_schemathesis(
-            vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
-            debtor_url,
-            out,
-            seed,
-            max_examples,
-            target.token,
-            session,
+        fuzz = (
+            run_schemathesis(
+                vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
+                debtor_url,
+                out,
+                seed,
+                max_examples,
+                target.token,
+                session,
+            )
+            if chosen("schemathesis")
+            else FuzzResult(False, -1, ONLY_REASON)
         )
 
         def advance(days: int) -> bool:
@@ -311,10 +319,11 @@ def certify_profile(
             progress=lambda name: step(f"probe {name}"),
             data_salt=0 if target.simulated else data_salt if data_salt is not None else uuid.uuid4().int & 0xFFFFFFFF,
             park_until=park_until.isoformat(timespec="seconds") if park_until and not target.simulated else "",
+            chosen=chosen,
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
-        pact = verify_debtor_pacts(
+        pact = pacts_left_out(profile, only) or verify_debtor_pacts(
             profile,
             debtor_url,
             target.token,
@@ -331,10 +340,10 @@ def certify_profile(
                 vendor = VendorSystem(
                     profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_for_harness, relay
                 )
-            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
+            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent, chosen=chosen)
     write_har(exchanges, out / "evidence" / "probes.har")
     write_journal(relay, out / "evidence" / "callbacks.json")
-    checks = check_outcomes(fuzz, probes, pact, scenario_check)
+    checks = deselect(check_outcomes(fuzz, probes, pact, scenario_check), only)
     judgement = judge(
         checks,
         profile.deviations,

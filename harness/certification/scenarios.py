@@ -25,7 +25,7 @@ the callback relay meanwhile — "no callback reached http://…/daekningafskriv
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,7 +173,12 @@ def _against_a_vendor(scenario: Scenario) -> str:
 
 
 def run_profile_scenarios(
-    profile: str, out: Path, *, vendor: VendorSystem | None = None, absent: Collection[str] = ()
+    profile: str,
+    out: Path,
+    *,
+    vendor: VendorSystem | None = None,
+    absent: Collection[str] = (),
+    chosen: Callable[[str], bool] = lambda _: True,
 ) -> ScenarioCheck:
     """Run the profile's scenarios (against `vendor`'s system, those that can); write their report to
     `out/scenarios/`. `absent` are the requirements that do not apply to the profile: never cited."""
@@ -192,6 +197,10 @@ def run_profile_scenarios(
             ScenarioSkip(s.id, reasons[s.id], _cited(s.covers, absent)) for s in applicable if reasons[s.id]
         ]
         applicable = [s for s in applicable if not reasons[s.id]]
+    left_out = [s for s in applicable if not chosen(f"scenario {s.id}")]  # `oir certify --only`
+    reason = "not selected in this run (--only)"
+    check.not_run += [ScenarioSkip(s.id, reason, _cited(s.covers, absent)) for s in left_out]
+    applicable = [s for s in applicable if s not in left_out]
     started = time.monotonic()  # real time: how long the scenarios took
     recorder = Recorder()
     bus = EventBus()

@@ -12,10 +12,14 @@ from typing import Any
 from contracts.municipalities import for_vendor
 
 from ..context import Response, RunContext, StepFailure
+from ..fields import Returns
 from ..vocabulary import Arg, action
 from .common import MONEY, REF, claim_id_of, cvr_of, must, settings
 
 MISBEHAVIOURS_DOC = "a behaviour to break in this world (see simulators/debtor/misbehaviour.py)"
+
+# What `debtor.claim` answers: a claim of HentDebitorkonto's account (its sub-claims and balance)
+_CLAIM = "oir-debitor-v3#/components/schemas/DebitorkontoOut/properties/fordringer/items"
 
 
 def find_claim(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any] | None:
@@ -54,13 +58,25 @@ def _claim_or_fail(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-@action("debtor.claim", "query", args={"claim": REF}, primary="claim")
+@action(
+    "debtor.claim",
+    "query",
+    args={"claim": REF},
+    primary="claim",
+    response=Returns(_CLAIM, extra=("debitorkontoId", "kontoStatus", "haeftelse"), name="a claim of DebitorkontoOut"),
+)
 def claim_view(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any] | None:
     """The debtor system's view of a claim: product, balance, reminders, interest, collection, sub-claims."""
     return find_claim(ctx, claim)
 
 
-@action("debtor.accounts", "query", args={"borrower": REF}, primary="borrower")
+@action(
+    "debtor.accounts",
+    "query",
+    args={"borrower": REF},
+    primary="borrower",
+    response=Returns("oir-debitor-v3#/components/schemas/DebitorkontoOut", many=True),
+)
 def accounts(ctx: RunContext, borrower: dict[str, Any]) -> list[dict[str, Any]]:
     """B_02: the borrower's debtor accounts at their municipality's debtor system, in full."""
     cvr = cvr_of(borrower)

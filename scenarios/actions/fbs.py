@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Response, RunContext
+from ..fields import Returns
 from ..vocabulary import Arg, action
 from .common import MONEY, REF, claim_id_of, cvr_of, must, settings
 
@@ -123,13 +124,21 @@ def correct(
     return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/rettelse", body=body, cvr=cvr_of(claim))
 
 
-@action("fbs.claim", "query", args={"claim": REF}, primary="claim")
+@action(
+    "fbs.claim", "query", args={"claim": REF}, primary="claim", response=Returns("fbs#/components/schemas/FordringOut")
+)
 def claim_view(ctx: RunContext, claim: dict[str, Any]) -> Any:
     """FBS's view of a claim: balance, status, postings, rejections, collection, account closed."""
     return must(ctx.call("fbs", "GET", f"/fordringer/{claim_id_of(claim)}", cvr=cvr_of(claim)), "FBS claim")
 
 
-@action("fbs.borrower", "query", args={"borrower": REF}, primary="borrower")
+@action(
+    "fbs.borrower",
+    "query",
+    args={"borrower": REF},
+    primary="borrower",
+    response=Returns("fbs#/components/schemas/LaanerStatusOut"),
+)
 def borrower_status(ctx: RunContext, borrower: dict[str, Any]) -> Any:
     """The borrower's balance, the local limit, exclusion and its notifications."""
     path = f"/laanere/{borrower['laanerId']}/status"

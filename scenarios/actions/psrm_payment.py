@@ -9,6 +9,7 @@ from typing import Any
 from contracts.municipalities import for_vendor
 
 from ..context import Response, RunContext, StepFailure
+from ..fields import Returns
 from ..vocabulary import Arg, action
 from .common import MONEY, REF, cvr_of, must, settings
 from .debtor import find_claim
@@ -26,7 +27,14 @@ def _psrm_id_or_fail(ctx: RunContext, claim: dict[str, Any]) -> str:
     return psrm_id
 
 
-@action("psrm.claim", "query", args={"claim": REF}, primary="claim", simulated=True)
+@action(
+    "psrm.claim",
+    "query",
+    args={"claim": REF},
+    primary="claim",
+    simulated=True,
+    response=Returns("psrm-fordringshaver#/components/schemas/PsrmFordringOut"),
+)
 def psrm_claim(ctx: RunContext, claim: dict[str, Any]) -> dict[str, Any] | None:
     """PSRM's view of a handed-over claim (status, balance, history), or None before the handover."""
     psrm_id = _psrm_id(ctx, claim)

@@ -62,7 +62,7 @@ class EngineProcess:
         ]
         for profile in PROFILE_NAMES:
             self.command += [
-                "--debtor-url",
+                "--debtor",
                 f"{profile}={world[profile]}",
                 "--callback-token",
                 f"{profile}={TOKENS[profile]}",

@@ -141,7 +141,7 @@ def test_the_command_line_reports_the_trial_extract(world: dict[str, str], tmp_p
         "--report",
         str(report),
     ]
-    command += [arg for p in PROFILE_NAMES for arg in ("--debtor-url", f"{p}={world[p]}")]
+    command += [arg for p in PROFILE_NAMES for arg in ("--debtor", f"{p}={world[p]}")]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "trial extract (nothing sent)" in run.stdout

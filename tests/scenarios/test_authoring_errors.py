@@ -28,6 +28,34 @@ steps:
 # (name, text replaced, replacement, line, key, message fragment, suggestion)
 MISTAKES = [
     ("yaml syntax", "  - engine.cycle: {}", "  - engine.cycle: {", 8, "expect", "not valid YAML", None),
+    # an indentation error is at the misindented line, not where the block it breaks began (line 5)
+    (
+        "yaml indentation",
+        "  - engine.cycle: {}",
+        "   - engine.cycle: {}",
+        7,
+        "engine.cycle",
+        "check this line's indentation",
+        None,
+    ),
+    (
+        "misspelt field in that (by the contract's schema)",
+        "saldoOere: 12000",
+        "saldoOre: 12000",
+        10,
+        "that.saldoOre",
+        "debtor.claim answers no field 'saldoOre'",
+        "saldoOere",
+    ),
+    (
+        "misspelt nested field in that",
+        "saldoOere: 12000",
+        "delfordringer.0.restOre: 12000",
+        10,
+        "that.delfordringer.0.restOre",
+        "answers no field 'restOre' (delfordringer.0 of a claim of DebitorkontoOut has",
+        "restOere",
+    ),
     ("unknown top-level key", "steps:", "stpes:", 4, "stpes", "unknown key", "steps"),
     ("missing required key", "covers: [B01-CREATE-ACCOUNT]\n", "", 1, "covers", "missing", None),
     ("unknown actor", "engine.cycle", "engien.cycle", 7, "engien.cycle", "unknown actor", "engine.cycle"),
@@ -159,3 +187,17 @@ def test_oir_run_exits_2_with_the_located_error(tmp_path: Path) -> None:
     assert run.returncode == 2, run.stdout + run.stderr
     assert f"{path}:4: key 'stpes': unknown key" in run.stdout.replace("\n", "")
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_pytest_states_the_suffix_of_a_yaml_file_it_was_given_that_is_no_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "fee.yaml"  # a scenario, but not named *.scenario.yaml: never silently "no tests ran"
+    path.write_text(GOOD, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", str(path), "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"{path}: key '(file)': not a scenario file: scenario files are named *.scenario.yaml" in run.stdout

@@ -156,7 +156,7 @@ def test_what_fbs_still_refuses_is_quarantined_visible_and_replayable(
         database_url,
         "--fbs-url",
         engine_world.world["fbs"],
-        "--debtor-url",
+        "--debtor",
         f"kmd-opus={engine_world.world['kmd-opus']}",
         "--callback-token",
         f"kmd-opus={TOKEN}",

@@ -58,7 +58,7 @@ def engine_url(tmp_path: Path) -> Iterator[str]:
             f"sqlite:///{tmp_path / 'engine.sqlite'}",
             "--fbs-url",
             fbs.url,
-            "--debtor-url",
+            "--debtor",
             f"kmd-opus={debtor.url}",
             "--port",
             str(port),

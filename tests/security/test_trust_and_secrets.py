@@ -72,7 +72,7 @@ class _Engine:
         self.stderr_file = tmp_path / f"engine-{uuid.uuid4().hex[:6]}.err"
         command = [sys.executable, "-m", "harness.cli", "engine", "serve", "--db"]
         command += [f"sqlite:///{tmp_path / 'engine.sqlite'}", "--fbs-url", CLOSED, "--port", str(self.port)]
-        command += ["--debtor-url", f"kmd-opus={CLOSED}", "--interval", "5", *args]
+        command += ["--debtor", f"kmd-opus={CLOSED}", "--interval", "5", *args]
         clean = {k: v for k, v in os.environ.items() if not k.startswith("OIR_")}
         with self.stderr_file.open("wb") as stderr:
             self.process = subprocess.Popen(
@@ -127,7 +127,7 @@ def _callback(url: str, token: str, cvr: str) -> httpx.Response:
 
 
 def test_the_engine_refuses_to_start_without_a_callback_token_for_every_vendor(tmp_path: Path) -> None:
-    engine = _Engine(tmp_path, "--debtor-url", f"eg={CLOSED}", "--callback-token", "eg=eg-secret")
+    engine = _Engine(tmp_path, "--debtor", f"eg={CLOSED}", "--callback-token", "eg=eg-secret")
     try:
         returncode = engine.process.wait(timeout=60)  # an engine that starts anyway never returns here
     except subprocess.TimeoutExpired:
@@ -142,7 +142,7 @@ def test_the_engine_refuses_to_start_without_a_callback_token_for_every_vendor(t
 def test_the_public_development_token_is_no_production_credential() -> None:
     result = CliRunner().invoke(
         app,
-        ["engine", "cycle", "--fbs-url", CLOSED, "--debtor-url", f"kmd-opus={CLOSED}", "--token", "engine-secret"],
+        ["engine", "cycle", "--fbs-url", CLOSED, "--debtor", f"kmd-opus={CLOSED}", "--token", "engine-secret"],
         env={"OIR_CALLBACK_TOKENS": f"kmd-opus={DEV_TOKEN}"},
     )
     assert result.exit_code == 2
@@ -174,7 +174,7 @@ def test_secrets_from_the_environment_or_files_and_the_dev_token_refused(tmp_pat
         (tmp_path / "callbacks").write_text("# vendor callback tokens\nkmd-opus=opus-secret\neg=eg-secret\n")
         args = ("--token-file", str(tmp_path / "token"), "--callback-tokens-file", str(tmp_path / "callbacks"))
         env = {}
-    engine = _Engine(tmp_path, "--debtor-url", f"eg={CLOSED}", *args, env=env)
+    engine = _Engine(tmp_path, "--debtor", f"eg={CLOSED}", *args, env=env)
     try:
         health = engine.health()
         assert "development" not in health and "warnings" not in health
