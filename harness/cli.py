@@ -4,6 +4,7 @@ command one call to its options-to-exit-code function — `certification/command
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -395,6 +396,8 @@ def engine_migrate(
     feed_from: str = typer.Option(
         None,
         "--feed-from",
+        metavar="CURSOR",
+        show_default=False,
         envvar="OIR_FEED_FROM",
         help="The extract's cut-off (FBS's feed cursor when it wrote the extract, e.g. c-00001234): the "
         "engine's feed starts there, so nothing in the extract is sent again and nothing after it is missed",
@@ -403,6 +406,13 @@ def engine_migrate(
     """Migrate historic open claims with their history (original amount, write-downs, SRB, reminders): a
     trial extract (--dry-run) or the final extract (each claim once)."""
     from .engine_commands import EngineOptions, debtors, run_migrate
+
+    if feed_from is not None and not re.fullmatch(r"c-[0-9]{8}", feed_from):
+        typer.echo(
+            f"error: --feed-from {feed_from!r} is no FBS feed cursor (c- and 8 digits, as the extract gives it)",
+            err=True,
+        )
+        raise typer.Exit(2)
 
     options = EngineOptions(
         db, fbs_url, debtors(debtor, debtor_url), callback_token, callback_tokens_file, token, token_file, dev, header

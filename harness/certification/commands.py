@@ -7,6 +7,7 @@ sessions.py); a usage or configuration error is a clear message, never a traceba
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -207,7 +208,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
             return _usage(console, str(exc))
         verdicts.append(result.verdict)
         done.append(result)
-        print_result(console, result, folder, certificate)
+        print_result(console, result, folder, certificate, partial=only)
         _waiting_note(console, result)
     print_table(console, done)
     return _exit_code(verdicts)
@@ -341,6 +342,10 @@ _PUBLIC_TOKEN = (
 
 def _addresses_problem(options: CertifyOptions) -> str | None:
     """What is wrong with the bind address and the advertised URLs, if anything."""
+    try:
+        socket.getaddrinfo(options.bind, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        return f"--bind {options.bind!r} is no address to listen on: {exc}"
     advertised = [("--callback-url", options.callback_url, "--callback-port", options.callback_port)]
     advertised.append(("--psrm-url", options.psrm_url, "--psrm-port", options.psrm_port))
     for option, url, port_option, port in advertised:

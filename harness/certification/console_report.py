@@ -69,7 +69,13 @@ def certify_progress(console: Console, profile: str) -> Iterator[Callable[[str],
         yield step
 
 
-def print_result(console: Console, result: CertificationResult, folder: Path, certificate: Path | None) -> None:
+def print_result(
+    console: Console,
+    result: CertificationResult,
+    folder: Path,
+    certificate: Path | None,
+    partial: list[str] | None = None,
+) -> None:
     """One profile's outcome as whole lines: the verdict, each failed or erring check (first), and
     every requirement outcome with the IDs, then where the report is."""
     style = STYLE[result.verdict]
@@ -109,7 +115,12 @@ def print_result(console: Console, result: CertificationResult, folder: Path, ce
         if ids:
             line(f"{OUTCOME_LABELS[outcome]}: {', '.join(ids)}")
     line(f"report: {folder / 'index.html'}")
-    line(f"certificate: {certificate or 'none while a check of the session waits'}")
+    if partial is not None:
+        line(f"partial run (--only {', '.join(partial)}): the other checks not run; no certificate", "bold")
+    elif certificate is None:
+        line("certificate: none while a check of the session waits")
+    if certificate is not None:
+        line(f"certificate: {certificate}")
 
 
 def print_table(console: Console, results: list[CertificationResult]) -> None:

@@ -66,16 +66,26 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--scenarios": ["--scenarios=maybe"],
         "--only": ["no-such-check", "scenario no-such-*"],
         "--last-failed": ["--last-failed=maybe"],  # without an earlier report: tests/certification
+        "--bind": ["256.1.1.1"],
+        "--callback-url": ["not-a-url"],
+        "--psrm-url": ["not-a-url"],
+        "--wait": ["--wait=maybe"],
+        "--resume": ["no-such-session"],
+        "--resume-early": ["--resume-early=maybe"],
+        "--new-session": ["--new-session=maybe"],
     },
     "verify-certificate": {
         "file": [MISSING, A_FILE],
         "--public-key": ["not-a-key"],
         "--export-public-key": [MISSING],
+        "--output": ["xml"],
     },
     "rollout": {
         "--reports": [A_FILE],
         "--routes": [MISSING],
         "--html": [MISSING],
+        "--output": ["xml"],
+        "--wave": ["x", "9"],
         "--public-key": ["not-a-key"],
     },
     "run": {
@@ -101,6 +111,7 @@ BAD: dict[str, dict[str, list[str]]] = {
         "extract": [MISSING, "{tmp}"],
         "--dry-run": ["--dry-run=maybe"],
         "--report": [MISSING],
+        "--feed-from": ["x", "c-12"],
     },
     "engine serve": {
         **_ENGINE,
