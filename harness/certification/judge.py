@@ -15,7 +15,9 @@ ends in exactly one outcome:
 - NOT APPLICABLE — the catalogue says it binds only systems with a capability (`requires:`) the profile
   does not declare; a check that cites it does not cite it for this profile, so it is never passed;
 - NOT VERIFIED, with the reason — only checks that did not run, or a failed scenario that stopped
-  before it got to it, cite it.
+  before it got to it, cite it; or no behaviour of the system judged can break it (`unverifiable`: against
+  a vendor's system, what the catalogue marks `vendor_unverified`), so a check that held proves nothing
+  about it — a failure still fails it.
 One failure without a deviation's cover makes the system NOT_CERTIFIED; accepted deviations alone make
 it CERTIFIED_WITH_DEVIATIONS; nothing not run, not applicable or not verified ever counts as passed.
 """
@@ -138,10 +140,13 @@ def judge(
     *,
     not_applicable: Mapping[str, str] | None = None,
     how: str = REAL_TIME,
+    unverifiable: Mapping[str, str] | None = None,
 ) -> Judgement:
     """Judge the checks of one run. `not_applicable` maps each requirement the profile's capabilities
     rule out to the reason (`contracts.requirements.not_applicable`); `how` is how a requirement a check
-    verified was verified."""
+    verified was verified; `unverifiable` maps each requirement no behaviour of the system judged can
+    break to the reason: a check that held does not verify it (`contracts.requirements.vendor_unverified`)."""
+    cannot = dict(unverifiable or {})
     absent = dict(not_applicable or {})
     active = {d.requirement: d for d in deviations if d.active_on(today)}
     lapsed = {d.requirement: d for d in deviations if not d.active_on(today) and d.requirement not in active}
@@ -191,6 +196,8 @@ def judge(
             outcomes[rid] = RequirementOutcome(rid, "failed", tuple(failed[rid]))
         elif rid in accepted:
             outcomes[rid] = RequirementOutcome(rid, "accepted-deviation", tuple(accepted[rid]))
+        elif rid in verified and rid in cannot:
+            outcomes[rid] = RequirementOutcome(rid, "not-verified", tuple(verified[rid]), reason=cannot[rid])
         elif rid in verified:
             outcomes[rid] = RequirementOutcome(rid, "verified", tuple(verified[rid]), how=how)
         else:

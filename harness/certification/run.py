@@ -19,7 +19,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -28,23 +28,34 @@ from typing import Any
 
 from contracts import wire_client
 from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
+from contracts.checks.pact import INTERACTION_REQUIREMENTS, pact_interactions
 from contracts.municipalities import for_vendor
 from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
-from contracts.requirements import not_applicable
+from contracts.requirements import not_applicable, vendor_unverified
 from contracts.specs import spec_digest
 from scenarios.reporters import write_har
 
 from ..callback_relay import CallbackRelay
 from ..scenario_world import VendorSystem
 from ..servers import ServerError, ServerThread
-from ..topology import simulator_server
+from ..topology import scoped_tokens, simulator_server
 from .errors import CounterpartStartError
 from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judgement, judge
-from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
+from .pacts import (
+    CHECK_PREFIX,
+    DEBTOR_CONTRACT,
+    PactInteraction,
+    PactPart,
+    debtor_consumers,
+    debtor_pact_files,
+    verify_debtor_pacts,
+)
 from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
-from .target import CALLBACK_TOKEN, Counterparts, Target
+from .selection import FUZZ_CHECK, Selection, selection
+from .target import CALLBACK_TOKEN, FOREIGN_TOKEN, Counterparts, Target
 
+FUZZ_NOT_RUN = -1  # FuzzResult.exit_code of a run that did not fuzz (not selected); its summary says why
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
 __all__ = [
     "CALLBACK_TOKEN",
@@ -63,7 +74,15 @@ def check_outcomes(
     """Every check of a run, in report order: its name, the requirement IDs it cites, whether it
     passed, and whether it ran at all (a check this target could not run is never a pass)."""
     return (
-        [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
+        [
+            CheckOutcome(
+                FUZZ_CHECK,
+                tuple(fuzz.requirements),
+                fuzz.passed,
+                ran=fuzz.exit_code != FUZZ_NOT_RUN,
+                reason=fuzz.summary if fuzz.exit_code == FUZZ_NOT_RUN else "",
+            )
+        ]
         + [
             CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran, reason="" if p.ran else p.message)
             for p in probes
@@ -160,6 +179,23 @@ def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
         raise CounterpartStartError(f"cannot start {what}{port}: {exc} (is the port in use?)") from exc
 
 
+def _pacts_not_selected(profile: Profile, chosen: Selection) -> PactPart:
+    """The pact part of a run that selected none of its interactions: each one not run, saying why."""
+    interactions = [
+        PactInteraction(
+            check=f"{CHECK_PREFIX} {consumer}: {description}",
+            consumer=consumer,
+            description=description,
+            requirements=list(INTERACTION_REQUIREMENTS.get(description, ())),
+            passed=False,
+            evidence=[chosen.reason],
+            ran=False,
+        )
+        for consumer, description, _ in pact_interactions(debtor_pact_files(profile))
+    ]
+    return PactPart(DEBTOR_CONTRACT, list(debtor_consumers(profile)), {}, 0.0, interactions)
+
+
 @contextmanager
 def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator[tuple[str, Counterparts]]:
     """PSRM, the callback relay and (when simulated) the debtor system; yields the debtor's URL."""
@@ -181,6 +217,7 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
             psrm_url=psrm.url,
             callback_url=fagsystem.url,
             callback_token=target.callback_token,
+            tokens=scoped_tokens({FOREIGN_TOKEN: tuple(m.cvr for m in for_vendor(profile.name)[1:])}),
         )
         debtor = _start(stack, debtor_server, "the simulator")
         yield debtor.url, counterparts
@@ -200,12 +237,15 @@ def certify_profile(
     announce: Callable[[Counterparts], None] | None = None,
     progress: Callable[[str], None] | None = None,
     scenarios: bool = False,
+    only: Collection[str] = (),
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
-    counterparts' URLs before any check runs; `progress` is told each step as it starts."""
+    counterparts' URLs before any check runs; `progress` is told each step as it starts; `only` limits
+    the run to the checks it names (selection.py): the others are reported not run, never passed."""
     target = target or Target()
     profile = profile or load_profile(profile_name)
+    chosen = selection(only, profile.name, vendor=not target.simulated) if only else Selection()
     out.mkdir(parents=True, exist_ok=True)
     started_at = now or datetime.now(UTC)  # real time: when the run happened
     started = time.monotonic()  # real time: how long the run took
@@ -219,15 +259,18 @@ def certify_profile(
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
-        fuzz = run_schemathesis(
-            vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
-            debtor_url,
-            out,
-            seed,
-            max_examples,
-            target.token,
-            session,
-        )
+        if chosen.selects(FUZZ_CHECK):
+            fuzz = run_schemathesis(
+                vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
+                debtor_url,
+                out,
+                seed,
+                max_examples,
+                target.token,
+                session,
+            )
+        else:
+            fuzz = FuzzResult(passed=False, exit_code=FUZZ_NOT_RUN, summary=chosen.reason)
 
         def advance(days: int) -> bool:
             """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
@@ -257,19 +300,27 @@ def certify_profile(
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
             data_salt=0 if target.simulated else uuid.uuid4().int & 0xFFFFFFFF,
+            foreign_token=FOREIGN_TOKEN if target.simulated else target.foreign_token,
+            selected=chosen.selects,
+            not_selected=chosen.reason,
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
-        pact = verify_debtor_pacts(
-            profile,
-            debtor_url,
-            target.token,
-            municipality_cvr=municipalities[0].cvr,
-            session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
-            log=out / "pact-verification.log",
-        )
+        if chosen.selects_any(CHECK_PREFIX):
+            pact = verify_debtor_pacts(
+                profile,
+                debtor_url,
+                target.token,
+                municipality_cvr=municipalities[0].cvr,
+                session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
+                log=out / "pact-verification.log",
+            )
+        else:
+            pact = _pacts_not_selected(profile, chosen)
         for interaction in pact.interactions:
             interaction.requirements = [r for r in interaction.requirements if r not in absent]
+            if interaction.ran and not chosen.selects(interaction.check):
+                interaction.passed, interaction.ran, interaction.evidence = False, False, [chosen.reason]
         if scenarios:
             step("scenarios (the profile's bundled suite, end to end)")
             vendor = None
@@ -277,7 +328,9 @@ def certify_profile(
                 vendor = VendorSystem(
                     profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_url, relay
                 )
-            scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
+            scenario_check = run_profile_scenarios(
+                profile.name, out, vendor=vendor, absent=absent, selected=chosen.selects, not_selected=chosen.reason
+            )
     write_har(exchanges, out / "evidence" / "probes.har")
     judgement = judge(
         check_outcomes(fuzz, probes, pact, scenario_check),
@@ -285,6 +338,7 @@ def certify_profile(
         started_at.date(),
         not_applicable=absent,
         how=SIMULATOR_TIME if target.simulated else REAL_TIME,
+        unverifiable={} if target.simulated else vendor_unverified(),
     )
     return CertificationResult(
         profile=profile.name,

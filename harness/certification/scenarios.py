@@ -20,7 +20,7 @@ A requirement the profile's capabilities rule out is never cited (`absent`): it 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,10 +129,17 @@ def _cited(requirements: tuple[str, ...], absent: Collection[str]) -> list[str]:
 
 
 def run_profile_scenarios(
-    profile: str, out: Path, *, vendor: VendorSystem | None = None, absent: Collection[str] = ()
+    profile: str,
+    out: Path,
+    *,
+    vendor: VendorSystem | None = None,
+    absent: Collection[str] = (),
+    selected: Callable[[str], bool] | None = None,
+    not_selected: str = "not selected",
 ) -> ScenarioCheck:
-    """Run the profile's scenarios (against `vendor`'s system, those that can); write their report to
-    `out/scenarios/`. `absent` are the requirements that do not apply to the profile: never cited."""
+    """Run the profile's scenarios (against `vendor`'s system, those that can; of those, the ones
+    `selected` picks by check name — the others are not run, `not_selected` says why); write their report
+    to `out/scenarios/`. `absent` are the requirements that do not apply to the profile: never cited."""
     check = ScenarioCheck(report="scenarios/index.html")
     capabilities = profile_capabilities(profile)
     applicable = []
@@ -148,6 +155,10 @@ def run_profile_scenarios(
             ScenarioSkip(s.id, reasons[s.id], _cited(s.covers, absent)) for s in applicable if reasons[s.id]
         ]
         applicable = [s for s in applicable if not reasons[s.id]]
+    if selected is not None:
+        skipped = [s for s in applicable if not selected(f"scenario {s.id}")]
+        check.not_run += [ScenarioSkip(s.id, not_selected, _cited(s.covers, absent)) for s in skipped]
+        applicable = [s for s in applicable if s not in skipped]
     started = time.monotonic()  # real time: how long the scenarios took
     recorder = Recorder()
     bus = EventBus()

@@ -17,6 +17,8 @@ from .errors import TargetUnreachableError
 
 DEV_TOKEN = "oir-dev-token"
 CALLBACK_TOKEN = "certification-callback-token"
+# the credential of another municipality the harness gives its own simulator, to prove it is refused
+FOREIGN_TOKEN = "certification-foreign-municipality-token"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class Target:
     callback_token: str = CALLBACK_TOKEN
     callback_port: int = 0
     psrm_port: int = 0
+    # a credential the vendor issued to another municipality or fagsystem: it must not act for the one
+    # certified (None against a vendor: that check is not run; the simulator gets FOREIGN_TOKEN)
+    foreign_token: str | None = None
 
     @property
     def simulated(self) -> bool:
