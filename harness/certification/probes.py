@@ -83,7 +83,9 @@ class DebtorConversation:
         sent = wire_client.exchange(http, method, path, body=body, headers=headers, **kwargs)
         response = sent.response
         # evidence: no token, in a header, a body or the URL
-        recorded = redact_exchange(sent.record("debtor", headers.get(wire_client.TRANSACTION_TIME, wire_client.FIXED_SENT_AT)))
+        recorded = redact_exchange(
+            sent.record("debtor", headers.get(wire_client.TRANSACTION_TIME, wire_client.FIXED_SENT_AT))
+        )
         self.exchanges.append(recorded)
         shown = recorded["response_body"]
         text = "" if shown is None else shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
