@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from contracts.checks.fuzz import FuzzResult
 from contracts.checks.pact import INTERACTION_REQUIREMENTS, pact_interactions
@@ -64,6 +65,12 @@ class Selection:
 
 
 def planned_checks(profile: str, *, vendor: bool) -> list[PlannedCheck]:
+    """Every check of a certification of `profile` (see `_planned`)."""
+    return list(_planned(profile, vendor))
+
+
+@lru_cache(maxsize=16)  # the bundled suite and the pact files are read once per process
+def _planned(profile: str, vendor: bool) -> tuple[PlannedCheck, ...]:
     """Every check of a certification of `profile` (against a vendor's system when `vendor`) that applies
     to the profile, with the requirements it cites there; checks that may turn out not run at run time
     (a probe or pact interaction needing a clock a real system lacks) are listed too."""
@@ -82,7 +89,7 @@ def planned_checks(profile: str, *, vendor: bool) -> list[PlannedCheck]:
     for scenario in load_suite([BUNDLED_SUITES]):
         if scenario.applies_to(profile, capabilities) and (not vendor or scenario.runs_against_vendor()):
             checks.append(PlannedCheck(f"{SCENARIO_PREFIX} {scenario.id}", cited(scenario.covers)))
-    return checks
+    return tuple(checks)
 
 
 def checks_citing(requirement: str, profile: str, *, vendor: bool) -> list[str]:

@@ -19,6 +19,14 @@ MISBEHAVIOURS: dict[str, str] = {
     "error_500_on_bad_input": "answers 500 instead of a 4xx problem to a request that breaks the contract",
     "ignore_annulment": "acknowledges an annulment but leaves the claim active and payable",
 }
+# The requirement × misbehaviour matrix (tests/support/requirement_matrix.py): business-rule bugs a
+# vendor's system could have, which an ASGI wrapper around the simulator cannot make.
+MISBEHAVIOURS.update(
+    {
+        "ignore_write_down": "acknowledges a write-down (RetFordringTilstand) but leaves the balance as it was",
+        "ignore_liability_change": "acknowledges a change of liable party (AendrHaeftelse) but keeps the old one",
+    }
+)
 
 
 def active(settings: Mapping[str, Any], name: str) -> bool:
