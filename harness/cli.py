@@ -82,6 +82,22 @@ def certify(
         "--scenarios/--no-scenarios",
         help="Also run the profile's bundled scenarios end to end (against a vendor's system: those that can meet one)",
     ),
+    only: list[str] = typer.Option(
+        None,
+        "--only",
+        show_default=False,
+        help="Run only these checks (schemathesis, a probe's name, pact, scenario, 'scenario ID', …; repeatable): "
+        "the others are reported not run, and no certificate is issued",
+    ),
+    foreign_token: str = typer.Option(
+        None,
+        envvar="OIR_FOREIGN_TOKEN",
+        show_default=False,
+        help="A token the vendor issued to another municipality or fagsystem: it must not act for this one",
+    ),
+    foreign_token_file: Path = typer.Option(
+        None, dir_okay=False, show_default=False, help="Read --foreign-token from this file"
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
     signed reports; exit 0 certified, 1 not, 2 usage error."""
@@ -105,6 +121,8 @@ def certify(
         signing_key=signing_key,
         validity_days=validity_days,
         scenarios=scenarios,
+        only=tuple(only or ()),
+        foreign_token=secret(foreign_token, foreign_token_file, "--foreign-token"),
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

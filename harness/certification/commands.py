@@ -41,6 +41,8 @@ class CertifyOptions:
     signing_key: str | None
     validity_days: int
     scenarios: bool = True  # run the profile's bundled scenarios (against a vendor: those that can meet one)
+    only: tuple[str, ...] = ()  # run only these checks (selection.py): no certificate is issued
+    foreign_token: str | None = None  # a credential of another municipality or fagsystem (vendor mode)
 
 
 def _usage(console: Console, message: str) -> int:
@@ -71,6 +73,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_token=options.callback_token or CALLBACK_TOKEN,
         callback_port=options.callback_port,
         psrm_port=options.psrm_port,
+        foreign_token=options.foreign_token,
     )
     table = Table(title="ØiR certification")
     columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")
@@ -78,7 +81,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         table.add_column(column, overflow="fold")
     all_certified = True
     for name in chosen:
-        from .report import write_report
+        from .report import write_report, write_results
 
         folder = options.out / name
         try:
@@ -109,8 +112,13 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
                     announce=None if target.simulated else lambda c: _announce(console, c, target),
                     progress=step,
                     scenarios=options.scenarios,
+                    only=options.only,
                 )
-            certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
+            if options.only:  # not every check ran: a diagnosis, never a certificate
+                write_results(result, folder)
+                certificate = f"no certificate (limited to {', '.join(options.only)}); {folder / 'results.json'}"
+            else:
+                certificate = str(write_report(result, folder, key=key, validity_days=options.validity_days))
         except CertificationError as exc:
             return _usage(console, str(exc))
         all_certified &= result.certified

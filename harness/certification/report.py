@@ -67,6 +67,12 @@ def write_report(
     validity_days: int = VALIDITY_DAYS,
 ) -> Path:
     """Write the four files; returns the certificate's path. `key` signs it (default: the harness key)."""
+    write_results(result, folder)
+    return write_certificate(result, folder, key or harness_key(), validity_days)
+
+
+def write_results(result: CertificationResult, folder: Path) -> None:
+    """Write results.json, junit.xml and index.html (a run limited to some checks issues no certificate)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(
         mask_cpr_in_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False)), encoding="utf-8"
@@ -78,7 +84,6 @@ def write_report(
         result=result, coverage=coverage, labels=LABELS, notes=notes, verdict=result.verdict
     )
     (folder / "index.html").write_text(mask_cpr_in_text(html), encoding="utf-8")
-    return write_certificate(result, folder, key or harness_key(), validity_days)
 
 
 def write_certificate(

@@ -4,6 +4,7 @@ requirement no behaviour of the vendor's system can break (`vendor_unverified`) 
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -47,3 +48,22 @@ def test_a_requirement_no_vendor_behaviour_can_break_is_not_verified_but_can_sti
     assert "a debtor system cannot break" in held.outcomes["FBS-FEED"].reason
     broke = judge([CheckOutcome("scenario x", ("FBS-FEED",), False)], (), date(2026, 1, 5), unverifiable=unverifiable)
     assert broke.verdict == NOT_CERTIFIED and broke.failed == ["FBS-FEED"]
+
+
+def test_oir_certify_only_writes_the_results_but_no_certificate(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    runner = CliRunner()
+    args = ["certify", "--profile", "eg", "--out", str(tmp_path), "--no-scenarios"]
+    result = runner.invoke(app, [*args, "--only", "credentials", "--only", "header-block"])
+    assert result.exit_code == 0, result.output
+    assert "no certificate" in result.output
+    folder = tmp_path / "eg"
+    assert (folder / "results.json").exists() and not (folder / "certificate.json").exists()
+    results = json.loads((folder / "results.json").read_text())
+    assert sorted(results["requirements"]["passed"]) == ["MSG-CREDENTIALS", "MSG-HEADER-BLOCK"]
+    unknown = runner.invoke(app, [*args, "--only", "credentails"])
+    assert unknown.exit_code == 2 and "'credentails': no such check" in unknown.output
+    assert "Traceback" not in unknown.output

@@ -10,6 +10,7 @@ requirements the matrix covers — none it could not fail.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,34 @@ def test_a_full_conforming_certification_passes_only_what_the_matrix_can_fail(tm
         assert result.judgement.outcomes[requirement].reason
     for check in NOT_RUN_AGAINST_A_VENDOR:
         assert result.status(check) == "not-run", check
+
+
+def test_oir_certify_fails_a_vendor_that_takes_calls_without_a_token_on_the_credentials_requirement(
+    tmp_path: Path,
+) -> None:
+    """From the command line, as a vendor's engineer runs it: the credentials checks only, the other
+    municipality's token from the environment; the vendor's bug fails MSG-CREDENTIALS and nothing else."""
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+    from tests.support.vendor_bugs import Bug
+
+    case = Case("MSG-CREDENTIALS", "credentials", Bug("no-token", "HentDebitorkonto"))
+    psrm_port, callback_port = free_port(), free_port()
+    with misbehaving_system(case, "kmd-opus", psrm_port=psrm_port, callback_port=callback_port) as debtor:
+        ports = ["--psrm-port", str(psrm_port), "--callback-port", str(callback_port)]
+        only = ["--only", "credentials", "--only", "foreign-credentials"]
+        result = CliRunner().invoke(
+            app,
+            ["certify", "--profile", "kmd-opus", "--debtor-url", debtor.url, *ports, "--out", str(tmp_path), *only],
+            env={"OIR_FOREIGN_TOKEN": VENDOR_FOREIGN_TOKEN},
+        )
+    assert result.exit_code == 1, result.output
+    assert VENDOR_FOREIGN_TOKEN not in result.output
+    results = json.loads((tmp_path / "kmd-opus" / "results.json").read_text())
+    assert results["verdict"] == NOT_CERTIFIED
+    assert results["requirements"]["failed"] == ["MSG-CREDENTIALS"]
+    assert results["requirements"]["passed"] == ["ROUTE-CREDENTIALS"]
+    probe = next(p for p in results["probes"] if p["name"] == "credentials")
+    assert "HentDebitorkonto without a token answered 200" in probe["message"]
+    assert not (tmp_path / "kmd-opus" / "certificate.json").exists()
