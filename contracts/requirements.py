@@ -3,6 +3,9 @@
 A requirement may bind only systems with a capability (`requires: b03_payment`): for a profile that
 declares the capability absent it is not applicable — certification reports it as such, never as
 passed or failed (`not_applicable`).
+A requirement no behaviour of a vendor's debtor system can break in a certification against that system
+(`vendor_unverified: REASON`) is never reported passed there, only not verified, with the reason
+(`vendor_unverified`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .profile import CAPABILITIES
 from .yaml_data import safe_load
 
 CATALOGUE = Path(__file__).resolve().parent / "requirements.yaml"
-_KEYS = ("id", "area", "text", "requires")
+_KEYS = ("id", "area", "text", "requires", "vendor_unverified")
 
 
 class RequirementCatalogueError(ContractError, ValueError):
@@ -32,6 +35,7 @@ class Requirement:
     area: str
     text: str
     requires: str | None = None  # the capability a profile must declare for the rule to apply
+    vendor_unverified: str | None = None  # why a certification against a vendor's system cannot verify it
 
     def applies_to(self, capabilities: Iterable[str]) -> bool:
         return self.requires is None or self.requires in set(capabilities)
@@ -58,7 +62,10 @@ def load_requirements() -> dict[str, Requirement]:
             raise RequirementCatalogueError(
                 f"{CATALOGUE}: {row['id']} requires unknown capability {requires!r}; known: {', '.join(CAPABILITIES)}"
             )
-        catalogue[row["id"]] = Requirement(row["id"], row["area"], row["text"], requires)
+        unverified = row.get("vendor_unverified")
+        if unverified is not None and not (isinstance(unverified, str) and unverified.strip()):
+            raise RequirementCatalogueError(f"{CATALOGUE}: {row['id']}: vendor_unverified must be a reason (text)")
+        catalogue[row["id"]] = Requirement(row["id"], row["area"], row["text"], requires, unverified)
     return catalogue
 
 
@@ -69,4 +76,14 @@ def not_applicable(capabilities: Iterable[str]) -> dict[str, str]:
         rid: f"the profile does not declare the capability {requirement.requires}"
         for rid, requirement in load_requirements().items()
         if not requirement.applies_to(held)
+    }
+
+
+def vendor_unverified() -> dict[str, str]:
+    """Each catalogue requirement that a certification against a vendor's own system cannot verify (no
+    behaviour of that system can break it there), with why: reported not verified, never passed."""
+    return {
+        rid: f"not verifiable against a vendor's system: {requirement.vendor_unverified}"
+        for rid, requirement in load_requirements().items()
+        if requirement.vendor_unverified
     }

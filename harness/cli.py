@@ -167,6 +167,15 @@ def certify(
         "--last-failed",
         help="Re-run only the checks that failed in the profile's last report under --out; no certificate",
     ),
+    foreign_token: str = typer.Option(
+        None,
+        envvar="OIR_FOREIGN_TOKEN",
+        show_default=False,
+        help="A token the vendor issued to another municipality or fagsystem: it must not act for this one",
+    ),
+    foreign_token_file: Path = typer.Option(
+        None, dir_okay=False, show_default=False, help="Read --foreign-token from this file"
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
     signed reports; exit 0 certified, 1 not, 2 usage error, 3 a session waits for the next bank day."""
@@ -200,6 +209,7 @@ def certify(
         psrm_url=psrm_url,
         only=tuple(only or ()),
         last_failed=last_failed,
+        foreign_token=secret(foreign_token, foreign_token_file, "--foreign-token"),
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from contracts.profile import PROFILE_NAMES
 from simulators import factory
+from simulators.kernel import DEV_TOKEN, Principal
 
 from .servers import ServerThread
 
@@ -45,6 +46,14 @@ class SimulatedWorld:
 
 def _port(ports: dict[str, int] | None, name: str) -> int:
     return (ports or {}).get(name, 0)
+
+
+def scoped_tokens(scoped: dict[str, tuple[str, ...]]) -> dict[str, Principal]:
+    """A simulator's tokens: the development token (every municipality) and each of `scoped`, a token
+    that may act only for the municipalities (CVRs) given — another municipality's credential."""
+    tokens = {DEV_TOKEN: Principal("dev")}
+    tokens.update({token: Principal(f"scoped-{i}", frozenset(cvrs)) for i, (token, cvrs) in enumerate(scoped.items())})
+    return tokens
 
 
 def simulator_server(

@@ -81,6 +81,7 @@ class CertifyOptions:
     psrm_url: str | None = None  # PSRM's URL as the vendor's system reaches it
     only: tuple[str, ...] = ()  # run only these checks (names or patterns; selection.py)
     last_failed: bool = False  # … and those that failed in the profile's last report
+    foreign_token: str | None = None  # a credential of another municipality or fagsystem (vendor mode)
 
 
 def _usage(console: Console, message: str) -> int:
@@ -155,6 +156,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         bind=options.bind,
         callback_url=callback_url,
         psrm_url=psrm_url,
+        foreign_token=options.foreign_token,
     )
     verdicts = []
     done = []

@@ -26,7 +26,9 @@ ends in exactly one outcome:
 - NOT VERIFIED, with the reason — only checks that did not run, that ended in a harness ERROR, or a
   failed scenario that stopped before it got to it, cite it; or no check of the run cites it at all
   (`uncited`: every catalogue requirement that applies to the profile gets an outcome, so doing less —
-  `--no-scenarios` — never makes a report look cleaner).
+  `--no-scenarios` — never makes a report look cleaner); or no behaviour of the system judged can break
+  it (`unverifiable`: against a vendor's system, what the catalogue marks `vendor_unverified`), so a
+  check that held proves nothing about it — a failure still fails it.
 One failure without a deviation's cover makes the system NOT_CERTIFIED; so does a harness ERROR (what
 the check was to show was not shown); otherwise a waiting check makes the run WAITING (no certificate
 until the session is resumed and complete); accepted deviations alone make it CERTIFIED_WITH_DEVIATIONS;
@@ -180,11 +182,15 @@ def judge(
     not_applicable: Mapping[str, str] | None = None,
     how: str = REAL_TIME,
     uncited: Mapping[str, str] | None = None,
+    unverifiable: Mapping[str, str] | None = None,
 ) -> Judgement:
     """Judge the checks of one run. `not_applicable` maps each requirement the profile's capabilities
     rule out to the reason (`contracts.requirements.not_applicable`); `how` is how a requirement a check
     verified was verified; `uncited` maps every other catalogue requirement of the profile to why it
-    is not verified should no check of the run decide it (coverage.py)."""
+    is not verified should no check of the run decide it (coverage.py); `unverifiable` maps each
+    requirement no behaviour of the system judged can break to the reason: a check that held does not
+    verify it (`contracts.requirements.vendor_unverified`)."""
+    cannot = dict(unverifiable or {})
     absent = dict(not_applicable or {})
     active = {d.requirement: d for d in deviations if d.active_on(today)}
     lapsed = {d.requirement: d for d in deviations if not d.active_on(today) and d.requirement not in active}
@@ -244,6 +250,8 @@ def judge(
         elif rid in waiting:  # a waiting check may still fail it: never verified meanwhile
             reason = "; ".join(f"{name}: waiting, resumes {when}" for name, when in waiting[rid])
             outcomes[rid] = RequirementOutcome(rid, "waiting", tuple(n for n, _ in waiting[rid]), reason=reason)
+        elif rid in verified and rid in cannot:
+            outcomes[rid] = RequirementOutcome(rid, "not-verified", tuple(verified[rid]), reason=cannot[rid])
         elif rid in verified:
             outcomes[rid] = RequirementOutcome(rid, "verified", tuple(verified[rid]), how=how)
         else:

@@ -68,6 +68,15 @@ def write_report(
 ) -> Path | None:
     """Write the four files; returns the certificate's path, or None while a check of the session waits
     (no certificate then). `key` signs it (default: the harness key)."""
+    write_results(result, folder)
+    if result.waiting and result.verdict != NOT_CERTIFIED:
+        (folder / "certificate.json").unlink(missing_ok=True)  # an earlier run's must not stand for this one
+        return None
+    return write_certificate(result, folder, key or harness_key(), validity_days)
+
+
+def write_results(result: CertificationResult, folder: Path) -> None:
+    """Write results.json, junit.xml and index.html (a run limited to some checks issues no certificate)."""
     folder.mkdir(parents=True, exist_ok=True)
     wrong = failures(result)
     document = {"verdict": result.verdict, "failures": [f.as_json() for f in wrong], **result.as_json()}
@@ -89,10 +98,6 @@ def write_report(
         counts=check_counts(result),
     )
     (folder / "index.html").write_text(mask_cpr_in_text(html), encoding="utf-8")
-    if result.waiting and result.verdict != NOT_CERTIFIED:
-        (folder / "certificate.json").unlink(missing_ok=True)  # an earlier run's must not stand for this one
-        return None
-    return write_certificate(result, folder, key or harness_key(), validity_days)
 
 
 def write_certificate(

@@ -33,14 +33,14 @@ from contracts import wire_client
 from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
 from contracts.municipalities import for_vendor
 from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
-from contracts.requirements import not_applicable
+from contracts.requirements import not_applicable, vendor_unverified
 from contracts.specs import spec_digest
 from scenarios.reporters import write_har
 
 from ..callback_relay import CallbackRelay, write_journal
 from ..scenario_world import VendorSystem
 from ..servers import ServerError, ServerThread
-from ..topology import simulator_server
+from ..topology import scoped_tokens, simulator_server
 from .certificate import rfc3339
 from .coverage import uncited_reasons
 from .errors import CounterpartStartError
@@ -56,10 +56,11 @@ from .judge import (
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, resume_probes, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
-from .selection import ONLY_REASON, chooser, deselect, pacts_left_out
+from .selection import FUZZ_CHECK, ONLY_REASON, check_selection, chooser, deselect, pacts_left_out
 from .sessions import RunParts
-from .target import CALLBACK_TOKEN, Counterparts, Target
+from .target import CALLBACK_TOKEN, FOREIGN_TOKEN, Counterparts, Target
 
+FUZZ_NOT_RUN = -1  # FuzzResult.exit_code of a run that did not fuzz (not selected); its summary says why
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
 __all__ = [
     "CALLBACK_TOKEN",
@@ -78,7 +79,15 @@ def check_outcomes(
     """Every check of a run, in report order: its name, the requirement IDs it cites, whether it
     passed, and whether it ran at all (a check this target could not run is never a pass)."""
     return (
-        [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
+        [
+            CheckOutcome(
+                FUZZ_CHECK,
+                tuple(fuzz.requirements),
+                fuzz.passed,
+                ran=fuzz.exit_code != FUZZ_NOT_RUN,
+                reason=fuzz.summary if fuzz.exit_code == FUZZ_NOT_RUN else "",
+            )
+        ]
         + [
             CheckOutcome(
                 p.name,
@@ -229,6 +238,7 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
             psrm_url=psrm.url,
             callback_url=fagsystem.url,
             callback_token=target.callback_token,
+            tokens=scoped_tokens({FOREIGN_TOKEN: tuple(m.cvr for m in for_vendor(profile.name)[1:])}),
         )
         debtor = _start(stack, debtor_server, "the simulator")
         yield debtor.url, counterparts
@@ -262,6 +272,8 @@ def certify_profile(
     (default: a fresh one; keep it to resume)."""
     target = target or Target()
     profile = profile or load_profile(profile_name)
+    if only:
+        check_selection(only, profile.name, scenarios=scenarios)  # UnknownCheckError before anything starts
     out.mkdir(parents=True, exist_ok=True)
     started_at = now or datetime.now(UTC)  # real time: when the run happened
     started = time.monotonic()  # real time: how long the run took
@@ -287,7 +299,7 @@ def certify_profile(
                 session,
             )
             if chosen("schemathesis")
-            else FuzzResult(False, -1, ONLY_REASON)
+            else FuzzResult(False, FUZZ_NOT_RUN, ONLY_REASON)
         )
 
         def advance(days: int) -> bool:
@@ -320,6 +332,7 @@ def certify_profile(
             data_salt=0 if target.simulated else data_salt if data_salt is not None else uuid.uuid4().int & 0xFFFFFFFF,
             park_until=park_until.isoformat(timespec="seconds") if park_until and not target.simulated else "",
             chosen=chosen,
+            foreign_token=FOREIGN_TOKEN if target.simulated else target.foreign_token,
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
@@ -333,6 +346,8 @@ def certify_profile(
         )
         for interaction in pact.interactions:
             interaction.requirements = [r for r in interaction.requirements if r not in absent]
+            if interaction.ran and not chosen(interaction.check):
+                interaction.passed, interaction.ran, interaction.evidence = False, False, [ONLY_REASON]
         if scenarios:
             step("scenarios (the profile's bundled suite, end to end)")
             vendor = None
@@ -351,6 +366,7 @@ def certify_profile(
         not_applicable=absent,
         how=SIMULATOR_TIME if target.simulated else REAL_TIME,
         uncited=uncited_reasons(profile.name, checks, scenarios_ran=scenarios, absent=absent),
+        unverifiable={} if target.simulated else vendor_unverified(),
     )
     return CertificationResult(
         profile=profile.name,

@@ -180,8 +180,9 @@ def run_profile_scenarios(
     absent: Collection[str] = (),
     chosen: Callable[[str], bool] = lambda _: True,
 ) -> ScenarioCheck:
-    """Run the profile's scenarios (against `vendor`'s system, those that can); write their report to
-    `out/scenarios/`. `absent` are the requirements that do not apply to the profile: never cited."""
+    """Run the profile's scenarios (against `vendor`'s system, those that can; of those, the ones
+    `selected` picks by check name — the others are not run, `not_selected` says why); write their report
+    to `out/scenarios/`. `absent` are the requirements that do not apply to the profile: never cited."""
     check = ScenarioCheck(report="scenarios/index.html")
     capabilities = profile_capabilities(profile)
     applicable = []

@@ -6,6 +6,10 @@ per-test re-run). A CHECK is a check's name as the report shows it — `schemath
 alone) — or a shell-style pattern of one (`pact *`, `scenario annul*`). `--last-failed` reads the
 checks that failed (or ended in error) in the results.json of the profile's last report.
 
+`planned_checks` lists, without running anything, every check a certification of a profile has and the
+requirement IDs each cites — against the simulator, or against a vendor's system (where only the
+scenarios that can meet a real system run). The requirement × misbehaviour matrix is derived from it.
+
 A check left out is NOT RUN in that run, "not selected in this run (--only)": what only it cites is
 not verified, never passed. A partial run writes its report but no certificate (a certificate states
 what a whole run found), and removes a certificate of an earlier run from the folder it reuses.
@@ -14,19 +18,73 @@ what a whole run found), and removes a certificate of an earlier run from the fo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import Path
 
-from contracts.profile import Profile
+from contracts.checks.fuzz import FuzzResult
+from contracts.checks.pact import INTERACTION_REQUIREMENTS, pact_interactions
+from contracts.profile import Profile, profile_capabilities
+from contracts.requirements import not_applicable
+from scenarios import load_suite
+from scenarios.loader import BUNDLED_SUITES
 
 from .errors import SelectionError
 from .judge import CheckOutcome
-from .pacts import PactPart
+from .pacts import CHECK_PREFIX, PactPart, debtor_pact_files
+from .probes import PROBES
 
 ONLY_REASON = "not selected in this run (--only)"
+FUZZ_CHECK = "schemathesis"
+SCENARIO_PREFIX = "scenario"
+
+
+class UnknownCheckError(SelectionError):
+    """`--only` names a check the certification does not have."""
+
+
 _PREFIXES = ("scenario ", "pact ")
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    name: str
+    requirements: tuple[str, ...]  # what it cites for this profile (never a requirement the profile rules out)
+
+
+def planned_checks(profile: str, *, vendor: bool) -> list[PlannedCheck]:
+    """Every check of a certification of `profile` (see `_planned`)."""
+    return list(_planned(profile, vendor))
+
+
+@lru_cache(maxsize=16)  # the bundled suite and the pact files are read once per process
+def _planned(profile: str, vendor: bool) -> tuple[PlannedCheck, ...]:
+    """Every check of a certification of `profile` (against a vendor's system when `vendor`) that applies
+    to the profile, with the requirements it cites there; checks that may turn out not run at run time
+    (a probe or pact interaction needing a clock a real system lacks) are listed too."""
+    absent = not_applicable(profile_capabilities(profile))
+
+    def cited(requirements: Iterable[str]) -> tuple[str, ...]:
+        return tuple(r for r in requirements if r not in absent)
+
+    checks = [PlannedCheck(FUZZ_CHECK, cited(FuzzResult(True, 0, "").requirements))]
+    checks += [PlannedCheck(name, cited(requirements)) for name, requirements, _ in PROBES]
+    checks += [
+        PlannedCheck(f"{CHECK_PREFIX} {consumer}: {description}", cited(INTERACTION_REQUIREMENTS.get(description, ())))
+        for consumer, description, _ in pact_interactions(debtor_pact_files(profile))
+    ]
+    capabilities = profile_capabilities(profile)
+    for scenario in load_suite([BUNDLED_SUITES]):
+        if scenario.applies_to(profile, capabilities) and (not vendor or scenario.runs_against_vendor()):
+            checks.append(PlannedCheck(f"{SCENARIO_PREFIX} {scenario.id}", cited(scenario.covers)))
+    return tuple(checks)
+
+
+def checks_citing(requirement: str, profile: str, *, vendor: bool) -> list[str]:
+    """The names of the checks that cite `requirement` in a certification of `profile`."""
+    return [c.name for c in planned_checks(profile, vendor=vendor) if requirement in c.requirements]
 
 
 def chooser(only: Collection[str] | None) -> Callable[[str], bool]:
@@ -38,6 +96,8 @@ def chooser(only: Collection[str] | None) -> Callable[[str], bool]:
     def chosen(name: str) -> bool:
         short = next((name.removeprefix(p) for p in _PREFIXES if name.startswith(p)), name)
         if name in patterns or short in patterns:  # a name as the report shows it (it may hold [ or *)
+            return True
+        if any(name.startswith(f"{p} ") for p in patterns if p in ("pact", "scenario")):  # a whole family
             return True
         return any(fnmatchcase(name, p) or fnmatchcase(short, p) for p in patterns)
 
@@ -109,7 +169,7 @@ def check_selection(only: Collection[str], profile: str, *, scenarios: bool = Tr
             raise SelectionError(f"--only {pattern!r} names scenarios, but --no-scenarios leaves every scenario out")
         if not matched:
             hint = nearest(pattern, known) or nearest("scenario " + pattern, known)
-            raise SelectionError(
+            raise UnknownCheckError(
                 f"--only {pattern!r} names no check of {profile}"
                 + (f" (did you mean {hint!r}?)" if hint else "")
                 + "; checks are named as in the report: schemathesis, a probe, 'pact …', 'scenario <id>'"

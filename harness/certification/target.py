@@ -23,6 +23,8 @@ from .errors import TargetUnreachableError
 
 DEV_TOKEN = "oir-dev-token"
 CALLBACK_TOKEN = "certification-callback-token"
+# the credential of another municipality the harness gives its own simulator, to prove it is refused
+FOREIGN_TOKEN = "certification-foreign-municipality-token"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Target:
     bind: str = "127.0.0.1"  # where PSRM and the callback receiver listen
     callback_url: str | None = None  # the callback receiver's URL as the vendor's system reaches it
     psrm_url: str | None = None  # PSRM's URL as the vendor's system reaches it
+    # a credential the vendor issued to another municipality or fagsystem: it must not act for the one
+    # certified (None against a vendor: that check is not run; the simulator gets FOREIGN_TOKEN)
+    foreign_token: str | None = None
 
     @property
     def simulated(self) -> bool:

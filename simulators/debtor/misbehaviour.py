@@ -21,6 +21,14 @@ MISBEHAVIOURS: dict[str, str] = {
     "deadlines_on_closed_days": "keeps a deadline (SRB, a reminder's) that falls on a closed day, counting on from it",
     "ignore_claim_history": "registers a migrated claim as new, dropping the reminders it was sent before go-live",
 }
+# The requirement × misbehaviour matrix (tests/support/requirement_matrix.py): business-rule bugs a
+# vendor's system could have, which an ASGI wrapper around the simulator cannot make.
+MISBEHAVIOURS.update(
+    {
+        "ignore_write_down": "acknowledges a write-down (RetFordringTilstand) but leaves the balance as it was",
+        "ignore_liability_change": "acknowledges a change of liable party (AendrHaeftelse) but keeps the old one",
+    }
+)
 
 
 def active(settings: Mapping[str, Any], name: str) -> bool:

@@ -134,6 +134,8 @@ async def ret_fordring_tilstand(
     claim = books.claim(fordringId, block.municipality.cvr)
     if isinstance(body, AnnulleringIn) and misbehaviour.active(call.session.settings, "ignore_annulment"):
         return FordringStatusOut(fordringId=claim.id, status="ANNULLERET", saldoOere=0, ny=False)
+    if body.handling == "NEDSKRIVNING" and misbehaviour.active(call.session.settings, "ignore_write_down"):
+        return FordringStatusOut(fordringId=claim.id, status=claim.status, saldoOere=claim.remaining, ny=False)
     actions = service.change_state(books, profile, claim, body, call.now)
     await jobs.send_actions(call.runtime, call.session, claim, actions)
     _after_change(call, profile)
@@ -154,7 +156,8 @@ async def aendr_haeftelse(
     _admit(call, block)
     books = _books(call)
     account = books.account(debitorkontoId, block.municipality.cvr)
-    service.change_liable(books, account, body)
+    if not misbehaviour.active(call.session.settings, "ignore_liability_change"):
+        service.change_liable(books, account, body)
     return views.account_out(books, account)
 
 

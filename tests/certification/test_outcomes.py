@@ -274,7 +274,9 @@ def test_a_lost_callback_fails_the_callback_requirement_not_the_annulment(silent
     assert all(r["status"] == "passed" for r in results["scenarios"]["runs"] if r is not run)
     requirements = results["requirements"]
     assert "B01R-ACCOUNT-CLOSED" in requirements["failed"]
-    assert {"B01-ANNUL", "FBS-FEED"} <= set(requirements["passed"])
+    assert "B01-ANNUL" in requirements["passed"]
+    # FBS's feed is the harness's own: no vendor's system can break it, so a vendor run never passes it
+    assert "FBS-FEED" in requirements["notVerified"] and "FBS-FEED" not in requirements["passed"]
     assert "B01-ANNUL" not in requirements["failed"] and "FBS-FEED" not in requirements["failed"]
     certificate = json.loads((silent_eg / "certificate.json").read_text())["certificate"]
     assert "B01-ANNUL" not in certificate["requirements"]["failed"]

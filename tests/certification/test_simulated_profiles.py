@@ -56,7 +56,11 @@ def test_a_debtor_answering_500_to_bad_input_fails_the_problem_json_requirement(
     assert not results["bad-input"].passed and "expected 4xx" in results["bad-input"].message
     assert "MSG-PROBLEM-JSON" in results["bad-input"].requirements
     assert any("-> 500" in line for line in results["bad-input"].evidence)
-    assert all(r.passed for name, r in results.items() if name != "bad-input")
+    assert not results["problem-json"].passed and "MSG-PROBLEM-JSON" in results["problem-json"].requirements
+    assert not results["foreign-credentials"].ran  # no other municipality's token was given to the probes
+    assert all(
+        r.passed for name, r in results.items() if name not in ("bad-input", "problem-json", "foreign-credentials")
+    )
 
 
 def test_a_debtor_without_the_declared_payment_solution_fails_b03() -> None:
