@@ -73,6 +73,8 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--resume": ["no-such-session"],
         "--resume-early": ["--resume-early=maybe"],
         "--new-session": ["--new-session=maybe"],
+        "--foreign-token": [],  # any text is a token
+        "--foreign-token-file": [MISSING],
     },
     "verify-certificate": {
         "file": [MISSING, A_FILE],
