@@ -118,3 +118,16 @@ def test_requirement_catalogue_has_unique_ids_and_the_core_rules() -> None:
     ):
         assert required in catalogue
     assert all(re.fullmatch(r"[A-Z0-9]+(-[A-Z0-9]+)+", rid) for rid in catalogue)
+
+
+def test_a_requirement_binding_another_system_is_not_applicable_to_a_debtor_certificate() -> None:
+    from contracts.profile import PROFILE_NAMES, profile_capabilities
+    from contracts.requirements import load_requirements, not_applicable
+
+    others = {rid for rid, r in load_requirements().items() if r.binds}
+    assert {"FBS-NO-PAYMENTS", "ROLLOUT-ORDER", "PSRM-NOTIFY-3-MONTHS"} <= others
+    for profile in PROFILE_NAMES:
+        absent = not_applicable(profile_capabilities(profile))
+        assert others <= set(absent)
+        assert "binds FBS, not the debtor system" in absent["FBS-NO-PAYMENTS"]
+    assert "B01-CREATE-ACCOUNT" not in not_applicable(profile_capabilities("eg"))  # the debtor's own rules stay
