@@ -7,6 +7,9 @@ it receives as evidence; a message about a claim of a scenario's world (recognis
 series in its claim or account id) is forwarded, unchanged and with the vendor's own token, to that
 world's engine, whose answer the vendor gets; any other message is answered by the relay itself, as
 the probes' receiver: 202 with a receipt, or 401 for a wrong token.
+Each kept message also records, under keys starting with `_`, the municipality it named
+(`_cvr`), whether it carried the run's callback token (`_token_ok`) and when it came (`_at`, monotonic
+seconds), so that everything the vendor sent can be judged, awaited or not (certification/sent.py).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ class CallbackRelay:
         if sink is not None:
             return self._forward(request, payload, sink)
         if request.headers.get("authorization") != f"Bearer {self.token}":
-            self._keep(payload, 401, None)
+            self._keep(payload, 401, None, request)
             raise Problem(
                 401,
                 "OIR-401-UNAUTHENTICATED",
@@ -81,7 +84,7 @@ class CallbackRelay:
                 m["_world"] is None and m["_status"] == 202 and m.get("meddelelseId") == payload.get("meddelelseId")
                 for m in self.messages
             )
-            self.messages.append({**payload, "_status": 202, "_world": None})
+            self.messages.append({**payload, "_status": 202, "_world": None, **self._sender(request)})
         return JSONResponse({"meddelelseId": payload.get("meddelelseId"), "dublet": duplicate}, status_code=202)
 
     def _forward(self, request: Request, payload: dict[str, Any], sink: _Sink) -> Response:
@@ -89,11 +92,11 @@ class CallbackRelay:
         try:
             answer = self._http.post(f"{sink.url}/daekningafskrivning", json=payload, headers=headers)
         except httpx.HTTPError as exc:
-            self._keep(payload, 503, sink.marker)
+            self._keep(payload, 503, sink.marker, request)
             raise Problem(
                 503, "OIR-503-ENGINE-UNAVAILABLE", "The scenario's engine did not answer", type(exc).__name__
             ) from exc
-        self._keep(payload, answer.status_code, sink.marker)
+        self._keep(payload, answer.status_code, sink.marker, request)
         challenge = {k: v for k, v in answer.headers.items() if k.lower() == "www-authenticate"}
         return Response(
             answer.content,
@@ -102,9 +105,22 @@ class CallbackRelay:
             headers=challenge,  # a forwarded 401 keeps the engine's challenge
         )
 
-    def _keep(self, payload: dict[str, Any], status: int, world: str | None) -> None:
+    def _keep(self, payload: dict[str, Any], status: int, world: str | None, request: Request) -> None:
         with self._lock:
-            self.messages.append({**payload, "_status": status, "_world": world})
+            self.messages.append({**payload, "_status": status, "_world": world, **self._sender(request)})
+
+    def _sender(self, request: Request) -> dict[str, Any]:
+        """Who sent a message and when, as the sent-message judge needs it."""
+        return {
+            "_cvr": request.headers.get("x-kommune-cvr"),
+            "_token_ok": request.headers.get("authorization") == f"Bearer {self.token}",
+            "_at": time.monotonic(),  # real time: whether it came before or after the run's checks ended
+        }
+
+    def received(self) -> list[dict[str, Any]]:
+        """A copy of every message kept so far, in arrival order."""
+        with self._lock:
+            return [dict(m) for m in self.messages]
 
     # ---- for the probes ----------------------------------------------------------------------------
     def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> list[dict[str, Any]]:

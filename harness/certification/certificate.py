@@ -98,11 +98,13 @@ def build_certificate(
     not_verified: list[str] | None = None,
     not_applicable: list[str] | None = None,
     verified_how: dict[str, str] | None = None,
+    latency: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The unsigned certificate; `pacts` are the digests of the consumer pact files verified, by name
     (default: those that apply to the profile, as this harness has them); `verified_how` says how each
-    passed requirement was verified (judge.py: real time, the simulator's virtual time)."""
-    return {
+    passed requirement was verified (judge.py: real time, the simulator's virtual time); `latency` is
+    the answer-time evidence (the profile's limit and, per operation, p50/p95/max: latency.py)."""
+    certificate: dict[str, Any] = {
         "schema": SCHEMA,
         "profile": profile,
         "product": product,
@@ -127,6 +129,9 @@ def build_certificate(
             "verifiedHow": verified_how or {},
         },
     }
+    if latency is not None:
+        certificate["latency"] = latency
+    return certificate
 
 
 def sign(certificate: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:

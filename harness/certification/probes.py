@@ -56,11 +56,21 @@ class DebtorConversation:
         municipality: Municipality,
         session: str,
         exchanges: list[dict[str, Any]] | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`timeout`: how long to wait for each answer (certification: what the profile allows);
+        `transport`: e.g. one that times every call (latency.TimingTransport)."""
         self.municipality = municipality
         self.evidence: list[str] = []
         self.exchanges = exchanges if exchanges is not None else []  # for the HAR evidence of the run
-        self.http = httpx.Client(base_url=base_url, timeout=30.0, headers=wire_client.credentials(token, session))
+        self.http = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            headers=wire_client.credentials(token, session),
+            transport=transport,
+        )
 
     def headers(self, transaction_id: str | None = None) -> dict[str, str]:
         return wire_client.header_block(

@@ -6,6 +6,9 @@ fixed ports if asked, so a vendor can configure them —, fuzzes the debtor syst
 conformance probes, replays the consumer pacts that apply to the profile (pacts.py), runs the profile's
 scenarios end to end with FBS, the payment solution and a real engine per scenario behind the relay
 (scenarios.py), and judges, taking the profile's accepted deviations into account (judge.py).
+Two more checks judge what the run observed rather than what it asked: the answer time of every call to
+the debtor system against the profile's limit (latency.py; the harness's own timeouts follow the
+profile), and every message the vendor sent to the callback address, awaited or not (sent.py).
 A requirement the profile's capabilities rule out (`contracts.requirements.not_applicable`: B_03 for
 EG) is cited by no check of the run — a probe proving B_03 absent cites the absence's own requirement,
 not the B_03 ones — and is reported as not applicable, never as passed.
@@ -21,10 +24,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from contracts import wire_client
 from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
@@ -40,9 +45,11 @@ from ..servers import ServerError, ServerThread
 from ..topology import simulator_server
 from .errors import CounterpartStartError
 from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judgement, judge
+from .latency import AnswerTimes, TimingProxy, TimingTransport, patience
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
+from .sent import SentJudgement, judge_sent
 from .target import CALLBACK_TOKEN, Counterparts, Target
 
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
@@ -57,8 +64,32 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What the run observed of the debtor system besides what its checks asked: the answer time of
+    every call (`latency`: per operation p50/p95/max, latency.py) judged against the profile's limit,
+    and every message it sent to the callback address (sent.py)."""
+
+    latency: dict[str, Any]
+    answer_time: CheckOutcome
+    answer_evidence: list[str] = field(default_factory=list)
+    sent: SentJudgement | None = None
+
+    def outcomes(self) -> list[CheckOutcome]:
+        return [self.answer_time] + ([self.sent.outcome()] if self.sent is not None else [])
+
+    def evidence(self, check: str) -> list[str]:
+        if check == self.answer_time.name:
+            return self.answer_evidence
+        return self.sent.evidence() if self.sent is not None and check == self.sent.outcome().name else []
+
+
 def check_outcomes(
-    fuzz: FuzzResult, probes: list[ProbeResult], pact: PactPart, scenarios: ScenarioCheck | None
+    fuzz: FuzzResult,
+    probes: list[ProbeResult],
+    pact: PactPart,
+    scenarios: ScenarioCheck | None,
+    observed: Observed | None = None,
 ) -> list[CheckOutcome]:
     """Every check of a run, in report order: its name, the requirement IDs it cites, whether it
     passed, and whether it ran at all (a check this target could not run is never a pass)."""
@@ -73,6 +104,7 @@ def check_outcomes(
             for i in pact.interactions
         ]
         + (scenarios.outcomes() if scenarios else [])
+        + (observed.outcomes() if observed else [])
     )
 
 
@@ -95,10 +127,11 @@ class CertificationResult:
     profile_file: Path  # the profile file judged (its digest goes into the certificate)
     pact: PactPart
     scenarios: ScenarioCheck | None  # None: the run was asked not to run scenarios
+    observed: Observed | None = None  # answer times and the vendor's messages (None: not observed)
 
     def outcomes(self) -> list[CheckOutcome]:
         """Every check of the run, in report order (see `check_outcomes`)."""
-        return check_outcomes(self.fuzz, self.probes, self.pact, self.scenarios)
+        return check_outcomes(self.fuzz, self.probes, self.pact, self.scenarios, self.observed)
 
     def checks(self) -> list[tuple[str, list[str]]]:
         """Every check of the run with the requirement IDs it cites, in report order."""
@@ -135,6 +168,18 @@ class CertificationResult:
             for key in ("runs", "notRun", "notApplicable"):
                 for run in data["scenarios"][key]:
                     run["status"] = self.status(run["check"])
+        data.pop("observed")
+        if self.observed is not None:
+            answer = self.observed.answer_time
+            data["latency"] = {
+                **self.observed.latency,
+                "check": answer.name,
+                "status": self.status(answer.name),
+                "evidence": self.observed.answer_evidence,
+            }
+            if self.observed.sent is not None:
+                sent = self.observed.sent
+                data["sentMessages"] = {**sent.as_json(), "status": self.status(sent.outcome().name)}
         judged = self.judgement.as_json()
         data["requirements"] = judged["requirements"]
         data["verifiedHow"] = self.judgement.how
@@ -200,10 +245,13 @@ def certify_profile(
     announce: Callable[[Counterparts], None] | None = None,
     progress: Callable[[str], None] | None = None,
     scenarios: bool = False,
+    settle_s: float = 1.0,
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
-    counterparts' URLs before any check runs; `progress` is told each step as it starts."""
+    counterparts' URLs before any check runs; `progress` is told each step as it starts; `settle_s`
+    is how long the callback address stays up after the last check, to see (and report) what the
+    vendor still sends."""
     target = target or Target()
     profile = profile or load_profile(profile_name)
     out.mkdir(parents=True, exist_ok=True)
@@ -215,7 +263,10 @@ def certify_profile(
     session = f"certify-{uuid.uuid4().hex[:8]}"
     scenario_check = None
     absent = not_applicable(profile_capabilities(profile.name))  # requirements the profile rules out
-    with _systems(profile, target, relay) as (debtor_url, counterparts):
+    times = AnswerTimes()
+    limit = profile.answer_time_limit_s
+    wait = patience(limit)  # every harness timeout towards the debtor: a conforming slow answer is never lost
+    with _systems(profile, target, relay) as (debtor_url, counterparts), ExitStack() as proxies:
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
@@ -227,19 +278,28 @@ def certify_profile(
             max_examples,
             target.token,
             session,
+            request_timeout=wait,
+            har=out / "schemathesis.har",
         )
+        times.record_har(out / "schemathesis.har")
 
         def advance(days: int) -> bool:
             """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
-            response = wire_client.control(
-                debtor_url,
-                "POST",
-                "/clock/advance",
-                token=target.token,
-                session=session,
-                body={"days": days},
-                timeout=30,
-            )
+            started = time.monotonic()  # real time: the answer time is evidence
+            try:
+                response = wire_client.control(
+                    debtor_url,
+                    "POST",
+                    "/clock/advance",
+                    token=target.token,
+                    session=session,
+                    body={"days": days},
+                    timeout=wait,
+                )
+            except httpx.TimeoutException:
+                times.record("POST", "/_sim/clock/advance", time.monotonic() - started, "control", answered=False)
+                raise
+            times.record("POST", "/_sim/clock/advance", time.monotonic() - started, "control")
             if target.simulated:
                 response.raise_for_status()
                 return True
@@ -248,7 +308,15 @@ def certify_profile(
 
         exchanges: list[dict[str, Any]] = []
         probes = run_probes(
-            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session, exchanges),
+            lambda: DebtorConversation(
+                debtor_url,
+                target.token,
+                municipalities[0],
+                session,
+                exchanges,
+                timeout=wait,
+                transport=TimingTransport(times, "probes"),
+            ),
             neighbour=municipalities[1] if len(municipalities) > 1 else None,
             b03=profile.capabilities.b03_payment,
             inbox=relay,
@@ -260,13 +328,16 @@ def certify_profile(
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
+        pact_proxy = _timing_proxy(proxies, debtor_url, times, "pact", wait)
         pact = verify_debtor_pacts(
             profile,
-            debtor_url,
+            pact_proxy.url,  # the verifier's calls, timed on their way to the debtor system
             target.token,
             municipality_cvr=municipalities[0].cvr,
             session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
+            request_timeout_s=wait,
+            shown_url=debtor_url,
         )
         for interaction in pact.interactions:
             interaction.requirements = [r for r in interaction.requirements if r not in absent]
@@ -275,12 +346,28 @@ def certify_profile(
             vendor = None
             if not target.simulated:  # the vendor's system meets FBS, the payment solution and the engine
                 vendor = VendorSystem(
-                    profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_url, relay
+                    profile.name,
+                    _timing_proxy(proxies, debtor_url, times, "scenarios", wait).url,  # the engine's calls, timed
+                    target.token,
+                    target.callback_token,
+                    counterparts.psrm_url,
+                    relay,
+                    timeout_s=wait,
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
+        ended = time.monotonic()  # real time: what the vendor sends from now on came after the checks
+        time.sleep(settle_s)  # an observation window, not a synchronisation: the callback address stays up
+        sent = judge_sent(
+            relay.received(),
+            own_cvrs={m.cvr for m in municipalities},
+            claims=_registered(exchanges),
+            ended_at=ended,
+        )
     write_har(exchanges, out / "evidence" / "probes.har")
+    answer_time, answer_evidence = times.check(limit)
+    observed = Observed(times.summary(limit), answer_time, answer_evidence, sent)
     judgement = judge(
-        check_outcomes(fuzz, probes, pact, scenario_check),
+        check_outcomes(fuzz, probes, pact, scenario_check, observed),
         profile.deviations,
         started_at.date(),
         not_applicable=absent,
@@ -302,4 +389,29 @@ def certify_profile(
         profile_file=profile_file or profile_path(profile.name),
         pact=pact,
         scenarios=scenario_check,
+        observed=observed,
     )
+
+
+def _timing_proxy(stack: ExitStack, upstream: str, times: AnswerTimes, source: str, wait: float) -> ServerThread:
+    """A pass-through proxy on 127.0.0.1 that times every answer of `upstream` (latency.TimingProxy)."""
+    proxy = TimingProxy(upstream, times, source, timeout=wait)
+    return _start(stack, ServerThread(proxy, name=f"timing-{source}", log_level="error"), f"the {source} timing proxy")
+
+
+def _registered(exchanges: list[dict[str, Any]]) -> dict[str, str]:
+    """Claim and account id -> the municipality (CVR) the probes registered it for."""
+    owners: dict[str, str] = {}
+    for record in exchanges:
+        body = record.get("request_body")
+        if record.get("method") != "POST" or not isinstance(body, dict) or "debitorkontoId" not in body:
+            continue
+        headers = {str(k).lower(): v for k, v in (record.get("request_headers") or {}).items()}
+        cvr = headers.get(wire_client.MUNICIPALITY_CVR.lower())
+        if not cvr:
+            continue
+        owners[str(body["debitorkontoId"])] = cvr
+        for claim in body.get("fordringer") or []:
+            if isinstance(claim, dict) and "fordringId" in claim:
+                owners[str(claim["fordringId"])] = cvr
+    return owners

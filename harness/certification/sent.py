@@ -1,0 +1,137 @@
+"""Everything the vendor sends is judged: each DækningAfskrivning message that reached the fagsystem's
+callback address (the relay) during a certification run, whether a check awaited it or not.
+
+Rules, each failing the requirement it breaks:
+- exactly once (B01R-EXACTLY-ONCE): the same money or status — the same type, account, claim, amount,
+  date, parts, source and reference — under a second message id is a duplicate the fagsystem would
+  count twice (a redelivery under the same message id is not: the receiver deduplicates on it);
+- the run's credentials (ROUTE-CREDENTIALS): a message without the callback token this run gave the
+  vendor (another vendor's or fagsystem's token) acts for someone else;
+- the municipality (MSG-MUNICIPALITY-CVR, B01-OWN-ACCOUNTS-ONLY): a message names the municipality by
+  its CVR; one about another municipality than those the vendor's profile serves, or about a claim
+  the run registered for another municipality, tells this fagsystem about accounts not its own.
+A message that came after the run's checks ended (while the harness was still up) is judged the same
+way and listed as late. The check passes citing nothing: seeing no duplicate proves no requirement, it
+only finds none broken.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .judge import CheckOutcome
+
+CHECK = "vendor's messages"
+EXACTLY_ONCE = "B01R-EXACTLY-ONCE"
+CREDENTIALS = "ROUTE-CREDENTIALS"
+MUNICIPALITY = "MSG-MUNICIPALITY-CVR"
+OWN_ACCOUNTS = "B01-OWN-ACCOUNTS-ONLY"
+__all__ = ["CHECK", "SentJudgement", "judge_sent"]
+
+
+@dataclass
+class SentJudgement:
+    received: int
+    late: list[dict[str, Any]] = field(default_factory=list)  # what came after the checks ended
+    violations: list[dict[str, Any]] = field(default_factory=list)  # {requirement, rule, message ids, detail}
+
+    @property
+    def requirements(self) -> list[str]:
+        return sorted({v["requirement"] for v in self.violations})
+
+    def outcome(self) -> CheckOutcome:
+        return CheckOutcome(CHECK, tuple(self.requirements), not self.violations)
+
+    def evidence(self) -> list[str]:
+        return [f"{v['requirement']}: {v['detail']}" for v in self.violations]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "check": CHECK,
+            "received": self.received,
+            "late": self.late,
+            "violations": self.violations,
+            "passed": not self.violations,
+        }
+
+
+def _public(message: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if not k.startswith("_")}
+
+
+def _what(message: Mapping[str, Any]) -> str:
+    """The money or status a message reports, without its message id."""
+    content = {k: v for k, v in _public(message).items() if k != "meddelelseId"}
+    return json.dumps(content, sort_keys=True, ensure_ascii=False)
+
+
+def _short(message: Mapping[str, Any]) -> str:
+    amount = f" {message['beloebOere']} øre" if "beloebOere" in message else ""
+    claim = message.get("fordringId") or message.get("debitorkontoId")
+    return f"{message.get('type')}{amount} on {claim} (message {message.get('meddelelseId')})"
+
+
+def judge_sent(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    own_cvrs: Collection[str],
+    claims: Mapping[str, str] | None = None,
+    ended_at: float | None = None,
+) -> SentJudgement:
+    """Judge the relay's kept messages (`CallbackRelay.received()`). `own_cvrs`: the municipalities the
+    vendor's profile serves; `claims`: claim or account id -> the CVR the run registered it for;
+    `ended_at`: when the checks ended (monotonic seconds; later messages are listed as late)."""
+    judged = SentJudgement(received=len(messages))
+    known = dict(claims or {})
+    seen: dict[str, list[Mapping[str, Any]]] = {}
+    for message in messages:
+        if ended_at is not None and message.get("_at", 0.0) > ended_at:
+            judged.late.append({**_public(message), "status": message.get("_status")})
+        if not message.get("_token_ok", True):
+            judged.violations.append(
+                {
+                    "requirement": CREDENTIALS,
+                    "rule": "the run's callback token",
+                    "messages": [message.get("meddelelseId")],
+                    "detail": f"{_short(message)} came without the callback token this run gave the vendor",
+                }
+            )
+            continue  # not the vendor speaking for this fagsystem: no content of it counts
+        cvr = message.get("_cvr")
+        owner = known.get(str(message.get("fordringId"))) or known.get(str(message.get("debitorkontoId")))
+        if not cvr:
+            judged.violations.append(
+                {
+                    "requirement": MUNICIPALITY,
+                    "rule": "names its municipality",
+                    "messages": [message.get("meddelelseId")],
+                    "detail": f"{_short(message)} names no municipality (X-Kommune-Cvr)",
+                }
+            )
+        elif cvr not in own_cvrs or (owner is not None and owner != cvr):
+            whose = f"registered for {owner}" if owner is not None and owner != cvr else "not one the profile serves"
+            judged.violations.append(
+                {
+                    "requirement": OWN_ACCOUNTS,
+                    "rule": "about the fagsystem's own municipality",
+                    "messages": [message.get("meddelelseId")],
+                    "detail": f"{_short(message)} names municipality {cvr}, {whose}",
+                }
+            )
+        seen.setdefault(_what(message), []).append(message)
+    for copies in seen.values():
+        ids = list(dict.fromkeys(str(m.get("meddelelseId")) for m in copies))
+        if len(ids) > 1:
+            judged.violations.append(
+                {
+                    "requirement": EXACTLY_ONCE,
+                    "rule": "the same money or status once",
+                    "messages": ids,
+                    "detail": f"{_short(copies[0])} was sent again under {len(ids) - 1} other message id(s): "
+                    + ", ".join(ids[1:]),
+                }
+            )
+    return judged
