@@ -236,6 +236,7 @@ class SimulatedWorlds:
             debtors=debtors,
             simulated=frozenset({"fbs", "psrm", "payment", *world.debtor_urls}),
             tokens={vendor.profile: vendor.token} if vendor else {},
+            timeout_s=vendor.timeout_s if vendor else 30.0,
         )
 
     @classmethod

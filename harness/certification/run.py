@@ -20,6 +20,7 @@ The result is built once, after judging: `CertificationResult` has its judgement
 from __future__ import annotations
 
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -270,6 +271,7 @@ def certify_profile(
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
+        har = Path(proxies.enter_context(tempfile.TemporaryDirectory(prefix="oir-fuzz-"))) / "schemathesis.har"
         fuzz = run_schemathesis(
             vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
             debtor_url,
@@ -279,9 +281,10 @@ def certify_profile(
             target.token,
             session,
             request_timeout=wait,
-            har=out / "schemathesis.har",
+            har=har,
         )
-        times.record_har(out / "schemathesis.har")
+        times.record_har(har)
+        har.unlink(missing_ok=True)  # only the times are kept: the bodies hold the fuzzer's unmasked CPRs
 
         def advance(days: int) -> bool:
             """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
