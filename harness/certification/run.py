@@ -51,7 +51,7 @@ from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
 from .sent import SentJudgement, judge_sent
-from .target import CALLBACK_TOKEN, Counterparts, Target
+from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
 
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
 __all__ = [
@@ -360,11 +360,13 @@ def certify_profile(
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
         ended = time.monotonic()  # real time: what the vendor sends from now on came after the checks
         time.sleep(settle_s)  # an observation window, not a synchronisation: the callback address stays up
+        psrm_sessions = ["default"] if not target.simulated else [session, f"{session}-pact"]
         sent = judge_sent(
             relay.received(),
             own_cvrs={m.cvr for m in municipalities},
             claims=_registered(exchanges),
             ended_at=ended,
+            psrm_deliveries=_psrm_deliveries(counterparts.psrm_url, psrm_sessions),
         )
     write_har(exchanges, out / "evidence" / "probes.har")
     answer_time, answer_evidence = times.check(limit)
@@ -400,6 +402,27 @@ def _timing_proxy(stack: ExitStack, upstream: str, times: AnswerTimes, source: s
     """A pass-through proxy on 127.0.0.1 that times every answer of `upstream` (latency.TimingProxy)."""
     proxy = TimingProxy(upstream, times, source, timeout=wait)
     return _start(stack, ServerThread(proxy, name=f"timing-{source}", log_level="error"), f"the {source} timing proxy")
+
+
+def _psrm_deliveries(psrm_url: str, sessions: list[str]) -> list[Any]:
+    """The bodies of the deliveries (MFFordringIndberet) the harness's PSRM received in these sessions."""
+    bodies: list[Any] = []
+    for name in sessions:
+        try:
+            answer = wire_client.control(
+                psrm_url,
+                "GET",
+                "/journal",
+                token=DEV_TOKEN,
+                session=name,
+                params={"operation": "MFFordringIndberet", "direction": "in"},
+            )
+            answer.raise_for_status()
+            entries = answer.json().get("entries", [])
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise CounterpartStartError(f"cannot read the harness's PSRM journal: {exc}") from exc
+        bodies += [e.get("request_body") for e in entries if isinstance(e, dict)]
+    return bodies
 
 
 def _registered(exchanges: list[dict[str, Any]]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Everything the vendor sends is judged: each DækningAfskrivning message that reached the fagsystem's
-callback address (the relay) during a certification run, whether a check awaited it or not.
+callback address (the relay) during a certification run, and each action it delivered to the harness's
+PSRM (MFFordringIndberet, from PSRM's journal), whether a check awaited it or not.
 
 Rules, each failing the requirement it breaks:
 - exactly once (B01R-EXACTLY-ONCE): the same money or status — the same type, account, claim, amount,
@@ -10,6 +11,10 @@ Rules, each failing the requirement it breaks:
 - the municipality (MSG-MUNICIPALITY-CVR, B01-OWN-ACCOUNTS-ONLY): a message names the municipality by
   its CVR; one about another municipality than those the vendor's profile serves, or about a claim
   the run registered for another municipality, tells this fagsystem about accounts not its own.
+- PSRM, exactly once: the same action on the same creditor reference with the same content under a
+  second MFAktionID is a duplicate — a claim created twice is two claims for one reference
+  (PSRM-NO-MERGE), any other action applied twice (PSRM-ACTION-ID-UNIQUE: a resent action keeps its id,
+  so PSRM refuses it with code 600 instead of applying it again).
 A message that came after the run's checks ended (while the harness was still up) is judged the same
 way and listed as late. The check passes citing nothing: seeing no duplicate proves no requirement, it
 only finds none broken.
@@ -29,12 +34,16 @@ EXACTLY_ONCE = "B01R-EXACTLY-ONCE"
 CREDENTIALS = "ROUTE-CREDENTIALS"
 MUNICIPALITY = "MSG-MUNICIPALITY-CVR"
 OWN_ACCOUNTS = "B01-OWN-ACCOUNTS-ONLY"
+PSRM_NO_MERGE = "PSRM-NO-MERGE"
+PSRM_ACTION_ID = "PSRM-ACTION-ID-UNIQUE"
+_CLAIM_CREATIONS = ("OPRETFORDRING", "GENINDSENDFORDRING")
 __all__ = ["CHECK", "SentJudgement", "judge_sent"]
 
 
 @dataclass
 class SentJudgement:
     received: int
+    psrm_actions: int = 0  # actions the vendor delivered to PSRM
     late: list[dict[str, Any]] = field(default_factory=list)  # what came after the checks ended
     violations: list[dict[str, Any]] = field(default_factory=list)  # {requirement, rule, message ids, detail}
 
@@ -52,6 +61,7 @@ class SentJudgement:
         return {
             "check": CHECK,
             "received": self.received,
+            "psrmActions": self.psrm_actions,
             "late": self.late,
             "violations": self.violations,
             "passed": not self.violations,
@@ -80,11 +90,14 @@ def judge_sent(
     own_cvrs: Collection[str],
     claims: Mapping[str, str] | None = None,
     ended_at: float | None = None,
+    psrm_deliveries: Sequence[Any] = (),
 ) -> SentJudgement:
     """Judge the relay's kept messages (`CallbackRelay.received()`). `own_cvrs`: the municipalities the
     vendor's profile serves; `claims`: claim or account id -> the CVR the run registered it for;
-    `ended_at`: when the checks ended (monotonic seconds; later messages are listed as late)."""
+    `ended_at`: when the checks ended (monotonic seconds; later messages are listed as late);
+    `psrm_deliveries`: the bodies of the deliveries (`{"aktioner": [...]}`) PSRM received from it."""
     judged = SentJudgement(received=len(messages))
+    _judge_psrm(judged, psrm_deliveries)
     known = dict(claims or {})
     seen: dict[str, list[Mapping[str, Any]]] = {}
     for message in messages:
@@ -135,3 +148,29 @@ def judge_sent(
                 }
             )
     return judged
+
+
+def _judge_psrm(judged: SentJudgement, deliveries: Sequence[Any]) -> None:
+    seen: dict[str, list[Mapping[str, Any]]] = {}
+    for delivery in deliveries:
+        actions = delivery.get("aktioner") if isinstance(delivery, Mapping) else None
+        for action in actions if isinstance(actions, list) else []:
+            if not isinstance(action, Mapping):
+                continue
+            judged.psrm_actions += 1
+            content = {k: v for k, v in action.items() if k != "mfAktionId"}
+            seen.setdefault(json.dumps(content, sort_keys=True, ensure_ascii=False), []).append(action)
+    for copies in seen.values():
+        ids = list(dict.fromkeys(str(a.get("mfAktionId")) for a in copies))
+        if len(ids) < 2:
+            continue
+        kind = str(copies[0].get("aktion"))
+        judged.violations.append(
+            {
+                "requirement": PSRM_NO_MERGE if kind in _CLAIM_CREATIONS else PSRM_ACTION_ID,
+                "rule": "the same PSRM action once",
+                "messages": ids,
+                "detail": f"{kind} of {copies[0].get('fordringshaverReference')} was sent to PSRM under "
+                f"{len(ids)} action ids: {', '.join(ids)}",
+            }
+        )

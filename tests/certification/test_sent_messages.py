@@ -101,3 +101,17 @@ def test_the_relay_keeps_who_sent_each_message() -> None:
     assert (second["_cvr"], second["_token_ok"]) == (None, False)
     assert first["_at"] <= second["_at"]
     relay.close()
+
+
+def test_the_same_psrm_action_under_a_new_action_id_is_a_duplicate() -> None:
+    create = {"aktion": "OPRETFORDRING", "fordringshaverReference": "CERT-1", "beloebOere": 25000}
+    write_down = {"aktion": "NEDSKRIV", "fordringshaverReference": "CERT-1", "beloebOere": 5000, "aarsag": "X"}
+    deliveries = [
+        {"aktioner": [{**create, "mfAktionId": "a1"}, {**write_down, "mfAktionId": "a2"}]},
+        {"aktioner": [{**create, "mfAktionId": "a1"}]},  # resent under its own id: PSRM answers 600, harmless
+    ]
+    assert judge_sent([], own_cvrs={OWN}, psrm_deliveries=deliveries).violations == []
+    deliveries += [{"aktioner": [{**create, "mfAktionId": "a3"}, {**write_down, "mfAktionId": "a4"}]}, None]
+    judged = judge_sent([], own_cvrs={OWN}, psrm_deliveries=deliveries)
+    assert judged.requirements == ["PSRM-ACTION-ID-UNIQUE", "PSRM-NO-MERGE"] and judged.psrm_actions == 5
+    assert {tuple(v["messages"]) for v in judged.violations} == {("a1", "a3"), ("a2", "a4")}
