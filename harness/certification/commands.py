@@ -8,18 +8,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from contracts.profile import PROFILE_NAMES
+from contracts.profile import PROFILE_NAMES, load_profile
 
 from .certificate import read_certificate, rfc3339, verify
 from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
 from .keys import harness_key, key_id, public_pem, signing_key, trusted_key
+from .latency import patience
 from .run import STEPS, certify_profile
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
 
@@ -62,7 +65,9 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         return _usage(console, f"--callback-port and --psrm-port are both {options.callback_port}")
     try:
         key = signing_key(options.signing_key)
-        url = check_reachable(options.debtor_url) if options.debtor_url else None
+        # a slow system is not an unreachable one: the first answer may take what the profile allows
+        wait = httpx.Timeout(patience(load_profile(chosen[0]).answer_time_limit_s), connect=10.0)
+        url = check_reachable(options.debtor_url, timeout=wait) if options.debtor_url else None
     except CertificationError as exc:
         return _usage(console, str(exc))
     target = Target(
@@ -118,6 +123,8 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         accepted = [d.requirement for d in result.judgement.accepted]
         style = _STYLE[result.verdict]
         console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {certificate}")
+        if result.observed is not None:
+            console.print(f"  answer times: {_latency_line(result.observed.latency)}", soft_wrap=True)
         judgement = result.judgement
         table.add_row(
             name,
@@ -132,6 +139,20 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         )
     console.print(table)
     return 0 if all_certified else 1
+
+
+def _latency_line(latency: dict[str, Any]) -> str:
+    """One line for the console: how many calls, the slowest operation by p95, and the limit."""
+    operations = latency["operations"]
+    if not operations:
+        return "no call was timed"
+    slowest = max(operations, key=lambda o: o["p95_s"])
+    limit = "no limit" if latency["limit_s"] is None else f"limit {latency['limit_s']} s"
+    late = sum(o["over_limit"] for o in operations)
+    return (
+        f"{latency['calls']} calls; slowest {slowest['operation']} p50 {slowest['p50_s']} s, p95 {slowest['p95_s']} s, "
+        f"max {slowest['max_s']} s ({limit}{f'; {late} over it' if late else ''})"
+    )
 
 
 def _announce(console: Console, counterparts: Counterparts, target: Target) -> None:

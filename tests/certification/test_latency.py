@@ -142,3 +142,13 @@ def test_the_proxy_passes_requests_and_answers_through_unchanged_and_times_them(
     assert missing.status_code == 404
     assert [c.operation for c in times.calls] == ["POST /debitorkonti/{debitorkontoId}", "GET /nowhere"]
     assert {c.source for c in times.calls} == {"pact"}
+
+
+def test_the_console_names_the_slowest_operation_and_the_late_calls() -> None:
+    from harness.certification.commands import _latency_line
+
+    times = _times(("POST", "/debitorkonti", 0.2), ("GET", "/debitorkonti/K", 1.5), ("GET", "/debitorkonti/L", 0.5))
+    line = _latency_line(times.summary(1.0))
+    assert line.startswith("3 calls; slowest GET /debitorkonti/{debitorkontoId} p50 0.5 s, p95 1.5 s, max 1.5 s")
+    assert line.endswith("(limit 1.0 s; 1 over it)")
+    assert _latency_line(AnswerTimes().summary(None)) == "no call was timed"
