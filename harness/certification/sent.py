@@ -29,7 +29,7 @@ from typing import Any
 
 from .judge import CheckOutcome
 
-CHECK = "vendor's messages"
+CHECK = "sent-messages"
 EXACTLY_ONCE = "B01R-EXACTLY-ONCE"
 CREDENTIALS = "ROUTE-CREDENTIALS"
 MUNICIPALITY = "MSG-MUNICIPALITY-CVR"

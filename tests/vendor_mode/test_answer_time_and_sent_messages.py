@@ -120,7 +120,7 @@ def test_a_duplicate_callback_no_check_awaited_fails_exactly_once(tmp_path: Path
     )
     assert results["verdict"] == "NOT_CERTIFIED"
     assert results["requirements"]["failed"] == ["B01R-EXACTLY-ONCE"]
-    assert [name for name, status in _statuses(results).items() if status == "failed"] == ["vendor's messages"]
+    assert [name for name, status in _statuses(results).items() if status == "failed"] == ["sent-messages"]
     sent = results["sentMessages"]
     (violation,) = sent["violations"]
     assert violation["requirement"] == "B01R-EXACTLY-ONCE" and len(violation["messages"]) == 2
