@@ -141,7 +141,8 @@ class AnswerTimes:
     def check(self, limit_s: float | None) -> tuple[CheckOutcome, list[str]]:
         """The answer-time check of the run and its evidence: failed when any call took longer than
         `limit_s` or got no answer; not run when no call was timed. Without a limit it cites a
-        requirement the profile rules out (not applicable)."""
+        requirement the profile rules out (not applicable) — but a call that got no answer still fails it,
+        citing nothing (a probe whose call timed out leaves its own requirements unjudged)."""
         calls = self.calls
         if not calls:
             return CheckOutcome(CHECK, (REQUIREMENT,), False, ran=False, reason="no call was timed"), []
@@ -156,6 +157,9 @@ class AnswerTimes:
             slowest = max(calls, key=lambda t: t.seconds)
             limit = "no limit" if limit_s is None else f"the {limit_s:g} s limit"
             evidence = [f"{len(calls)} calls, all within {limit}; slowest {slowest.operation} {slowest.seconds:.3f} s"]
+        if late and limit_s is None:
+            # no limit to cite, but no answer is no answer: a failure citing nothing still fails the run
+            return CheckOutcome(CHECK, (), False), evidence
         return CheckOutcome(CHECK, (REQUIREMENT,), not late), evidence
 
     def record_har(self, har: Path, source: str = "schemathesis") -> int:

@@ -308,8 +308,31 @@ def run_probes(
             results.append(ProbeResult(name, requirements, False, str(failure), talk.evidence))
         except ProbeNotRun as reason:
             results.append(ProbeResult(name, requirements, False, str(reason), talk.evidence, ran=False))
+        except httpx.TimeoutException as exc:
+            # no answer while the harness waited (twice the profile's limit): the answer time is what failed,
+            # judged by the answer-time check (latency.py); what this probe asserts was not judged
+            waited = f"{exc.request.method} {exc.request.url.path}" if _has_request(exc) else "a call"
+            results.append(
+                ProbeResult(
+                    name,
+                    requirements,
+                    False,
+                    f"{waited} got no answer in time ({type(exc).__name__}): judged by the answer-time check, "
+                    "not by this probe",
+                    talk.evidence,
+                    ran=False,
+                )
+            )
         except (httpx.HTTPError, KeyError, ValueError) as exc:
             results.append(ProbeResult(name, requirements, False, f"{type(exc).__name__}: {exc}", talk.evidence))
         finally:
             talk.http.close()
     return results
+
+
+def _has_request(exc: httpx.TimeoutException) -> bool:
+    try:
+        exc.request  # noqa: B018  (raises RuntimeError when the exception carries no request)
+    except RuntimeError:
+        return False
+    return True

@@ -77,6 +77,8 @@ def test_a_call_the_harness_stopped_waiting_for_is_late_and_nothing_timed_is_not
     times.record("POST", "/debitorkonti", 2.0, "pact", answered=False)
     check, evidence = times.check(None)  # even without a limit: no answer is no answer
     assert not check.passed and "no answer within" in evidence[0]
+    judged = judge([check], (), date(2026, 12, 1), not_applicable=not_applicable(profile_capabilities("eg")))
+    assert judged.statuses[CHECK] == "failed" and judged.verdict == "NOT_CERTIFIED"
     assert times.summary(None)["operations"][0]["unanswered"] == 1
     nothing, _ = AnswerTimes().check(1.0)
     assert not nothing.ran and nothing.status == "not-run"
@@ -152,3 +154,32 @@ def test_the_console_names_the_slowest_operation_and_the_late_calls() -> None:
     assert line.startswith("3 calls; slowest GET /debitorkonti/{debitorkontoId} p50 0.5 s, p95 1.5 s, max 1.5 s")
     assert line.endswith("(limit 1.0 s; 1 over it)")
     assert _latency_line(AnswerTimes().summary(None)) == "no call was timed"
+
+
+def test_a_probe_whose_call_gets_no_answer_in_time_is_not_run_and_the_answer_time_check_fails() -> None:
+    from contracts.municipalities import for_vendor
+    from harness.certification.probes import DebtorConversation, run_probes
+
+    def no_answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    times = AnswerTimes()
+    results = run_probes(
+        lambda: DebtorConversation(
+            "http://debtor.invalid",
+            "t",
+            for_vendor("eg")[0],
+            "s",
+            transport=TimingTransport(times, "probes", httpx.MockTransport(no_answer)),
+        ),
+        neighbour=None,
+        b03=False,
+        inbox=None,
+        simulated=True,
+        advance=lambda days: True,
+        callback_timeout=0.1,
+    )
+    registration = next(r for r in results if r.name == "registration")
+    assert not registration.ran and "POST /debitorkonti got no answer in time" in registration.message
+    check, evidence = times.check(300)
+    assert not check.passed and evidence[0].startswith("POST /debitorkonti (probes): no answer within")
