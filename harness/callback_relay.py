@@ -12,6 +12,9 @@ Its journal — every message that reached it, when, and what became of it (acce
 forwarded to a scenario's engine and its answer) — goes into the report's evidence
 (`evidence/callbacks.json`, `write_journal`), so a callback that never arrived can be told from one that
 arrived and was refused; `url` is the address the vendor was told, named when nothing arrived.
+Each kept message also records, under keys starting with `_`, the municipality it named
+(`_cvr`), whether it carried the run's callback token (`_token_ok`) and when it came (`_mono`, monotonic
+seconds), so that everything the vendor sent can be judged, awaited or not (certification/sent.py).
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ class CallbackRelay:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             preflight = request.headers.get(PREFLIGHT_HEADER)  # the harness checking the relay answers here
             note = "the harness's own preflight check (not from the debtor system)" if preflight else ""
-            self._keep(payload, 401, None, note or "refused: not the callback token configured for this run")
+            self._keep(payload, 401, None, note or "refused: not the callback token configured for this run", request)
             raise Problem(
                 401,
                 "OIR-401-UNAUTHENTICATED",
@@ -96,7 +99,16 @@ class CallbackRelay:
                 for m in self.messages
             )
             note = "accepted (a duplicate of a message already accepted)" if duplicate else "accepted"
-            self.messages.append({**payload, "_status": 202, "_world": None, "_at": self._stamp(), "_note": note})
+            self.messages.append(
+                {
+                    **payload,
+                    "_status": 202,
+                    "_world": None,
+                    "_at": self._stamp(),
+                    "_note": note,
+                    **self._sender(request),
+                }
+            )
         return JSONResponse({"meddelelseId": payload.get("meddelelseId"), "dublet": duplicate}, status_code=202)
 
     def _forward(self, request: Request, payload: dict[str, Any], sink: _Sink) -> Response:
@@ -104,7 +116,9 @@ class CallbackRelay:
         try:
             answer = self._http.post(f"{sink.url}/daekningafskrivning", json=payload, headers=headers)
         except httpx.HTTPError as exc:
-            self._keep(payload, 503, sink.marker, f"the scenario's engine did not answer ({type(exc).__name__})")
+            self._keep(
+                payload, 503, sink.marker, f"the scenario's engine did not answer ({type(exc).__name__})", request
+            )
             raise Problem(
                 503, "OIR-503-ENGINE-UNAVAILABLE", "The scenario's engine did not answer", type(exc).__name__
             ) from exc
@@ -113,6 +127,7 @@ class CallbackRelay:
             answer.status_code,
             sink.marker,
             f"forwarded to the scenario's engine, which answered {answer.status_code}",
+            request,
         )
         challenge = {k: v for k, v in answer.headers.items() if k.lower() == "www-authenticate"}
         return Response(
@@ -122,9 +137,18 @@ class CallbackRelay:
             headers=challenge,  # a forwarded 401 keeps the engine's challenge
         )
 
-    def _keep(self, payload: dict[str, Any], status: int, world: str | None, note: str) -> None:
+    def _keep(self, payload: dict[str, Any], status: int, world: str | None, note: str, request: Request) -> None:
         with self._lock:
-            self.messages.append({**payload, "_status": status, "_world": world, "_at": self._stamp(), "_note": note})
+            self.messages.append(
+                {
+                    **payload,
+                    "_status": status,
+                    "_world": world,
+                    "_at": self._stamp(),
+                    "_note": note,
+                    **self._sender(request),
+                }
+            )
 
     def _stamp(self) -> str:
         return self.now().isoformat(timespec="milliseconds")
@@ -157,6 +181,19 @@ class CallbackRelay:
             said += f", {len(refused)} answered {', '.join(sorted({str(e['status']) for e in refused}))}"
             said += f" ({refused[-1]['outcome']})"
         return said
+
+    def _sender(self, request: Request) -> dict[str, Any]:
+        """Who sent a message and when, as the sent-message judge needs it."""
+        return {
+            "_cvr": request.headers.get("x-kommune-cvr"),
+            "_token_ok": request.headers.get("authorization") == f"Bearer {self.token}",
+            "_mono": time.monotonic(),  # real time: whether it came before or after the run's checks ended
+        }
+
+    def received(self) -> list[dict[str, Any]]:
+        """A copy of every message kept so far, in arrival order."""
+        with self._lock:
+            return [dict(m) for m in self.messages]
 
     # ---- for the probes ----------------------------------------------------------------------------
     def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import select
 
 from contracts import wire_client
+from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES
 from integration import Engine, EngineSettings
 from integration.store import OutboxMessage, open_store
@@ -49,6 +50,7 @@ class VendorSystem:
     callback_token: str  # what the vendor's system sends with its callbacks
     psrm_url: str  # the PSRM it is configured to hand over to
     relay: CallbackRelay  # stands at the callback URL it is configured with
+    timeout_s: float = 30.0  # how long the engine waits for its answers (certification: what the profile allows)
 
 
 class SimulatedCrash(BaseException):
@@ -111,6 +113,7 @@ class InProcessEngine:
         callback_tokens: dict[str, str] | None = None,
         on_close: Callable[[], None] | None = None,
         real_time: bool = False,
+        route_overrides: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.folder = folder
         self.database = folder / "engine.sqlite"
@@ -129,6 +132,7 @@ class InProcessEngine:
             callback_tokens=self.tokens,
             extra_headers={wire_client.SESSION: session},
             worker=f"scenario-{session[-8:]}",
+            route_overrides=dict(route_overrides or {}),
         )
         self.store = open_store(self.url_db)  # shared by the engine and its restart after a crash
         self._down = False
@@ -253,6 +257,7 @@ class SimulatedWorlds:
             debtors=debtors,
             simulated=frozenset({"fbs", "psrm", "payment", *world.debtor_urls}),
             tokens={vendor.profile: vendor.token} if vendor else {},
+            timeout_s=vendor.timeout_s if vendor else 30.0,
         )
 
     @classmethod
@@ -303,6 +308,7 @@ class SimulatedWorlds:
             callback_tokens={vendor.profile: vendor.callback_token},
             on_close=lambda: vendor.relay.detach(series),
             real_time=True,
+            route_overrides={m.code: {"timeout_s": vendor.timeout_s} for m in for_vendor(vendor.profile)},
         )
         vendor.relay.attach(series, engine.url)
         return ScenarioWorld(self.endpoints, session, engine, data_salt=int(series, 16))

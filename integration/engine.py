@@ -159,7 +159,7 @@ class Engine:
         what httpx raises when nothing answers."""
         route = self.route_for(cvr)
         url = f"{route.debtor_url}{DebtorPaths.account(account_id)}"
-        return self.http.get(url, headers=self.headers_for(route.token, cvr))
+        return self.http.get(url, headers=self.headers_for(route.token, cvr), timeout=route.timeout_s)
 
     def read_fbs_claim(self, cvr: str, claim_id: str) -> httpx.Response:
         """A claim and its postings at FBS; what httpx raises when nothing answers."""

@@ -61,7 +61,7 @@ class RunContext:
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=30.0)
+            self._http = httpx.Client(timeout=self.world.endpoints.timeout_s)
         return self._http
 
     def close(self) -> None:

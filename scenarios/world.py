@@ -51,6 +51,7 @@ class Endpoints:
     token: str = "oir-dev-token"  # for every system without a token of its own
     simulated: frozenset[str] = field(default_factory=frozenset)  # systems that are simulators
     tokens: dict[str, str] = field(default_factory=dict)  # by system ("fbs", a profile, …): a vendor's own
+    timeout_s: float = 30.0  # how long a scenario's own calls wait for an answer (a vendor: what its profile allows)
 
     def token_for(self, system: str) -> str:
         return self.tokens.get(system, self.token)

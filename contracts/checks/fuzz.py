@@ -58,6 +58,9 @@ def run_schemathesis(
     max_examples: int,
     token: str,
     session: str | None = None,
+    *,
+    request_timeout: float | None = None,
+    har: Path | None = None,
 ) -> FuzzResult:
     """Fuzz the system at `url` with the schemathesis command line against `contract` (all checks).
 
@@ -66,6 +69,8 @@ def run_schemathesis(
     Writes `schemathesis.log` (the token masked) and `schemathesis-junit.xml` (one test case per
     operation) into `out`. The project's `schemathesis.toml` (expected statuses) applies wherever
     the command is run from.
+    `request_timeout` is how long each request may wait for its answer (certification: what the
+    profile allows); `har` receives every request and answer with its time (HAR; credentials sanitised).
     Used by certification and by `oir contracts fuzz`.
     """
     schemathesis = Path(sys.executable).with_name("schemathesis")
@@ -93,6 +98,10 @@ def run_schemathesis(
         "--report-junit-path",
         str(out / "schemathesis-junit.xml"),
     ]
+    if request_timeout is not None:
+        command += ["--request-timeout", f"{request_timeout:g}"]
+    if har is not None:
+        command += ["--report-har-path", str(har)]  # a report's path enables it
     run = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
     (out / "schemathesis.log").write_text(run.stdout.replace(token, "***") + run.stderr, encoding="utf-8")
     summary = " ".join(line.strip() for line in run.stdout.splitlines()[-6:] if line.strip())

@@ -108,11 +108,13 @@ def build_certificate(
     not_verified: list[str] | None = None,
     not_applicable: list[str] | None = None,
     verified_how: dict[str, str] | None = None,
+    latency: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The unsigned certificate; `pacts` are the digests of the consumer pact files verified, by name
     (default: those that apply to the profile, as this harness has them); `verified_how` says how each
-    passed requirement was verified (judge.py: real time, the simulator's virtual time)."""
-    return {
+    passed requirement was verified (judge.py: real time, the simulator's virtual time); `latency` is
+    the answer-time evidence (the profile's limit and, per operation, p50/p95/max: latency.py)."""
+    certificate: dict[str, Any] = {
         "schema": SCHEMA,
         "profile": profile,
         "product": product,
@@ -137,6 +139,9 @@ def build_certificate(
             "verifiedHow": verified_how or {},
         },
     }
+    if latency is not None:
+        certificate["latency"] = latency
+    return certificate
 
 
 def _b64url(data: bytes) -> str:

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from rich.console import Console
 from rich.panel import Panel
 
 from contracts.municipalities import for_vendor
-from contracts.profile import PROFILE_NAMES
+from contracts.profile import PROFILE_NAMES, load_profile
 
 from ..command_options import writable
 from .certificate import read_certificate, rfc3339, verify
@@ -27,6 +28,7 @@ from .console_report import certify_progress, print_result, print_table
 from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, WAITING
 from .keys import harness_key, key_id, oir_home, public_pem, signing_key, trusted_key_and_origin
+from .latency import patience
 from .preflight import PreflightError, callback_note, check_callback, check_debtor
 from .run import CertificationResult, certify_profile, resume_certification
 from .selection import check_selection, last_failed
@@ -129,7 +131,9 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_url = check_url(options.callback_url, "--callback-url") if options.callback_url else None
         psrm_url = check_url(options.psrm_url, "--psrm-url") if options.psrm_url else None
         key = signing_key(options.signing_key)
-        url = check_reachable(options.debtor_url) if options.debtor_url else None
+        # a slow system is not an unreachable one: the first answer may take what the profile allows
+        wait = httpx.Timeout(patience(load_profile(chosen[0]).answer_time_limit_s), connect=10.0)
+        url = check_reachable(options.debtor_url, timeout=wait) if options.debtor_url else None
     except CertificationError as exc:
         return _usage(console, str(exc))
     store = SessionStore(oir_home()) if url else None
@@ -211,6 +215,8 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         verdicts.append(result.verdict)
         done.append(result)
         print_result(console, result, folder, certificate, partial=only)
+        if result.observed is not None:
+            console.print(f"  answer times: {_latency_line(result.observed.latency)}", soft_wrap=True, markup=False)
         _waiting_note(console, result)
     print_table(console, done)
     return _exit_code(verdicts)
@@ -372,6 +378,20 @@ def _selection(options: CertifyOptions, profile: str) -> list[str] | None:
         check_selection(options.only, profile, scenarios=options.scenarios)
     failed = last_failed(options.out / profile) if options.last_failed else []
     return [*options.only, *failed]
+
+
+def _latency_line(latency: dict[str, Any]) -> str:
+    """One line for the console: how many calls, the slowest operation by p95, and the limit."""
+    operations = latency["operations"]
+    if not operations:
+        return "no call was timed"
+    slowest = max(operations, key=lambda o: o["p95_s"])
+    limit = "no limit" if latency["limit_s"] is None else f"limit {latency['limit_s']} s"
+    late = sum(o["over_limit"] for o in operations)
+    return (
+        f"{latency['calls']} calls; slowest {slowest['operation']} p50 {slowest['p50_s']} s, p95 {slowest['p95_s']} s, "
+        f"max {slowest['max_s']} s ({limit}{f'; {late} over it' if late else ''})"
+    )
 
 
 def _announce(console: Console, counterparts: Counterparts, target: Target) -> None:

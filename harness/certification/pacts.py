@@ -129,11 +129,16 @@ def verify_debtor_pacts(
     municipality_cvr: str,
     session: str | None,
     log: Path | None = None,
+    request_timeout_s: float = 15.0,
+    shown_url: str | None = None,
 ) -> PactPart:
     """Replay the pacts that apply to `profile` against the debtor system at `debtor_url`.
 
-    `log` receives the verifier's full output, CPR numbers masked. Raises PactFilesError when the
-    harness's own pact files are missing or unreadable; a debtor failing them is a result."""
+    `log` receives the verifier's full output, CPR numbers masked, with `debtor_url` shown as `shown_url`
+    (the vendor's own URL where the verifier went through the harness's timing proxy);
+    `request_timeout_s` is how long the verifier waits for each answer (the profile's patience).
+    Raises PactFilesError when the harness's own pact files are missing or unreadable; a debtor failing
+    them is a result."""
     consumers = debtor_consumers(profile)
     try:
         files = pact_files(DEBTOR_CONTRACT, consumers=consumers)
@@ -141,10 +146,17 @@ def verify_debtor_pacts(
             raise PactCheckError(f"no pact files for {DEBTOR_CONTRACT} in {PACT_DIR}")
         digests = pact_digests(profile)
         verification = verify_provider(
-            DEBTOR_CONTRACT, debtor_url, token, municipality_cvr=municipality_cvr, session=session, files=files
+            DEBTOR_CONTRACT,
+            debtor_url,
+            token,
+            municipality_cvr=municipality_cvr,
+            session=session,
+            files=files,
+            request_timeout_ms=int(request_timeout_s * 1000),
         )
     except PactCheckError as error:
         raise PactFilesError(f"cannot verify the consumer pacts: {error}") from error
     if log is not None:
-        log.write_text(mask_cpr_in_text(verification.output), encoding="utf-8")
+        output = verification.output.replace(debtor_url, shown_url) if shown_url else verification.output
+        log.write_text(mask_cpr_in_text(output), encoding="utf-8")
     return _part(verification, consumers, digests)

@@ -88,14 +88,26 @@ class DebtorConversation:
         municipality: Municipality,
         session: str,
         exchanges: list[dict[str, Any]] | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`timeout`: how long to wait for each answer (certification: what the profile allows);
+        `transport`: e.g. one that times every call (latency.TimingTransport)."""
         self.municipality = municipality
         self.evidence: list[str] = []
         self.exchanges = exchanges if exchanges is not None else []  # for the HAR evidence of the run
         self.own: list[dict[str, Any]] = []  # this conversation's exchanges alone (a failure's curl line)
-        self.http = httpx.Client(base_url=base_url, timeout=30.0, headers=wire_client.credentials(token, session))
+        self.http = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            headers=wire_client.credentials(token, session),
+            transport=transport,
+        )
         # the same system, with no credentials of its own: for calls with another token, or none
-        self.anonymous = httpx.Client(base_url=base_url, timeout=30.0, headers=wire_client.credentials(None, session))
+        self.anonymous = httpx.Client(
+            base_url=base_url, timeout=timeout, headers=wire_client.credentials(None, session), transport=transport
+        )
 
     def headers(self, transaction_id: str | None = None) -> dict[str, str]:
         return wire_client.header_block(
@@ -696,6 +708,21 @@ def run_probes(
             results.append(
                 ProbeResult(name, requirements, False, str(waiting), talk.evidence, ran=False, waiting=waiting.parked)
             )
+        except httpx.TimeoutException as exc:
+            # no answer while the harness waited (twice the profile's limit): the answer time is what failed,
+            # judged by the answer-time check (latency.py); what this probe asserts was not judged
+            waited = f"{exc.request.method} {exc.request.url.path}" if _has_request(exc) else "a call"
+            results.append(
+                ProbeResult(
+                    name,
+                    requirements,
+                    False,
+                    f"{waited} got no answer in time ({type(exc).__name__}): judged by the answer-time check, "
+                    "not by this probe",
+                    talk.evidence,
+                    ran=False,
+                )
+            )
         except httpx.HTTPError as exc:  # the system did not answer as HTTP at all: its failure
             message = f"the debtor system did not answer: {type(exc).__name__}: {exc or 'no answer'}"
             results.append(ProbeResult(name, requirements, False, message, talk.evidence))
@@ -784,3 +811,11 @@ def harness_error(exc: BaseException) -> str:
         f"harness error{where}: {type(exc).__name__}: {exc} — the harness's own code broke; this is no verdict "
         "on the debtor system (the evidence shows its last answers)"
     )
+
+
+def _has_request(exc: httpx.TimeoutException) -> bool:
+    try:
+        exc.request  # noqa: B018  (raises RuntimeError when the exception carries no request)
+    except RuntimeError:
+        return False
+    return True

@@ -121,6 +121,7 @@ def write_certificate(
         verified_how={rid: judgement.how for rid in judgement.passed},
         pacts=result.pact.files,
         validity_days=validity_days,
+        latency=_latency(result),
     )
     path = folder / "certificate.json"
     path.write_text(json.dumps(sign(certificate, key), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -132,6 +133,21 @@ def check_counts(result: CertificationResult) -> str:
     """`40 PASSED, 2 FAILED, 1 ERROR`: how many checks came to each status, in the vocabulary's order."""
     statuses = list(result.judgement.statuses.values())
     return ", ".join(f"{statuses.count(s)} {label}" for s, label in STATUS_LABELS.items() if s in statuses)
+
+
+def _latency(result: CertificationResult) -> dict[str, object] | None:
+    """The answer times the certificate carries: the limit and, per operation, p50/p95/max."""
+    if result.observed is None:
+        return None
+    latency = result.observed.latency
+    return {
+        "limitS": latency["limit_s"],
+        "calls": latency["calls"],
+        "operations": [
+            {k: o[k] for k in ("operation", "calls", "p50_s", "p95_s", "max_s", "over_limit")}
+            for o in latency["operations"]
+        ],
+    }
 
 
 def outcome_label(outcome: RequirementOutcome) -> str:
@@ -200,6 +216,11 @@ def _checks_suite(result: CertificationResult) -> ET.Element:
     for skip in [*scenarios.not_run, *scenarios.not_applicable] if scenarios else []:
         case = _case(suite, f"{result.profile}.scenario", skip.scenario, skip.requirements)
         _outcome(result, case, skip.check, skip.reason, "")
+    observed = result.observed
+    for check in observed.outcomes() if observed else []:
+        case = _case(suite, f"{result.profile}.observed", check.name, list(check.requirements))
+        lines = observed.evidence(check.name) if observed else []
+        _outcome(result, case, check.name, (lines or [check.reason or check.name])[0], "\n".join(lines))
     return suite
 
 

@@ -6,6 +6,9 @@ fixed ports if asked, so a vendor can configure them —, fuzzes the debtor syst
 conformance probes, replays the consumer pacts that apply to the profile (pacts.py), runs the profile's
 scenarios end to end with FBS, the payment solution and a real engine per scenario behind the relay
 (scenarios.py), and judges, taking the profile's accepted deviations into account (judge.py).
+Two more checks judge what the run observed rather than what it asked: the answer time of every call to
+the debtor system against the profile's limit (latency.py; the harness's own timeouts follow the
+profile), and every message the vendor sent to the callback address, awaited or not (sent.py).
 A requirement the profile's capabilities rule out (`contracts.requirements.not_applicable`: B_03 for
 EG) is cited by no check of the run — a probe proving B_03 absent cites the absence's own requirement,
 not the B_03 ones — and is reported as not applicable, never as passed.
@@ -20,14 +23,17 @@ parked checks' second halves with the counterparts listening on the same address
 from __future__ import annotations
 
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from contracts import wire_client
 from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
@@ -53,12 +59,14 @@ from .judge import (
     Judgement,
     judge,
 )
+from .latency import AnswerTimes, TimingProxy, TimingTransport, patience
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, resume_probes, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
 from .selection import FUZZ_CHECK, ONLY_REASON, check_selection, chooser, deselect, pacts_left_out
+from .sent import SentJudgement, judge_sent
 from .sessions import RunParts
-from .target import CALLBACK_TOKEN, FOREIGN_TOKEN, Counterparts, Target
+from .target import CALLBACK_TOKEN, DEV_TOKEN, FOREIGN_TOKEN, Counterparts, Target
 
 FUZZ_NOT_RUN = -1  # FuzzResult.exit_code of a run that did not fuzz (not selected); its summary says why
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
@@ -73,8 +81,32 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What the run observed of the debtor system besides what its checks asked: the answer time of
+    every call (`latency`: per operation p50/p95/max, latency.py) judged against the profile's limit,
+    and every message it sent to the callback address (sent.py)."""
+
+    latency: dict[str, Any]
+    answer_time: CheckOutcome
+    answer_evidence: list[str] = field(default_factory=list)
+    sent: SentJudgement | None = None
+
+    def outcomes(self) -> list[CheckOutcome]:
+        return [self.answer_time] + ([self.sent.outcome()] if self.sent is not None else [])
+
+    def evidence(self, check: str) -> list[str]:
+        if check == self.answer_time.name:
+            return self.answer_evidence
+        return self.sent.evidence() if self.sent is not None and check == self.sent.outcome().name else []
+
+
 def check_outcomes(
-    fuzz: FuzzResult, probes: list[ProbeResult], pact: PactPart, scenarios: ScenarioCheck | None
+    fuzz: FuzzResult,
+    probes: list[ProbeResult],
+    pact: PactPart,
+    scenarios: ScenarioCheck | None,
+    observed: Observed | None = None,
 ) -> list[CheckOutcome]:
     """Every check of a run, in report order: its name, the requirement IDs it cites, whether it
     passed, and whether it ran at all (a check this target could not run is never a pass)."""
@@ -105,6 +137,7 @@ def check_outcomes(
             for i in pact.interactions
         ]
         + (scenarios.outcomes() if scenarios else [])
+        + (observed.outcomes() if observed else [])
     )
 
 
@@ -134,10 +167,11 @@ class CertificationResult:
     def waiting(self) -> list[ProbeResult]:
         """The checks that parked until the next bank day (nothing waiting ever counts as passed)."""
         return [p for p in self.probes if p.waiting is not None]
+    observed: Observed | None = None  # answer times and the vendor's messages (None: not observed)
 
     def outcomes(self) -> list[CheckOutcome]:
         """Every check of the run, in report order (see `check_outcomes`)."""
-        return check_outcomes(self.fuzz, self.probes, self.pact, self.scenarios)
+        return check_outcomes(self.fuzz, self.probes, self.pact, self.scenarios, self.observed)
 
     def checks(self) -> list[tuple[str, list[str]]]:
         """Every check of the run with the requirement IDs it cites, in report order."""
@@ -175,6 +209,18 @@ class CertificationResult:
             for key in ("runs", "notRun", "notApplicable"):
                 for run in data["scenarios"][key]:
                     run["status"] = self.status(run["check"])
+        data.pop("observed")
+        if self.observed is not None:
+            answer = self.observed.answer_time
+            data["latency"] = {
+                **self.observed.latency,
+                "check": answer.name,
+                "status": self.status(answer.name),
+                "evidence": self.observed.answer_evidence,
+            }
+            if self.observed.sent is not None:
+                sent = self.observed.sent
+                data["sentMessages"] = {**sent.as_json(), "status": self.status(sent.outcome().name)}
         judged = self.judgement.as_json()
         data["requirements"] = judged["requirements"]
         data["verifiedHow"] = self.judgement.how
@@ -262,11 +308,13 @@ def certify_profile(
     data_salt: int | None = None,
     session_id: str = "",
     only: Collection[str] | None = None,
+    settle_s: float = 1.0,
 ) -> CertificationResult:
     """Certify one profile. `profile`/`profile_file` replace the shipped profile file (tests, drafts);
     `now` is when the run happens (deviations are judged on its date); `announce` receives the
     counterparts' URLs before any check runs; `progress` is told each step as it starts; `only` runs
-    just the checks it names (selection.py), the others not run.
+    just the checks it names (selection.py), the others not run; `settle_s` is how long the callback
+    address stays up after the last check, to see (and report) what the vendor still sends.
     Against a vendor's system: with `park_until` a check that needs the next business day parks until
     then (the run is judged WAITING and `session_id` names it); `data_salt` salts the probes' people
     (default: a fresh one; keep it to resume)."""
@@ -284,10 +332,14 @@ def certify_profile(
     scenario_check = None
     absent = not_applicable(profile_capabilities(profile.name))  # requirements the profile rules out
     chosen = chooser(only)
-    with _systems(profile, target, relay) as (debtor_url, counterparts):
+    times = AnswerTimes()
+    limit = profile.answer_time_limit_s
+    wait = patience(limit)  # every harness timeout towards the debtor: a conforming slow answer is never lost
+    with _systems(profile, target, relay) as (debtor_url, counterparts), ExitStack() as proxies:
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
+        har = Path(proxies.enter_context(tempfile.TemporaryDirectory(prefix="oir-fuzz-"))) / "schemathesis.har"
         fuzz = (
             run_schemathesis(
                 vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
@@ -297,22 +349,32 @@ def certify_profile(
                 max_examples,
                 target.token,
                 session,
+                request_timeout=wait,
+                har=har,
             )
             if chosen("schemathesis")
             else FuzzResult(False, FUZZ_NOT_RUN, ONLY_REASON)
         )
+        times.record_har(har)
+        har.unlink(missing_ok=True)  # only the times are kept: the bodies hold the fuzzer's unmasked CPRs
 
         def advance(days: int) -> bool:
             """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
-            response = wire_client.control(
-                debtor_url,
-                "POST",
-                "/clock/advance",
-                token=target.token,
-                session=session,
-                body={"days": days},
-                timeout=30,
-            )
+            started = time.monotonic()  # real time: the answer time is evidence
+            try:
+                response = wire_client.control(
+                    debtor_url,
+                    "POST",
+                    "/clock/advance",
+                    token=target.token,
+                    session=session,
+                    body={"days": days},
+                    timeout=wait,
+                )
+            except httpx.TimeoutException:
+                times.record("POST", "/_sim/clock/advance", time.monotonic() - started, "control", answered=False)
+                raise
+            times.record("POST", "/_sim/clock/advance", time.monotonic() - started, "control")
             if target.simulated:
                 response.raise_for_status()
                 return True
@@ -321,7 +383,15 @@ def certify_profile(
 
         exchanges: list[dict[str, Any]] = []
         probes = run_probes(
-            lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session, exchanges),
+            lambda: DebtorConversation(
+                debtor_url,
+                target.token,
+                municipalities[0],
+                session,
+                exchanges,
+                timeout=wait,
+                transport=TimingTransport(times, "probes"),
+            ),
             neighbour=municipalities[1] if len(municipalities) > 1 else None,
             b03=profile.capabilities.b03_payment,
             inbox=relay,
@@ -336,13 +406,16 @@ def certify_profile(
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
+        pact_proxy = _timing_proxy(proxies, debtor_url, times, "pact", wait)
         pact = pacts_left_out(profile, only) or verify_debtor_pacts(
             profile,
-            debtor_url,
+            pact_proxy.url,  # the verifier's calls, timed on their way to the debtor system
             target.token,
             municipality_cvr=municipalities[0].cvr,
             session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
+            request_timeout_s=wait,
+            shown_url=debtor_url,
         )
         for interaction in pact.interactions:
             interaction.requirements = [r for r in interaction.requirements if r not in absent]
@@ -353,12 +426,30 @@ def certify_profile(
             vendor = None
             if not target.simulated:  # the vendor's system meets FBS, the payment solution and the engine
                 vendor = VendorSystem(
-                    profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_for_harness, relay
+                    profile.name,
+                    _timing_proxy(proxies, debtor_url, times, "scenarios", wait).url,  # the engine's calls, timed
+                    target.token,
+                    target.callback_token,
+                    counterparts.psrm_url,
+                    relay,
+                    timeout_s=wait,
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent, chosen=chosen)
+        ended = time.monotonic()  # real time: what the vendor sends from now on came after the checks
+        time.sleep(settle_s)  # an observation window, not a synchronisation: the callback address stays up
+        psrm_sessions = ["default"] if not target.simulated else [session, f"{session}-pact"]
+        sent = judge_sent(
+            relay.received(),
+            own_cvrs={m.cvr for m in municipalities},
+            claims=_registered(exchanges),
+            ended_at=ended,
+            psrm_deliveries=_psrm_deliveries(counterparts.psrm_url, psrm_sessions),
+        )
     write_har(exchanges, out / "evidence" / "probes.har")
     write_journal(relay, out / "evidence" / "callbacks.json")
-    checks = deselect(check_outcomes(fuzz, probes, pact, scenario_check), only)
+    answer_time, answer_evidence = times.check(limit)
+    observed = Observed(times.summary(limit), answer_time, answer_evidence, sent)
+    checks = deselect(check_outcomes(fuzz, probes, pact, scenario_check, observed), only)
     judgement = judge(
         checks,
         profile.deviations,
@@ -385,6 +476,7 @@ def certify_profile(
         pact=pact,
         scenarios=scenario_check,
         session=session_id,
+        observed=observed,
     )
 
 
@@ -455,3 +547,48 @@ def resume_certification(
         session=session_id,
         resumed=rfc3339(now),
     )
+
+
+def _timing_proxy(stack: ExitStack, upstream: str, times: AnswerTimes, source: str, wait: float) -> ServerThread:
+    """A pass-through proxy on 127.0.0.1 that times every answer of `upstream` (latency.TimingProxy)."""
+    proxy = TimingProxy(upstream, times, source, timeout=wait)
+    return _start(stack, ServerThread(proxy, name=f"timing-{source}", log_level="error"), f"the {source} timing proxy")
+
+
+def _psrm_deliveries(psrm_url: str, sessions: list[str]) -> list[Any]:
+    """The bodies of the deliveries (MFFordringIndberet) the harness's PSRM received in these sessions."""
+    bodies: list[Any] = []
+    for name in sessions:
+        try:
+            answer = wire_client.control(
+                psrm_url,
+                "GET",
+                "/journal",
+                token=DEV_TOKEN,
+                session=name,
+                params={"operation": "MFFordringIndberet", "direction": "in"},
+            )
+            answer.raise_for_status()
+            entries = answer.json().get("entries", [])
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise CounterpartStartError(f"cannot read the harness's PSRM journal: {exc}") from exc
+        bodies += [e.get("request_body") for e in entries if isinstance(e, dict)]
+    return bodies
+
+
+def _registered(exchanges: list[dict[str, Any]]) -> dict[str, str]:
+    """Claim and account id -> the municipality (CVR) the probes registered it for."""
+    owners: dict[str, str] = {}
+    for record in exchanges:
+        body = record.get("request_body")
+        if record.get("method") != "POST" or not isinstance(body, dict) or "debitorkontoId" not in body:
+            continue
+        headers = {str(k).lower(): v for k, v in (record.get("request_headers") or {}).items()}
+        cvr = headers.get(wire_client.MUNICIPALITY_CVR.lower())
+        if not cvr:
+            continue
+        owners[str(body["debitorkontoId"])] = cvr
+        for claim in body.get("fordringer") or []:
+            if isinstance(claim, dict) and "fordringId" in claim:
+                owners[str(claim["fordringId"])] = cvr
+    return owners

@@ -81,7 +81,11 @@ class Counterparts:
 
 
 def check_reachable(
-    url: str, timeout: float = 10.0, *, option: str = "--debtor-url", what: str = "the debtor system"
+    url: str,
+    timeout: float | httpx.Timeout = 10.0,
+    *,
+    option: str = "--debtor-url",
+    what: str = "the debtor system",
 ) -> str:
     """The URL without a trailing slash, if anything answers there over HTTP; else a clear error naming
     the command-line `option` the URL came from."""

@@ -58,6 +58,9 @@ def _results_checks(results: dict[str, Any]) -> dict[str, str]:
     scenarios = results.get("scenarios") or {}
     for key in ("runs", "notRun", "notApplicable"):
         statuses |= {s["check"]: s["status"] for s in scenarios.get(key, [])}
+    for key in ("latency", "sentMessages"):  # what the run observed: answer times, the vendor's messages
+        if key in results:
+            statuses[results[key]["check"]] = results[key]["status"]
     return statuses
 
 
@@ -84,7 +87,7 @@ def _junit(folder: Path) -> tuple[dict[str, str], dict[str, str], dict[str, ET.E
             status = _junit_status(case, SKIPPED)
             requirements[name] = "verified" if status == "passed" else status
             continue
-        check = {"contract": name, "probes": name, "scenario": f"scenario {name}"}.get(kind)
+        check = {"contract": name, "probes": name, "observed": name, "scenario": f"scenario {name}"}.get(kind)
         if check is None:  # pact.<consumer>
             check = f"pact {kind.removeprefix('pact.')}: {name}"
         checks[check] = _junit_status(case, SKIPPED)

@@ -4,9 +4,13 @@ a PSRM and a callback receiver on given ports (where `oir certify --debtor-url` 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
+import uuid
 from typing import Any
 
+import httpx
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -113,6 +117,97 @@ def vendor_debtor(
         **settings,
     )
     return app
+
+
+class Slow:
+    """Answers `method path` calls `delay_s` late, as a slow but otherwise conforming system would: the
+    first `calls` such calls (None: every one). Whether that is conforming depends on the profile's
+    answer-time limit; the answers themselves are the simulator's."""
+
+    def __init__(self, app: ASGIApp, delay_s: float, *, method: str, path: str, calls: int | None = None) -> None:
+        self.app, self.delay_s, self.method, self.path, self.left = app, delay_s, method, path, calls
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == self.method and scope["path"] == self.path:
+            if self.left is None or self.left > 0:
+                if self.left is not None:
+                    self.left -= 1
+                await asyncio.sleep(self.delay_s)
+        await self.app(scope, receive, send)
+
+
+class DuplicateCallback:
+    """A vendor's bug no check awaits: after registering the first probe claim (`CERT-…`), it reports a
+    payment of its full amount on it to the fagsystem twice, under two message ids (B01R-EXACTLY-ONCE).
+    Everything else is the simulator's."""
+
+    def __init__(self, app: ASGIApp, callback_url: str, callback_token: str) -> None:
+        self.app, self.callback_url, self.callback_token = app, callback_url.rstrip("/"), callback_token
+        self.sent = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.sent or scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/debitorkonti":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        status: list[int] = []
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, replay, watch)
+        try:
+            account = json.loads(body)
+            claim = account["fordringer"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return
+        if status == [201] and str(claim.get("fordringId", "")).startswith("CERT-") and not self.sent:
+            self.sent = True
+            cvr = dict(scope["headers"]).get(b"x-kommune-cvr", b"").decode()
+            task = asyncio.create_task(self._pay_twice(account["debitorkontoId"], claim, cvr))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pay_twice(self, account: str, claim: dict[str, Any], cvr: str) -> None:
+        amount = sum(part["beloebOere"] for part in claim["delfordringer"])
+        message = {
+            "debitorkontoId": account,
+            "fordringId": claim["fordringId"],
+            "type": "DAEKNING",
+            "beloebOere": amount,
+            "dato": "2026-01-05",
+            "kilde": "BANK",
+        }
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            for _ in range(2):
+                await client.post(
+                    f"{self.callback_url}/daekningafskrivning",
+                    json={**message, "meddelelseId": str(uuid.uuid4())},
+                    headers={
+                        "Authorization": f"Bearer {self.callback_token}",
+                        "X-Transaktion-Id": str(uuid.uuid4()),
+                        "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
+                        "X-Kommune-Cvr": cvr,
+                    },
+                )
 
 
 class AsARealSystem:

@@ -40,6 +40,7 @@ class ProviderContext:
     session: str | None = None
     errors: list[str] = field(default_factory=list)
     unreached: set[str] = field(default_factory=set)  # states that needed a clock the provider does not offer
+    timeout: float = 15.0  # seconds to wait for the provider's answer (certification: what its profile allows)
 
     def headers(self, cvr: str | None = None) -> dict[str, str]:
         return wire_client.headers(
@@ -47,7 +48,7 @@ class ProviderContext:
         )
 
     def post(self, path: str, body: Any, *, cvr: str | None = None) -> httpx.Response:
-        return httpx.post(self.base_url.rstrip("/") + path, json=body, headers=self.headers(cvr), timeout=15.0)
+        return httpx.post(self.base_url.rstrip("/") + path, json=body, headers=self.headers(cvr), timeout=self.timeout)
 
     def advance_simulated_clock(self, days: int) -> bool:
         """Let a day pass on a simulator (its control plane); a real system has none: False."""
@@ -59,7 +60,7 @@ class ProviderContext:
                 token=self.token,
                 session=self.session,
                 body={"days": days},
-                timeout=60.0,
+                timeout=max(60.0, self.timeout),
             )
         except httpx.HTTPError:
             return False

@@ -39,6 +39,7 @@ def verify_provider(
     `municipality_cvr` replaces the pacts' municipality (a vendor proves it for one it serves);
     `session` sends `X-Sim-Session` so a run against a shared simulator starts from a clean world;
     `states` replaces the built-in provider-state handlers (the engine's states need FBS and a debtor);
+    `request_timeout_ms` is how long the verifier and the state handlers wait for an answer;
     `quiet` keeps the Rust verifier from printing its report to the process's stdout (it is in `output`).
     """
     # The verifier would report usage to an outside analytics host; this harness talks to nothing but the
@@ -49,7 +50,7 @@ def verify_provider(
     chosen = files if files is not None else pact_files(provider, consumers=consumers)
     if not chosen:
         raise PactCheckError(f"no pact files for provider {provider!r} in {PACT_DIR}")
-    ctx = ProviderContext(base_url, token, municipality_cvr, session)
+    ctx = ProviderContext(base_url, token, municipality_cvr, session, timeout=request_timeout_ms / 1000)
     default = DEFAULT_STATES.get(provider)
 
     def handler(state: str, params: dict[str, Any]) -> dict[str, Any] | None:
