@@ -1,6 +1,7 @@
 """What `oir certify` and `oir verify-certificate` do, kept out of cli.py so the command line stays a
-thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error;
-a usage or configuration error is a clear message, never a traceback.
+thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error
+or a run that could not exercise the system (a check in ERROR: e.g. contract fuzzing whose every
+request was refused with 401/403), each with one line saying what went wrong, never a traceback.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
     for column in (*columns, "not applicable", "not verified", "report"):
         table.add_column(column, overflow="fold")
     all_certified = True
+    run_errors: list[str] = []
     for name in chosen:
         from .report import write_report
 
@@ -118,6 +120,9 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         accepted = [d.requirement for d in result.judgement.accepted]
         style = _STYLE[result.verdict]
         console.print(f"{name}: [{style}]{result.verdict}[/{style}] ({result.seconds} s) → {certificate}")
+        for line in result.errors:  # a check that could not exercise the system: an error of the run
+            console.print(f"[red]error:[/red] {name}: {line}", soft_wrap=True)
+            run_errors.append(line)
         judgement = result.judgement
         table.add_row(
             name,
@@ -131,6 +136,8 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
             str(folder / "index.html"),
         )
     console.print(table)
+    if run_errors:
+        return 2  # the run could not judge the system (e.g. every request refused with 401): never a pass
     return 0 if all_certified else 1
 
 

@@ -1,8 +1,10 @@
 """The verdict: what each check came to, what each requirement comes to, and what that makes the
 debtor system.
 
-A check ends PASSED, FAILED, ACCEPTED DEVIATION, NOT RUN (this target could not carry it out) or NOT
-APPLICABLE (it concerns a capability the profile declares absent, e.g. a B_03 scenario for EG).
+A check ends PASSED, FAILED, ACCEPTED DEVIATION, NOT RUN (this target could not carry it out), NOT
+APPLICABLE (it concerns a capability the profile declares absent, e.g. a B_03 scenario for EG) or ERROR
+(it ran but could not exercise its target — e.g. fuzzing whose every request was refused with 401 —
+so it proves nothing either way: an error of the run, never a pass and never the vendor's failure).
 
 Every requirement a check cites, and every catalogue requirement the profile's capabilities rule out,
 ends in exactly one outcome:
@@ -14,10 +16,11 @@ ends in exactly one outcome:
   the profile that has not expired on the day of the run; never a pass;
 - NOT APPLICABLE — the catalogue says it binds only systems with a capability (`requires:`) the profile
   does not declare; a check that cites it does not cite it for this profile, so it is never passed;
-- NOT VERIFIED, with the reason — only checks that did not run, or a failed scenario that stopped
-  before it got to it, cite it.
-One failure without a deviation's cover makes the system NOT_CERTIFIED; accepted deviations alone make
-it CERTIFIED_WITH_DEVIATIONS; nothing not run, not applicable or not verified ever counts as passed.
+- NOT VERIFIED, with the reason — only checks that did not run or ended in ERROR, or a failed scenario
+  that stopped before it got to it, cite it.
+One failure without a deviation's cover, or one check in ERROR, makes the system NOT_CERTIFIED; accepted
+deviations alone make it CERTIFIED_WITH_DEVIATIONS; nothing not run, not applicable, not verified or in
+ERROR ever counts as passed.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any, Literal
 
 from contracts.profile import Deviation
 
-Status = Literal["passed", "failed", "accepted-deviation", "not-run", "not-applicable"]
+Status = Literal["passed", "failed", "accepted-deviation", "not-run", "not-applicable", "error"]
 Outcome = Literal["verified", "failed", "accepted-deviation", "not-applicable", "not-verified"]
 CERTIFIED = "CERTIFIED"
 CERTIFIED_WITH_DEVIATIONS = "CERTIFIED_WITH_DEVIATIONS"
@@ -50,6 +53,7 @@ class CheckOutcome:
     blamed: tuple[str, ...] | None = None
     # … and those it stopped before judging (neither verified nor failed by it)
     unproven: tuple[str, ...] = ()
+    error: str = ""  # it ran but could not exercise its target: why (an ERROR of the run, never a pass)
 
     @property
     def status(self) -> Status:
@@ -58,6 +62,8 @@ class CheckOutcome:
             return "not-applicable"
         if not self.ran:
             return "not-run"
+        if self.error:
+            return "error"
         return "passed" if self.passed else "failed"
 
 
@@ -162,6 +168,11 @@ def judge(
             for rid in cited:
                 unverified.setdefault(rid, []).append(f"{check.name}: {check.reason or 'not run'}")
             continue
+        if status == "error":
+            statuses[check.name] = "error"
+            for rid in cited:
+                unverified.setdefault(rid, []).append(f"{check.name}: ERROR: {check.error}")
+            continue
         if status == "passed":
             statuses[check.name] = "passed"
             for rid in cited:
@@ -201,7 +212,7 @@ def judge(
     def having(outcome: Outcome) -> list[str]:
         return sorted(rid for rid, o in outcomes.items() if o.outcome == outcome)
 
-    if having("failed") or "failed" in statuses.values():  # a failure citing nothing still fails
+    if having("failed") or {"failed", "error"} & set(statuses.values()):  # a failure citing nothing still fails
         verdict = NOT_CERTIFIED
     elif having("accepted-deviation"):
         verdict = CERTIFIED_WITH_DEVIATIONS

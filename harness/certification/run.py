@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts import wire_client
-from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
+from contracts.checks.fuzz import FuzzCheck, FuzzResult, run_schemathesis, vendor_contract
 from contracts.municipalities import for_vendor
 from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
 from contracts.requirements import not_applicable
@@ -50,6 +50,7 @@ __all__ = [
     "CALLBACK_TOKEN",
     "STEPS",
     "CertificationResult",
+    "FuzzCheck",
     "FuzzResult",
     "certify_profile",
     "run_schemathesis",
@@ -61,9 +62,11 @@ def check_outcomes(
     fuzz: FuzzResult, probes: list[ProbeResult], pact: PactPart, scenarios: ScenarioCheck | None
 ) -> list[CheckOutcome]:
     """Every check of a run, in report order: its name, the requirement IDs it cites, whether it
-    passed, and whether it ran at all (a check this target could not run is never a pass)."""
+    passed, and whether it ran at all (a check this target could not run is never a pass).
+    Each schemathesis check is a check of its own that blames only what its failures are evidence
+    against; a fuzz run that could not exercise the system makes every one of them an ERROR."""
     return (
-        [CheckOutcome("schemathesis", tuple(fuzz.requirements), fuzz.passed)]
+        [fuzz_outcome(fuzz, check) for check in fuzz.checks]
         + [
             CheckOutcome(p.name, tuple(p.requirements), p.passed, p.ran, reason="" if p.ran else p.message)
             for p in probes
@@ -74,6 +77,16 @@ def check_outcomes(
         ]
         + (scenarios.outcomes() if scenarios else [])
     )
+
+
+def fuzz_outcome(fuzz: FuzzResult, check: FuzzCheck) -> CheckOutcome:
+    """One schemathesis check as a check of the run."""
+    if fuzz.error:
+        return CheckOutcome(check.check, tuple(check.requirements), False, error=fuzz.error)
+    if not check.ran:
+        reason = f"schemathesis judged no test case with {check.schemathesis}"
+        return CheckOutcome(check.check, tuple(check.requirements), False, ran=False, reason=reason)
+    return CheckOutcome(check.check, tuple(check.requirements), check.passed, blamed=tuple(check.blamed))
 
 
 @dataclass(frozen=True)
@@ -114,9 +127,25 @@ class CertificationResult:
         return self.verdict != NOT_CERTIFIED
 
     def status(self, check: str) -> str:
-        """passed, failed, accepted-deviation, not-run or not-applicable, for a check's name
-        ('schemathesis', a probe's …)."""
+        """passed, failed, accepted-deviation, not-run, not-applicable or error, for a check's name
+        ('schemathesis ignored_auth', a probe's …)."""
         return self.judgement.statuses.get(check, "failed")
+
+    @property
+    def fuzz_status(self) -> str:
+        """The contract fuzzing as a whole: its worst check (error, failed, accepted-deviation, not-run, passed)."""
+        statuses = {self.status(c.check) for c in self.fuzz.checks} or {"error" if self.fuzz.error else "not-run"}
+        order = ("error", "failed", "accepted-deviation", "not-run", "not-applicable", "passed")
+        return next(s for s in order if s in statuses)
+
+    @property
+    def errors(self) -> list[str]:
+        """One line per check of the run that ended in ERROR (could not exercise the system), the
+        contract fuzzing's checks as one line."""
+        lines = [f"contract fuzzing (schemathesis): {self.fuzz.error}"] if self.fuzz.error else []
+        fuzz = {c.check for c in self.fuzz.checks}
+        errored = [name for name, status in self.judgement.statuses.items() if status == "error"]
+        return lines + [f"{name}: ERROR" for name in errored if name not in fuzz]
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -124,7 +153,11 @@ class CertificationResult:
         data.pop("profile_file")
         data["certified"] = self.certified
         data["verdict"] = self.verdict
-        data["fuzz"]["status"] = self.status("schemathesis")
+        data["fuzz"]["status"] = self.fuzz_status
+        data["fuzz"]["requirements"] = self.fuzz.requirements
+        for check in data["fuzz"]["checks"]:
+            check["status"] = self.status(check["check"])
+            check["passed"] = check["status"] == "passed"
         for probe in data["probes"]:
             probe["status"] = self.status(probe["name"])
         data["pact"] = self.pact.as_json()
