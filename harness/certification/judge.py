@@ -51,7 +51,8 @@ class CheckOutcome:
     reason: str = ""  # why it did not run, or does not apply
     # a failed check: the requirements its failure is evidence against (None: all it cites) …
     blamed: tuple[str, ...] | None = None
-    # … and those it stopped before judging (neither verified nor failed by it)
+    # … and those it stopped before judging, or (passed or failed) never exercised: neither verified
+    # nor failed by it
     unproven: tuple[str, ...] = ()
     error: str = ""  # it ran but could not exercise its target: why (an ERROR of the run, never a pass)
 
@@ -176,7 +177,11 @@ def judge(
         if status == "passed":
             statuses[check.name] = "passed"
             for rid in cited:
-                verified.setdefault(rid, []).append(check.name)
+                if rid in check.unproven:  # it held, but never exercised this one
+                    reason = check.reason or "it did not exercise this requirement"
+                    unverified.setdefault(rid, []).append(f"{check.name}: {reason}")
+                else:
+                    verified.setdefault(rid, []).append(check.name)
             continue
         blamed = tuple(r for r in (cited if check.blamed is None else check.blamed) if r in cited)
         unproven = tuple(r for r in check.unproven if r in cited and r not in blamed)

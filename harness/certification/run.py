@@ -86,7 +86,17 @@ def fuzz_outcome(fuzz: FuzzResult, check: FuzzCheck) -> CheckOutcome:
     if not check.ran:
         reason = f"schemathesis judged no test case with {check.schemathesis}"
         return CheckOutcome(check.check, tuple(check.requirements), False, ran=False, reason=reason)
-    return CheckOutcome(check.check, tuple(check.requirements), check.passed, blamed=tuple(check.blamed))
+    return CheckOutcome(
+        check.check,
+        tuple(check.requirements),
+        check.passed,
+        blamed=tuple(check.blamed),
+        unproven=tuple(check.unproven),
+        reason=f"no request of the run tested it with {check.schemathesis} (schemathesis stops testing an "
+        "operation at its first failure)"
+        if check.unproven
+        else "",
+    )
 
 
 @dataclass(frozen=True)
