@@ -14,8 +14,9 @@ run report (operations tested, warnings, acceptance rates, errors). From them:
 - each failure names the operation, the check and a `curl` line reproducing it (the bearer token
   `***`, CPR numbers masked);
 - schemathesis's warnings are kept in full, each naming every operation it concerns;
-- a run that could not exercise its target — every operation answered only 401/403, every generated
-  request refused, errors, or no report at all — is an ERROR of the run (`FuzzResult.error`), never a
+- a run that could not exercise its target — every operation answered only 401/403, every valid request
+  generated refused before the system judged it (400, 404 …; a 409 or a 422 business rejection did reach
+  it), errors, or no report at all — is an ERROR of the run (`FuzzResult.error`), never a
   pass, whatever schemathesis's exit code says.
 Its full console output is kept as evidence in `schemathesis.log` (token and CPRs masked).
 """
@@ -68,7 +69,7 @@ HEADER_REQUIREMENTS = {"authorization": CREDENTIALS, "x-kommune-cvr": "MSG-MUNIC
 # `max_response_time` as a success all the same): never counted as evidence. The first is not run at all.
 EXCLUDED_CHECKS = ("object_level_authorization", "max_response_time")
 _NOT_RUN = ("object_level_authorization",)
-MIN_REFUSED = 10  # fewer refused requests than this, none accepted, is too little to call the target refusing
+MIN_REFUSED = 10  # fewer valid requests than this, none reaching the system, is too little to call it refusing
 # schemathesis's warning kinds (its JSON report), as a person reads them
 WARNINGS = {
     "missing_auth": "only 401/403 answers (the credentials were not accepted)",
@@ -264,11 +265,16 @@ def read_results(out: Path, exit_code: int, token: str = "") -> FuzzResult:
     warnings = _warnings(report)
     cases: Counter[str] = Counter()
     failures: dict[tuple[str, str, str, str], FuzzFailure] = {}
+    answers: Counter[int] = Counter()  # status codes answered to the valid (positive) requests generated
     left_out: set[str] = set()  # the requirements whose header some request left out (missing_required_header)
     for recorder in _recorders(events):
         for case_id, results in (recorder.get("checks") or {}).items():
             interaction = (recorder.get("interactions") or {}).get(case_id) or {}
-            header = _missing_header((recorder.get("cases") or {}).get(case_id) or {})
+            case = (recorder.get("cases") or {}).get(case_id) or {}
+            header = _missing_header(case)
+            status = (interaction.get("response") or {}).get("status_code")
+            if _positive(case) and isinstance(status, int):
+                answers[status] += 1
             for result in results:
                 name = result.get("name", "?")
                 cases[name] += 1
@@ -297,7 +303,7 @@ def read_results(out: Path, exit_code: int, token: str = "") -> FuzzResult:
     ]
     operations = (report.get("operations") or {}).get("tested", 0)
     found = sum(f.count for c in checks for f in c.failures)
-    error = _run_error(report, exit_code, found)
+    error = _run_error(report, exit_code, found, answers)
     if error:
         summary = f"ERROR: {error}"
     else:
@@ -317,6 +323,11 @@ def _error(exit_code: int, error: str) -> FuzzResult:
         for name, requirements in sorted(CHECK_REQUIREMENTS.items())
     ]
     return FuzzResult(False, exit_code, f"ERROR: {error}", checks, [], error)
+
+
+def _positive(case: dict[str, Any]) -> bool:
+    """A request generated to be valid by the contract."""
+    return (((case.get("value") or {}).get("meta") or {}).get("generation") or {}).get("mode") == "positive"
 
 
 def _missing_header(case: dict[str, Any]) -> str:
@@ -396,8 +407,15 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     return warnings
 
 
-def _run_error(report: dict[str, Any], exit_code: int, found: int) -> str:
-    """Why the run could not exercise its target, or "" (`found`: failures it found, which prove it did)."""
+def _reached(status: int) -> bool:
+    """An answer that shows the request reached the operation: accepted (2xx), or judged on its business
+    content (409 conflict, 422 business rejection), or a crash (5xx)."""
+    return 200 <= status < 300 or status in (409, 422) or status >= 500
+
+
+def _run_error(report: dict[str, Any], exit_code: int, found: int, answers: Counter[int]) -> str:
+    """Why the run could not exercise its target, or "" (`found`: failures it found, which prove it did;
+    `answers`: the status codes answered to the valid requests it generated)."""
     operations = report.get("operations") or {}
     tested = operations.get("tested", 0)
     if exit_code not in (0, 1):
@@ -413,10 +431,10 @@ def _run_error(report: dict[str, Any], exit_code: int, found: int) -> str:
             f"all {tested} operations answered only 401/403: the debtor system refused the harness's credentials, "
             "so nothing was fuzzed (is the token right?)"
         )
-    rates = [rate for phases in (report.get("valid_rates") or {}).values() for rate in phases.values()]
-    accepted = sum(rate.get("accepted", 0) for rate in rates)
-    # 409s are left out: the generated data reuses transaction ids, which a conforming system refuses
-    refused = sum(rate.get("rejected", 0) + rate.get("unreachable", 0) for rate in rates)
-    if not found and not accepted and refused >= MIN_REFUSED:
-        return f"every one of the {refused} valid requests generated was refused: nothing reached the operations"
+    if not found and sum(answers.values()) >= MIN_REFUSED and not any(_reached(status) for status in answers):
+        seen = ", ".join(f"{status} ×{count}" for status, count in sorted(answers.items()))
+        return (
+            f"none of the {sum(answers.values())} valid requests generated reached an operation (answers: {seen}): "
+            "every one was refused before the system judged it"
+        )
     return ""

@@ -128,7 +128,8 @@ def test_each_failure_has_operation_check_and_a_masked_curl_line_in_all_three_fi
     assert "-xxxx" in failure.curl  # the borrower's CPR, masked
 
     results = json.loads((folder / "results.json").read_text())
-    in_results = next(f for f in _fuzz_check(results, "ignored_auth")["failures"] if f["operation"] == failure.operation)
+    listed = _fuzz_check(results, "ignored_auth")["failures"]
+    in_results = next(f for f in listed if f["operation"] == failure.operation)
     assert in_results["curl"] == failure.curl and in_results["check"] == "ignored_auth"
 
     junit = ET.parse(folder / "junit.xml").getroot()
