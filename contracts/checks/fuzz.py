@@ -261,7 +261,8 @@ def read_results(out: Path, exit_code: int, token: str = "") -> FuzzResult:
         report = json.loads((out / "schemathesis-report.json").read_text(encoding="utf-8"))
         events = list(_events(out / "schemathesis-events.ndjson"))
     except (OSError, ValueError) as exc:
-        return _error(exit_code, f"schemathesis wrote no report (exit {exit_code}): {exc}; see schemathesis.log")
+        said = _said(out / "schemathesis.log") or str(exc)
+        return _error(exit_code, f"schemathesis wrote no report (exit {exit_code}): {said}; see schemathesis.log")
     warnings = _warnings(report)
     cases: Counter[str] = Counter()
     failures: dict[tuple[str, str, str, str], FuzzFailure] = {}
@@ -317,6 +318,15 @@ def read_results(out: Path, exit_code: int, token: str = "") -> FuzzResult:
     return FuzzResult(passed, exit_code, summary, checks, warnings, error)
 
 
+def _said(log: Path) -> str:
+    """The error line schemathesis printed (a usage or schema error), or ""."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip().startswith("Error")), "")
+
+
 def _error(exit_code: int, error: str) -> FuzzResult:
     checks = [
         FuzzCheck(f"schemathesis {name}", name, list(requirements), 0)
@@ -352,9 +362,7 @@ def _recorders(events: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield finished["recorder"]
 
 
-def _failure(
-    name: str, result: dict[str, Any], interaction: dict[str, Any], label: str, token: str
-) -> FuzzFailure:
+def _failure(name: str, result: dict[str, Any], interaction: dict[str, Any], label: str, token: str) -> FuzzFailure:
     info = (result.get("failure_info") or {}).get("failure") or {}
     message = info.get("message") or ""
     requirements = list(CHECK_REQUIREMENTS.get(name, (CONTRACT_ANSWERS,)))
@@ -425,6 +433,8 @@ def _run_error(report: dict[str, Any], exit_code: int, found: int, answers: Coun
         return f"schemathesis could not complete its checks: {titles}; see schemathesis.log"
     if not tested:
         return "schemathesis tested no operation; see schemathesis.log"
+    if exit_code == 1 and not found:
+        return "schemathesis exited 1 but its reports name no failure; see schemathesis.log"
     refused_auth = (report.get("warnings") or {}).get("missing_auth") or []
     if len(refused_auth) >= tested:
         return (

@@ -65,8 +65,11 @@ def test_only_401_or_403_on_every_operation_is_an_error_and_every_warning_is_kep
 
 
 def test_no_report_or_a_usage_error_of_schemathesis_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "schemathesis.log").write_text("Usage: schemathesis run\n\nError: Invalid value for '--url'\n")
     nothing = read_results(tmp_path, exit_code=2)
-    assert not nothing.passed and "wrote no report" in nothing.error
+    assert not nothing.passed and "wrote no report (exit 2): Error: Invalid value for '--url'" in nothing.error
     assert nothing.checks and not any(c.ran for c in nothing.checks)
     crashed = read_results(_write(tmp_path, [201] * 12), exit_code=2)
     assert not crashed.passed and "exit 2" in crashed.error
+    unexplained = read_results(tmp_path, exit_code=1)  # exit 1, yet no failure in its reports: never a pass
+    assert not unexplained.passed and "name no failure" in unexplained.error
