@@ -92,11 +92,16 @@ def fuzz_outcome(fuzz: FuzzResult, check: FuzzCheck) -> CheckOutcome:
         check.passed,
         blamed=tuple(check.blamed),
         unproven=tuple(check.unproven),
-        reason=f"no request of the run tested it with {check.schemathesis} (schemathesis stops testing an "
-        "operation at its first failure)"
-        if check.unproven
-        else "",
+        reason=_unproven_reason(check.schemathesis) if check.unproven else "",
     )
+
+
+def _unproven_reason(schemathesis_check: str) -> str:
+    if schemathesis_check == "missing_required_header":
+        return (
+            "no fuzzing request left out its header (schemathesis stops testing an operation at its first failure)"
+        )
+    return f"{schemathesis_check} holds even where it has nothing to check: only a failure of it is evidence"
 
 
 @dataclass(frozen=True)
