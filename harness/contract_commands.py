@@ -153,7 +153,8 @@ def run_verify(
 def _print_fuzz(console: Console, run: FuzzRun) -> None:
     result = run.result
     mark = "[red]ERROR[/red]" if result.error else "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
-    console.print(f"{mark} {run.spec} at {escape(run.url)}: {escape(result.summary)}", soft_wrap=True)
+    said = result.error or result.summary  # an error: the one line saying why nothing was exercised
+    console.print(f"{mark} {run.spec} at {escape(run.url)}: {escape(said)}", soft_wrap=True)
     for failure in result.failures:
         console.print(
             f"  [red]FAIL[/red] {escape(failure.operation)} {failure.check}: {escape(failure.title)} "
