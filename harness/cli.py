@@ -178,7 +178,8 @@ def certify(
     ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
-    signed reports; exit 0 certified, 1 not, 2 usage error, 3 a session waits for the next bank day."""
+    signed reports; exit 0 certified, 1 not, 2 usage error or a check that could not exercise the system,
+    3 a session waits for the next bank day."""
     from datetime import UTC, datetime
 
     from .certification.commands import CertifyOptions, run_certify
@@ -561,7 +562,7 @@ def contracts_fuzz(
     out: Path = typer.Option(None, show_default=False, help="Folder for the logs (default: a temporary folder)"),
 ) -> None:
     """Fuzz a contract with schemathesis (all checks) against the simulators or --url; per operation what
-    failed. Exit 0 pass, 1 fail, 2 usage error."""
+    failed, with a curl line. Exit 0 pass, 1 fail, 2 usage error or a run that could not exercise the system."""
     from .contract_commands import run_fuzz
 
     token = secret_file(token_file, "--token-file") if token_file else token

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from contracts.checks.fuzz import FuzzResult, operation_failures, run_schemathesis, vendor_contract
+from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
 from contracts.checks.pact import PactVerification, ProviderContext, create_fbs_claim, verify_provider
 from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES
@@ -214,7 +214,6 @@ class FuzzRun:
     url: str
     result: FuzzResult
     log: Path
-    failures: dict[str, list[str]] = field(default_factory=dict)  # operation -> what failed
 
 
 def fuzz(spec: str, url: str | None, out: Path, *, max_examples: int, seed: int, token: str = DEV_TOKEN) -> FuzzRun:
@@ -225,13 +224,11 @@ def fuzz(spec: str, url: str | None, out: Path, *, max_examples: int, seed: int,
     contract = vendor_contract(out / f"{spec}.vendor.yaml") if spec == "oir-debitor-v3" else spec_path(spec)
     if url:
         result = run_schemathesis(contract, url, out, seed, max_examples, token)
-        return FuzzRun(spec, url, result, out / "schemathesis.log", operation_failures(out / "schemathesis-junit.xml"))
+        return FuzzRun(spec, url, result, out / "schemathesis.log")
     kwargs = {"profile": "kmd-opus"} if FUZZ_SPECS[spec] == "debtor" else {}
     with ServerThread(factory(FUZZ_SPECS[spec])(**kwargs), name=spec, log_level="error") as server:
         result = run_schemathesis(contract, server.url, out, seed, max_examples, DEV_TOKEN)
-        return FuzzRun(
-            spec, server.url, result, out / "schemathesis.log", operation_failures(out / "schemathesis-junit.xml")
-        )
+        return FuzzRun(spec, server.url, result, out / "schemathesis.log")
 
 
 def default_fuzz_folder() -> Path:

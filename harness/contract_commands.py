@@ -157,14 +157,23 @@ def run_verify(
 
 
 def _print_fuzz(console: Console, run: FuzzRun) -> None:
-    mark = "[green]PASS[/green]" if run.result.passed else "[red]FAIL[/red]"
-    console.print(f"{mark} {run.spec} at {escape(run.url)}: {escape(run.result.summary)}", soft_wrap=True)
-    for operation, problems in sorted(run.failures.items()):
-        console.print(f"  [red]FAIL[/red] {escape(operation)} [{', '.join(run.result.requirements)}]", soft_wrap=True)
-        for problem in problems:
-            console.print(f"         {escape(mask_cpr_in_text(problem))}", soft_wrap=True)
-    if not run.result.passed and not run.failures:
-        console.print(f"  schemathesis exit {run.result.exit_code}; see {run.log}", soft_wrap=True)
+    result = run.result
+    mark = "[red]ERROR[/red]" if result.error else "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
+    said = result.error or result.summary  # an error: the one line saying why nothing was exercised
+    console.print(f"{mark} {run.spec} at {escape(run.url)}: {escape(said)}", soft_wrap=True)
+    for failure in result.failures:
+        console.print(
+            f"  [red]FAIL[/red] {escape(failure.operation)} {failure.check}: {escape(failure.title)} "
+            f"[{', '.join(failure.requirements)}]",
+            soft_wrap=True,
+        )
+        for line in failure.message.splitlines():
+            if line.strip():
+                console.print(f"         {escape(line.strip())}", soft_wrap=True)
+        if failure.curl:
+            console.print(f"         reproduce: {escape(failure.curl)}", soft_wrap=True)
+    for warning in result.warnings:
+        console.print(f"  warning: {escape(warning)}", soft_wrap=True)
     console.print(f"  log: {run.log}", soft_wrap=True)
 
 
@@ -196,4 +205,6 @@ def run_fuzz(
         return _usage(console, str(exc))
     for run in runs:
         _print_fuzz(console, run)
+    if any(run.result.error for run in runs):
+        return 2  # a run that could not exercise the system (e.g. every answer 401/403): never a pass
     return 0 if all(run.result.passed for run in runs) else 1

@@ -1,7 +1,8 @@
 """What `oir certify` and `oir verify-certificate` do, kept out of cli.py so the command line stays a
-thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error,
-3 a certification session waits (a check resumes on the next bank day: `oir certify --resume SESSION`,
-sessions.py); a usage or configuration error is a clear message, never a traceback.
+thin list of options. Each function returns the exit code: 0 certified/valid, 1 not, 2 usage error
+or a run that could not exercise the system (contract fuzzing whose every request was refused with
+401/403), 3 a certification session waits (a check resumes on the next bank day: `oir certify --resume
+SESSION`, sessions.py); each with one line saying what went wrong, never a traceback.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
     )
     verdicts = []
     done = []
+    run_errors: list[str] = []
     for name in chosen:
         from .report import write_report
 
@@ -215,10 +217,17 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         verdicts.append(result.verdict)
         done.append(result)
         print_result(console, result, folder, certificate, partial=only)
+        if result.fuzz.error:  # the fuzzing could not exercise the system (e.g. every request refused with 401)
+            console.print(
+                f"error: {name}: contract fuzzing (schemathesis): {result.fuzz.error}", soft_wrap=True, markup=False
+            )
+            run_errors.append(result.fuzz.error)
         if result.observed is not None:
             console.print(f"  answer times: {_latency_line(result.observed.latency)}", soft_wrap=True, markup=False)
         _waiting_note(console, result)
     print_table(console, done)
+    if run_errors:
+        return 2  # the run could not judge the system: never a pass, and nothing the vendor's system did
     return _exit_code(verdicts)
 
 

@@ -5,8 +5,9 @@ This module is the one vocabulary of every output (results.json, index.html, jun
 the certificate): the status names and their labels (`STATUS_LABELS`), the requirement outcomes and
 theirs (`OUTCOME_LABELS`), and the verdicts, each spelt one way everywhere (`VERDICTS`).
 
-A check ends PASSED, FAILED, ERROR (the harness's own code broke while running it — an exception that is
-no verdict on the vendor's system; it is never a pass, and never blamed on the vendor), ACCEPTED
+A check ends PASSED, FAILED, ERROR (the harness's own code broke while running it, or the check ran but
+could not exercise its target — fuzzing whose every request was refused with 401: either way no verdict
+on the vendor's system; it is never a pass, and never blamed on the vendor), ACCEPTED
 DEVIATION, NOT RUN (this target could not carry it out), NOT APPLICABLE (it concerns a capability the
 profile declares absent, e.g. a B_03 scenario for EG) or WAITING (it did its part today and resumes on
 the next bank day, in a certification session: sessions.py).
@@ -84,7 +85,8 @@ class CheckOutcome:
     error: bool = False  # the harness's own code broke while running it: no verdict on the system
     # a failed check: the requirements its failure is evidence against (None: all it cites) …
     blamed: tuple[str, ...] | None = None
-    # … and those it stopped before judging (neither verified nor failed by it)
+    # … and those it stopped before judging, or (passed or failed) never exercised: neither verified
+    # nor failed by it
     unproven: tuple[str, ...] = ()
     waiting_until: str = ""  # it did its part and resumes then (RFC 3339): a session waits for it
 
@@ -221,7 +223,11 @@ def judge(
         if status == "passed":
             statuses[check.name] = "passed"
             for rid in cited:
-                verified.setdefault(rid, []).append(check.name)
+                if rid in check.unproven:  # it held, but never exercised this one
+                    reason = check.reason or "it did not exercise this requirement"
+                    unverified.setdefault(rid, []).append(f"{check.name}: {reason}")
+                else:
+                    verified.setdefault(rid, []).append(check.name)
             continue
         blamed = tuple(r for r in (cited if check.blamed is None else check.blamed) if r in cited)
         unproven = tuple(r for r in check.unproven if r in cited and r not in blamed)

@@ -37,6 +37,7 @@ from xml.etree import ElementTree as ET
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jinja2 import Environment, PackageLoader
 
+from contracts.checks.fuzz import FuzzFailure
 from contracts.identity import mask_cpr_in_text
 from contracts.requirements import load_requirements
 
@@ -57,6 +58,7 @@ SKIPPED: dict[str, str] = {
     for kind in ("accepted-deviation", "not-run", "not-applicable", "not-verified", "waiting")
     if kind in labels
 }
+_NOT_APPLICABLE_REASON = "it concerns only requirements the profile's capabilities rule out"
 
 
 def write_report(
@@ -96,6 +98,7 @@ def write_results(result: CertificationResult, folder: Path) -> None:
         failures=wrong,
         texts={row["id"]: row["text"] for row in coverage},
         counts=check_counts(result),
+        failure_text=fuzz_failure_text,
     )
     (folder / "index.html").write_text(mask_cpr_in_text(html), encoding="utf-8")
 
@@ -180,6 +183,18 @@ def _case(suite: ET.Element, classname: str, name: str, requirements: list[str])
     return case
 
 
+def fuzz_failure_text(failure: FuzzFailure) -> str:
+    """One fuzzing failure as a person reads it: operation, check, what was wrong, and the curl line."""
+    status = f", answered {failure.status}" if failure.status else ""
+    repeats = f", {failure.count} test cases" if failure.count > 1 else ""
+    head = (
+        f"{failure.operation} — {failure.check}: {failure.title} ({failure.code}{status}{repeats})"
+        f" [fails {', '.join(failure.requirements)}]"
+    )
+    message = "\n".join(f"  {line}" for line in failure.message.splitlines() if line.strip())
+    return "\n".join(part for part in (head, message, f"  reproduce: {failure.curl}" if failure.curl else "") if part)
+
+
 def _checks_suite(result: CertificationResult) -> ET.Element:
     statuses = [result.status(name) for name, _ in result.checks()]
     suite = ET.Element(
@@ -191,36 +206,41 @@ def _checks_suite(result: CertificationResult) -> ET.Element:
         skipped=str(len(statuses) - sum(statuses.count(s) for s in ("failed", "error", "passed"))),
         time=str(result.seconds),
     )
-    fuzz = ET.SubElement(suite, "testcase", classname=f"{result.profile}.contract", name="schemathesis")
-    _outcome(result, fuzz, "schemathesis", f"schemathesis exit {result.fuzz.exit_code}", result.fuzz.summary)
+    fuzz = result.fuzz
+    for check in fuzz.checks:
+        case = _case(suite, f"{result.profile}.contract", check.check, check.requirements)
+        operations = sorted({f.operation for f in check.failures})
+        failed = f"{check.schemathesis} failed on {', '.join(operations)} [fails {', '.join(check.blamed)}]"
+        detail = "\n\n".join(fuzz_failure_text(f) for f in check.failures)
+        reason = fuzz.error or f"schemathesis judged no test case with {check.schemathesis}"
+        _outcome(result, case, check.check, failed, detail, reason=reason)
     for probe in result.probes:
         case = _case(suite, f"{result.profile}.probes", probe.name, probe.requirements)
-        _outcome(result, case, probe.name, probe.message, "\n".join(probe.evidence))
+        _outcome(result, case, probe.name, probe.message, "\n".join(probe.evidence), reason=probe.message)
     for interaction in result.pact.interactions:
         case = _case(
             suite, f"{result.profile}.pact.{interaction.consumer}", interaction.description, interaction.requirements
         )
         evidence = "\n".join(interaction.evidence)
-        message = (
-            f"pact interaction failed [{', '.join(interaction.requirements)}]"
-            if interaction.ran
-            else evidence  # why it was not run: it did not fail
-        )
-        _outcome(result, case, interaction.check, message, evidence)
+        failed = f"pact interaction failed [{', '.join(interaction.requirements)}]"
+        # not run: why it was not run (it did not fail); not applicable: what it concerns
+        reason = evidence if not interaction.ran else _NOT_APPLICABLE_REASON
+        _outcome(result, case, interaction.check, failed, evidence, reason=reason)
     scenarios = result.scenarios
     for run in scenarios.runs if scenarios else []:
         case = _case(suite, f"{result.profile}.scenario", run.scenario, run.requirements)
         where = f"{run.file}:{run.line}" if run.line else run.file
         blame = f" [fails {', '.join(run.blamed)}]" if run.blamed else ""
-        _outcome(result, case, run.check, f"scenario {run.outcome} at {where}{blame}", run.message)
+        _outcome(result, case, run.check, f"scenario {run.outcome} at {where}{blame}", run.message, reason=run.message)
     for skip in [*scenarios.not_run, *scenarios.not_applicable] if scenarios else []:
         case = _case(suite, f"{result.profile}.scenario", skip.scenario, skip.requirements)
-        _outcome(result, case, skip.check, skip.reason, "")
+        _outcome(result, case, skip.check, skip.reason, "", reason=skip.reason)
     observed = result.observed
-    for check in observed.outcomes() if observed else []:
-        case = _case(suite, f"{result.profile}.observed", check.name, list(check.requirements))
-        lines = observed.evidence(check.name) if observed else []
-        _outcome(result, case, check.name, (lines or [check.reason or check.name])[0], "\n".join(lines))
+    for seen in observed.outcomes() if observed else []:
+        case = _case(suite, f"{result.profile}.observed", seen.name, list(seen.requirements))
+        lines = observed.evidence(seen.name) if observed else []
+        first = (lines or [seen.reason or seen.name])[0]
+        _outcome(result, case, seen.name, first, "\n".join(lines), reason=seen.reason or first)
     return suite
 
 
@@ -258,18 +278,25 @@ def _junit(result: CertificationResult) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
-def _outcome(result: CertificationResult, case: ET.Element, name: str, message: str, detail: str) -> None:
+def _outcome(
+    result: CertificationResult, case: ET.Element, name: str, failed: str, detail: str, *, reason: str
+) -> None:
+    """The check's outcome in JUnit, worded for its status: `failed` (what went wrong) only where it
+    failed (or failed under a deviation), `reason` (why) where it was not run, does not apply or could
+    not exercise the system — so no text contradicts its status."""
     status = result.status(name)
     requirements = dict(result.checks())[name]
     note = result.judgement.deviation_note(requirements)
     if status == "failed":
-        ET.SubElement(case, "failure", message=message + (f" [{note}]" if note else "")).text = detail
-    elif status == "error":  # the harness broke: JUnit's own word for it, never a failure of the system
-        ET.SubElement(case, "error", message=message).text = detail
+        ET.SubElement(case, "failure", message=failed + (f" [{note}]" if note else "")).text = detail
     elif status == "accepted-deviation":
-        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message} [{note}]").text = detail
+        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {failed} [{note}]").text = detail
+    elif status == "error":  # the harness broke, or the check could not exercise its target: never the system's
+        ET.SubElement(case, "error", message=f"ERROR (not a pass): {reason}").text = detail
     elif status == "waiting":
         resume = f" (resume: oir certify --resume {result.session})"
-        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message}{resume}")
+        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {reason}{resume}")
+    elif status == "not-applicable":
+        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {reason or _NOT_APPLICABLE_REASON}")
     elif status in SKIPPED:
-        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {message}")
+        ET.SubElement(case, "skipped", message=f"{SKIPPED[status]}: {reason}")

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from contracts import wire_client
-from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
+from contracts.checks.fuzz import FuzzCheck, FuzzResult, run_schemathesis, vendor_contract
 from contracts.municipalities import for_vendor
 from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
 from contracts.requirements import not_applicable, vendor_unverified
@@ -74,6 +74,7 @@ __all__ = [
     "CALLBACK_TOKEN",
     "STEPS",
     "CertificationResult",
+    "FuzzCheck",
     "FuzzResult",
     "certify_profile",
     "run_schemathesis",
@@ -109,17 +110,15 @@ def check_outcomes(
     observed: Observed | None = None,
 ) -> list[CheckOutcome]:
     """Every check of a run, in report order: its name, the requirement IDs it cites, whether it
-    passed, and whether it ran at all (a check this target could not run is never a pass)."""
+    passed, and whether it ran at all (a check this target could not run is never a pass).
+    Each schemathesis check is a check of its own that blames only what its failures are evidence
+    against; a fuzz run that could not exercise the system makes every one of them an ERROR."""
     return (
-        [
-            CheckOutcome(
-                FUZZ_CHECK,
-                tuple(fuzz.requirements),
-                fuzz.passed,
-                ran=fuzz.exit_code != FUZZ_NOT_RUN,
-                reason=fuzz.summary if fuzz.exit_code == FUZZ_NOT_RUN else "",
-            )
-        ]
+        (
+            [fuzz_outcome(fuzz, check) for check in fuzz.checks]
+            if fuzz.exit_code != FUZZ_NOT_RUN
+            else [CheckOutcome(FUZZ_CHECK, (), False, ran=False, reason=fuzz.summary)]
+        )
         + [
             CheckOutcome(
                 p.name,
@@ -139,6 +138,31 @@ def check_outcomes(
         + (scenarios.outcomes() if scenarios else [])
         + (observed.outcomes() if observed else [])
     )
+
+
+def fuzz_outcome(fuzz: FuzzResult, check: FuzzCheck) -> CheckOutcome:
+    """One schemathesis check as a check of the run."""
+    if fuzz.error:
+        return CheckOutcome(check.check, tuple(check.requirements), False, error=True, reason=fuzz.error)
+    if not check.ran:
+        reason = f"schemathesis judged no test case with {check.schemathesis}"
+        return CheckOutcome(check.check, tuple(check.requirements), False, ran=False, reason=reason)
+    return CheckOutcome(
+        check.check,
+        tuple(check.requirements),
+        check.passed,
+        blamed=tuple(check.blamed),
+        unproven=tuple(check.unproven),
+        reason=_unproven_reason(check.schemathesis) if check.unproven else "",
+    )
+
+
+def _unproven_reason(schemathesis_check: str) -> str:
+    if schemathesis_check == "missing_required_header":
+        return (
+            "no fuzzing request left out its header (schemathesis stops testing an operation at its first failure)"
+        )
+    return f"{schemathesis_check} holds even where it has nothing to check: only a failure of it is evidence"
 
 
 @dataclass(frozen=True)
@@ -187,9 +211,25 @@ class CertificationResult:
         return self.verdict in (CERTIFIED, CERTIFIED_WITH_DEVIATIONS)
 
     def status(self, check: str) -> str:
-        """passed, failed, accepted-deviation, not-run, not-applicable or waiting, for a check's name
-        ('schemathesis', a probe's …)."""
+        """passed, failed, error, accepted-deviation, not-run, not-applicable or waiting, for a check's name
+        ('schemathesis ignored_auth', a probe's …)."""
         return self.judgement.statuses.get(check, "failed")
+
+    @property
+    def fuzz_status(self) -> str:
+        """The contract fuzzing as a whole: its worst check (error, failed, accepted-deviation, not-run, passed)."""
+        statuses = {self.status(c.check) for c in self.fuzz.checks} or {"error" if self.fuzz.error else "not-run"}
+        order = ("error", "failed", "accepted-deviation", "not-run", "not-applicable", "passed")
+        return next(s for s in order if s in statuses)
+
+    @property
+    def errors(self) -> list[str]:
+        """One line per check of the run that ended in ERROR (could not exercise the system), the
+        contract fuzzing's checks as one line."""
+        lines = [f"contract fuzzing (schemathesis): {self.fuzz.error}"] if self.fuzz.error else []
+        fuzz = {c.check for c in self.fuzz.checks}
+        errored = [name for name, status in self.judgement.statuses.items() if status == "error"]
+        return lines + [f"{name}: ERROR" for name in errored if name not in fuzz]
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -197,7 +237,11 @@ class CertificationResult:
         data.pop("profile_file")
         data["certified"] = self.certified
         data["verdict"] = self.verdict
-        data["fuzz"]["status"] = self.status("schemathesis")
+        data["fuzz"]["status"] = self.fuzz_status
+        data["fuzz"]["requirements"] = self.fuzz.requirements
+        for check in data["fuzz"]["checks"]:
+            check["status"] = self.status(check["check"])
+            check["passed"] = check["status"] == "passed"
         for probe in data["probes"]:
             probe["status"] = self.status(probe["name"])
             probe.pop("exchanges", None)  # in evidence/probes.har; a failure's request is in `failures`

@@ -46,6 +46,7 @@ class UnknownCheckError(SelectionError):
 
 
 _PREFIXES = ("scenario ", "pact ")
+_FAMILIES = ("pact", "scenario", "schemathesis")  # --only pact: every check of the family
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def chooser(only: Collection[str] | None) -> Callable[[str], bool]:
         short = next((name.removeprefix(p) for p in _PREFIXES if name.startswith(p)), name)
         if name in patterns or short in patterns:  # a name as the report shows it (it may hold [ or *)
             return True
-        if any(name.startswith(f"{p} ") for p in patterns if p in ("pact", "scenario")):  # a whole family
+        if any(name.startswith(f"{p} ") for p in patterns if p in _FAMILIES):  # a whole family
             return True
         return any(fnmatchcase(name, p) or fnmatchcase(short, p) for p in patterns)
 

@@ -34,7 +34,7 @@ from harness.certification.keys import PUBLIC_KEY_FILE
 from harness.certification.pacts import PactInteraction, PactPart
 from harness.certification.probes import ProbeResult
 from harness.certification.report import LABELS, OUTCOME_LABELS, SKIPPED, write_report
-from harness.certification.run import CertificationResult, FuzzResult, check_outcomes
+from harness.certification.run import CertificationResult, FuzzCheck, FuzzResult, check_outcomes
 from harness.certification.scenarios import ScenarioCheck, ScenarioRun, ScenarioSkip
 from harness.cli import app
 from harness.servers import ServerThread
@@ -52,7 +52,7 @@ CERTIFICATE_LISTS = {
 
 # ---- reading one report folder three (four) ways -----------------------------------------------------
 def _results_checks(results: dict[str, Any]) -> dict[str, str]:
-    statuses = {"schemathesis": results["fuzz"]["status"]}
+    statuses = {c["check"]: c["status"] for c in results["fuzz"]["checks"]}
     statuses |= {p["name"]: p["status"] for p in results["probes"]}
     statuses |= {i["check"]: i["status"] for i in results["pact"]["interactions"]}
     scenarios = results.get("scenarios") or {}
@@ -67,6 +67,8 @@ def _results_checks(results: dict[str, Any]) -> dict[str, str]:
 def _junit_status(case: ET.Element, skipped_kinds: dict[str, str]) -> str:
     if case.find("failure") is not None:
         return "failed"
+    if case.find("error") is not None:
+        return "error"
     skipped = case.find("skipped")
     if skipped is None:
         return "passed"
@@ -141,7 +143,12 @@ def assert_report_agrees(folder: Path) -> dict[str, Any]:
 # ---- a report from a known judgement: every status at once, in milliseconds ----------------------------
 @pytest.fixture(scope="module")
 def known(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    fuzz = FuzzResult(passed=True, exit_code=0, summary="all checks passed")
+    fuzz = FuzzResult(
+        passed=True,
+        exit_code=0,
+        summary="all checks passed",
+        checks=[FuzzCheck("schemathesis not_a_server_error", "not_a_server_error", ["MSG-PROBLEM-JSON"], 12)],
+    )
     probes = [
         ProbeResult("registration", ["B01-CREATE-ACCOUNT", "B02-LOOKUP"], True, "registered"),
         ProbeResult("bad-input", ["MSG-PROBLEM-JSON"], False, "answered 500", ["POST /debitorkonti -> 500"]),
@@ -158,6 +165,8 @@ def known(tmp_path_factory: pytest.TempPathFactory) -> Path:
             PactInteraction(
                 "pact oir-engine: waits", "oir-engine", "waits", ["B01-ADD-CLAIMS"], False, [NOT_RUN_REASON], ran=False
             ),
+            # ran, but concerns only B_03, which EG does not offer: not applicable, never "failed"
+            PactInteraction("pact oir-payment: pays", "oir-payment", "pays", ["B03-PAY"], False, ["no /indbetalinger"]),
         ],
     )
     scenarios = ScenarioCheck(
@@ -240,6 +249,21 @@ def test_junit_does_not_call_a_pact_interaction_that_was_not_run_failed(known: P
     assert broke is not None and "pact interaction failed" in (broke.get("message") or "")
     annulment = cases["scenario annulment"].find("failure")
     assert annulment is not None and "fails B01R-ACCOUNT-CLOSED" in (annulment.get("message") or "")
+
+
+def test_no_junit_or_html_text_contradicts_the_status(known: Path) -> None:
+    """A check that passed, was not run or does not apply is never worded as failed in junit.xml or
+    index.html (before: a not-applicable pact interaction read "pact interaction failed")."""
+    junit_statuses, _, cases = _junit(known)
+    assert junit_statuses["pact oir-payment: pays"] == "not-applicable"
+    for check, case in cases.items():
+        if junit_statuses[check] in ("passed", "not-run", "not-applicable"):
+            text = " ".join((element.get("message") or "") for element in case if element.tag != "properties")
+            assert "fail" not in text.lower(), (check, text)
+    page = (known / "index.html").read_text(encoding="utf-8")
+    for check, status, row in re.findall(r'<tr data-check="([^"]*)" data-status="([^"]*)">(.*?)</tr>', page, re.S):
+        if status in ("passed", "not-run", "not-applicable"):
+            assert "FAIL" not in row and "fails " not in row, (check, row)
 
 
 # ---- a real certification: EG's system in vendor mode, its callbacks lost ------------------------------

@@ -16,6 +16,7 @@ from harness.cli import app
 from harness.servers import ServerThread
 from simulators import factory
 from tests.pact.support import RenameField
+from tests.support.gatekeepers import RefusesEveryone
 from tests.support.misbehaving import Misbehaving, free_port
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
@@ -119,4 +120,26 @@ def test_fuzz_a_debtor_answering_500_to_bad_input_names_the_operation(tmp_path: 
     assert f"FAIL oir-debitor-v3 at {debtor.url}" in output
     failing = [row for row in output.splitlines() if row.strip().startswith("FAIL POST ")]
     assert failing, output
-    assert all("MSG-PROBLEM-JSON" in row for row in failing)
+    # each failure blames its own check's requirement: a 500 is MSG-PROBLEM-JSON's, an undocumented status
+    # the contract's answers', a 500 for a missing X-Kommune-Cvr the municipality header's
+    blame = {row.split()[3].rstrip(":"): row.rsplit("[", 1)[-1] for row in failing}
+    assert blame["not_a_server_error"] == "MSG-PROBLEM-JSON]"
+    assert blame["status_code_conformance"] == "MSG-CONTRACT-ANSWERS]"
+    assert "MSG-MONEY-OERE" not in output
+    # … with a curl line that reproduces it, the token masked
+    assert "reproduce: curl -X POST" in output and "Authorization: Bearer ***" in output
+    assert "Bearer oir-dev-token" not in output
+
+
+def test_fuzz_a_debtor_refusing_every_request_is_an_error_never_a_pass(tmp_path: Path) -> None:
+    """Before: schemathesis exits 0 when every answer is a documented 401, and so did this command (PASS)."""
+    with ServerThread(
+        RefusesEveryone(factory("debtor")(profile="kmd-opus")), name="fuzz-401", log_level="critical"
+    ) as d:
+        code, output = _run(
+            "fuzz", "--spec", "oir-debitor-v3", "--url", d.url, "--max-examples", "2", "--out", str(tmp_path)
+        )
+    assert code == 2, output
+    first = output.splitlines()[0]
+    assert first.startswith(f"ERROR oir-debitor-v3 at {d.url}: all 7 operations answered only 401/403"), output
+    assert "PASS" not in output
