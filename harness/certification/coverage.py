@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from contracts.checks.fuzz import FuzzResult
+from contracts.checks.fuzz import CHECK_REQUIREMENTS
 from contracts.checks.pact import INTERACTION_REQUIREMENTS, pact_interactions
 from contracts.profile import profile_capabilities
 from contracts.requirements import load_requirements
@@ -37,7 +37,7 @@ def _harness_checks(profile: str) -> dict[str, list[str]]:
     """Per requirement, the checks other than scenarios that test it for `profile`: the contract
     fuzzing, the probes and the consumer pacts' interactions."""
     checks: dict[str, list[str]] = {}
-    for rid in FuzzResult(passed=False, exit_code=0, summary="").requirements:
+    for rid in sorted({rid for cited in CHECK_REQUIREMENTS.values() for rid in cited}):
         checks.setdefault(rid, []).append("schemathesis")
     for name, requirements, _ in PROBES:
         for rid in requirements:

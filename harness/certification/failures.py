@@ -48,15 +48,24 @@ def failures(result: CertificationResult) -> list[Failure]:
     """The checks of the run that FAILED or ended in ERROR, failures first, each with its evidence."""
     found: list[Failure] = []
     status = result.status
-    if status("schemathesis") in FAILING:
+    for check in result.fuzz.checks:  # each schemathesis check is a check of its own
+        if status(check.check) not in FAILING:
+            continue
+        first = check.failures[0] if check.failures else None
+        said = "; ".join(
+            f"{f.operation}: {f.title} ({f.message})" if f.message else f"{f.operation}: {f.title}"
+            for f in check.failures
+        )
         found.append(
             Failure(
-                "schemathesis",
+                check.check,
                 "contract",
-                status("schemathesis"),
-                tuple(result.fuzz.requirements),
-                f"schemathesis exit {result.fuzz.exit_code}: {result.fuzz.summary}",
-                detail="schemathesis.log has every failing request with a curl line to reproduce it",
+                status(check.check),
+                tuple(r for r in check.requirements if r not in check.unproven),
+                said or result.fuzz.error or f"schemathesis {check.schemathesis} did not hold",
+                curl=first.curl if first else "",
+                answer=f"HTTP {first.status}" if first and first.status else "",
+                detail="schemathesis.log has its whole output (schemathesis-report.json and -junit.xml beside it)",
             )
         )
     for probe in result.probes:

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from contracts import wire_client
-from contracts.checks.fuzz import FuzzCheck, FuzzResult, run_schemathesis, vendor_contract
+from contracts.checks.fuzz import CHECK_REQUIREMENTS, FuzzCheck, FuzzResult, run_schemathesis, vendor_contract
 from contracts.municipalities import for_vendor
 from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
 from contracts.requirements import not_applicable, vendor_unverified
@@ -396,7 +396,7 @@ def certify_profile(
                 request_timeout=wait,
                 har=har,
             )
-            if chosen("schemathesis")
+            if chosen(FUZZ_CHECK) or any(chosen(f"{FUZZ_CHECK} {check}") for check in CHECK_REQUIREMENTS)
             else FuzzResult(False, FUZZ_NOT_RUN, ONLY_REASON)
         )
         times.record_har(har)

@@ -24,7 +24,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 
-from contracts.checks.fuzz import FuzzResult
+from contracts.checks.fuzz import CHECK_REQUIREMENTS
 from contracts.checks.pact import INTERACTION_REQUIREMENTS, pact_interactions
 from contracts.profile import Profile, profile_capabilities
 from contracts.requirements import not_applicable
@@ -70,7 +70,9 @@ def _planned(profile: str, vendor: bool) -> tuple[PlannedCheck, ...]:
     def cited(requirements: Iterable[str]) -> tuple[str, ...]:
         return tuple(r for r in requirements if r not in absent)
 
-    checks = [PlannedCheck(FUZZ_CHECK, cited(FuzzResult(True, 0, "").requirements))]
+    checks = [
+        PlannedCheck(f"{FUZZ_CHECK} {name}", cited(requirements)) for name, requirements in CHECK_REQUIREMENTS.items()
+    ]
     checks += [PlannedCheck(name, cited(requirements)) for name, requirements, _ in PROBES]
     checks += [
         PlannedCheck(f"{CHECK_PREFIX} {consumer}: {description}", cited(INTERACTION_REQUIREMENTS.get(description, ())))
@@ -90,7 +92,7 @@ def checks_citing(requirement: str, profile: str, *, vendor: bool) -> list[str]:
 
 def chooser(only: Collection[str] | None) -> Callable[[str], bool]:
     """Whether a check (by its name) runs: every check without `only`, else those a pattern matches."""
-    if only is None:
+    if not only:  # no selection (None, or an empty one): every check
         return lambda _: True
     patterns = list(only)
 
@@ -127,13 +129,14 @@ def known_checks(profile: str) -> list[str]:
 
     pacts = [f"{CHECK_PREFIX} {c}: {d}" for c, d, _ in pact_interactions(debtor_pact_files(profile))]
     scenarios = [f"scenario {s.id}" for s in load_suite([BUNDLED_SUITES])]
-    return ["schemathesis", *(name for name, _, _ in PROBES), *pacts, *scenarios]
+    fuzz = [FUZZ_CHECK, *(f"{FUZZ_CHECK} {check}" for check in CHECK_REQUIREMENTS)]
+    return [*fuzz, *(name for name, _, _ in PROBES), *pacts, *scenarios]
 
 
 def pacts_left_out(profile: Profile, only: Collection[str] | None) -> PactPart | None:
     """When `only` chooses no pact interaction, the pact part of the run without running the verifier:
     every interaction not run. None when one is chosen (the verifier runs; `deselect` does the rest)."""
-    if only is None:
+    if not only:
         return None
     from contracts.checks.pact.requirements import INTERACTION_REQUIREMENTS, pact_interactions
 

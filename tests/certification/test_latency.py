@@ -182,4 +182,4 @@ def test_a_probe_whose_call_gets_no_answer_in_time_is_not_run_and_the_answer_tim
     registration = next(r for r in results if r.name == "registration")
     assert not registration.ran and "POST /debitorkonti got no answer in time" in registration.message
     check, evidence = times.check(300)
-    assert not check.passed and evidence[0].startswith("POST /debitorkonti (probes): no answer within")
+    assert not check.passed and any(e.startswith("POST /debitorkonti (probes): no answer within") for e in evidence)

@@ -98,6 +98,12 @@ CASES: list[Case] = [
     Case("B01-CREATE-ACCOUNT", "registration", Bug("create-not-stored")),
     Case("B02-LIST", "registration", Bug("list-empty")),
     Case("B02-LOOKUP", "registration", Bug("balance-in-kroner")),
+    Case(
+        "MSG-CONTRACT-ANSWERS",
+        "schemathesis response_schema_conformance",
+        Bug("answer-off-contract", "HentDebitorkonto"),
+    ),
+    Case("MSG-CONTRACT-REQUESTS", "schemathesis negative_data_rejection", Bug("accepts-invalid", "OpretDebitorkonto")),
     Case("MSG-MONEY-OERE", "bad-input", Bug("accepts-zero-amount", "OpretDebitorkonto")),
     Case("ID-CPR-FORMAT", "bad-input", Bug("cpr-date-unchecked", "OpretDebitorkonto")),
     Case("ID-CPR-NO-MOD11", "cpr-without-modulus-11", Bug("modulus-11-enforced", "OpretDebitorkonto")),
@@ -168,6 +174,22 @@ def misbehaving_system(
         yield server
 
 
+# Requirements judged on what the whole run observed rather than by one check the matrix can limit a run
+# to: each is failed by a misbehaving vendor in its own vendor-mode test, named here.
+PROVEN_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "PROFILE-ANSWER-TIME": (
+        "answers slower than the profile's limit (KMD Opus with its limit set to 4 s; one answer 5 s late)",
+        "tests/vendor_mode/test_answer_time_and_sent_messages.py::"
+        "test_an_answer_beyond_the_limit_fails_only_the_answer_time_requirement",
+    ),
+    "B01R-EXACTLY-ONCE": (
+        "sends a callback no check awaited twice, under a new message id (the same money)",
+        "tests/vendor_mode/test_answer_time_and_sent_messages.py::"
+        "test_a_duplicate_callback_no_check_awaited_fails_exactly_once",
+    ),
+}
+
+
 def document() -> str:
     """The matrix as Markdown (docs/requirement-matrix.md)."""
     catalogue = load_requirements()
@@ -195,6 +217,16 @@ def document() -> str:
     order = {rid: i for i, rid in enumerate(catalogue)}
     for case in sorted(CASES, key=lambda c: (order.get(c.requirement, 0), c.id)):
         lines.append(f"| {case.requirement} | {case.profile} | {case.misbehaviour} | `{case.check}` |")
+    lines += [
+        "",
+        "Judged on what the whole run observed (answer times, every message the vendor sent), so failed in a",
+        "vendor-mode test of their own rather than by limiting a run to one check:",
+        "",
+        "| requirement | misbehaviour of the debtor system | test |",
+        "|---|---|---|",
+    ]
+    for requirement, (misbehaviour, test) in PROVEN_ELSEWHERE.items():
+        lines.append(f"| {requirement} | {misbehaviour} | `{test}` |")
     lines += [
         "",
         "## Not verified against a vendor",

@@ -54,6 +54,8 @@ KINDS: dict[str, str] = {
     "b03-missing": "has no payment solution (B_03 answers 404) although the profile declares one",
     "search-malformed": "answers SoegDelfordringTilIndbetaling without its list of payable sub-claims",
     "b03-offered": "offers B_03 (answers 200) although the profile declares no payment solution",
+    "answer-off-contract": "answers with a field its contract does not have (saldo instead of saldoOere)",
+    "accepts-invalid": "accepts a request that breaks the contract (answers 202 instead of refusing it with 400)",
 }
 _WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 
@@ -203,6 +205,14 @@ class BuggyDebtor:
         await self.app(scope, _replay(body), self._answer_for(kind, operation, send))
 
     def _answer_for(self, kind: str, operation: str, send: Send) -> Send:
+        if kind == "accepts-invalid":
+
+            async def accepted(message: Message) -> None:
+                if message["type"] == "http.response.start" and message["status"] == 400:
+                    message = {**message, "status": 202}
+                await send(message)
+
+            return accepted
         if kind == "500-on-bad-input":
 
             async def as_500(message: Message) -> None:
@@ -215,14 +225,23 @@ class BuggyDebtor:
                 await send(message)
 
             return as_500
-        rewrite = {"list-empty": _no_accounts, "balance-in-kroner": _in_kroner, "search-malformed": _renamed_list}.get(
-            kind
-        )
+        rewrite = {
+            "list-empty": _no_accounts,
+            "balance-in-kroner": _in_kroner,
+            "search-malformed": _renamed_list,
+            "answer-off-contract": _saldo_renamed,
+        }.get(kind)
         return send if rewrite is None else _rewriting(send, rewrite)
 
 
 def _no_accounts(document: Any) -> Any:
     return {**document, "debitorkonti": []} if isinstance(document, dict) and "debitorkonti" in document else document
+
+
+def _saldo_renamed(document: Any) -> Any:
+    if isinstance(document, dict) and "saldoOere" in document:
+        return {("saldo" if k == "saldoOere" else k): v for k, v in document.items()}
+    return document
 
 
 def _renamed_list(document: Any) -> Any:
