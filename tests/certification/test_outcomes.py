@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from contracts.checks.pact import NOT_RUN_REASON
-from contracts.profile import Deviation, profile_capabilities, profile_path
+from contracts.profile import Deviation, profile_capabilities
 from contracts.requirements import not_applicable
 from harness.certification import Target, certify_profile
 from harness.certification.judge import judge
@@ -34,11 +34,12 @@ from harness.certification.keys import PUBLIC_KEY_FILE
 from harness.certification.pacts import PactInteraction, PactPart
 from harness.certification.probes import ProbeResult
 from harness.certification.report import LABELS, OUTCOME_LABELS, SKIPPED, write_report
-from harness.certification.run import CertificationResult, FuzzCheck, FuzzResult, check_outcomes
+from harness.certification.run import FuzzCheck, FuzzResult, check_outcomes
 from harness.certification.scenarios import ScenarioCheck, ScenarioRun, ScenarioSkip
 from harness.cli import app
 from harness.servers import ServerThread
 from tests.support.browser import screenshot
+from tests.support.known_run import vendor_result
 from tests.support.misbehaving import AsARealSystem, free_port, vendor_debtor
 
 B03 = {"B03-SEARCH", "B03-PAY", "B03-NEXT-DAY"}
@@ -196,23 +197,7 @@ def known(tmp_path_factory: pytest.TempPathFactory) -> Path:
         date(2026, 12, 1),
         not_applicable=not_applicable(profile_capabilities("eg")),
     )
-    result = CertificationResult(
-        profile="eg",
-        product="EG",
-        target="https://eg-test.example/oir",
-        seed=1,
-        contract_digest="sha256:0",
-        started=datetime(2026, 12, 1, 9, 0, tzinfo=UTC).isoformat(),
-        seconds=1.0,
-        fuzz=fuzz,
-        probes=probes,
-        debtor_url="https://eg-test.example/oir",
-        simulated=False,
-        judgement=judgement,
-        profile_file=profile_path("eg"),
-        pact=pact,
-        scenarios=scenarios,
-    )
+    result = vendor_result("eg", "EG", fuzz, probes, pact, scenarios, judgement)
     folder = tmp_path_factory.mktemp("known") / "eg"
     write_report(result, folder, key=Ed25519PrivateKey.generate())
     return folder

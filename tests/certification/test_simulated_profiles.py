@@ -137,7 +137,7 @@ def test_every_catalogue_requirement_is_in_exactly_one_outcome_in_every_file(cer
     outcomes = results["requirements"]["outcomes"]
     not_applicable = {o["id"]: o["reason"] for o in outcomes if o["outcome"] == "not-applicable"}
     assert "binds the rollout, not the debtor system" in not_applicable["ROLLOUT-ORDER"]
-    assert "do not apply to prisme-2009" in not_verified["FBS-NO-PAYMENTS"]
+    assert "binds FBS, not the debtor system" in not_applicable["FBS-NO-PAYMENTS"]
 
 
 def test_the_callback_receivers_journal_is_evidence(certified: Path) -> None:

@@ -11,7 +11,7 @@ from contracts.checks.fuzz import FuzzResult
 from contracts.profile import profile_capabilities, profile_path
 from contracts.requirements import not_applicable
 from harness.certification.coverage import uncited_reasons
-from harness.certification.judge import judge
+from harness.certification.judge import Judgement, judge
 from harness.certification.pacts import PactPart
 from harness.certification.probes import ProbeResult
 from harness.certification.run import CertificationResult, check_outcomes
@@ -117,9 +117,22 @@ def failing_run() -> CertificationResult:
         not_applicable=absent,
         uncited=uncited_reasons("kmd-opus", checks, scenarios_ran=True, absent=absent),
     )
+    return vendor_result("kmd-opus", "KMD Opus", fuzz, probes, pact, scenarios, judgement)
+
+
+def vendor_result(
+    profile: str,
+    product: str,
+    fuzz: FuzzResult,
+    probes: list[ProbeResult],
+    pact: PactPart,
+    scenarios: ScenarioCheck | None,
+    judgement: Judgement,
+) -> CertificationResult:
+    """A run against a vendor's system (https://eg-test.example/oir) on 2026-12-01 made of these parts."""
     return CertificationResult(
-        profile="kmd-opus",
-        product="KMD Opus",
+        profile=profile,
+        product=product,
         target="https://eg-test.example/oir",
         seed=1,
         contract_digest="sha256:0",
@@ -130,7 +143,7 @@ def failing_run() -> CertificationResult:
         debtor_url="https://eg-test.example/oir",
         simulated=False,
         judgement=judgement,
-        profile_file=profile_path("kmd-opus"),
+        profile_file=profile_path(profile),
         pact=pact,
         scenarios=scenarios,
     )

@@ -52,6 +52,25 @@ def _advance_vendor_clock(url: str, days: int) -> None:
     assert answer.status_code == 200, answer.text
 
 
+def _options(out: Path, url: str, callback_port: int, psrm_port: int, *, callback_timeout: float) -> CertifyOptions:
+    """`oir certify --profile kmd-opus --debtor-url URL --no-scenarios` on fixed ports, as these tests run it."""
+    return CertifyOptions(
+        profiles=["kmd-opus"],
+        out=out,
+        seed=20261124,
+        max_examples=2,
+        debtor_url=url,
+        debtor_token=None,
+        callback_token="",
+        callback_port=callback_port,
+        psrm_port=psrm_port,
+        callback_timeout=callback_timeout,
+        signing_key=None,
+        validity_days=180,
+        scenarios=False,
+    )
+
+
 def _run(options: CertifyOptions, now: datetime) -> tuple[int, str]:
     out = io.StringIO()
     code = run_certify(Console(file=out, width=400), options, now)
@@ -70,21 +89,7 @@ def test_a_session_waits_for_the_next_bank_day_and_resuming_it_verifies_the_paym
     tmp_path: Path, oir_home: Path, vendor: tuple[ServerThread, int, int]
 ) -> None:
     debtor, psrm_port, callback_port = vendor
-    options = CertifyOptions(
-        profiles=["kmd-opus"],
-        out=tmp_path,
-        seed=20261124,
-        max_examples=2,
-        debtor_url=debtor.url,
-        debtor_token=None,
-        callback_token="",
-        callback_port=callback_port,
-        psrm_port=psrm_port,
-        callback_timeout=10,
-        signing_key=None,
-        validity_days=180,
-        scenarios=False,
-    )
+    options = _options(tmp_path, debtor.url, callback_port, psrm_port, callback_timeout=10)
     folder = tmp_path / "kmd-opus"
 
     # Monday: the probe registers its claim and parks; nothing waiting counts, no certificate is issued
@@ -158,21 +163,7 @@ def test_resuming_early_runs_the_second_half_now_and_a_claim_not_yet_payable_fai
     psrm_port, callback_port = free_port(), free_port()
     app = vendor_debtor("kmd-opus", psrm_port=psrm_port, callback_port=callback_port)
     with ServerThread(WithOperatorClock(app), name="vendor-early", log_level="critical") as debtor:
-        options = CertifyOptions(
-            profiles=["kmd-opus"],
-            out=tmp_path,
-            seed=20261124,
-            max_examples=2,
-            debtor_url=debtor.url,
-            debtor_token=None,
-            callback_token="",
-            callback_port=callback_port,
-            psrm_port=psrm_port,
-            callback_timeout=2,
-            signing_key=None,
-            validity_days=180,
-            scenarios=False,
-        )
+        options = _options(tmp_path, debtor.url, callback_port, psrm_port, callback_timeout=2)
         code, output = _run(options, MONDAY)
         assert code == 3, output
         session = json.loads((tmp_path / "kmd-opus" / "results.json").read_text())["session"]
