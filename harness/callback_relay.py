@@ -188,6 +188,7 @@ class CallbackRelay:
             "_cvr": request.headers.get("x-kommune-cvr"),
             "_token_ok": request.headers.get("authorization") == f"Bearer {self.token}",
             "_mono": time.monotonic(),  # real time: whether it came before or after the run's checks ended
+            "_preflight": bool(request.headers.get(PREFLIGHT_HEADER)),  # the harness checking it answers here
         }
 
     def received(self) -> list[dict[str, Any]]:

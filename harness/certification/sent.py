@@ -101,6 +101,8 @@ def judge_sent(
     known = dict(claims or {})
     seen: dict[str, list[Mapping[str, Any]]] = {}
     for message in messages:
+        if message.get("_preflight"):  # the harness's own preflight message, not the vendor's
+            continue
         if ended_at is not None and message.get("_mono", 0.0) > ended_at:
             judged.late.append({**_public(message), "status": message.get("_status")})
         if not message.get("_token_ok", True):

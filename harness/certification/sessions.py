@@ -37,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.calendar import is_bank_day
-from contracts.checks.fuzz import FuzzResult
+from contracts.checks.fuzz import FuzzCheck, FuzzFailure, FuzzResult
 from contracts.identity import mask_cpr_in_text
 
 from .certificate import parse_rfc3339
@@ -109,7 +109,7 @@ class RunParts:
         for probe in data["probes"]:
             waiting = probe.get("waiting")
             probes.append(ProbeResult(**{**probe, "waiting": Parked(**waiting) if waiting else None}))
-        return cls(FuzzResult(**data["fuzz"]), probes, PactPart(**pact), check)
+        return cls(_fuzz(data["fuzz"]), probes, PactPart(**pact), check)
 
     def waiting(self) -> list[ProbeResult]:
         return [p for p in self.probes if p.waiting is not None]
@@ -256,3 +256,12 @@ class SessionStore:
                 ready,
             )
         return session
+
+
+def _fuzz(data: dict[str, Any]) -> FuzzResult:
+    """The fuzzing part of a stored session, its checks and their failures as the objects they were."""
+    checks = [
+        FuzzCheck(**{**c, "failures": [FuzzFailure(**f) for f in c.get("failures", [])]})
+        for c in data.get("checks", [])
+    ]
+    return FuzzResult(**{**data, "checks": checks})

@@ -115,3 +115,10 @@ def test_the_same_psrm_action_under_a_new_action_id_is_a_duplicate() -> None:
     judged = judge_sent([], own_cvrs={OWN}, psrm_deliveries=deliveries)
     assert judged.requirements == ["PSRM-ACTION-ID-UNIQUE", "PSRM-NO-MERGE"] and judged.psrm_actions == 5
     assert {tuple(v["messages"]) for v in judged.violations} == {("a1", "a3"), ("a2", "a4")}
+
+
+def test_the_harness_own_preflight_message_is_not_judged_as_the_vendors() -> None:
+    """The preflight posts to the relay without the run's token; that is the harness, not the vendor."""
+    preflight = {**_message("m-pre", token=False), "_preflight": True}
+    assert judge_sent([preflight], own_cvrs={OWN}).violations == []
+    assert judge_sent([_message("m-vendor", token=False)], own_cvrs={OWN}).violations  # the vendor's would fail

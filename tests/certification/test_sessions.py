@@ -255,3 +255,18 @@ def test_a_waiting_run_writes_its_reports_but_no_certificate_and_removes_an_old_
     assert results["verdict"] == WAITING and results["certified"] is False
     assert results["waiting"][0]["resumeAt"] == RESUMES and results["requirements"]["waiting"] == ["B01R-PAYMENT"]
     assert "B01R-PAYMENT" not in results["requirements"]["passed"]
+
+
+def test_the_fuzzing_part_comes_back_with_its_checks_and_failures() -> None:
+    """A resumed session judges the fuzzing again: its checks must be checks, not dicts."""
+    from dataclasses import asdict
+
+    from contracts.checks.fuzz import FuzzCheck, FuzzFailure
+    from harness.certification.sessions import RunParts
+
+    failure = FuzzFailure("POST /debitorkonti", "ignored_auth", "accepts no auth", "m", "curl …", ["MSG-CREDENTIALS"])
+    check = FuzzCheck("schemathesis ignored_auth", "ignored_auth", ["MSG-CREDENTIALS"], 3, [failure])
+    parts = RunParts(FuzzResult(False, 1, "1 failure", [check]), [], PactPart("debtor", [], {}, 0.0, []), None)
+    back = RunParts.from_json(json.loads(json.dumps(asdict(parts), default=str)))
+    assert back.fuzz.checks[0].ran and not back.fuzz.checks[0].passed
+    assert back.fuzz.checks[0].failures[0].operation == "POST /debitorkonti"
