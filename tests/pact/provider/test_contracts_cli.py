@@ -79,7 +79,7 @@ def test_verify_a_vendor_url_that_renames_a_field_fails_naming_interaction_and_r
     ("args", "message"),
     [
         (["verify", "--provider", "sap"], "unknown provider 'sap'"),
-        (["verify", "--profile", "opus-2"], "unknown profile 'opus-2'"),
+        (["verify", "--profile", "opus-2"], "'opus-2' is not one of 'kmd-opus'"),
         (["verify", "--url", "http://127.0.0.1:9"], "--url needs --provider"),
         (["verify", "--provider", "oir-debitor-v3", "--url", "http://127.0.0.1:9"], "needs --profile"),
         (["verify", "--provider", "debtor-eg", "--profile", "kmd-opus"], "disagree"),
