@@ -152,17 +152,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
             session.status = ABANDONED
             store.save(session)
             console.print(f"certification session {session.id} abandoned for a new one (--new-session)")
-    target = Target(
-        debtor_url=url,
-        token=options.debtor_token or DEV_TOKEN,
-        callback_token=options.callback_token or CALLBACK_TOKEN,
-        callback_port=options.callback_port,
-        psrm_port=options.psrm_port,
-        bind=options.bind,
-        callback_url=callback_url,
-        psrm_url=psrm_url,
-        foreign_token=options.foreign_token,
-    )
+    target = _target(options, url, options.callback_port, options.psrm_port, callback_url, psrm_url)
     verdicts = []
     done = []
     run_errors: list[str] = []
@@ -292,15 +282,12 @@ def _run_resume(console: Console, options: CertifyOptions, now: datetime) -> int
     try:
         key = signing_key(options.signing_key)
         url = check_reachable(session.debtor_url)
+        callback_url = check_url(options.callback_url, "--callback-url") if options.callback_url else None
+        psrm_url = check_url(options.psrm_url, "--psrm-url") if options.psrm_url else None
     except CertificationError as exc:
         return _usage(console, str(exc))
-    target = Target(
-        debtor_url=url,
-        token=options.debtor_token or DEV_TOKEN,
-        callback_token=options.callback_token or CALLBACK_TOKEN,
-        callback_port=session.callback_port,
-        psrm_port=session.psrm_port,
-    )
+    # the same addresses as the first half when given again: the vendor's system was configured with them
+    target = _target(options, url, session.callback_port, session.psrm_port, callback_url, psrm_url)
     folder = Path(session.report)
     console.print(f"resuming certification session {session.id}: {session.describe_waiting()}", soft_wrap=True)
     try:
@@ -334,6 +321,29 @@ def _run_resume(console: Console, options: CertifyOptions, now: datetime) -> int
     return _exit_code([result.verdict])
 
 
+def _target(
+    options: CertifyOptions,
+    url: str | None,
+    callback_port: int,
+    psrm_port: int,
+    callback_url: str | None,
+    psrm_url: str | None,
+) -> Target:
+    """What a run (or a resumed session) certifies and where it listens: tokens, bind address, ports and
+    the URLs the vendor's system was told."""
+    return Target(
+        debtor_url=url,
+        token=options.debtor_token or DEV_TOKEN,
+        callback_token=options.callback_token or CALLBACK_TOKEN,
+        callback_port=callback_port,
+        psrm_port=psrm_port,
+        bind=options.bind,
+        callback_url=callback_url,
+        psrm_url=psrm_url,
+        foreign_token=options.foreign_token,
+    )
+
+
 def _waiting_note(console: Console, result: CertificationResult) -> None:
     """While a check of the session waits: which, until when, and how to resume."""
     waiting = result.waiting
@@ -345,7 +355,8 @@ def _waiting_note(console: Console, result: CertificationResult) -> None:
         + ", ".join(f"{p.name} (until {p.waiting.resume_at})" for p in waiting if p.waiting)
         + f". Nothing waiting counts as passed. Resume at or after {when} with:\n"
         f"    oir certify --resume {result.session}\n"
-        f"  (give the same --debtor-token/--callback-token again; the session expires after {SESSION_DAYS} days)",
+        f"  (give the same --debtor-token/--callback-token, and --bind/--callback-url/--psrm-url if used, again;"
+        f" the session expires after {SESSION_DAYS} days)",
         soft_wrap=True,
         markup=False,
     )
