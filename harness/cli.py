@@ -82,6 +82,13 @@ def certify(
         "--scenarios/--no-scenarios",
         help="Also run the profile's bundled scenarios end to end (against a vendor's system: those that can meet one)",
     ),
+    test_control: bool = typer.Option(
+        False,
+        "--test-control",
+        envvar="OIR_TEST_CONTROL",
+        help="The vendor's test system offers test control (oir-testkontrol-v1): its business date moves, "
+        "bank transfers and what it sent are readable, so the scenarios that need them run (with --debtor-url)",
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
     signed reports; exit 0 certified, 1 not, 2 usage error."""
@@ -105,6 +112,7 @@ def certify(
         signing_key=signing_key,
         validity_days=validity_days,
         scenarios=scenarios,
+        test_control=test_control,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

@@ -39,6 +39,9 @@ class Action:
     # debtor, a coverage at PSRM); the clock and faults actors act on every simulated system
     simulated: bool = False
     primary: str | None = None  # the argument a bare value stands for (`fbs.claim: fee`)
+    # a simulated action a vendor's system can serve through its test control (`oir-testkontrol-v1`):
+    # moving the business date, a citizen's bank transfer, what the system sent
+    test_control: bool = False
 
     @property
     def full_name(self) -> str:
@@ -60,6 +63,7 @@ def action(
     args: dict[str, Arg] | None = None,
     simulated: bool = False,
     primary: str | None = None,
+    test_control: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an implementation `fn(ctx, **args)` under `actor.name`."""
     actor, _, name = full_name.partition(".")
@@ -80,6 +84,7 @@ def action(
             run=fn,
             simulated=simulated,
             primary=primary,
+            test_control=test_control,
         )
         return fn
 

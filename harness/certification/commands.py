@@ -21,7 +21,7 @@ from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED
 from .keys import harness_key, key_id, public_pem, signing_key, trusted_key
 from .run import STEPS, certify_profile
-from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable
+from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target, check_reachable, check_test_control
 
 _STYLE = {CERTIFIED: "green", CERTIFIED_WITH_DEVIATIONS: "yellow", NOT_CERTIFIED: "red"}
 
@@ -41,6 +41,7 @@ class CertifyOptions:
     signing_key: str | None
     validity_days: int
     scenarios: bool = True  # run the profile's bundled scenarios (against a vendor: those that can meet one)
+    test_control: bool = False  # the vendor's test system offers oir-testkontrol-v1 (--test-control)
 
 
 def _usage(console: Console, message: str) -> int:
@@ -60,9 +61,14 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         )
     if options.callback_port and options.callback_port == options.psrm_port:
         return _usage(console, f"--callback-port and --psrm-port are both {options.callback_port}")
+    if options.test_control and not options.debtor_url:
+        return _usage(console, "--test-control is a vendor's declaration: it needs --debtor-url")
     try:
         key = signing_key(options.signing_key)
         url = check_reachable(options.debtor_url) if options.debtor_url else None
+        if url and options.test_control:
+            business_date = check_test_control(url, options.debtor_token or DEV_TOKEN)
+            console.print(f"test control: the vendor's business date is {business_date}; it will move forward")
     except CertificationError as exc:
         return _usage(console, str(exc))
     target = Target(
@@ -71,6 +77,7 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         callback_token=options.callback_token or CALLBACK_TOKEN,
         callback_port=options.callback_port,
         psrm_port=options.psrm_port,
+        test_control=options.test_control,
     )
     table = Table(title="ØiR certification")
     columns = ("profile", "verdict", "failed checks", "verified", "failed", "accepted deviations")

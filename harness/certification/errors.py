@@ -13,6 +13,10 @@ class TargetUnreachableError(CertificationError):
     """The vendor's debtor URL does not answer at all."""
 
 
+class TestControlUnavailableError(CertificationError):
+    """The vendor declared test control (`--test-control`), but its system does not offer it to this token."""
+
+
 class CounterpartStartError(CertificationError):
     """A system the harness runs for the vendor (PSRM, the callback receiver) could not start."""
 

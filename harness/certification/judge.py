@@ -36,6 +36,7 @@ CERTIFIED_WITH_DEVIATIONS = "CERTIFIED_WITH_DEVIATIONS"
 NOT_CERTIFIED = "NOT_CERTIFIED"
 REAL_TIME = "real time"  # verified against a vendor's system as time really passes
 SIMULATOR_TIME = "simulator's virtual time"  # verified against the harness's own simulator of the profile
+TEST_CLOCK = "vendor's test clock"  # verified against a vendor's system whose test control moved its business date
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from contracts import wire_client
 from contracts.checks.fuzz import FuzzResult, run_schemathesis, vendor_contract
@@ -35,15 +37,15 @@ from contracts.specs import spec_digest
 from scenarios.reporters import write_har
 
 from ..callback_relay import CallbackRelay
-from ..scenario_world import VendorSystem
+from ..scenario_world import PSRM_SESSION, VendorSystem
 from ..servers import ServerError, ServerThread
 from ..topology import simulator_server
-from .errors import CounterpartStartError
-from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, CheckOutcome, Judgement, judge
+from .errors import CounterpartStartError, TestControlUnavailableError
+from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, TEST_CLOCK, CheckOutcome, Judgement, judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
 from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
-from .target import CALLBACK_TOKEN, Counterparts, Target
+from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
 
 STEPS = 3 + len(PROBES)  # the contract fuzzing, each probe, the consumer pacts, the scenarios: for progress bars
 __all__ = [
@@ -160,6 +162,17 @@ def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
         raise CounterpartStartError(f"cannot start {what}{port}: {exc} (is the port in use?)") from exc
 
 
+def _tc(response: httpx.Response) -> dict[str, Any]:
+    """A vendor's test-control answer, or an error naming what it said (the run stops: a usage problem)."""
+    if response.status_code >= 300:
+        raise TestControlUnavailableError(
+            f"the vendor's test control refused {response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:300]}"
+        )
+    body: dict[str, Any] = response.json()
+    return body
+
+
 @contextmanager
 def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator[tuple[str, Counterparts]]:
     """PSRM, the callback relay and (when simulated) the debtor system; yields the debtor's URL."""
@@ -229,8 +242,28 @@ def certify_profile(
             session,
         )
 
+        # PSRM's session for the debtor's handovers: the run's own with the simulator, which passes its
+        # session on; its default one with a vendor's system, which sends none
+        psrm_session = session if target.simulated else PSRM_SESSION
+
+        def follow_psrm(instant: datetime) -> None:
+            """Put PSRM at `instant` (never back), so it lives on the debtor's business date."""
+            psrm_url = counterparts.psrm_url
+            clock = wire_client.control(psrm_url, "GET", "/clock", token=DEV_TOKEN, session=psrm_session)
+            if datetime.fromisoformat(clock.raise_for_status().json()["now"]) < instant:
+                wire_client.control(
+                    psrm_url, "PUT", "/clock", token=DEV_TOKEN, session=psrm_session, body={"now": instant.isoformat()}
+                ).raise_for_status()
+
         def advance(days: int) -> bool:
-            """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
+            """Move the debtor's clock: the simulator's virtual one, or a vendor's business date through its
+            test control (PSRM first); False where there is none to move (a real system: real time)."""
+            if target.test_control:
+                tc = debtor_url + wire_client.TEST_CONTROL + "/forretningsdato"
+                now = datetime.fromisoformat(_tc(httpx.get(tc, headers=_auth, timeout=30))["tidspunkt"])
+                follow_psrm(now + timedelta(days=days))
+                _tc(httpx.post(tc + "/frem", json={"dage": days}, headers=_auth, timeout=120))
+                return True
             response = wire_client.control(
                 debtor_url,
                 "POST",
@@ -246,6 +279,8 @@ def certify_profile(
             # a real system has no control plane: whatever it answers there (404, or a gateway's 401/403)
             return response.is_success
 
+        _auth = wire_client.credentials(target.token)
+        first_reminder = profile.reminders[0].after_days if profile.reminders else 0
         exchanges: list[dict[str, Any]] = []
         probes = run_probes(
             lambda: DebtorConversation(debtor_url, target.token, municipalities[0], session, exchanges),
@@ -253,6 +288,10 @@ def certify_profile(
             b03=profile.capabilities.b03_payment,
             inbox=relay,
             simulated=target.simulated,
+            test_control=target.test_control,
+            offers_test_control=target.simulated or target.test_control,  # the simulator is its reference
+            follow_psrm=follow_psrm,
+            reminder_after_days=first_reminder,
             advance=advance,
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
@@ -267,6 +306,7 @@ def certify_profile(
             municipality_cvr=municipalities[0].cvr,
             session=f"{session}-pact",  # a world of its own: the pacts' accounts meet no probe's
             log=out / "pact-verification.log",
+            advance=advance if target.test_control else None,  # a state's day passes by the vendor's test control
         )
         for interaction in pact.interactions:
             interaction.requirements = [r for r in interaction.requirements if r not in absent]
@@ -275,7 +315,13 @@ def certify_profile(
             vendor = None
             if not target.simulated:  # the vendor's system meets FBS, the payment solution and the engine
                 vendor = VendorSystem(
-                    profile.name, debtor_url, target.token, target.callback_token, counterparts.psrm_url, relay
+                    profile.name,
+                    debtor_url,
+                    target.token,
+                    target.callback_token,
+                    counterparts.psrm_url,
+                    relay,
+                    test_control=target.test_control,
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent)
     write_har(exchanges, out / "evidence" / "probes.har")
@@ -284,7 +330,7 @@ def certify_profile(
         profile.deviations,
         started_at.date(),
         not_applicable=absent,
-        how=SIMULATOR_TIME if target.simulated else REAL_TIME,
+        how=SIMULATOR_TIME if target.simulated else TEST_CLOCK if target.test_control else REAL_TIME,
     )
     return CertificationResult(
         profile=profile.name,
