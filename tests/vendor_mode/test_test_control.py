@@ -36,7 +36,14 @@ STILL_NOT_RUN = {
     "rejected-then-corrected": "debtor.settings",
 }
 # Requirements only those scenarios cover: NOT VERIFIED against a vendor, each listed in the README.
-README_NOT_VERIFIED = {"B01R-RETRY", "ENGINE-LOST-CALLBACK-RECONCILED"}
+README_NOT_VERIFIED = {
+    "B01-REJECT-WITH-REASON",  # rejected-then-corrected: the debtor's sortiment switched by its simulator
+    "FBS-REJECTION-CORRECTED",  # the same scenario
+    "PSRM-ACTION-ID-UNIQUE",  # PSRM's own rules: the harness's PSRM simulator, not the vendor's system
+    "PSRM-NO-MERGE",
+    "B01R-RETRY",  # a callback that failed and is delivered later: a fault injected into the debtor
+    "PROFILE-PRISME2009-NIGHTLY-BATCH",  # the batch scenarios start on a set Friday / before Easter
+}
 
 
 def certify(out: Path, profile: str, *extra: str, **settings: Any) -> tuple[int, str, dict[str, Any], float]:
@@ -111,9 +118,7 @@ def test_every_applicable_scenario_runs_against_a_vendor_with_test_control(
     probes = {p["name"]: p["status"] for p in results["probes"]}
     assert probes["payment-callback"] == "passed" and probes["test-control"] == "passed"
     assert not [i for i in results["pact"]["interactions"] if i["status"] == "not-run"]
-    assert {o.get("how") for o in requirements["outcomes"].values() if o["outcome"] == "verified"} == {
-        "vendor's test clock"
-    }
+    assert {o.get("how") for o in requirements["outcomes"] if o["outcome"] == "verified"} == {"vendor's test clock"}
 
 
 @pytest.mark.parametrize(
@@ -128,4 +133,6 @@ def test_a_vendor_whose_jobs_misbehave_is_not_certified(tmp_path: Path, switch: 
     code, output, results, _ = certify(tmp_path, "kmd-opus", misbehaviour=switch)
     assert code == 1, output
     assert results["verdict"] == "NOT_CERTIFIED"
-    assert requirement in results["requirements"]["failed"], results["requirements"]["failed"]
+    failed = results["requirements"]["failed"]
+    print(f"{switch}: failed {failed}")
+    assert requirement in failed, failed
