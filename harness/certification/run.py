@@ -40,10 +40,10 @@ from ..callback_relay import CallbackRelay
 from ..scenario_world import PSRM_SESSION, VendorSystem
 from ..servers import ServerError, ServerThread
 from ..topology import simulator_server
-from .errors import CounterpartStartError, TestControlUnavailableError
+from .errors import CounterpartStartError
 from .judge import NOT_CERTIFIED, REAL_TIME, SIMULATOR_TIME, TEST_CLOCK, CheckOutcome, Judgement, judge
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
-from .probes import PROBES, DebtorConversation, ProbeResult, run_probes
+from .probes import PROBES, DebtorConversation, ProbeFailure, ProbeResult, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
 from .target import CALLBACK_TOKEN, DEV_TOKEN, Counterparts, Target
 
@@ -163,9 +163,9 @@ def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
 
 
 def _tc(response: httpx.Response) -> dict[str, Any]:
-    """A vendor's test-control answer, or an error naming what it said (the run stops: a usage problem)."""
+    """A vendor's test-control answer; a refusal fails the check that needed the day to pass, naming it."""
     if response.status_code >= 300:
-        raise TestControlUnavailableError(
+        raise ProbeFailure(
             f"the vendor's test control refused {response.request.method} {response.request.url.path}: "
             f"{response.status_code} {response.text[:300]}"
         )

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from contracts.profile import PROFILE_NAMES
 from harness.cli import app
 from harness.servers import ServerThread
+from simulators import factory
 from tests.support.misbehaving import AsARealSystem, free_port, vendor_debtor
 
 runner = CliRunner()
@@ -136,3 +137,17 @@ def test_a_vendor_whose_jobs_misbehave_is_not_certified(tmp_path: Path, switch: 
     failed = results["requirements"]["failed"]
     print(f"{switch}: failed {failed}")
     assert requirement in failed, failed
+
+
+def test_test_control_is_a_vendor_s_declaration_checked_before_anything_runs(tmp_path: Path) -> None:
+    alone = runner.invoke(app, ["certify", "--profile", "eg", "--test-control", "--out", str(tmp_path)])
+    assert alone.exit_code == 2 and "--test-control is a vendor's declaration: it needs --debtor-url" in alone.output
+    # a system that does not offer it (here: a PSRM simulator has no /testkontrol) is refused with what it answered
+    with ServerThread(factory("psrm")(), name="no-test-control", log_level="critical") as other:
+        refused = runner.invoke(
+            app,
+            ["certify", "--profile", "eg", "--debtor-url", other.url, "--test-control", "--out", str(tmp_path)],
+        )
+    assert refused.exit_code == 2, refused.output
+    assert "/testkontrol/forretningsdato answered 404" in refused.output and "Traceback" not in refused.output
+    assert not (tmp_path / "eg").exists()
