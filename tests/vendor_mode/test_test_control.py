@@ -126,7 +126,7 @@ def test_every_applicable_scenario_runs_against_a_vendor_with_test_control(
     ("switch", "requirement"),
     [
         ("no_interest", "DEBT-INTEREST"),
-        ("handover_before_srb", "PSRM-SRB-BEFORE-HANDOVER"),
+        ("handover_before_srb", "DEBT-HANDOVER-AFTER-REMINDERS"),
         ("drop_every_second_callback", "B01R-PAYMENT"),
     ],
 )
