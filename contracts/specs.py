@@ -17,7 +17,15 @@ from .errors import ContractError, ContractFileError
 from .yaml_data import safe_load
 
 OPENAPI_DIR = Path(__file__).resolve().parent / "openapi"
-CONTRACT_NAMES = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver", "fbs", "payment", "sim-control")
+CONTRACT_NAMES = (
+    "oir-debitor-v3",
+    "oir-testkontrol-v1",
+    "oir-fagsystem-v3",
+    "psrm-fordringshaver",
+    "fbs",
+    "payment",
+    "sim-control",
+)
 
 
 __all__ = [

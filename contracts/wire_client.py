@@ -53,6 +53,7 @@ TRANSACTION_TIME = "X-Transaktion-Tid"
 MUNICIPALITY_CVR = "X-Kommune-Cvr"
 SESSION = "X-Sim-Session"
 CONTROL_PLANE = "/_sim"
+TEST_CONTROL = "/testkontrol"  # a debtor's test control (oir-testkontrol-v1), in a vendor's test environment
 # What a caller without a clock of its own (provider states, probes, benchmarks) sends as X-Transaktion-Tid.
 FIXED_SENT_AT = "2026-01-05T09:00:00+01:00"
 

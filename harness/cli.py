@@ -176,6 +176,13 @@ def certify(
     foreign_token_file: Path = typer.Option(
         None, dir_okay=False, show_default=False, help="Read --foreign-token from this file"
     ),
+    test_control: bool = typer.Option(
+        False,
+        "--test-control",
+        envvar="OIR_TEST_CONTROL",
+        help="The vendor's test system offers test control (oir-testkontrol-v1): its business date moves, "
+        "bank transfers and what it sent are readable, so the scenarios that need them run (with --debtor-url)",
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
     signed reports; exit 0 certified, 1 not, 2 usage error or a check that could not exercise the system,
@@ -211,6 +218,7 @@ def certify(
         only=tuple(only or ()),
         last_failed=last_failed,
         foreign_token=secret(foreign_token, foreign_token_file, "--foreign-token"),
+        test_control=test_control,
     )
     raise typer.Exit(run_certify(console, options, now=datetime.now(UTC)))  # real time: when the run happens
 

@@ -55,7 +55,14 @@ CONTRACT_PROVIDERS = {
     "oir-fagsystem-v3": (ENGINE,),
 }
 # `--spec` names for fuzzing, with the simulator that implements each.
-FUZZ_SPECS = {"oir-debitor-v3": "debtor", "fbs": "fbs", "psrm-fordringshaver": "psrm", "payment": "payment"}
+# (`oir-testkontrol-v1` against a vendor moves its business date: only ever at a test environment.)
+FUZZ_SPECS = {
+    "oir-debitor-v3": "debtor",
+    "oir-testkontrol-v1": "debtor",
+    "fbs": "fbs",
+    "psrm-fordringshaver": "psrm",
+    "payment": "payment",
+}
 __all__ = [
     "CONTRACT_PROVIDERS",
     "ENGINE",

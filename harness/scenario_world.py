@@ -10,6 +10,11 @@ what every run registers and lives in real time, so then each world numbers FBS'
 claims in a series of its own, makes people of its own, puts the simulators' clocks at the real
 time, and reaches the engine through the certification's callback relay — the one callback URL
 the vendor configured — which forwards the world's messages to the world's engine.
+
+A vendor whose test system offers test control (`oir-testkontrol-v1`) lives on its own business date
+instead: each world starts at it (FBS, the payment solution, the other debtors and PSRM put there), and
+the scenario's clock moves it, PSRM and the engine together. Its handovers reach PSRM without a session,
+so the world looks at PSRM's default session, whose settings and faults each world resets.
 """
 
 from __future__ import annotations
@@ -51,6 +56,20 @@ class VendorSystem:
     psrm_url: str  # the PSRM it is configured to hand over to
     relay: CallbackRelay  # stands at the callback URL it is configured with
     timeout_s: float = 30.0  # how long the engine waits for its answers (certification: what the profile allows)
+    test_control: bool = False  # its test system offers oir-testkontrol-v1 (the vendor declares it)
+
+    def business_time(self) -> datetime:
+        """The instant its business clock is at, read through its test control."""
+        response = httpx.get(
+            self.url + wire_client.TEST_CONTROL + "/forretningsdato",
+            headers=wire_client.credentials(self.token),
+            timeout=10,
+        )
+        response.raise_for_status()
+        return datetime.fromisoformat(response.json()["tidspunkt"])
+
+
+PSRM_SESSION = "default"  # the PSRM session a vendor's system, which sends none, is served from
 
 
 class SimulatedCrash(BaseException):
@@ -250,6 +269,7 @@ class SimulatedWorlds:
         debtors = dict(world.debtor_urls)
         if vendor:
             debtors[vendor.profile] = vendor.url
+        test_control = vendor is not None and vendor.test_control
         self.endpoints = Endpoints(
             fbs=world.url("fbs"),
             psrm=world.psrm_url,
@@ -258,7 +278,13 @@ class SimulatedWorlds:
             simulated=frozenset({"fbs", "psrm", "payment", *world.debtor_urls}),
             tokens={vendor.profile: vendor.token} if vendor else {},
             timeout_s=vendor.timeout_s if vendor else 30.0,
+            test_control=frozenset({vendor.profile}) if vendor and test_control else frozenset(),
+            # the vendor hands over to PSRM without a session: its default one is where the world looks
+            sessions={"psrm": PSRM_SESSION} if test_control else {},
         )
+        self.psrm_defaults: dict[str, Any] = {}
+        if test_control:  # what every world's PSRM starts from, whatever an earlier scenario changed
+            self.psrm_defaults = self._read(world.psrm_url, PSRM_SESSION, "/settings")["settings"]
 
     @classmethod
     def start(
@@ -283,6 +309,22 @@ class SimulatedWorlds:
             system_url, method, path, token=self.endpoints.token, session=session, body=body, timeout=10
         ).raise_for_status()
 
+    def _read(self, system_url: str, session: str, path: str) -> Any:
+        response = wire_client.control(system_url, "GET", path, token=self.endpoints.token, session=session)
+        response.raise_for_status()
+        return response.json()
+
+    def _follow_vendor_date(self, vendor: VendorSystem) -> datetime:
+        """The vendor's business time; PSRM's default session (where the vendor hands over) is put at it,
+        with its own settings and no fault rules, as every world of this run finds it."""
+        now = vendor.business_time().replace(microsecond=0)
+        psrm = self.endpoints.psrm
+        self._control(psrm, PSRM_SESSION, "PATCH", "/settings", self.psrm_defaults)
+        self._control(psrm, PSRM_SESSION, "DELETE", "/faults", None)
+        if datetime.fromisoformat(self._read(psrm, PSRM_SESSION, "/clock")["now"]) < now:
+            self._control(psrm, PSRM_SESSION, "PUT", "/clock", {"now": now.isoformat()})
+        return now
+
     def __call__(self, session: str) -> ScenarioWorld:
         if self.debtor_settings:
             for url in self.world.debtor_urls.values():
@@ -297,7 +339,10 @@ class SimulatedWorlds:
     def _vendor_world(self, session: str, folder: Path, vendor: VendorSystem) -> ScenarioWorld:
         series = session[-8:]  # the session's own random tail: FBS ids no earlier run has used
         self._control(self.endpoints.fbs, session, "PATCH", "/settings", {"id_series": series})
-        now = self.now().replace(microsecond=0).isoformat()
+        # with test control the world lives on the vendor's business date; else in real time, as the vendor does
+        now = (
+            self._follow_vendor_date(vendor) if vendor.test_control else self.now().replace(microsecond=0)
+        ).isoformat()
         for url in (self.endpoints.fbs, self.endpoints.payment, self.endpoints.psrm, *self.world.debtor_urls.values()):
             self._control(url, session, "PUT", "/clock", {"now": now})
         engine = InProcessEngine(

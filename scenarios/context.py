@@ -92,7 +92,7 @@ class RunContext:
         url = (base_url or self.base_url(system)) + path
         headers = wire_client.headers(
             token or self.world.endpoints.token_for(system),
-            session=self.world.session,
+            session=self.world.endpoints.sessions.get(system, self.world.session),
             transaction_id=transaction_id,
             at=self.now,
             cvr=cvr,
@@ -112,6 +112,17 @@ class RunContext:
         if response.status >= 300:
             raise ScenarioRunError(
                 f"{system} control plane refused {method} {wire_client.control_path(path)}: {response.body}"
+            )
+        return response.body
+
+    def test_control(self, system: str, method: str, path: str, **kwargs: Any) -> Any:
+        """A call on a vendor's test control (`oir-testkontrol-v1`, below `/testkontrol`); a refusal fails
+        the run, with the system's problem as the reason."""
+        response = self.call(system, method, wire_client.TEST_CONTROL + path, **kwargs)
+        if response.status >= 300:
+            raise ScenarioRunError(
+                f"{system}'s test control refused {method} {wire_client.TEST_CONTROL}{path}: "
+                f"{response.status} {response.body}"
             )
         return response.body
 

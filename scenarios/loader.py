@@ -24,7 +24,7 @@ from .errors import ScenarioError, nearest
 from .fields import unknown_field
 from .schema import TOP_LEVEL_KEYS, validate_against_schema
 from .source import LineDict, LineList, read_yaml
-from .values import ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
+from .values import DAY, ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
 from .vocabulary import ACTORS, STEP_KEYS, Action, Arg, actions
 
 SCENARIO_SUFFIX = ".scenario.yaml"
@@ -160,11 +160,21 @@ class Scenario:
         """Its steps involve a debtor system (directly, or through FBS and the engine), not only PSRM."""
         return bool(self.actors & {"debtor", "engine", "payment"})
 
-    def why_not_against_a_vendor(self) -> str:
-        """Why it cannot say anything about a vendor's real debtor system ("" if it can run against one)."""
+    def why_not_against_a_vendor(self, test_control: bool = False) -> str:
+        """Why it cannot say anything about a vendor's real debtor system ("" if it can run against one).
+
+        `test_control`: the vendor's test system offers `oir-testkontrol-v1`, so moving the business date,
+        a bank transfer and what the system sent are no longer the simulator's alone. A scenario that
+        starts at a set date still cannot run: a vendor's business date only moves forward, and every
+        earlier run (and scenario) already moved it."""
         if not self.reaches_debtor:
             return "concerns PSRM alone, not the debtor system"
         if self.start is not None:
+            if test_control:
+                return (
+                    f"starts at a set date ({self.start.date().isoformat()}); a vendor's business date only moves "
+                    "forward, so no run after the first could start there"
+                )
             return "starts at a set virtual time; a vendor's system lives in real time"
         if not self.simulated_only:
             return ""
@@ -174,9 +184,16 @@ class Scenario:
                 name
                 for step in self.steps
                 for name in [step.query if step.action == "expect" else step.action]
-                if name and registry[name].simulated and registry[name].actor in VENDOR_SIDE
+                if name
+                and registry[name].simulated
+                and registry[name].actor in VENDOR_SIDE
+                and not (test_control and registry[name].test_control)
             }
         )
+        if not needs:
+            return ""
+        if test_control:
+            return f"needs the debtor simulator: what test control does not offer ({', '.join(needs)})"
         return f"needs the debtor simulator or virtual time ({', '.join(needs)})"
 
     def runs_against_vendor(self) -> bool:
@@ -261,7 +278,7 @@ def load_scenario(path: Path) -> Scenario:
 class _Checker:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.captures: dict[str, int] = {}
+        self.captures: dict[str, int] = {DAY: 0}  # built in: ${day.N}, N days after the scenario's start
         self.covers: tuple[str, ...] = ()  # the scenario's, which a step's covers must be among
         self.actors: set[str] = set()
         self.needs_simulated: set[str] = set()

@@ -32,7 +32,7 @@ from .errors import ScenarioRunError
 from .events import EventBus, Outcome, ScenarioFinished, ScenarioStarted, StepFinished, StepStarted
 from .loader import Scenario, Step
 from .matchers import mismatches
-from .values import resolve
+from .values import DAY, day_offsets, resolve
 from .vocabulary import Action, actions
 from .world import WorldFactory
 
@@ -198,6 +198,7 @@ def _prepare(ctx: RunContext, scenario: Scenario) -> None:
             ctx.control(system, "PUT", "/clock", {"now": scenario.start.isoformat()})
         ctx.now = scenario.start
     engine.set_clock(ctx.virtual_now())
+    ctx.captures[DAY] = day_offsets(ctx.virtual_now().date())  # ${day.N}: N days after this start
 
 
 def _run_step(ctx: RunContext, step: Step, registry: dict[str, Action]) -> None:

@@ -101,5 +101,16 @@ def _lookup(name: str, path: str, captures: dict[str, Any]) -> Any:
     return value
 
 
+DAY = "day"  # the built-in capture: ${day.N} is the date N days after the day the world's scenario started
+_DAYS_AHEAD = 1000
+
+
+def day_offsets(start: date) -> dict[str, str]:
+    """What `${day.N}` resolves to in a run that started on `start`: the ISO date N days later (N up to 1000).
+    A scenario that asserts dates relative to its start runs unchanged on the simulators' epoch and on a
+    vendor's business date, wherever earlier runs left it."""
+    return {str(n): (start + timedelta(days=n)).isoformat() for n in range(_DAYS_AHEAD + 1)}
+
+
 def days(count: int) -> timedelta:
     return timedelta(days=count)

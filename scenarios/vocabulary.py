@@ -43,6 +43,9 @@ class Action:
     simulated: bool = False
     primary: str | None = None  # the argument a bare value stands for (`fbs.claim: fee`)
     response: Returns | None = None  # a query: what it answers in the contract (`that:` is checked on it)
+    # a simulated action a vendor's system can serve through its test control (`oir-testkontrol-v1`):
+    # moving the business date, a citizen's bank transfer, what the system sent
+    test_control: bool = False
 
     @property
     def full_name(self) -> str:
@@ -65,6 +68,7 @@ def action(
     simulated: bool = False,
     primary: str | None = None,
     response: Returns | None = None,
+    test_control: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an implementation `fn(ctx, **args)` under `actor.name`."""
     actor, _, name = full_name.partition(".")
@@ -86,6 +90,7 @@ def action(
             simulated=simulated,
             primary=primary,
             response=response,
+            test_control=test_control,
         )
         return fn
 

@@ -52,9 +52,18 @@ class Endpoints:
     simulated: frozenset[str] = field(default_factory=frozenset)  # systems that are simulators
     tokens: dict[str, str] = field(default_factory=dict)  # by system ("fbs", a profile, …): a vendor's own
     timeout_s: float = 30.0  # how long a scenario's own calls wait for an answer (a vendor: what its profile allows)
+    # Vendors' systems that offer test control (`oir-testkontrol-v1`): the clock, bank transfers and what
+    # the system sent go through it, as the simulators' own do through `/_sim/` and `/simulering/`.
+    test_control: frozenset[str] = field(default_factory=frozenset)
+    # A simulator session other than the world's for a system: the PSRM a vendor's system hands over to
+    # hears no session from it (its default one), so the world's steps at PSRM must look there too.
+    sessions: dict[str, str] = field(default_factory=dict)
 
     def token_for(self, system: str) -> str:
         return self.tokens.get(system, self.token)
+
+    def offers_test_control(self, system: str) -> bool:
+        return system in self.test_control
 
 
 @dataclass

@@ -50,7 +50,7 @@ from .suite import suite_digest
 
 SCHEMA = "oir-certificate/2"  # 2: notApplicable and verifiedHow; the suite digest covers what judges
 VALIDITY_DAYS = 180
-CONTRACTS_USED = ("oir-debitor-v3", "oir-fagsystem-v3", "psrm-fordringshaver")
+CONTRACTS_USED = ("oir-debitor-v3", "oir-testkontrol-v1", "oir-fagsystem-v3", "psrm-fordringshaver")
 OUTCOME_LISTS = ("passed", "failed", "notApplicable", "notVerified")  # a requirement is in at most one
 
 

@@ -52,6 +52,7 @@ from .target import (
     Counterparts,
     Target,
     check_reachable,
+    check_test_control,
     check_url,
     is_loopback,
     is_wildcard,
@@ -85,6 +86,7 @@ class CertifyOptions:
     only: tuple[str, ...] = ()  # run only these checks (names or patterns; selection.py)
     last_failed: bool = False  # … and those that failed in the profile's last report
     foreign_token: str | None = None  # a credential of another municipality or fagsystem (vendor mode)
+    test_control: bool = False  # the vendor's test system offers oir-testkontrol-v1 (--test-control)
 
 
 def _usage(console: Console, message: str) -> int:
@@ -112,6 +114,8 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
     problem = _addresses_problem(options)
     if problem:
         return _usage(console, problem)
+    if options.test_control and not options.debtor_url:
+        return _usage(console, "--test-control is a vendor's declaration: it needs --debtor-url")
     if options.debtor_url and (options.callback_token or CALLBACK_TOKEN) == CALLBACK_TOKEN:
         # public (it is in this source): refused where a network reaches the receiver, loud where only this machine
         if not is_loopback(options.bind) or options.callback_url:
@@ -135,6 +139,9 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
         # a slow system is not an unreachable one: the first answer may take what the profile allows
         wait = httpx.Timeout(patience(load_profile(chosen[0]).answer_time_limit_s), connect=10.0)
         url = check_reachable(options.debtor_url, timeout=wait) if options.debtor_url else None
+        if url and options.test_control:
+            business_date = check_test_control(url, options.debtor_token or DEV_TOKEN)
+            console.print(f"test control: the vendor's business date is {business_date}; it will move forward")
     except CertificationError as exc:
         return _usage(console, str(exc))
     store = SessionStore(oir_home()) if url else None
@@ -341,6 +348,7 @@ def _target(
         callback_url=callback_url,
         psrm_url=psrm_url,
         foreign_token=options.foreign_token,
+        test_control=options.test_control,
     )
 
 

@@ -72,6 +72,7 @@ OUTCOME_LABELS: dict[str, str] = {
 }
 REAL_TIME = "real time"  # verified against a vendor's system as time really passes
 SIMULATOR_TIME = "simulator's virtual time"  # verified against the harness's own simulator of the profile
+TEST_CLOCK = "vendor's test clock"  # verified against a vendor's system whose test control moved its business date
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ They use only the vendor-facing `oir-debitor-v3` operations and the callback add
 (the relay), so they work unchanged against a real vendor's test system. Each probe returns a verdict
 with the evidence a vendor's engineer needs (the request and the answer), CPR numbers masked. A probe
 that cannot be carried out against a vendor's real system (a payment without B_03 needs money to
-arrive inside that system) says so: it is reported as not run, never as passed.
+arrive inside that system) says so: it is reported as not run, never as passed — unless the vendor
+declares test control (`oir-testkontrol-v1`): then a day can pass and a bank transfer be booked there,
+and a probe of its own checks the test control itself (TC-*).
 
 A probe that needs the next business day — against a vendor's system without test control, a claim
 registered today is payable through B_03 only tomorrow — can do its part today and park (`ProbeWaiting`
@@ -25,6 +27,7 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -60,6 +63,9 @@ class ProbeResult:
     waiting: Parked | None = None  # parked: it resumes in the session (never a pass meanwhile)
     error: bool = False  # True: the probe's own code broke (a harness error, not the system's failure)
     exchanges: list[dict[str, Any]] = field(default_factory=list)  # its requests and answers, redacted
+
+
+TEST_CONTROL_PROBE = "test-control"
 
 
 class ProbeFailure(HarnessError, AssertionError):
@@ -358,6 +364,7 @@ def probe_payment_reaches_fagsystem(
     advance: Callable[[int], bool],
     callback_timeout: float,
     simulated: bool = True,
+    test_control: bool = False,
     park_until: str = "",
     **_: Any,
 ) -> str:
@@ -365,7 +372,7 @@ def probe_payment_reaches_fagsystem(
     payment reported back. Against a vendor's system the next day is real: with `park_until` the probe
     parks until then (its second half is `resume_payment_reaches_fagsystem`)."""
     arrived_before = len(inbox.messages)
-    if not b03 and not simulated:
+    if not b03 and not simulated and not test_control:
         raise ProbeNotRun(
             "without B_03 a payment must arrive inside the vendor's own system (a bank transfer), which the harness "
             "cannot make, so this run does not verify that payments are reported back (B01R-PAYMENT); waiting for "
@@ -406,10 +413,10 @@ def probe_payment_reaches_fagsystem(
     else:
         account = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()
         reference = account["fordringer"][0]["delfordringer"][0]["betalingsreference"]
-        paid = talk.send(
-            "POST", "/simulering/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 12000}
-        )
-        _expect(paid.status_code == 201, f"the simulated bank transfer answered {paid.status_code}")
+        # the citizen's bank transfer: through the vendor's test control, or the simulator's own operation
+        where = f"{wire_client.TEST_CONTROL}/bankindbetalinger" if test_control else "/simulering/bankindbetalinger"
+        paid = talk.send("POST", where, {"betalingsreference": reference, "beloebOere": 12000})
+        _expect(paid.status_code == 201, f"the bank transfer ({where}) answered {paid.status_code}")
     advance(4)  # past a nightly batch and a weekend
     return _see_payment_reported(inbox, claim_id, callback_timeout, arrived_before)
 
@@ -655,6 +662,83 @@ def probe_unknown_product(talk: DebtorConversation, data: SyntheticData, **_: An
     return "a claim whose product code is not in the sortiment is rejected (422) and not registered"
 
 
+def _anonymous(talk: DebtorConversation, method: str, path: str, body: Any = None) -> httpx.Response:
+    """A request without the bearer token, recorded as evidence like the others."""
+    with httpx.Client(base_url=talk.http.base_url, timeout=30.0) as bare:
+        sent = wire_client.exchange(bare, method, path, body=body, headers=talk.headers())
+    talk.evidence.append(f"{method} {path} (no token) -> {sent.response.status_code}")
+    return sent.response
+
+
+def probe_test_control(
+    talk: DebtorConversation,
+    data: SyntheticData,
+    *,
+    inbox: CallbackRelay,
+    callback_timeout: float,
+    follow_psrm: Callable[[datetime], None],
+    reminder_after_days: int,
+    **_: Any,
+) -> str:
+    """Test control (oir-testkontrol-v1) as a vendor declares it: authenticated, a business date that only
+    moves forward, moving it runs the system's jobs on their own days, a bank transfer is booked, and what
+    the system sent is listed once, CPR masked."""
+    tc = wire_client.TEST_CONTROL
+    for method, path, payload in (
+        ("GET", f"{tc}/forretningsdato", None),
+        ("POST", f"{tc}/forretningsdato/frem", {"dage": 1}),
+    ):
+        refused = _anonymous(talk, method, path, payload)
+        _expect(refused.status_code == 401, f"{method} {path} without the token answered {refused.status_code}")
+        _expect(_is_problem(refused), f"{method} {path} without the token: not a problem+json with a code")
+    today = talk.send("GET", f"{tc}/forretningsdato")
+    _expect(today.status_code == 200, f"HentForretningsdato answered {today.status_code}")
+    start = datetime.fromisoformat(today.json()["tidspunkt"])
+    _expect(today.json()["forretningsdato"] == start.date().isoformat(), "the business date is not the instant's date")
+    back = talk.send("POST", f"{tc}/forretningsdato/frem", {"tilDato": (start.date() - timedelta(days=1)).isoformat()})
+    _expect(back.status_code == 409 and _is_problem(back), f"a move back in time answered {back.status_code}")
+    again = talk.send("GET", f"{tc}/forretningsdato").json()["tidspunkt"]
+    _expect(again == today.json()["tidspunkt"], "the business date moved although no move was accepted")
+
+    body = _account(data)
+    _expect(talk.send("POST", "/debitorkonti", body).status_code == 201, "OpretDebitorkonto did not create the account")
+    claim_id = body["fordringer"][0]["fordringId"]
+    account = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()["fordringer"][0]
+    reference = account["delfordringer"][0]["betalingsreference"]
+    paid = talk.send("POST", f"{tc}/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 5000})
+    _expect(paid.status_code == 201, f"BogfoerBankindbetaling answered {paid.status_code}")
+    _expect(paid.json().get("restOere") == 7000, f"after 5000 of 12000 øre the rest is {paid.json().get('restOere')}")
+
+    # the first reminder falls due on its own date after SRB: moving past it must have sent it on that date
+    reminder_on = date.fromisoformat(account["sidsteRettidigeBetalingsdato"]) + timedelta(days=reminder_after_days)
+    target = datetime.combine(reminder_on + timedelta(days=1), start.timetz())
+    follow_psrm(target)  # PSRM first: a handover the system makes on the way finds PSRM on that day or later
+    moved = talk.send("POST", f"{tc}/forretningsdato/frem", {"tilDato": target.date().isoformat()})
+    _expect(moved.status_code == 200, f"FremrykForretningsdato answered {moved.status_code}")
+    _expect(moved.json()["forretningsdato"] == target.date().isoformat(), "the business date did not reach its target")
+    view = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()["fordringer"][0]
+    reminders = [r["dato"] for r in view.get("rykkere", [])]
+    _expect(
+        reminders[:1] == [reminder_on.isoformat()],
+        f"moving the date past {reminder_on} did not send the first reminder on that date: {reminders}",
+    )
+    found = inbox.wait_for(lambda m: m.get("fordringId") == claim_id and m.get("type") == "DAEKNING", callback_timeout)
+    _expect(bool(found), "the bank transfer's DAEKNING callback never reached the fagsystem")
+    sent = talk.send("GET", f"{tc}/afsendt", params={"modtager": "FAGSYSTEM", "fordringId": claim_id})
+    _expect(sent.status_code == 200, f"HentAfsendteMeddelelser answered {sent.status_code}")
+    payments = [m for m in sent.json()["meddelelser"] if (m.get("krop") or {}).get("type") == "DAEKNING"]
+    _expect(len(payments) == 1, f"the DAEKNING is listed {len(payments)} times as sent, not once")
+    _expect(
+        payments[0]["krop"].get("meddelelseId") in {m.get("meddelelseId") for m in found},
+        "the DAEKNING listed as sent is not the one the fagsystem received",
+    )
+    _expect(body["haeftelse"]["cpr"] not in sent.text, "the list of sent messages shows a CPR number unmasked")
+    return (
+        f"test control: business date {start.date()} only moves forward; moved to {target.date()}, the first "
+        f"reminder went out on {reminder_on}; a bank transfer was booked and its DAEKNING listed as sent once"
+    )
+
+
 PROBES: list[tuple[str, list[str], Callable[..., str]]] = [
     ("registration", ["B01-CREATE-ACCOUNT", "B02-LIST", "B02-LOOKUP", "MSG-HEADER-BLOCK"], probe_registration),
     ("retry-harmless", ["MSG-RETRY-HARMLESS", "B01-CLAIM-ONCE"], probe_retry_is_harmless),
@@ -674,6 +758,12 @@ PROBES: list[tuple[str, list[str], Callable[..., str]]] = [
     ("cpr-without-modulus-11", ["ID-CPR-NO-MOD11"], probe_cpr_without_modulus_11),
     ("unknown-product", ["B01-SORTIMENT"], probe_unknown_product),
     ("payment-callback", ["B01R-PAYMENT", "B03-PAY", "B03-NEXT-DAY"], probe_payment_reaches_fagsystem),
+    # only where test control is offered: the harness's own simulator, or a vendor that declares it
+    (
+        TEST_CONTROL_PROBE,
+        ["TC-AUTH", "TC-BUSINESS-DATE", "TC-ADVANCE-RUNS-JOBS", "TC-BANK-TRANSFER", "TC-SENT-MESSAGES"],
+        probe_test_control,
+    ),
 ]
 
 
@@ -691,6 +781,8 @@ def run_probes(
     run against one salts its people to meet no earlier run's."""
     results = []
     for name, requirements, probe in PROBES:
+        if name == TEST_CONTROL_PROBE and not context.get("offers_test_control"):
+            continue  # a vendor that does not declare test control is not judged on it
         if not chosen(name):  # left out of this run (`oir certify --only`): not run, never passed
             results.append(ProbeResult(name, requirements, False, "not selected in this run (--only)", [], ran=False))
             continue

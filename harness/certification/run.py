@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from contracts.specs import spec_digest
 from scenarios.reporters import write_har
 
 from ..callback_relay import CallbackRelay, write_journal
-from ..scenario_world import VendorSystem
+from ..scenario_world import PSRM_SESSION, VendorSystem
 from ..servers import ServerError, ServerThread
 from ..topology import scoped_tokens, simulator_server
 from .certificate import rfc3339
@@ -55,13 +55,14 @@ from .judge import (
     CERTIFIED_WITH_DEVIATIONS,
     REAL_TIME,
     SIMULATOR_TIME,
+    TEST_CLOCK,
     CheckOutcome,
     Judgement,
     judge,
 )
 from .latency import AnswerTimes, TimingProxy, TimingTransport, patience
 from .pacts import PactPart, debtor_consumers, verify_debtor_pacts
-from .probes import PROBES, DebtorConversation, ProbeResult, resume_probes, run_probes
+from .probes import PROBES, DebtorConversation, ProbeFailure, ProbeResult, resume_probes, run_probes
 from .scenarios import ScenarioCheck, run_profile_scenarios
 from .selection import FUZZ_CHECK, ONLY_REASON, check_selection, chooser, deselect, pacts_left_out
 from .sent import SentJudgement, judge_sent
@@ -302,6 +303,17 @@ def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
         raise CounterpartStartError(f"cannot start {what}{port}: {exc} (is the port in use?)") from exc
 
 
+def _tc(response: httpx.Response) -> dict[str, Any]:
+    """A vendor's test-control answer; a refusal fails the check that needed the day to pass, naming it."""
+    if response.status_code >= 300:
+        raise ProbeFailure(
+            f"the vendor's test control refused {response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:300]}"
+        )
+    body: dict[str, Any] = response.json()
+    return body
+
+
 @contextmanager
 def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator[tuple[str, Counterparts]]:
     """PSRM, the callback relay and (when simulated) the debtor system; yields the debtor's URL."""
@@ -402,8 +414,28 @@ def certify_profile(
         times.record_har(har)
         har.unlink(missing_ok=True)  # only the times are kept: the bodies hold the fuzzer's unmasked CPRs
 
+        # PSRM's session for the debtor's handovers: the run's own with the simulator, which passes its
+        # session on; its default one with a vendor's system, which sends none
+        psrm_session = session if target.simulated else PSRM_SESSION
+
+        def follow_psrm(instant: datetime) -> None:
+            """Put PSRM at `instant` (never back), so it lives on the debtor's business date."""
+            psrm_url = counterparts.psrm_url
+            clock = wire_client.control(psrm_url, "GET", "/clock", token=DEV_TOKEN, session=psrm_session)
+            if datetime.fromisoformat(clock.raise_for_status().json()["now"]) < instant:
+                wire_client.control(
+                    psrm_url, "PUT", "/clock", token=DEV_TOKEN, session=psrm_session, body={"now": instant.isoformat()}
+                ).raise_for_status()
+
         def advance(days: int) -> bool:
-            """Move the debtor's virtual clock; False where there is none to move (a real system: real time)."""
+            """Move the debtor's clock: the simulator's virtual one, or a vendor's business date through its
+            test control (PSRM first); False where there is none to move (a real system: real time)."""
+            if target.test_control:
+                tc = debtor_url + wire_client.TEST_CONTROL + "/forretningsdato"
+                now = datetime.fromisoformat(_tc(httpx.get(tc, headers=_auth, timeout=wait))["tidspunkt"])
+                follow_psrm(now + timedelta(days=days))
+                _tc(httpx.post(tc + "/frem", json={"dage": days}, headers=_auth, timeout=max(wait, 120.0)))
+                return True
             started = time.monotonic()  # real time: the answer time is evidence
             try:
                 response = wire_client.control(
@@ -425,6 +457,8 @@ def certify_profile(
             # a real system has no control plane: whatever it answers there (404, or a gateway's 401/403)
             return response.is_success
 
+        _auth = wire_client.credentials(target.token)
+        first_reminder = profile.reminders[0].after_days if profile.reminders else 0
         exchanges: list[dict[str, Any]] = []
         probes = run_probes(
             lambda: DebtorConversation(
@@ -440,6 +474,10 @@ def certify_profile(
             b03=profile.capabilities.b03_payment,
             inbox=relay,
             simulated=target.simulated,
+            test_control=target.test_control,
+            offers_test_control=target.simulated or target.test_control,  # the simulator is its reference
+            follow_psrm=follow_psrm,
+            reminder_after_days=first_reminder,
             advance=advance,
             callback_timeout=callback_timeout,
             progress=lambda name: step(f"probe {name}"),
@@ -460,6 +498,7 @@ def certify_profile(
             log=out / "pact-verification.log",
             request_timeout_s=wait,
             shown_url=debtor_url,
+            advance=advance if target.test_control else None,  # a state's day passes by the vendor's test control
         )
         for interaction in pact.interactions:
             interaction.requirements = [r for r in interaction.requirements if r not in absent]
@@ -477,6 +516,7 @@ def certify_profile(
                     counterparts.psrm_url,
                     relay,
                     timeout_s=wait,
+                    test_control=target.test_control,
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent, chosen=chosen)
         ended = time.monotonic()  # real time: what the vendor sends from now on came after the checks
@@ -499,7 +539,7 @@ def certify_profile(
         profile.deviations,
         started_at.date(),
         not_applicable=absent,
-        how=SIMULATOR_TIME if target.simulated else REAL_TIME,
+        how=SIMULATOR_TIME if target.simulated else TEST_CLOCK if target.test_control else REAL_TIME,
         uncited=uncited_reasons(profile.name, checks, scenarios_ran=scenarios, absent=absent),
         unverifiable={} if target.simulated else vendor_unverified(),
     )

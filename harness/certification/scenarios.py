@@ -7,8 +7,11 @@ that can meet a real system run — with the vendor's credentials, the harness's
 solution and other vendors' simulators around it, and a real engine per scenario behind the callback
 relay. The others need the debtor's simulator (a bank transfer, its journal) or virtual time, or
 concern PSRM alone; they are listed as not run, each with its reason (`Scenario.why_not_against_a_vendor`),
-and never counted as passed. The bundled scenarios that do not apply to the profile (they require a
-capability it declares absent, or name other profiles) are listed as not applicable, with the reason.
+and never counted as passed. A vendor that declares test control (`oir-testkontrol-v1`) meets the
+scenarios that move the clock, book a bank transfer or read what the debtor sent, too: only those that
+start at a set date or need the debtor's simulator itself (its faults, its settings) stay not run.
+The bundled scenarios that do not apply to the profile (they require a capability it declares absent,
+or name other profiles) are listed as not applicable, with the reason.
 
 A failed scenario blames what its failing step asserted (the runner's `blame`: the step's own
 `covers:`), not every requirement it covers; of the others, those its earlier steps proved are
@@ -165,10 +168,12 @@ _NO_RESUME = (
 )
 
 
-def _against_a_vendor(scenario: Scenario) -> str:
+def _against_a_vendor(scenario: Scenario, test_control: bool) -> str:
     """Why a scenario cannot run against a vendor's system ("" if it can), saying for one that needs time
-    to pass that waiting does not help."""
-    reason = scenario.why_not_against_a_vendor()
+    to pass (where the vendor offers no test control) that waiting does not help."""
+    reason = scenario.why_not_against_a_vendor(test_control=test_control)
+    if test_control:
+        return reason
     return reason + _NO_RESUME if "clock." in reason or "virtual time" in reason else reason
 
 
@@ -193,7 +198,7 @@ def run_profile_scenarios(
         else:
             applicable.append(scenario)
     if vendor is not None:
-        reasons = {s.id: _against_a_vendor(s) for s in applicable}
+        reasons = {s.id: _against_a_vendor(s, vendor.test_control) for s in applicable}
         check.not_run = [
             ScenarioSkip(s.id, reasons[s.id], _cited(s.covers, absent)) for s in applicable if reasons[s.id]
         ]

@@ -34,7 +34,7 @@ from scenarios.loader import BUNDLED_SUITES
 from .errors import SelectionError
 from .judge import CheckOutcome
 from .pacts import CHECK_PREFIX, PactPart, debtor_pact_files
-from .probes import PROBES
+from .probes import PROBES, TEST_CONTROL_PROBE
 
 ONLY_REASON = "not selected in this run (--only)"
 FUZZ_CHECK = "schemathesis"
@@ -73,7 +73,13 @@ def _planned(profile: str, vendor: bool) -> tuple[PlannedCheck, ...]:
     checks = [
         PlannedCheck(f"{FUZZ_CHECK} {name}", cited(requirements)) for name, requirements in CHECK_REQUIREMENTS.items()
     ]
-    checks += [PlannedCheck(name, cited(requirements)) for name, requirements, _ in PROBES]
+    # the test-control probe runs against the simulators (its reference) and a vendor that declares test
+    # control; a vendor's run as planned here declares none
+    checks += [
+        PlannedCheck(name, cited(requirements))
+        for name, requirements, _ in PROBES
+        if not (vendor and name == TEST_CONTROL_PROBE)
+    ]
     checks += [
         PlannedCheck(f"{CHECK_PREFIX} {consumer}: {description}", cited(INTERACTION_REQUIREMENTS.get(description, ())))
         for consumer, description, _ in pact_interactions(debtor_pact_files(profile))

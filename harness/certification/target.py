@@ -2,7 +2,8 @@
 
 For a vendor's system the harness runs the counterparts itself — PSRM (the simulator) and the
 fagsystem's DækningAfskrivning receiver — on fixed ports if asked, and tells the vendor's engineer which
-URLs to configure. A URL that does not answer at all is refused before anything starts.
+URLs to configure. A URL that does not answer at all is refused before anything starts, as is a declared test control
+(`--test-control`) the system does not offer.
 
 Two addresses, which differ as soon as the vendor's system is elsewhere: the one the harness *binds*
 (`bind`, default 127.0.0.1: nothing outside this machine can reach it; 0.0.0.0 for every interface) and
@@ -19,7 +20,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import TargetUnreachableError
+from contracts import wire_client
+
+from .errors import TargetUnreachableError, TestControlUnavailableError
 
 DEV_TOKEN = "oir-dev-token"
 CALLBACK_TOKEN = "certification-callback-token"
@@ -42,6 +45,8 @@ class Target:
     # a credential the vendor issued to another municipality or fagsystem: it must not act for the one
     # certified (None against a vendor: that check is not run; the simulator gets FOREIGN_TOKEN)
     foreign_token: str | None = None
+    # the vendor declares that its test system offers test control (oir-testkontrol-v1)
+    test_control: bool = False
 
     @property
     def simulated(self) -> bool:
@@ -107,3 +112,23 @@ def check_url(url: str, option: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetUnreachableError(f"{option} {url!r} is not an http(s) URL")
     return url.rstrip("/")
+
+
+def check_test_control(url: str, token: str, timeout: float = 10.0) -> str:
+    """The business date of a vendor's system that declares test control, read through it; else a clear
+    error: what `GET /testkontrol/forretningsdato` answered (a system without it, or a token it refuses)."""
+    where = f"{url}{wire_client.TEST_CONTROL}/forretningsdato"
+    try:
+        answer = httpx.get(where, headers=wire_client.credentials(token), timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise TestControlUnavailableError(f"--test-control: {where} did not answer ({type(exc).__name__})") from exc
+    try:
+        business_date = answer.json()["forretningsdato"] if answer.status_code == 200 else None
+    except (ValueError, KeyError, TypeError):
+        business_date = None
+    if not isinstance(business_date, str):
+        raise TestControlUnavailableError(
+            f"--test-control: {where} answered {answer.status_code}, not a business date; the system does not "
+            "offer test control (oir-testkontrol-v1) to this token"
+        )
+    return business_date

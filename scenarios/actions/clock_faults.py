@@ -29,13 +29,17 @@ def world_clock_systems(ctx: RunContext) -> list[str]:
 
 
 def _lockstep(ctx: RunContext) -> list[str]:
-    """Systems with jobs on the clock that call each other: they must share every day."""
-    simulated = ctx.world.endpoints.simulated
-    debtors = sorted(p for p in ctx.used_profiles if p in simulated)
-    return [s for s in ("psrm", *debtors) if s in simulated]
+    """Systems with jobs on the clock that call each other: they must share every day. A vendor's system
+    that offers test control moves with them, its business date through `oir-testkontrol-v1`."""
+    endpoints = ctx.world.endpoints
+    debtors = sorted(p for p in ctx.used_profiles if p in endpoints.simulated or endpoints.offers_test_control(p))
+    return [s for s in ("psrm", *debtors) if s in endpoints.simulated or endpoints.offers_test_control(s)]
 
 
 def _set_clock(ctx: RunContext, system: str, instant: datetime) -> int:
+    if ctx.world.endpoints.offers_test_control(system):
+        moved = ctx.test_control(system, "POST", "/forretningsdato/frem", body={"til": instant.isoformat()})
+        return int(moved.get("jobKoert", 0))
     return int(ctx.control(system, "PUT", "/clock", {"now": instant.isoformat()}).get("jobsRun", 0))
 
 
@@ -51,11 +55,14 @@ def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
         raise ScenarioRunError(f"virtual time never runs backwards: {target.isoformat()} < {current.isoformat()}")
     jobs = 0
     lockstep = _lockstep(ctx)
+    # a vendor's system delivers what each day's jobs made as the day passes: the engine, as it would
+    # running continuously, takes it in before the next day
+    vendor = any(ctx.world.endpoints.offers_test_control(system) for system in lockstep)
     while current < target:
         current = min(target, current + step)
         for system in lockstep:
             jobs += _set_clock(ctx, system, current)
-        if step < timedelta(days=1):
+        if step < timedelta(days=1) or vendor:
             ctx.now = current
             ctx.world.engine.set_clock(current)
             run_cycles(ctx)
@@ -117,7 +124,8 @@ STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": time
         "until": Arg("date", doc="move to this date, same local time of day"),
         "step": Arg("str", choices=tuple(STEPS), doc="how finely the systems move together (default: by size)"),
     },
-    simulated=True,  # a vendor's system lives in real time
+    simulated=True,  # a vendor's system lives in real time …
+    test_control=True,  # … unless its test control moves its business date
 )
 def advance(
     ctx: RunContext,

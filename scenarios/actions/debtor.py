@@ -1,7 +1,9 @@
 """Actor `debtor`: the debtor system of the claim's municipality (by default the scenario's profile).
 
 Views go through the vendor-facing B_02 (DebitorForespoergsel by CPR, then HentDebitorkonto), so they
-work on a real vendor's system. Bank transfers and caseworkers' write-offs are simulation-only.
+work on a real vendor's system. Bank transfers and what the system sent go through a vendor's test
+control (`oir-testkontrol-v1`) where it offers one, else they are simulation-only, as caseworkers'
+write-offs and the simulator's settings always are.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from contracts.municipalities import for_vendor
 
 from ..context import Response, RunContext, StepFailure
+from ..errors import ScenarioRunError
 from ..fields import Returns
 from ..vocabulary import Arg, action
 from .common import MONEY, REF, claim_id_of, cvr_of, must, settings
@@ -122,15 +125,17 @@ def lookup(
     "debtor.bank_payment",
     args={"claim": REF, "amount": MONEY, "part": Arg("int", doc="which sub-claim (default 0, the principal)")},
     simulated=True,
+    test_control=True,
 )
 def bank_payment(ctx: RunContext, claim: dict[str, Any], amount: int, part: int = 0) -> Response:
     """The citizen pays by bank transfer with the sub-claim's payment reference."""
     view = _claim_or_fail(ctx, claim)
     reference = view["delfordringer"][part]["betalingsreference"]
     body = {"betalingsreference": reference, "beloebOere": amount}
-    return ctx.call(
-        ctx.debtor_for(cvr_of(claim)), "POST", "/simulering/bankindbetalinger", body=body, cvr=cvr_of(claim)
-    )
+    vendor = ctx.debtor_for(cvr_of(claim))
+    # a vendor's test system books it through its test control; the simulator, as a simulated operation
+    path = "/testkontrol/bankindbetalinger" if ctx.world.endpoints.offers_test_control(vendor) else None
+    return ctx.call(vendor, "POST", path or "/simulering/bankindbetalinger", body=body, cvr=cvr_of(claim))
 
 
 @action("debtor.write_off", args={"claim": REF, "amount": MONEY, "reason": Arg("str")}, simulated=True)
@@ -179,13 +184,38 @@ def register(
         "profile": Arg("str", doc="which debtor system (default: the scenario's profile)"),
     },
     simulated=True,
+    test_control=True,
 )
 def journal(
     ctx: RunContext, operation: str | None = None, direction: str | None = None, profile: str | None = None
 ) -> list[dict[str, Any]]:
-    """The debtor simulator's request journal in this world (CPR masked)."""
+    """The debtor simulator's request journal in this world (CPR masked); a vendor's, what it sent."""
+    system = profile or ctx.profile
+    if ctx.world.endpoints.offers_test_control(system):
+        return _sent_by_vendor(ctx, system, operation, direction)
     params = "&".join(f"{k}={v}" for k, v in {"operation": operation, "direction": direction}.items() if v)
     return ctx.control(profile or ctx.profile, "GET", "/journal" + (f"?{params}" if params else ""))["entries"]  # type: ignore[no-any-return]
+
+
+def _sent_by_vendor(ctx: RunContext, system: str, operation: str | None, direction: str | None) -> list[dict[str, Any]]:
+    """What a vendor's system sent, from its test control, as journal entries (`direction: out`)."""
+    if direction == "in":
+        raise ScenarioRunError(f"{system}'s test control lists what it sent, not what it received")
+    params = {"operation": operation} if operation else None
+    sent = ctx.test_control(system, "GET", "/afsendt", params=params)["meddelelser"]
+    return [
+        {
+            "seq": m["loebenummer"],
+            "at": m["tidspunkt"],
+            "direction": "out",
+            "operation": m["operation"],
+            "status": m.get("status"),
+            "transactionId": m.get("transaktionId"),
+            "requestBody": m.get("krop"),
+            "note": m.get("bemaerkning"),
+        }
+        for m in sent
+    ]
 
 
 @action("debtor.callbacks", "query", args={"profile": Arg("str")}, simulated=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -146,7 +147,13 @@ def psrm_settings(ctx: RunContext, receipt_delay_minutes: int | None = None, hea
 @action("psrm.journal", "query", args={"operation": Arg("str")}, simulated=True)
 def psrm_journal(ctx: RunContext, operation: str | None = None) -> list[dict[str, Any]]:
     """PSRM's request journal in this world (CPR masked)."""
-    return ctx.control("psrm", "GET", "/journal" + (f"?operation={operation}" if operation else ""))["entries"]  # type: ignore[no-any-return]
+    entries: list[dict[str, Any]] = ctx.control(
+        "psrm", "GET", "/journal" + (f"?operation={operation}" if operation else "")
+    )["entries"]
+    if "psrm" in ctx.world.endpoints.sessions:  # a PSRM session shared with other worlds (a vendor's handovers):
+        series = ctx.world.session[-8:]  # … only what concerns this world's claims, whose ids carry its series
+        entries = [e for e in entries if series in json.dumps(e.get("requestBody"), ensure_ascii=False)]
+    return entries
 
 
 @action(

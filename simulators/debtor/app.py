@@ -7,15 +7,20 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from contracts.profile import Profile, load_profile
+from contracts.specs import load_spec
 from simulators.kernel import Principal, SimulatorSpec, create_simulator_app
 
 from .jobs import make_runner
 from .ledger import DebtorBooks
 from .misbehaviour import MISBEHAVIOURS, BadInputAs500
 from .routes import router
+from .testcontrol import router as test_control_router
 from .views import export
+
+TEST_CONTROL_CONTRACT = "oir-testkontrol-v1"  # served at /testkontrol/openapi.json
 
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "callback_url": None,  # the fagsystem's DækningAfskrivning endpoint (the engine)
@@ -46,7 +51,7 @@ def create_app(
         title=f"ØiR debitorsystem – {loaded.product} (simulated)",
         description=f"Simulated debtor system, profile {loaded.name}. " + " ".join(loaded.notes),
         contract="oir-debitor-v3",
-        routers=[router],
+        routers=[router, test_control_router],  # test control beside the contract, not under /_sim/
         state_factory=DebtorBooks,
         settings_defaults=SETTINGS_DEFAULTS,
         on_clock=make_runner(loaded),
@@ -57,4 +62,10 @@ def create_app(
         raise ValueError(f"unknown misbehaviour {settings['misbehaviour']!r}; known: {', '.join(MISBEHAVIOURS)}")
     app = create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)
     app.add_middleware(BadInputAs500, runtime=app.state.sim)
+    test_control = load_spec(TEST_CONTROL_CONTRACT)
+
+    @app.get("/testkontrol/openapi.json", include_in_schema=False)
+    async def _test_control_contract() -> JSONResponse:
+        return JSONResponse(test_control)
+
     return app

@@ -69,10 +69,11 @@ async def deliver_due(runtime: SimRuntime, session: Session[Any], profile: Profi
 async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile, callback: Callback, url: str) -> bool:
     now = session.clock.now()
     rule = session.faults.take(CALLBACK_OPERATION, CALLBACK_FAULTS)
-    switched_off = misbehaviour.active(session.settings, "drop_callbacks")
+    switched_off = misbehaviour.active(session.settings, "drop_callbacks") or _second_one_dropped(session)
     if switched_off or (rule is not None and rule.kind is FaultKind.DROP_CALLBACK):
         callback.delivered_at = now  # the debtor believes it was sent; the fagsystem never sees it
-        reason = "misbehaviour drop_callbacks" if switched_off or rule is None else f"fault rule {rule.id}"
+        switch = f"misbehaviour {session.settings.get('misbehaviour')}"
+        reason = switch if switched_off or rule is None else f"fault rule {rule.id}"
         _journal_unsent(session, callback, "(dropped)", f"dropped by {reason}")
         return True
     if rule is not None and rule.kind is FaultKind.FAIL_CALLBACK:
@@ -90,6 +91,14 @@ async def _deliver(runtime: SimRuntime, session: Session[Any], profile: Profile,
     else:
         _back_off(profile, callback, now)
     return ok
+
+
+def _second_one_dropped(session: Session[Any]) -> bool:
+    """`drop_every_second_callback`: of the callbacks this system believes it sent, the 2nd, 4th, … never left."""
+    if not misbehaviour.active(session.settings, "drop_every_second_callback"):
+        return False
+    books: DebtorBooks = session.state
+    return sum(1 for c in books.outbox if c.delivered_at is not None) % 2 == 1
 
 
 def _journal_unsent(session: Session[Any], callback: Callback, path: str, note: str) -> None:

@@ -65,7 +65,8 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
             now.date(),
             move_deadlines=not misbehaviour.active(session.settings, "deadlines_on_closed_days"),
         )
-        ran += _charge_interest(books, profile, claim, now.date())
+        if not misbehaviour.active(session.settings, "no_interest"):
+            ran += _charge_interest(books, profile, claim, now.date())
     ran += await _hand_over(runtime, session, profile, books)
     ran += await _fetch_receipts(runtime, session, profile, books)
     ran += await _fetch_notifications(runtime, session, profile, books)

@@ -60,3 +60,14 @@ class BadInputAs500:
         if not self.runtime.sessions.valid_id(session):
             return False
         return active(self.runtime.sessions.get(session).settings, "error_500_on_bad_input")
+
+
+# ---- the jobs on the clock: what test control (oir-testkontrol-v1) lets certification see at a vendor ----
+# (`handover_before_srb` above is one of them too.)
+JOB_MISBEHAVIOURS: dict[str, str] = {
+    "no_interest": "never charges interest on an overdue claim",
+    "drop_every_second_callback": (
+        "the callback run drops every second DækningAfskrivning it should send (believes it was sent)"
+    ),
+}
+MISBEHAVIOURS.update(JOB_MISBEHAVIOURS)

@@ -281,6 +281,12 @@ async def foretag_indbetaling(
 )
 async def bank_payment(body: BankIndbetalingIn, call: CallDep, block: HeaderBlockDep) -> BankIndbetalingOut:
     """A citizen pays by bank transfer with the invoice's payment reference (every profile)."""
+    return book_bank_transfer(call, block, body)
+
+
+def book_bank_transfer(call: Call, block: HeaderBlock, body: BankIndbetalingIn) -> BankIndbetalingOut:
+    """Book a citizen's bank transfer against a payment reference, as the bank's file would; the
+    simulation-only operation and test control's `BogfoerBankindbetaling` both book through here."""
     profile = _admit(call, block)
     books = _books(call)
     sub = books.by_reference.get(body.betalingsreference)

@@ -24,6 +24,7 @@ from contracts.wire import (
 from .app import create_simulator_app, generated_openapi
 from .auth import DEV_TOKEN, Principal
 from .clock import COPENHAGEN, VirtualClock
+from .control import move_session_clock
 from .faults import CALLBACK_FAULTS, FaultKind, FaultRuleIn
 from .headers import HeaderBlock, HeaderBlockDep, KommuneCvr, ensure_may_act
 from .runtime import Call, CallDep, SimRuntime, SimulatorSpec
@@ -64,6 +65,7 @@ __all__ = [
     "ensure_may_act",
     "ensure_valid_cvr",
     "generated_openapi",
+    "move_session_clock",
     "problem_responses",
     "whole",
 ]

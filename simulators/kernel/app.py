@@ -93,11 +93,17 @@ def create_simulator_app(
     return app
 
 
-def generated_openapi(app: FastAPI, *, control_plane: bool = False) -> dict[str, Any]:
-    """The OpenAPI document FastAPI derives from the code, for comparison with the contract file."""
+TEST_CONTROL_PREFIX = "/testkontrol"  # a debtor's test control (oir-testkontrol-v1), beside its contract
+
+
+def generated_openapi(app: FastAPI, *, control_plane: bool = False, test_control: bool = False) -> dict[str, Any]:
+    """The OpenAPI document FastAPI derives from the code, for comparison with the contract file: the
+    control plane's paths, the test-control paths, or (neither asked) the simulator's own contract's."""
     document = get_openapi(title=app.title, version=app.version, routes=app.routes)
     document["paths"] = {
-        path: item for path, item in document.get("paths", {}).items() if path.startswith("/_sim") == control_plane
+        path: item
+        for path, item in document.get("paths", {}).items()
+        if path.startswith("/_sim") == control_plane and path.startswith(TEST_CONTROL_PREFIX) == test_control
     }
     # FastAPI documents a 422 "Validation Error" on every operation with parameters; our kernel answers
     # schema violations with 400 problem+json instead, so that entry describes nothing we send.

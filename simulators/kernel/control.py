@@ -19,7 +19,8 @@ from contracts.wire import WHOLE, IsoDateTime
 
 from .clock import ClockError
 from .faults import FaultRule, FaultRuleIn
-from .runtime import PrincipalDep, runtime_of, session_of
+from .runtime import PrincipalDep, SimRuntime, runtime_of, session_of
+from .sessions import Session
 
 router = APIRouter(prefix="/_sim", tags=["simulator control"])
 
@@ -66,8 +67,10 @@ SettingValue = str | int | bool | None
 _MAX_MOVE = timedelta(days=3660)
 
 
-async def _move_clock(request: Request, target: datetime) -> ClockOut:
-    session = session_of(request)
+async def move_session_clock(runtime: SimRuntime, session: Session[Any], target: datetime) -> int:
+    """Move one session's clock forward to `target`, running every job on its own virtual time on the
+    way; the number of jobs that ran. Refusals are problems (409 backwards, 422 too far). The control
+    plane and a simulator's own test-control operations (the debtor's `oir-testkontrol-v1`) share it."""
     async with session.lock:
         old = session.clock.now()
         if target.tzinfo is not None and target - old > _MAX_MOVE:
@@ -81,11 +84,17 @@ async def _move_clock(request: Request, target: datetime) -> ClockOut:
             )
         # The job runner walks the clock from event to event up to the target, so that each job
         # happens at its own virtual time; then the clock settles on the target.
-        jobs = await runtime_of(request).run_clock(session, old, target)
+        jobs = await runtime.run_clock(session, old, target)
         try:
             session.clock.set(target)
         except ClockError as exc:
             raise Problem(409, "OIR-409-CLOCK-BACKWARDS", "Virtual time never runs backwards", str(exc)) from exc
+    return jobs
+
+
+async def _move_clock(request: Request, target: datetime) -> ClockOut:
+    session = session_of(request)
+    jobs = await move_session_clock(runtime_of(request), session, target)
     return ClockOut(now=session.clock.now(), jobsRun=jobs)
 
 

@@ -35,6 +35,7 @@ LEAVES = [
     "digests.suite",
     "digests.contracts.oir-debitor-v3",
     "digests.contracts.oir-fagsystem-v3",
+    "digests.contracts.oir-testkontrol-v1",
     "digests.contracts.psrm-fordringshaver",
     "digests.contracts.requirements",
     "digests.pacts.oir-engine-oir-debitor-v3",

@@ -73,6 +73,7 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--resume": ["no-such-session"],
         "--resume-early": ["--resume-early=maybe"],
         "--new-session": ["--new-session=maybe"],
+        "--test-control": ["--test-control=maybe"],  # without --debtor-url: tests/certification
         "--foreign-token": [],  # any text is a token
         "--foreign-token-file": [MISSING],
     },

@@ -8,6 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from contracts.checks import compare_openapi
+from contracts.profile import PROFILE_NAMES
 from contracts.specs import CONTRACT_NAMES, load_spec
 from simulators.kernel import generated_openapi
 from tests.support.apps import APP_CASES, build
@@ -43,3 +44,12 @@ def test_drift_is_reported_operation_by_operation() -> None:
     assert "POST /debitorkonti: status 422 answered by code but undocumented in the contract" in problems
     assert "GET /ghost: in the contract but not implemented" in problems
     assert any(p.startswith("GET /debitorkonti/{debitorkontoId}: parameter") for p in problems)
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_the_debtor_test_control_matches_its_contract(profile: str) -> None:
+    """Every debtor profile offers test control (oir-testkontrol-v1) beside its contract, exactly as written;
+    the oir-debitor-v3 comparison above leaves its paths out."""
+    app = build("debtor", profile=profile)
+    assert compare_openapi(load_spec("oir-testkontrol-v1"), generated_openapi(app, test_control=True)) == []
+    assert not [p for p in load_spec("oir-debitor-v3")["paths"] if p.startswith("/testkontrol")]

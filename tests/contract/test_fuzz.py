@@ -65,6 +65,12 @@ def debtor_eg_schema():
 
 
 @pytest.fixture(scope="module")
+def test_control_schema():
+    """The debtor's test control (oir-testkontrol-v1), as a vendor's test system would serve it."""
+    return _schema("debtor", "/testkontrol/openapi.json", profile="prisme-2009")
+
+
+@pytest.fixture(scope="module")
 def control_schema():
     return _schema("debtor", "/_sim/openapi.json", profile="prisme-2009")
 
@@ -78,6 +84,7 @@ test_psrm_conforms = FUZZ(schemathesis.pytest.from_fixture("psrm_schema").parame
 test_payment_conforms = FUZZ(schemathesis.pytest.from_fixture("payment_schema").parametrize()(_check))
 test_debtor_opus_conforms = FUZZ(schemathesis.pytest.from_fixture("debtor_opus_schema").parametrize()(_check))
 test_debtor_eg_conforms = FUZZ(schemathesis.pytest.from_fixture("debtor_eg_schema").parametrize()(_check))
+test_debtor_test_control_conforms = FUZZ(schemathesis.pytest.from_fixture("test_control_schema").parametrize()(_check))
 test_control_plane_conforms = FUZZ(schemathesis.pytest.from_fixture("control_schema").parametrize()(_check))
 
 

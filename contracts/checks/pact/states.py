@@ -3,7 +3,8 @@ registered with OpretDebitorkonto first), so a vendor needs no test-only hooks.
 
 The one exception is time: a state that needs a day to pass (B_03 shows new claims the day after, PSRM
 builds receipts later) moves the simulator's clock where the provider offers the simulator control
-plane; against a real system that cannot be done, and the interaction is reported as NOT RUN.
+plane, or the business date of a real system that offers test control (`oir-testkontrol-v1`); against
+a real system without it that cannot be done, and the interaction is reported as NOT RUN.
 State handlers are total: an unknown state or a failing set-up call is a no-op that is recorded,
 never an exception (a failing handler stalls the Rust verifier for about two minutes).
 
@@ -41,6 +42,9 @@ class ProviderContext:
     errors: list[str] = field(default_factory=list)
     unreached: set[str] = field(default_factory=set)  # states that needed a clock the provider does not offer
     timeout: float = 15.0  # seconds to wait for the provider's answer (certification: what its profile allows)
+    # lets days pass where the provider is no simulator but offers test control (oir-testkontrol-v1):
+    # the caller moves its business date (and the systems that must follow it); False if it could not
+    advance: Callable[[int], bool] | None = None
 
     def headers(self, cvr: str | None = None) -> dict[str, str]:
         return wire_client.headers(
@@ -51,7 +55,10 @@ class ProviderContext:
         return httpx.post(self.base_url.rstrip("/") + path, json=body, headers=self.headers(cvr), timeout=self.timeout)
 
     def advance_simulated_clock(self, days: int) -> bool:
-        """Let a day pass on a simulator (its control plane); a real system has none: False."""
+        """Let a day pass on a simulator (its control plane), or through a real system's test control where
+        the caller gave `advance`; a real system without test control has no clock to move: False."""
+        if self.advance is not None:
+            return self.advance(days)
         try:
             response = wire_client.control(
                 self.base_url,
@@ -172,6 +179,14 @@ def _debtor_states(ctx: ProviderContext, state: str, params: dict[str, Any]) -> 
         raise RuntimeError(f"OpretDebitorkonto answered {response.status_code}: {response.text[:300]}")
     if state == "a citizen has a payable sub-claim" and not ctx.advance_simulated_clock(1):
         ctx.unreached.add(state)  # B_03: a new claim shows the day after (B03-NEXT-DAY); real time cannot wait
+    if "virkningsdato" in params:  # a liability change takes effect from the day the provider's liability began
+        account = httpx.get(
+            f"{ctx.base_url.rstrip('/')}/debitorkonti/{values['debitorkontoId']}",
+            headers=ctx.headers(params.get("kommuneCvr")),
+            timeout=15.0,
+        )
+        account.raise_for_status()
+        values["virkningsdato"] = account.json()["haeftelse"]["fra"]
     return values
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ def verify_provider(
     states: StateHandler | None = None,
     request_timeout_ms: int = 15_000,
     quiet: bool = True,
+    advance: Callable[[int], bool] | None = None,
 ) -> PactVerification:
     """Verify the committed pacts of `provider` against `base_url`, as the bearer `token`.
 
@@ -40,7 +41,8 @@ def verify_provider(
     `session` sends `X-Sim-Session` so a run against a shared simulator starts from a clean world;
     `states` replaces the built-in provider-state handlers (the engine's states need FBS and a debtor);
     `request_timeout_ms` is how long the verifier and the state handlers wait for an answer;
-    `quiet` keeps the Rust verifier from printing its report to the process's stdout (it is in `output`).
+    `quiet` keeps the Rust verifier from printing its report to the process's stdout (it is in `output`);
+    `advance` lets days pass at a real system that offers test control (see `ProviderContext.advance`).
     """
     # The verifier would report usage to an outside analytics host; this harness talks to nothing but the
     # systems under test (and the machines it runs on may have no other network), so never let it.
@@ -50,7 +52,9 @@ def verify_provider(
     chosen = files if files is not None else pact_files(provider, consumers=consumers)
     if not chosen:
         raise PactCheckError(f"no pact files for provider {provider!r} in {PACT_DIR}")
-    ctx = ProviderContext(base_url, token, municipality_cvr, session, timeout=request_timeout_ms / 1000)
+    ctx = ProviderContext(
+        base_url, token, municipality_cvr, session, timeout=request_timeout_ms / 1000, advance=advance
+    )
     default = DEFAULT_STATES.get(provider)
 
     def handler(state: str, params: dict[str, Any]) -> dict[str, Any] | None:

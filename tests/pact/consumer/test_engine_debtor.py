@@ -18,6 +18,7 @@ from tests.pact.support import (
     COPENHAGEN_CVR,
     CPR,
     CPR_RE,
+    DATE,
     ID_RE,
     NEW_CPR,
     date,
@@ -215,7 +216,7 @@ def test_engine_changes_the_liable_party(tmp_path: Path) -> None:
     pact = new_pact("oir-engine", "oir-debitor-v3")
     (
         pact.upon_receiving("AendrHaeftelse after a CPR change")
-        .given(ACCOUNT_STATE, _state(claim_id, nyCpr=NEW_CPR))
+        .given(ACCOUNT_STATE, _state(claim_id, nyCpr=NEW_CPR, virkningsdato="2026-01-10"))
         .with_request(
             "POST",
             injected_path(f"/debitorkonti/{account_id(event)}/haeftelse", "/debitorkonti/${debitorkontoId}/haeftelse"),
@@ -224,7 +225,8 @@ def test_engine_changes_the_liable_party(tmp_path: Path) -> None:
         .with_body(
             {
                 "nyHaeftelse": {"cpr": injected(NEW_CPR, "${nyCpr}", regex=CPR_RE), "navn": match.like("Test Borger")},
-                "virkningsdato": date("2026-01-10"),
+                # the provider's own date the liability can change from: a vendor's date moves on (test control)
+                "virkningsdato": injected("2026-01-10", "${virkningsdato}", regex=DATE),
             },
             content_type="application/json",
         )
