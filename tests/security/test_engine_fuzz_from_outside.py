@@ -40,46 +40,56 @@ def _free_port() -> int:
 def engine_url(tmp_path: Path) -> Iterator[str]:
     fbs = ServerThread(factory("fbs")(), name="fbs").start()
     debtor = ServerThread(factory("debtor")(profile="kmd-opus"), name="kmd-opus", log_level="error").start()
-    port = _free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "OIR_DEV": "1",  # the engine's own calls use the token the local simulators accept
         "OIR_CALLBACK_TOKENS": f"kmd-opus={TOKEN}",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "engine",
-            "serve",
-            "--db",
-            f"sqlite:///{tmp_path / 'engine.sqlite'}",
-            "--fbs-url",
-            fbs.url,
-            "--debtor",
-            f"kmd-opus={debtor.url}",
-            "--port",
-            str(port),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    for _attempt in range(3):  # a free port can be taken by another process before the engine binds it
+        port = _free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness.cli",
+                "engine",
+                "serve",
+                "--db",
+                f"sqlite:///{tmp_path / 'engine.sqlite'}",
+                "--fbs-url",
+                fbs.url,
+                "--debtor",
+                f"kmd-opus={debtor.url}",
+                "--port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
+        def up(url: str = url, process: subprocess.Popen[str] = process) -> bool:
+            try:
+                return httpx.get(f"{url}/health").status_code == 200
+            except httpx.HTTPError:
+                return process.poll() is not None
+
         try:
-            return httpx.get(f"{url}/health").status_code == 200
-        except httpx.HTTPError:
-            return process.poll() is not None
-
+            wait_until(up, timeout=60, what="oir engine serve to listen")
+        except BaseException:
+            process.kill()
+            fbs.stop()
+            debtor.stop()
+            raise
+        output = process.stdout.read() if process.poll() is not None and process.stdout else ""
+        if "address already in use" not in output:
+            break
     try:
-        wait_until(up, timeout=60, what="oir engine serve to listen")
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert process.poll() is None, output
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
