@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,7 +40,10 @@ from .secrets import new_token, same
 
 COOKIE = "oir_session"
 LOGIN_CSRF = "oir_login_csrf"
-_TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# autoescape for every template: starlette's default escapes only files named *.html, and ours are *.html.j2
+_TEMPLATES = Jinja2Templates(
+    env=Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
+)
 
 
 class _LoginRequired(Exception):

@@ -15,7 +15,8 @@ from tests.support.service_world import Clock, make_service
 
 @pytest.fixture
 def service(tmp_path: Path) -> Service:
-    return make_service(tmp_path / "service", clock=Clock(datetime(2026, 11, 28, 9, 0, tzinfo=UTC)))
+    """Its clock stands still at the moment the test starts (`oir verify-certificate` judges by real time)."""
+    return make_service(tmp_path / "service", clock=Clock(datetime.now(UTC).replace(microsecond=0)))
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ def test_another_organisations_ids_give_404_in_pages_and_api(client: TestClient,
         assert client.get(path).status_code == 404, path
     assert client.post(f"/systems/{system}/runs", data={"csrf": csrf}).status_code == 404
     assert client.post(f"/runs/{run}/rerun", data={"csrf": csrf}).status_code == 404
-    assert "EG test" not in client.get("/systems").text and f"/runs/{run}\"" not in client.get("/runs").text
+    assert "EG test" not in client.get("/systems").text and f'/runs/{run}"' not in client.get("/runs").text
     kmd = {"Authorization": f"Bearer {kmd_token}"}
     assert client.get(f"/api/runs/{run}", headers=kmd).status_code == 404
     assert client.get("/api/runs/999999", headers=kmd).status_code == 404  # the same answer as for no such run
@@ -155,3 +155,11 @@ def test_the_audit_trail_records_every_action_and_cannot_be_changed(client: Test
     vendor = TestClient(client.app, follow_redirects=False)
     sign_in(vendor, "vendor@eg.example")
     assert vendor.get("/audit").status_code == 404  # the trail is KOMBIT's
+
+
+def test_what_people_type_is_shown_as_text_never_as_markup(client: TestClient, service: Service) -> None:
+    csrf = sign_in(client, "vendor@eg.example")
+    name = "<script>alert('x')</script>"
+    answer = client.post("/systems", data={"csrf": csrf, "name": name, "profile": "eg", "debtor_url": "simulated"})
+    page = client.get(answer.headers["location"]).text
+    assert name not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
