@@ -6,6 +6,7 @@ command one call to its options-to-exit-code function — `certification/command
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,8 +20,6 @@ from .command_options import OUTPUT, OutputFormat, refuse_empty_env, secret, sec
 if TYPE_CHECKING:
     ProfileName = str
 else:  # a choice: --help lists the profiles, and a misspelt one is a usage error naming them
-    from enum import StrEnum
-
     ProfileName = StrEnum("ProfileName", {name: name for name in PROFILE_NAMES})
 PROFILES = ", ".join(PROFILE_NAMES)
 
@@ -578,6 +577,19 @@ service_app = typer.Typer(
 app.add_typer(service_app, name="service")
 service_admin = typer.Typer(help="Organisations, people and API tokens of the service.", no_args_is_help=True)
 service_app.add_typer(service_admin, name="admin")
+
+
+class OrgKind(StrEnum):
+    vendor = "vendor"
+    kombit = "kombit"
+
+
+class Role(StrEnum):
+    vendor = "vendor"
+    reviewer = "reviewer"
+    admin = "admin"
+
+
 _DATA_DIR = typer.Option(
     None,
     "--data-dir",
@@ -616,21 +628,21 @@ def service_serve(
 @service_admin.command("create-org")
 def service_create_org(
     name: str = typer.Argument(..., help="The organisation's name, e.g. KMD or KOMBIT"),
-    kind: str = typer.Option(..., "--kind", metavar="vendor|kombit", help="vendor or kombit"),
+    kind: OrgKind = typer.Option(..., "--kind", help="vendor or kombit"),
     data_dir: Path = _DATA_DIR,
     database_url: str = _DATABASE_URL,
 ) -> None:
     """Create an organisation: a vendor, or KOMBIT."""
     from .service.commands import config, run_create_org
 
-    raise typer.Exit(run_create_org(console, config(data_dir, database_url), name, kind))
+    raise typer.Exit(run_create_org(console, config(data_dir, database_url), name, kind.value))
 
 
 @service_admin.command("create-user")
 def service_create_user(
     email: str = typer.Argument(..., help="The person's e-mail address (their sign-in name)"),
     org: str = typer.Option(..., "--org", help="Their organisation (create-org first)"),
-    role: str = typer.Option(..., "--role", metavar="vendor|reviewer|admin", help="vendor, reviewer or admin"),
+    role: Role = typer.Option(..., "--role", help="vendor (a vendor organisation's), reviewer or admin (KOMBIT's)"),
     password_file: Path = typer.Option(
         None, dir_okay=False, show_default=False, help="Read the password from this file (default: from stdin)"
     ),
@@ -640,7 +652,7 @@ def service_create_user(
     """Create a person; the password is read from stdin or --password-file, never given as an argument."""
     from .service.commands import config, run_create_user
 
-    raise typer.Exit(run_create_user(console, config(data_dir, database_url), email, org, role, password_file))
+    raise typer.Exit(run_create_user(console, config(data_dir, database_url), email, org, role.value, password_file))
 
 
 @service_admin.command("create-token")

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..command_options import err, secret_file, writable
-from .core import Service, ServiceConfig, ServiceError, default_data_dir
+from .core import EMAIL, Service, ServiceConfig, ServiceError, default_data_dir
 
 
 def _usage(message: str) -> typer.Exit:
@@ -80,6 +80,8 @@ def run_create_org(console: Console, options: ServiceConfig, name: str, kind: st
 def run_create_user(
     console: Console, options: ServiceConfig, email: str, org: str, role: str, password_file: Path | None
 ) -> int:
+    if not EMAIL.match(email.strip()):
+        raise _usage(f"{email!r} is not an e-mail address")
     if password_file is not None:
         password = secret_file(password_file, "--password-file")
     else:
@@ -100,6 +102,8 @@ def run_create_user(
 
 
 def run_create_token(console: Console, options: ServiceConfig, user: str, name: str) -> int:
+    if not EMAIL.match(user.strip()):
+        raise _usage(f"--user {user!r} is not an e-mail address")
     try:
         token = _open(options).create_token(user, name)
     except ServiceError as exc:

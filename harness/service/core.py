@@ -52,7 +52,7 @@ from .secrets import MIN_PASSWORD, Vault, check_password, hash_password, new_tok
 from .signing import approved_certificate
 
 SESSION_HOURS = 12
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ServiceError(HarnessError, ValueError):
@@ -132,7 +132,7 @@ class Service:
         self, email: str, org_name: str, role: str, password: str, actor: str = "admin (command line)"
     ) -> User:
         email = email.strip().lower()
-        if not _EMAIL.match(email):
+        if not EMAIL.match(email):
             raise ServiceError(f"{email!r} is not an e-mail address")
         if role not in ROLES:
             raise ServiceError(f"--role {role!r}: one of {', '.join(ROLES)}")
