@@ -209,16 +209,13 @@ for _operation in ("UPDATE", "DELETE"):
             "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
         ).execute_if(dialect="sqlite"),
     )
-event.listen(
-    AuditEvent.__table__,
-    "after_create",
-    DDL(
-        "CREATE FUNCTION svc_audit_append_only() RETURNS trigger AS $$ BEGIN "
-        "RAISE EXCEPTION 'the audit trail is append-only'; END $$ LANGUAGE plpgsql; "
-        "CREATE TRIGGER svc_audit_append_only BEFORE UPDATE OR DELETE ON svc_audit "
-        "FOR EACH ROW EXECUTE FUNCTION svc_audit_append_only()"
-    ).execute_if(dialect="postgresql"),
-)
+for _statement in (
+    "CREATE FUNCTION svc_audit_append_only() RETURNS trigger AS $$ BEGIN "
+    "RAISE EXCEPTION 'the audit trail is append-only'; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER svc_audit_append_only BEFORE UPDATE OR DELETE ON svc_audit "
+    "FOR EACH ROW EXECUTE FUNCTION svc_audit_append_only()",
+):
+    event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
 
 
 def open_database(url: str) -> sessionmaker[Any]:
