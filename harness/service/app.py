@@ -33,6 +33,7 @@ from contracts.problems import PROBLEM_MEDIA_TYPE, Problem
 from contracts.profile import PROFILE_NAMES
 
 from .board import NEAR_DAYS, live_board
+from .compare import checks_of, matrix
 from .core import ForbiddenError, NotFoundError, Service, ServiceError
 from .models import APPROVED, FINISHED, PENDING, QUEUED, REJECTED, RUNNING, Run, User, WebSession
 from .runner import Workers
@@ -305,6 +306,15 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
             return page(request, "error.html.j2", session, 404, message="Not found")
         return page(request, "audit.html.j2", session, events=events)
 
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare(request: Request) -> Response:
+        session = signed_in(request)
+        try:
+            found = matrix(service, session.user)
+        except NotFoundError:
+            return page(request, "error.html.j2", session, 404, message="Not found")
+        return page(request, "compare.html.j2", session, matrix=found)
+
     @app.get("/public-key.pem")
     def public_key() -> Response:
         return Response(service.public_key_pem(), media_type="application/x-pem-file")
@@ -411,22 +421,6 @@ def _deviations(form: FormData) -> list[tuple[str, str, date]]:
     return [(rid, reason, until) for rid in dict.fromkeys(ids)]
 
 
-def _checks(results: dict[str, Any] | None) -> list[dict[str, str]]:
-    """Each check of a finished run with its status, read from results.json."""
-    if not results:
-        return []
-    checks = []
-    for check in (results.get("fuzz") or {}).get("checks") or []:
-        checks.append({"check": str(check.get("check")), "status": str(check.get("status"))})
-    for probe in results.get("probes") or []:
-        checks.append({"check": str(probe.get("name")), "status": str(probe.get("status"))})
-    for interaction in (results.get("pact") or {}).get("interactions") or []:
-        checks.append({"check": str(interaction.get("check")), "status": str(interaction.get("status"))})
-    for scenario in (results.get("scenarios") or {}).get("runs") or []:
-        checks.append({"check": str(scenario.get("check")), "status": str(scenario.get("status"))})
-    return checks
-
-
 def _run_context(service: Service, run: Run) -> dict[str, Any]:
     results = service.results(run) if run.status in (FINISHED, "failed") else None
     log = service.log_file(run)
@@ -442,7 +436,7 @@ def _run_context(service: Service, run: Run) -> dict[str, Any]:
     return {
         "run": run,
         "live": run.status in (QUEUED, RUNNING),
-        "checks": _checks(results),
+        "checks": checks_of(results),
         "failures": (results or {}).get("failures") or [],
         "requirements": (results or {}).get("requirements") or {},
         "reviewable": requirements,
@@ -480,7 +474,7 @@ def _run_json(service: Service, run: Run, full: bool = False) -> dict[str, Any]:
     }
     if full:
         results = service.results(run) if run.status == FINISHED else None
-        body["checks"] = _checks(results)
+        body["checks"] = checks_of(results)
         body["requirements"] = {
             k: v
             for k, v in ((results or {}).get("requirements") or {}).items()

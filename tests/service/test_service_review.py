@@ -6,6 +6,7 @@ certificates the service signed, and flags a wave due soon that is not ready."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -159,3 +160,42 @@ def test_the_board_counts_the_approved_certificate_and_flags_a_wave_due_soon(
     vendor_csrf = sign_in(vendor, "vendor@eg.example")
     assert vendor.get("/board").status_code == 200  # everybody reads the board
     assert vendor.post("/board/waves/4", data={"csrf": vendor_csrf, "planned": soon}).status_code == 404
+
+
+def test_vendors_side_by_side_highlights_where_approved_runs_differ(client: TestClient, service: Service) -> None:
+    eg = finished_run(service, "vendor@eg.example", not_verified=("B01-ADD-CLAIMS", "ID-CVR-MOD11"))
+    kmd = finished_run(
+        service, "vendor@kmd.example", failed=("B01-ADD-CLAIMS",), passed=("B01-CREATE-ACCOUNT", "ID-CVR-MOD11")
+    )
+    csrf = sign_in(client, "reviewer@kombit.example")
+    for run in (eg, kmd):
+        answer = client.post(
+            f"/runs/{run}/review",
+            data={
+                "csrf": csrf,
+                "decision": "approve",
+                "comment": "ok",
+                "deviation_requirements": "B01-ADD-CLAIMS",
+                "deviation_reason": "not in the first release",
+                "deviation_expires": _in_days(service, 30),
+            },
+        )
+        assert answer.status_code == 303, answer.text
+    page = client.get("/compare").text
+    assert "EG · EG test · eg" in page and "KMD · EG test · eg" in page
+    rows = {name: (cells, marked == "near") for marked, name, cells in _matrix_rows(page)}
+    assert rows["B01-CREATE-ACCOUNT"] == (["passed", "passed"], False)
+    assert rows["B01-ADD-CLAIMS"] == (["accepted deviation", "accepted deviation"], False)  # a gap, a failure
+    assert sorted(rows["ID-CVR-MOD11"][0]) == ["not verified", "passed"] and rows["ID-CVR-MOD11"][1]  # differs
+    vendor = TestClient(client.app, follow_redirects=False)
+    sign_in(vendor, "vendor@eg.example")
+    assert vendor.get("/compare").status_code == 404  # one vendor's results are not another's to see
+
+
+def _matrix_rows(page: str) -> list[tuple[str, str, list[str]]]:
+    table = page[page.index('id="compare-requirements"') : page.index('id="compare-checks"')]
+    found = []
+    for marked, body in re.findall(r'<tr class="(near|)">(.*?)</tr>', table, re.S):
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", body)
+        found.append((marked, cells[0], cells[1:-1]))
+    return found

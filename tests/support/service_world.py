@@ -69,7 +69,12 @@ def user(service: Service, email: str) -> User:
 
 
 def finished_run(
-    service: Service, email: str, *, failed: tuple[str, ...] = (), not_verified: tuple[str, ...] = ()
+    service: Service,
+    email: str,
+    *,
+    failed: tuple[str, ...] = (),
+    not_verified: tuple[str, ...] = (),
+    passed: tuple[str, ...] = ("B01-CREATE-ACCOUNT",),
 ) -> int:
     """A simulated eg system of `email`'s organisation and a run of it that finished with a certificate of
     its own (signed by the runner's key, as `oir certify` in a worker would have), waiting for review."""
@@ -85,7 +90,7 @@ def finished_run(
         verdict="NOT_CERTIFIED" if failed else "CERTIFIED",
         issued=service.now(),
         profile_file=profile_path("eg"),
-        passed=["B01-CREATE-ACCOUNT"],
+        passed=list(passed),
         failed=list(failed),
         accepted_deviations=[],
         not_verified=list(not_verified),
