@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from contracts.profile import PROFILE_NAMES
 
 from ..certification.certificate import read_certificate, verify
-from ..certification.errors import CertificateFileError
+from ..certification.errors import CertificateFileError, CertificationError
 from ..certification.keys import PUBLIC_KEY_FILE, harness_key, load_public_key, public_pem
 from ..errors import HarnessError
 from .models import (
@@ -323,7 +323,10 @@ class Service:
             document = read_certificate(path)
         except CertificateFileError:
             return None
-        runner = load_public_key(str(self.runner_home / PUBLIC_KEY_FILE))
+        try:
+            runner = load_public_key(str(self.runner_home / PUBLIC_KEY_FILE))
+        except CertificationError:
+            return None  # no run of this service ever signed: the file did not come from one
         if not verify(document, runner, self.now()).valid:
             return None  # altered in the folder, or expired: nothing to approve
         return document

@@ -87,9 +87,12 @@ def _sign_in(driver: Any, url: str, email: str) -> None:
 
 
 def _wait(driver: Any, condition: Any, timeout: float) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    # the run page reloads itself while the run goes on: an element may vanish between finding and reading it
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=ignored).until(condition)
 
 
 def _screenshot(driver: Any, folder: Path, name: str) -> None:
