@@ -40,6 +40,13 @@ from .runner import Workers
 from .secrets import new_token, same
 
 COOKIE = "oir_session"
+# the pages need no script at all; a report file (which quotes what a vendor's system answered) is served
+# sandboxed: no script, and an origin of its own, so nothing in it can act with the reader's session
+_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+_REPORT_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 LOGIN_CSRF = "oir_login_csrf"
 # autoescape for every template: starlette's default escapes only files named *.html, and ours are *.html.j2
 _TEMPLATES = Jinja2Templates(
@@ -70,6 +77,15 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
 
     app = FastAPI(title="ØiR certification service", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     _handlers(app)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", _PAGE_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     def page(request: Request, name: str, session: WebSession | None, status: int = 200, **context: Any) -> Response:
         context.update(
@@ -219,7 +235,7 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
         if not wanted.is_relative_to(base) or not wanted.is_file():
             return page(request, "error.html.j2", session, 404, message="Not found")
         kind = mimetypes.guess_type(wanted.name)[0] or "text/plain"
-        return FileResponse(wanted, media_type=kind, headers={"X-Content-Type-Options": "nosniff"})
+        return FileResponse(wanted, media_type=kind, headers={"Content-Security-Policy": _REPORT_POLICY})
 
     @app.get("/runs/{run_id}/certificate.json")
     def certificate(request: Request, run_id: int) -> Response:

@@ -57,10 +57,14 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
     from .app import create_app
     from .runner import Workers
 
+    if port == 0:  # a free port, chosen here so that it can be printed
+        with socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET) as probe:
+            probe.bind((bind, 0))
+            port = probe.getsockname()[1]
     service = _open(options)
     app = create_app(service, Workers(service, options.workers))
     console.print(
-        f"ØiR certification service on http://{bind}:{port or '<free port>'} · data {options.data_dir} · "
+        f"ØiR certification service on http://{bind}:{port} · data {options.data_dir} · "
         f"{options.workers} worker(s){' · TRIAL' if options.trial else ''}",
         soft_wrap=True,
     )

@@ -52,6 +52,7 @@ from .secrets import MIN_PASSWORD, Vault, check_password, hash_password, new_tok
 from .signing import approved_certificate
 
 SESSION_HOURS = 12
+_NOBODY = hash_password("no one has this password")  # checked against when the e-mail is unknown
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -171,7 +172,8 @@ class Service:
         """A new session's cookie value, or None (the same answer for an unknown user and a wrong password)."""
         with self.store.begin() as db:
             user = db.scalar(select(User).where(User.email == email.strip().lower()))
-            if user is None or not check_password(user.password_hash, password):
+            # an unknown e-mail costs one hash too: the answer's time does not tell who has an account
+            if not check_password(user.password_hash if user else _NOBODY, password) or user is None:
                 self.audit(db, email.strip().lower()[:200] or "-", "login-refused", "session")
                 return None
             cookie = new_token("sess")

@@ -29,6 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
@@ -223,7 +224,10 @@ def open_database(url: str) -> sessionmaker[Any]:
     engine = create_engine(url, future=True, **({"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}))
     if engine.dialect.name == "sqlite":
         _sqlite_pragmas(engine)
-    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":  # two instances starting at once make the schema once
+            connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        Base.metadata.create_all(connection)
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -102,7 +102,11 @@ def test_another_organisations_ids_give_404_in_pages_and_api(client: TestClient,
     reviewer = TestClient(client.app, follow_redirects=False)
     sign_in(reviewer, "reviewer@kombit.example")
     assert reviewer.get(f"/runs/{run}").status_code == 200  # KOMBIT sees every organisation's runs
-    assert reviewer.get(f"/runs/{run}/files/index.html").text.endswith("<h1>EG report</h1>")
+    report = reviewer.get(f"/runs/{run}/files/index.html")
+    assert report.text.endswith("<h1>EG report</h1>")
+    # what a vendor's system answered is quoted in the report: it opens sandboxed, with no script
+    assert report.headers["content-security-policy"].startswith("sandbox; default-src 'none'")
+    assert "script-src" not in reviewer.get(f"/runs/{run}").headers["content-security-policy"]
     assert reviewer.get(f"/runs/{run}/files/../../../service.db").status_code == 404  # nothing outside the report
 
 
