@@ -625,6 +625,24 @@ def service_serve(
     raise typer.Exit(run_serve(console, config(data_dir, database_url, workers, trial), bind, port))
 
 
+@service_app.command("start-run")
+def service_start_run(
+    url: str = typer.Option(..., "--url", help="The service's URL, e.g. https://certificering.kombit.example"),
+    system: int = typer.Option(..., "--system", min=1, help="The test system's id (its page, or GET /api/systems)"),
+    token: str = typer.Option(
+        None, envvar="OIR_SERVICE_TOKEN", show_default=False, help="API token (oir service admin create-token)"
+    ),
+    token_file: Path = typer.Option(None, dir_okay=False, show_default=False, help="Read --token from this file"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the run to its end (exit 0 certified, 1 not)"),
+    timeout: float = typer.Option(3600.0, min=1, help="Seconds --wait waits at most"),
+) -> None:
+    """Start a certification run on KOMBIT's service from CI, and (--wait) follow it to its end."""
+    from .service.client import run_start_run
+
+    refuse_empty_env("OIR_SERVICE_TOKEN")
+    raise typer.Exit(run_start_run(console, url, system, secret(token, token_file, "--token"), wait, timeout))
+
+
 @service_admin.command("create-org")
 def service_create_org(
     name: str = typer.Argument(..., help="The organisation's name, e.g. KMD or KOMBIT"),

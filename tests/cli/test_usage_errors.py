@@ -34,6 +34,7 @@ BASE = {
     "contracts verify": ["--provider", "fbs", "--url", CLOSED],
     "contracts fuzz": ["--spec", "fbs", "--url", CLOSED],
     "service serve": ["--data-dir", "{tmp}/service"],
+    "service start-run": ["--url", CLOSED, "--system", "1", "--token", "ci-token"],
     # the first word of a `service admin` base is its argument
     "service admin create-org": ["KMD", "--kind", "vendor", "--data-dir", "{tmp}/service"],
     "service admin create-user": ["a@kmd.example", "--org", "KMD", "--role", "vendor", "--data-dir", "{tmp}/service"],
@@ -157,6 +158,14 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--workers": ["0", "x"],
         "--trial": ["--trial=maybe"],
     },
+    "service start-run": {
+        "--url": ["not-a-url", "ftp://service"],
+        "--system": ["0", "x"],
+        "--token": [],  # any text is a token
+        "--token-file": [MISSING],
+        "--wait": ["--wait=maybe"],
+        "--timeout": ["0", "x"],
+    },
     "service admin create-org": {**_SERVICE, "name": [], "--kind": ["nope"]},  # any name
     "service admin create-user": {
         **_SERVICE,
@@ -228,7 +237,17 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import harness.service.commands
 
     monkeypatch.setattr(harness.service.commands, "Service", tripwire)  # opening the service's database
-    for variable in ("OIR_CALLBACK_TOKENS", "OIR_ENGINE_TOKEN", "OIR_DEV", "OIR_CALLBACK_TOKEN", "OIR_SIGNING_KEY"):
+    import harness.service.client
+
+    monkeypatch.setattr(harness.service.client, "start_run", tripwire)
+    for variable in (
+        "OIR_SERVICE_TOKEN",
+        "OIR_CALLBACK_TOKENS",
+        "OIR_ENGINE_TOKEN",
+        "OIR_DEV",
+        "OIR_CALLBACK_TOKEN",
+        "OIR_SIGNING_KEY",
+    ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("OIR_HOME", str(tmp_path / "oir-home"))  # the harness's key: never in ~/.config
     from harness.certification.keys import harness_key

@@ -1,18 +1,20 @@
 """Runs: leased once (a lapsed lease of a dead instance is taken over), each certified by its own
-`oir certify` process with the vendor's token in its environment only; started through the HTTP API,
-watched to the end, its report served to its organisation alone."""
+`oir certify` process with the vendor's token in its environment only; started from CI (`oir service
+start-run`, through the HTTP API), followed to the end, its report served to its organisation alone."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from harness.cli import app
+from harness.servers import ServerThread
 from harness.service import Service, Workers, create_app
 from harness.service.runner import claim_run, renew_lease
 from tests.support.service_world import QUICK, Clock, make_service, sign_in, user
@@ -60,49 +62,55 @@ def test_a_vendor_systems_token_reaches_the_run_in_its_environment_only(tmp_path
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, TestClient]]:
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
+    """The service with one worker, listening on a free port (CI reaches it over HTTP)."""
     service = make_service(tmp_path_factory.mktemp("service-runs"), certify_args=QUICK, poll_s=0.2)
-    with TestClient(create_app(service, Workers(service, 1)), follow_redirects=False) as web:
-        yield service, web
+    server = ServerThread(create_app(service, Workers(service, 1)), name="service").start()
+    try:
+        yield service, server.url
+    finally:
+        server.stop()
 
 
-def _wait_for_end(web: TestClient, run: int, headers: dict[str, str], timeout: float = 300.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = web.get(f"/api/runs/{run}", headers=headers).json()
-        if body["status"] not in ("queued", "running"):
-            return dict(body)
-        assert time.monotonic() < deadline, f"run {run} still {body['status']} after {timeout} s"
-        time.sleep(0.2)  # polling a condition with a deadline
-
-
-def test_a_run_started_through_the_api_certifies_in_a_worker_and_is_shown_to_its_organisation_only(
-    running: tuple[Service, TestClient],
+def test_ci_starts_a_run_which_certifies_in_a_worker_and_is_shown_to_its_organisation_only(
+    running: tuple[Service, str], tmp_path: Path
 ) -> None:
-    service, web = running
+    service, url = running
     vendor = user(service, "vendor@eg.example")
     system = service.register_system(vendor, name="EG quick", profile="eg", debtor_url="simulated")
-    headers = {"Authorization": f"Bearer {service.create_token('vendor@eg.example', 'ci')}"}
-    assert [s["name"] for s in web.get("/api/systems", headers=headers).json()] == ["EG quick"]
-    started = web.post(f"/api/systems/{system.id}/runs", headers=headers)
-    assert started.status_code == 202 and started.json()["status"] in ("queued", "running")
-    result = _wait_for_end(web, started.json()["id"], headers)
+    token = service.create_token("vendor@eg.example", "ci")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert [s["name"] for s in httpx.get(f"{url}/api/systems", headers=headers).json()] == ["EG quick"]
+    (tmp_path / "token").write_text(token + "\n")
+    started = CliRunner().invoke(
+        app,
+        ["service", "start-run", "--url", url, "--system", str(system.id), "--token-file", str(tmp_path / "token")],
+        env={"OIR_SERVICE_TOKEN": None},
+    )
+    assert started.exit_code == 0, started.output  # certified; it now waits for KOMBIT's review
+    run = int(started.output.split()[1])
+    assert f"run {run}: finished, verdict CERTIFIED, review pending" in started.output
+    result = httpx.get(f"{url}/api/runs/{run}", headers=headers).json()
     assert (result["status"], result["verdict"], result["exitCode"], result["review"]) == (
         "finished",
         "CERTIFIED",
         0,
         "pending",
     )
-    checks = {c["check"]: c["status"] for c in result["checks"]}  # type: ignore[union-attr]
+    checks = {c["check"]: c["status"] for c in result["checks"]}
     assert checks["registration"] == "passed" and len(checks) > 10
-    run = int(str(result["id"]))
-    sign_in(web, "vendor@eg.example")
-    page = web.get(f"/runs/{run}").text
-    assert 'id="status" class="status-finished">finished' in page and "eg: CERTIFIED" in page  # the log
-    assert 'http-equiv="refresh"' not in page  # a finished run's page stops refreshing
-    assert "<h1" in web.get(f"/runs/{run}/files/index.html").text  # its report
-    web.cookies.clear()
-    sign_in(web, "vendor@kmd.example")
-    assert web.get(f"/runs/{run}/files/index.html").status_code == 404
+    with httpx.Client(base_url=url, follow_redirects=False) as web:
+        sign_in(web, "vendor@eg.example")
+        page = web.get(f"/runs/{run}").text
+        assert 'id="status" class="status-finished">finished' in page and "eg: CERTIFIED" in page  # the log
+        assert 'http-equiv="refresh"' not in page  # a finished run's page stops refreshing
+        assert "<h1" in web.get(f"/runs/{run}/files/index.html").text  # its report
+    with httpx.Client(base_url=url, follow_redirects=False) as web:
+        sign_in(web, "vendor@kmd.example")
+        assert web.get(f"/runs/{run}/files/index.html").status_code == 404
     kmd = {"Authorization": f"Bearer {service.create_token('vendor@kmd.example', 'ci')}"}
-    assert web.get(f"/api/runs/{run}", headers=kmd).status_code == 404
+    assert httpx.get(f"{url}/api/runs/{run}", headers=kmd).status_code == 404
+    refused = CliRunner().invoke(
+        app, ["service", "start-run", "--url", url, "--system", str(system.id)], env={"OIR_SERVICE_TOKEN": "oirs_x"}
+    )
+    assert refused.exit_code == 2 and "answered 401" in refused.output

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -53,7 +54,7 @@ def csrf_of(page: str) -> str:
     return found[1]
 
 
-def sign_in(web: TestClient, email: str) -> str:
+def sign_in(web: TestClient | httpx.Client, email: str) -> str:
     """Sign `web` in as `email`; the session's CSRF token."""
     form = web.get("/login")
     answer = web.post("/login", data={"email": email, "password": PASSWORD[email], "csrf": csrf_of(form.text)})
