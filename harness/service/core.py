@@ -76,6 +76,7 @@ class ServiceConfig:
     trial: bool = False  # approved certificates of simulated test systems count on the board (a trial service)
     certify_args: tuple[str, ...] = ()  # added to every `oir certify` (tests: a quick run)
     lease_s: float = 60.0
+    run_timeout_s: float = 4 * 3600.0  # a run's process still going after this is stopped (the run failed)
     poll_s: float = 2.0
     validity_days: int = 180
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the injected clock

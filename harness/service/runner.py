@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -143,6 +144,8 @@ class Workers:
         argv, env = self.command(run, folder / "report")
         done = threading.Event()
         lost = threading.Event()
+        overdue = threading.Event()
+        limit = time.monotonic() + self.service.config.run_timeout_s  # real time: a hung process is real
         with (folder / "log.txt").open("w", encoding="utf-8") as log_file:
             log_file.write(f"$ oir certify --profile {run.system.profile} ... (attempt by {owner})\n")
             log_file.flush()
@@ -152,9 +155,13 @@ class Workers:
             self._processes[run_id] = process
 
             def keep_lease() -> None:
-                while not done.wait(self.service.config.lease_s / 3):
+                while not done.wait(min(self.service.config.lease_s / 3, 5.0)):
                     if not renew_lease(self.service, run_id, owner):
                         lost.set()
+                        process.terminate()
+                        return
+                    if time.monotonic() > limit:
+                        overdue.set()
                         process.terminate()
                         return
 
@@ -178,8 +185,12 @@ class Workers:
             verdict = str(json.loads(results.read_text(encoding="utf-8")).get("verdict"))
         except (OSError, ValueError):
             pass
-        status = FINISHED if code in (0, 1) and verdict else FAILED
+        status = FINISHED if code in (0, 1) and verdict and not overdue.is_set() else FAILED
         note = {0: "certified", 1: "not certified"}.get(code, f"oir certify ended with exit code {code}")
+        if overdue.is_set():
+            note = f"stopped after {self.service.config.run_timeout_s:.0f} s (the service's limit for a run)"
+            with (folder / "log.txt").open("a", encoding="utf-8") as log_file:
+                log_file.write(f"\n{note}\n")
         self._record(run_id, owner, status, code, verdict, note)
 
     def _progress(self, run_id: int, owner: str, text: str) -> None:

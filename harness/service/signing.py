@@ -6,23 +6,29 @@ The run's own `certificate.json` says what the run found, signed by the runner's
 unchanged — the same digests of suite, specs, pacts and profile, the same requirement outcomes — except
 that each deviation the reviewer accepted moves its requirement from `failed` or `notVerified` to
 `acceptedDeviations` (owner: the reviewer), the verdict follows (CERTIFIED_WITH_DEVIATIONS when any
-deviation is accepted), it is issued now for the service's validity and names its issuer (the service,
-the run, the reviewer). It is signed with `certificate.sign` — the same envelope and JWS as every
-certificate — so `oir verify-certificate --public-key <the service's /public-key.pem>` accepts it and any
-other key refuses it. A requirement still failed after the deviations means no certificate: approval
+deviation is accepted), it is issued now for the service's validity — or until the first accepted
+deviation expires, whichever comes first: a certificate resting on a deviation ends with it — and names
+its issuer (the service, the run, the reviewer). It is signed with `certificate.sign` — the same envelope
+and JWS as every certificate — so `oir verify-certificate --public-key <the service's /public-key.pem>`
+accepts it and any other key refuses it. A requirement still failed after the deviations means no certificate: approval
 is refused, the reviewer rejects or accepts that deviation too.
 """
 
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..certification.certificate import rfc3339, sign
 from ..certification.judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS
+
+
+def _end_of(deviation: dict[str, str]) -> datetime:
+    """A deviation holds through its expiry date (as a profile's does: `active_on`), until midnight UTC."""
+    return datetime.combine(date.fromisoformat(deviation["expires"]) + timedelta(days=1), time(0, 0), UTC)
 
 
 def approved_certificate(
@@ -54,6 +60,6 @@ def approved_certificate(
     requirements.update(failed=failed, notVerified=not_verified, acceptedDeviations=deviations)
     certificate["verdict"] = CERTIFIED_WITH_DEVIATIONS if deviations else CERTIFIED
     certificate["issued"] = rfc3339(now)
-    certificate["expires"] = rfc3339(now + timedelta(days=validity_days))
+    certificate["expires"] = rfc3339(min([now + timedelta(days=validity_days), *map(_end_of, accepted)]))
     certificate["issuer"] = issuer
     return sign(certificate, key)

@@ -65,6 +65,8 @@ def test_an_approved_run_gets_a_certificate_the_service_key_verifies(
         ("ID-CVR-MOD11", "reviewer@kombit.example", _in_days(service, 90)),
     ]
     assert signed["issuer"]["reviewer"] == "reviewer@kombit.example" and signed["issuer"]["run"] == run
+    # it rests on the deviations, so it ends with them (not 180 days on)
+    assert signed["expires"] == f"{(service.now().date() + timedelta(days=91)).isoformat()}T00:00:00Z"
     # the run's own key (the runner's) is not KOMBIT's: the same certificate fails with it
     code, _ = _verify(certificate, service.runner_home / PUBLIC_KEY_FILE)
     assert code == 1

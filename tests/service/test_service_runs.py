@@ -4,6 +4,7 @@ start-run`, through the HTTP API), followed to the end, its report served to its
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.servers import ServerThread
 from harness.service import Service, Workers, create_app
+from harness.service.models import Run
 from harness.service.runner import claim_run, renew_lease
 from tests.support.service_world import QUICK, Clock, make_service, sign_in, user
 
@@ -114,3 +116,23 @@ def test_ci_starts_a_run_which_certifies_in_a_worker_and_is_shown_to_its_organis
         app, ["service", "start-run", "--url", url, "--system", str(system.id)], env={"OIR_SERVICE_TOKEN": "oirs_x"}
     )
     assert refused.exit_code == 2 and "answered 401" in refused.output
+
+
+def test_a_run_that_hangs_is_stopped_at_the_limit_and_fails(tmp_path: Path) -> None:
+    class _Hanging(Workers):
+        def command(self, run: Run, out: Path) -> tuple[list[str], dict[str, str]]:
+            return [
+                sys.executable,
+                "-c",
+                "import time; print('eg [1/2] probe x (0 s)', flush=True); time.sleep(600)",
+            ], {}
+
+    service = make_service(tmp_path / "service", run_timeout_s=0.5, lease_s=3)
+    vendor = user(service, "vendor@eg.example")
+    run = service.start_run(vendor, service.register_system(vendor, name="EG", profile="eg", debtor_url="simulated").id)
+    workers = _Hanging(service, 1)
+    assert claim_run(service, workers.name) == run.id
+    workers.execute(run.id, workers.name)  # returns once the process is stopped
+    ended = service.run(vendor, run.id)
+    assert (ended.status, ended.review) == ("failed", None)
+    assert "stopped after 0 s (the service's limit for a run)" in service.log_file(ended).read_text()
