@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -127,7 +128,8 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
         expected = request.cookies.get(LOGIN_CSRF, "")
         if not expected or not same(str(form.get("csrf", "")), expected):
             raise _CsrfRefused()
-        cookie = service.login(str(form.get("email", "")), str(form.get("password", "")))
+        # a password hash takes a while on purpose: off the event loop
+        cookie = await run_in_threadpool(service.login, str(form.get("email", "")), str(form.get("password", "")))
         if cookie is None:
             token = new_token("csrf")
             response = page(request, "login.html.j2", None, 401, login_csrf=token, error="Wrong e-mail or password.")
@@ -345,35 +347,32 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
             )
         return user
 
-    def api_call(work: Callable[[User], Any]) -> Callable[[Request], Awaitable[Any]]:
-        async def call(request: Request) -> Any:
-            user = api_user(request)
-            try:
-                return work(user)
-            except NotFoundError as exc:
-                raise Problem(404, "OIR-404-NOT-FOUND", "Not found", detail=str(exc)) from exc
-            except ForbiddenError as exc:
-                raise Problem(403, "OIR-403-FORBIDDEN", "Not allowed", detail=str(exc)) from exc
-            except ServiceError as exc:
-                raise Problem(422, "OIR-422-REFUSED", "Refused", detail=str(exc)) from exc
-
-        return call
+    def api_call(request: Request, work: Callable[[User], Any]) -> Any:
+        user = api_user(request)
+        try:
+            return work(user)
+        except NotFoundError as exc:
+            raise Problem(404, "OIR-404-NOT-FOUND", "Not found", detail=str(exc)) from exc
+        except ForbiddenError as exc:
+            raise Problem(403, "OIR-403-FORBIDDEN", "Not allowed", detail=str(exc)) from exc
+        except ServiceError as exc:
+            raise Problem(422, "OIR-422-REFUSED", "Refused", detail=str(exc)) from exc
 
     @app.get("/api/systems")
-    async def api_systems(request: Request) -> Any:
-        return await api_call(lambda user: [_system_json(s) for s in service.systems(user)])(request)
+    def api_systems(request: Request) -> Any:
+        return api_call(request, lambda user: [_system_json(s) for s in service.systems(user)])
 
     @app.post("/api/systems/{system_id}/runs", status_code=202)
-    async def api_start(request: Request, system_id: int) -> Any:
-        return await api_call(lambda user: _run_json(service, service.start_run(user, system_id)))(request)
+    def api_start(request: Request, system_id: int) -> Any:
+        return api_call(request, lambda user: _run_json(service, service.start_run(user, system_id)))
 
     @app.get("/api/runs")
-    async def api_runs(request: Request) -> Any:
-        return await api_call(lambda user: [_run_json(service, r) for r in service.runs(user)])(request)
+    def api_runs(request: Request) -> Any:
+        return api_call(request, lambda user: [_run_json(service, r) for r in service.runs(user)])
 
     @app.get("/api/runs/{run_id}")
-    async def api_run(request: Request, run_id: int) -> Any:
-        return await api_call(lambda user: _run_json(service, service.run(user, run_id), full=True))(request)
+    def api_run(request: Request, run_id: int) -> Any:
+        return api_call(request, lambda user: _run_json(service, service.run(user, run_id), full=True))
 
     return app
 
