@@ -37,7 +37,7 @@ from .board import NEAR_DAYS, live_board
 from .compare import checks_of, matrix
 from .core import ForbiddenError, NotFoundError, Service, ServiceError
 from .models import APPROVED, FINISHED, PENDING, QUEUED, REJECTED, RUNNING, Run, User, WebSession
-from .runner import Workers
+from .runner import PROGRESS, Workers
 from .secrets import new_token, same
 
 COOKIE = "oir_session"
@@ -448,9 +448,11 @@ def _run_context(service: Service, run: Run) -> dict[str, Any]:
     )
     document = service.run_certificate(run) if run.review == PENDING else None
     requirements = (document or {}).get("certificate", {}).get("requirements", {})
+    live = run.status in (QUEUED, RUNNING)
     return {
         "run": run,
-        "live": run.status in (QUEUED, RUNNING),
+        "live": live,
+        "steps": _steps(text) if live else [],
         "checks": checks_of(results),
         "failures": (results or {}).get("failures") or [],
         "requirements": (results or {}).get("requirements") or {},
@@ -459,6 +461,12 @@ def _run_context(service: Service, run: Run) -> dict[str, Any]:
         "files": files,
         "has_certificate": service.certificate_exists(run.id) if run.review == APPROVED else False,
     }
+
+
+def _steps(log: str) -> list[tuple[str, str]]:
+    """The checks a running run has reached, from its log: each one before the last is done."""
+    names = [match[3] for match in (PROGRESS.match(line.strip()) for line in log.splitlines()) if match]
+    return [(name, "done" if i < len(names) - 1 else "running") for i, name in enumerate(names)]
 
 
 def _system_json(system: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from .core import Service
 from .models import FAILED, FINISHED, PENDING, QUEUED, RUNNING, Run
 
 log = logging.getLogger("oir.service")
-_PROGRESS = re.compile(r"^\S+ \[(\d+)/(\d+)\] (.+?)(?: \(\d+ s\))?$")
+PROGRESS = re.compile(r"^\S+ \[(\d+)/(\d+)\] (.+?)(?: \(\d+ s\))?$")
 _SECRET_VARIABLES = ("OIR_DEBTOR_TOKEN", "OIR_CALLBACK_TOKEN", "OIR_FOREIGN_TOKEN", "OIR_SIGNING_KEY", "OIR_PUBLIC_KEY")
 
 
@@ -171,7 +171,7 @@ class Workers:
             for line in process.stdout:
                 log_file.write(line)
                 log_file.flush()
-                match = _PROGRESS.match(line.strip())
+                match = PROGRESS.match(line.strip())
                 if match:
                     self._progress(run_id, owner, f"{match[1]}/{match[2]} {match[3]}")
             code = process.wait()

@@ -4,6 +4,7 @@ start-run`, through the HTTP API), followed to the end, its report served to its
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -136,3 +138,19 @@ def test_a_run_that_hangs_is_stopped_at_the_limit_and_fails(tmp_path: Path) -> N
     ended = service.run(vendor, run.id)
     assert (ended.status, ended.review) == ("failed", None)
     assert "stopped after 0 s (the service's limit for a run)" in service.log_file(ended).read_text()
+
+
+def test_a_running_runs_page_shows_each_check_reached_and_refreshes_itself(
+    client: TestClient, service: Service
+) -> None:
+    vendor = user(service, "vendor@eg.example")
+    run = service.start_run(vendor, service.register_system(vendor, name="EG", profile="eg", debtor_url="simulated").id)
+    service.runs_dir.joinpath(str(run.id)).mkdir(parents=True)
+    service.log_file(run).write_text(
+        "eg [1/17] contract fuzzing (schemathesis, oir-debitor-v3) (0 s)\neg [2/17] probe registration (8 s)\n"
+    )
+    sign_in(client, "vendor@eg.example")
+    page = client.get(f"/runs/{run.id}").text
+    assert '<meta http-equiv="refresh" content="2">' in page
+    steps = re.findall(r"<li>([^<]+) <span class=\"muted\">(\w+)</span></li>", page)
+    assert steps == [("contract fuzzing (schemathesis, oir-debitor-v3)", "done"), ("probe registration", "running")]
