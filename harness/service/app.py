@@ -34,7 +34,7 @@ from contracts.problems import PROBLEM_MEDIA_TYPE, Problem
 from contracts.profile import PROFILE_NAMES
 
 from .board import NEAR_DAYS, live_board
-from .compare import checks_of, matrix
+from .compare import checks_of, matrix, trend
 from .core import ForbiddenError, NotFoundError, Service, ServiceError
 from .models import APPROVED, FINISHED, PENDING, QUEUED, REJECTED, RUNNING, Run, User, WebSession
 from .runner import PROGRESS, Workers
@@ -185,7 +185,8 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
         except NotFoundError:
             return page(request, "error.html.j2", session, 404, message="Not found")
         runs = [r for r in service.runs(session.user) if r.system_id == found.id]
-        return page(request, "system.html.j2", session, system=found, runs=runs)
+        history = trend(service, session.user, found.id)
+        return page(request, "system.html.j2", session, system=found, runs=runs, trend=history)
 
     @app.post("/systems/{system_id}/runs")
     async def start(request: Request, system_id: int) -> Response:

@@ -101,3 +101,23 @@ def _rows(names: list[str], per_column: list[dict[str, str]]) -> list[tuple[str,
             continue
         rows.append((name, cells, len(set(cells)) > 1))
     return rows
+
+
+def trend(service: Service, user: User, system_id: int, last: int = 10) -> Matrix:
+    """One system's finished runs over time (oldest first, the last `last`): each requirement's outcome
+    per run, from the run's results.json; rows that changed from run to run highlighted."""
+    system = service.system(user, system_id)  # 404 for another organisation's
+    runs = [r for r in service.runs(user) if r.system_id == system.id and r.status == "finished"][:last][::-1]
+    columns = []
+    for run in runs:
+        column = Column(run.id, f"#{run.id} {run.created:%Y-%m-%d %H:%M}")
+        results = service.results(run) or {}
+        column.requirements = _outcomes({"requirements": results.get("requirements") or {}})
+        column.checks = {c["check"]: c["status"] for c in checks_of(results)}
+        columns.append(column)
+    names = list(load_requirements())
+    return Matrix(
+        columns,
+        _rows(names, [c.requirements for c in columns]),
+        _rows(sorted({n for c in columns for n in c.checks}), [c.checks for c in columns]),
+    )

@@ -1,7 +1,8 @@
 """Review and sign-off: only an approved run gets a certificate, signed with the service's key and accepted
 by `oir verify-certificate` with the service's published public key; a rejected run gets none; a failed
 requirement blocks approval unless the reviewer accepts a deviation for it; the board counts only
-certificates the service signed, and flags a wave due soon that is not ready."""
+certificates the service signed, and flags a wave due soon that is not ready. And the tables that
+compare: vendors side by side, and one system's requirements over its runs."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typer.testing import CliRunner
 from harness.certification.keys import PUBLIC_KEY_FILE
 from harness.cli import app
 from harness.service import Service
-from tests.support.service_world import finished_run, sign_in
+from harness.service.models import Run
+from tests.support.service_world import finished_run, sign_in, user
 
 
 def _verify(certificate: Path, public_key: Path) -> tuple[int, str]:
@@ -201,3 +203,30 @@ def _matrix_rows(page: str) -> list[tuple[str, str, list[str]]]:
         cells = re.findall(r"<td[^>]*>([^<]*)</td>", body)
         found.append((marked, cells[0], cells[1:-1]))
     return found
+
+
+def test_a_systems_page_shows_each_requirement_over_its_runs(client: TestClient, service: Service) -> None:
+    vendor = user(service, "vendor@eg.example")
+    system = service.register_system(vendor, name="EG", profile="eg", debtor_url="simulated")
+    outcomes = [
+        {"passed": ["B01-CREATE-ACCOUNT"], "failed": ["B01-ANNUL"], "notVerified": [], "notApplicable": []},
+        {"passed": ["B01-CREATE-ACCOUNT", "B01-ANNUL"], "failed": [], "notVerified": [], "notApplicable": []},
+    ]
+    for requirements in outcomes:
+        run = service.start_run(vendor, system.id)
+        folder = service.report_folder(run)
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps({"verdict": "CERTIFIED", "requirements": requirements}))
+        with service.store.begin() as db:
+            row = db.get(Run, run.id)
+            assert row is not None
+            row.status = "finished"
+    sign_in(client, "vendor@eg.example")
+    page = client.get(f"/systems/{system.id}").text
+    table = page[page.index('id="trend"') :]
+    rows = {
+        name: (marked == "near", re.findall(r"<td[^>]*>([^<]*)</td>", cells))
+        for marked, name, cells in re.findall(r'<tr class="(near|)"><td>([^<]+)</td>(.*?)</tr>', table, re.S)
+    }
+    assert rows["B01-ANNUL"] == (True, ["failed", "passed"])  # fixed in the second run: highlighted
+    assert rows["B01-CREATE-ACCOUNT"] == (False, ["passed", "passed"])
