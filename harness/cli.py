@@ -1,10 +1,12 @@
 """The `oir` command line: only the declarations (options, help texts, environment variables), each
 command one call to its options-to-exit-code function — `certification/commands.py`,
-`contract_commands.py`, `engine_commands.py`, `sim_commands.py`, `scenario_run.py`, `rollout.py`."""
+`contract_commands.py`, `engine_commands.py`, `sim_commands.py`, `scenario_run.py`, `rollout.py`,
+`service/commands.py`."""
 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +20,6 @@ from .command_options import OUTPUT, OutputFormat, refuse_empty_env, secret, sec
 if TYPE_CHECKING:
     ProfileName = str
 else:  # a choice: --help lists the profiles, and a misspelt one is a usage error naming them
-    from enum import StrEnum
-
     ProfileName = StrEnum("ProfileName", {name: name for name in PROFILE_NAMES})
 PROFILES = ", ".join(PROFILE_NAMES)
 
@@ -575,6 +575,123 @@ def contracts_fuzz(
 
     token = secret_file(token_file, "--token-file") if token_file else token
     raise typer.Exit(run_fuzz(console, spec=spec, url=url, token=token, max_examples=max_examples, seed=seed, out=out))
+
+
+service_app = typer.Typer(
+    help="KOMBIT's certification service: vendors run certifications, KOMBIT reviews and signs, the board is live.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(service_app, name="service")
+service_admin = typer.Typer(help="Organisations, people and API tokens of the service.", no_args_is_help=True)
+service_app.add_typer(service_admin, name="admin")
+
+
+class OrgKind(StrEnum):
+    vendor = "vendor"
+    kombit = "kombit"
+
+
+class Role(StrEnum):
+    vendor = "vendor"
+    reviewer = "reviewer"
+    admin = "admin"
+
+
+_DATA_DIR = typer.Option(
+    None,
+    "--data-dir",
+    envvar="OIR_SERVICE_DATA",
+    show_default=False,
+    help="The service's folder (database, runs' report folders, keys); default: $OIR_HOME/service",
+)
+_DATABASE_URL = typer.Option(
+    None,
+    "--database-url",
+    envvar="OIR_SERVICE_DATABASE_URL",
+    show_default=False,
+    help="SQLAlchemy URL (sqlite:///…, postgresql+psycopg://…); default: SQLite in the data dir",
+)
+
+
+@service_app.command("serve")
+def service_serve(
+    bind: str = typer.Option(
+        "127.0.0.1", "--bind", metavar="HOST", help="Address to listen on (0.0.0.0: every interface)"
+    ),
+    port: int = typer.Option(8080, min=0, max=65535, help="Port to listen on (0: a free one)"),
+    database_url: str = _DATABASE_URL,
+    workers: int = typer.Option(2, min=1, max=64, help="Certification runs at once (each its own process); more wait"),
+    data_dir: Path = _DATA_DIR,
+    trial: bool = typer.Option(
+        False, "--trial", help="A trial service: approved certificates of simulated test systems count on the board"
+    ),
+) -> None:
+    """Start the service (pages and HTTP API) with its workers; Ctrl-C stops it."""
+    from .service.commands import config, run_serve
+
+    raise typer.Exit(run_serve(console, config(data_dir, database_url, workers, trial), bind, port))
+
+
+@service_app.command("start-run")
+def service_start_run(
+    url: str = typer.Option(..., "--url", help="The service's URL, e.g. https://certificering.kombit.example"),
+    system: int = typer.Option(..., "--system", min=1, help="The test system's id (its page, or GET /api/systems)"),
+    token: str = typer.Option(
+        None, envvar="OIR_SERVICE_TOKEN", show_default=False, help="API token (oir service admin create-token)"
+    ),
+    token_file: Path = typer.Option(None, dir_okay=False, show_default=False, help="Read --token from this file"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the run to its end (exit 0 certified, 1 not)"),
+    timeout: float = typer.Option(3600.0, min=1, help="Seconds --wait waits at most"),
+) -> None:
+    """Start a certification run on KOMBIT's service from CI, and (--wait) follow it to its end."""
+    from .service.client import run_start_run
+
+    refuse_empty_env("OIR_SERVICE_TOKEN")
+    raise typer.Exit(run_start_run(console, url, system, secret(token, token_file, "--token"), wait, timeout))
+
+
+@service_admin.command("create-org")
+def service_create_org(
+    name: str = typer.Argument(..., help="The organisation's name, e.g. KMD or KOMBIT"),
+    kind: OrgKind = typer.Option(..., "--kind", help="vendor or kombit"),
+    data_dir: Path = _DATA_DIR,
+    database_url: str = _DATABASE_URL,
+) -> None:
+    """Create an organisation: a vendor, or KOMBIT."""
+    from .service.commands import config, run_create_org
+
+    raise typer.Exit(run_create_org(console, config(data_dir, database_url), name, kind.value))
+
+
+@service_admin.command("create-user")
+def service_create_user(
+    email: str = typer.Argument(..., help="The person's e-mail address (their sign-in name)"),
+    org: str = typer.Option(..., "--org", help="Their organisation (create-org first)"),
+    role: Role = typer.Option(..., "--role", help="vendor (a vendor organisation's), reviewer or admin (KOMBIT's)"),
+    password_file: Path = typer.Option(
+        None, dir_okay=False, show_default=False, help="Read the password from this file (default: from stdin)"
+    ),
+    data_dir: Path = _DATA_DIR,
+    database_url: str = _DATABASE_URL,
+) -> None:
+    """Create a person; the password is read from stdin or --password-file, never given as an argument."""
+    from .service.commands import config, run_create_user
+
+    raise typer.Exit(run_create_user(console, config(data_dir, database_url), email, org, role.value, password_file))
+
+
+@service_admin.command("create-token")
+def service_create_token(
+    user: str = typer.Option(..., "--user", metavar="EMAIL", help="Whose token it is (it acts with their rights)"),
+    name: str = typer.Option("ci", "--name", help="What the token is for, e.g. the CI pipeline's name"),
+    data_dir: Path = _DATA_DIR,
+    database_url: str = _DATABASE_URL,
+) -> None:
+    """Create an API token for CI: printed once on stdout, stored only hashed."""
+    from .service.commands import config, run_create_token
+
+    raise typer.Exit(run_create_token(console, config(data_dir, database_url), user, name))
 
 
 def main() -> None:

@@ -33,6 +33,16 @@ BASE = {
     "engine": ["--fbs-url", CLOSED, "--token", "engine-secret", "--db", "sqlite:///{tmp}/engine.sqlite"],
     "contracts verify": ["--provider", "fbs", "--url", CLOSED],
     "contracts fuzz": ["--spec", "fbs", "--url", CLOSED],
+    "service serve": ["--data-dir", "{tmp}/service"],
+    "service start-run": ["--url", CLOSED, "--system", "1", "--token", "ci-token"],
+    # the first word of a `service admin` base is its argument
+    "service admin create-org": ["KMD", "--kind", "vendor", "--data-dir", "{tmp}/service"],
+    "service admin create-user": ["a@kmd.example", "--org", "KMD", "--role", "vendor", "--data-dir", "{tmp}/service"],
+    "service admin create-token": ["--user", "a@kmd.example", "--data-dir", "{tmp}/service"],
+}
+_SERVICE = {
+    "--data-dir": [A_FILE, A_FILE + "/service"],
+    "--database-url": ["garbage", "mysql://db/service", "sqlite:////nonexistent-oir/service.db"],
 }
 
 _ENGINE = {
@@ -142,6 +152,30 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--seed": ["x"],
         "--out": [A_FILE],
     },
+    "service serve": {
+        **_SERVICE,
+        "--bind": ["256.1.1.1"],
+        "--port": ["70000", "x"],
+        "--workers": ["0", "x"],
+        "--trial": ["--trial=maybe"],
+    },
+    "service start-run": {
+        "--url": ["not-a-url", "ftp://service"],
+        "--system": ["0", "x"],
+        "--token": [],  # any text is a token
+        "--token-file": [MISSING],
+        "--wait": ["--wait=maybe"],
+        "--timeout": ["0", "x"],
+    },
+    "service admin create-org": {**_SERVICE, "name": [], "--kind": ["nope"]},  # any name
+    "service admin create-user": {
+        **_SERVICE,
+        "email": ["not-an-email"],
+        "--org": [],  # any name: whether it exists, the database says
+        "--role": ["nope"],
+        "--password-file": [MISSING],
+    },
+    "service admin create-token": {**_SERVICE, "--user": ["not-an-email"], "--name": []},  # any name
 }
 
 
@@ -201,7 +235,20 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("verify_local", "verify_url", "fuzz"):
         monkeypatch.setattr(harness.contract_commands, name, tripwire)
     monkeypatch.setattr(integration, "serve_forever", tripwire)
-    for variable in ("OIR_CALLBACK_TOKENS", "OIR_ENGINE_TOKEN", "OIR_DEV", "OIR_CALLBACK_TOKEN", "OIR_SIGNING_KEY"):
+    import harness.service.commands
+
+    monkeypatch.setattr(harness.service.commands, "Service", tripwire)  # opening the service's database
+    import harness.service.client
+
+    monkeypatch.setattr(harness.service.client, "start_run", tripwire)
+    for variable in (
+        "OIR_SERVICE_TOKEN",
+        "OIR_CALLBACK_TOKENS",
+        "OIR_ENGINE_TOKEN",
+        "OIR_DEV",
+        "OIR_CALLBACK_TOKEN",
+        "OIR_SIGNING_KEY",
+    ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("OIR_HOME", str(tmp_path / "oir-home"))  # the harness's key: never in ~/.config
     from harness.certification.keys import harness_key
@@ -218,6 +265,7 @@ def _argv(command: str, param: Any, value: str, tmp: Path) -> list[str]:
     option = _option_name(param)
     if param.param_type_name == "argument":  # the bad value replaces the base's argument
         base = [a for a in base if not a.endswith((".json", ".yaml"))]
+        base = base[1:] if command.startswith("service admin") else base
         return [*command.split(), *base, value]
     if option in base:  # the bad value replaces the base's
         at = base.index(option)

@@ -1,0 +1,117 @@
+"""`oir service serve` and `oir service admin …`: options to exit code. A bad option is one line on stderr
+and exit 2, before anything is started or written; a password comes from stdin or a file, never from an
+argument (`ps` and shell history would show it); an API token is printed once and stored only hashed."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from ..command_options import err, secret_file, writable
+from .core import EMAIL, Service, ServiceConfig, ServiceError, default_data_dir
+
+
+def _usage(message: str) -> typer.Exit:
+    err.print(f"error: {message}", markup=False)
+    return typer.Exit(2)
+
+
+def config(data_dir: Path | None, database_url: str | None, workers: int = 2, trial: bool = False) -> ServiceConfig:
+    """The configuration from the options, each checked (exit 2 naming the option)."""
+    folder = data_dir or default_data_dir()
+    writable(folder, "--data-dir", folder=True)
+    if database_url is not None:
+        try:
+            url = make_url(database_url)
+        except ArgumentError as exc:
+            raise _usage(
+                f"--database-url {database_url!r} is no SQLAlchemy URL (sqlite:///file, postgresql://…)"
+            ) from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise _usage(f"--database-url {database_url!r}: SQLite or PostgreSQL")
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).parent.is_dir():
+            raise _usage(f"--database-url {database_url!r}: no folder {Path(url.database).parent}")
+    return ServiceConfig(data_dir=folder, database_url=database_url, workers=workers, trial=trial)
+
+
+def _open(options: ServiceConfig) -> Service:
+    try:
+        return Service(options)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _usage(f"cannot open the service's database or data dir: {exc}") from exc
+
+
+def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) -> int:
+    try:
+        socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise _usage(f"--bind {bind!r} is no address to listen on: {exc}") from exc
+    import uvicorn
+
+    from .app import create_app
+    from .runner import Workers
+
+    if port == 0:  # a free port, chosen here so that it can be printed
+        with socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET) as probe:
+            probe.bind((bind, 0))
+            port = probe.getsockname()[1]
+    service = _open(options)
+    app = create_app(service, Workers(service, options.workers))
+    console.print(
+        f"ØiR certification service on http://{bind}:{port} · data {options.data_dir} · "
+        f"{options.workers} worker(s){' · TRIAL' if options.trial else ''}",
+        soft_wrap=True,
+    )
+    uvicorn.run(app, host=bind, port=port, log_level="warning", access_log=False)
+    return 0
+
+
+def run_create_org(console: Console, options: ServiceConfig, name: str, kind: str) -> int:
+    try:
+        _open(options).create_org(name, kind)
+    except ServiceError as exc:
+        raise _usage(str(exc)) from exc
+    console.print(f"organisation {name} ({kind}) created")
+    return 0
+
+
+def run_create_user(
+    console: Console, options: ServiceConfig, email: str, org: str, role: str, password_file: Path | None
+) -> int:
+    if not EMAIL.match(email.strip()):
+        raise _usage(f"{email!r} is not an e-mail address")
+    if password_file is not None:
+        password = secret_file(password_file, "--password-file")
+    else:
+        if sys.stdin.isatty():
+            import getpass
+
+            password = getpass.getpass(f"password for {email}: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise _usage("no password: give it on stdin or with --password-file")
+    try:
+        _open(options).create_user(email, org, role, password)
+    except ServiceError as exc:
+        raise _usage(str(exc)) from exc
+    console.print(f"user {email.strip().lower()} ({org}, {role}) created")
+    return 0
+
+
+def run_create_token(console: Console, options: ServiceConfig, user: str, name: str) -> int:
+    if not EMAIL.match(user.strip()):
+        raise _usage(f"--user {user!r} is not an e-mail address")
+    try:
+        token = _open(options).create_token(user, name)
+    except ServiceError as exc:
+        raise _usage(str(exc)) from exc
+    err.print(f"API token {name!r} for {user} (shown once, stored only hashed; use it as 'Authorization: Bearer …'):")
+    console.out(token, highlight=False)
+    return 0

@@ -1,0 +1,64 @@
+"""The service on PostgreSQL with two instances sharing the work: runs queued at once are executed once
+each (leases with FOR UPDATE SKIP LOCKED and a conditional UPDATE), and the audit trail is append-only
+there too. The certification process is replaced by a tiny one that records which instance ran which run,
+so the test is about the sharing, in seconds; the real process is tests/service/test_service_runs.py's."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from harness.service import Service, Workers
+from harness.service.models import Run
+from tests.support.postgres import throwaway_postgres
+from tests.support.service_world import make_service, user
+
+
+class _Recording(Workers):
+    """Workers whose run is one line appended to `ledger`: who ran what."""
+
+    def __init__(self, service: Service, count: int, ledger: Path) -> None:
+        super().__init__(service, count)
+        self.ledger = ledger
+
+    def command(self, run: Run, out: Path) -> tuple[list[str], dict[str, str]]:
+        script = f"open({str(self.ledger)!r}, 'a').write('{run.id} {self.name}\\n'); print('eg [1/1] recorded (0 s)')"
+        return [sys.executable, "-c", script], {}
+
+
+def test_two_instances_on_postgresql_execute_each_run_once(tmp_path: Path) -> None:
+    with throwaway_postgres() as url:
+        first = make_service(tmp_path / "one", database_url=url, poll_s=0.05)
+        from harness.service import ServiceConfig
+
+        second = Service(ServiceConfig(data_dir=tmp_path / "two", database_url=url, poll_s=0.05))
+        vendor = user(first, "vendor@eg.example")
+        system = first.register_system(vendor, name="EG", profile="eg", debtor_url="simulated")
+        ledger = tmp_path / "ledger.txt"
+        instances = [_Recording(first, 2, ledger), _Recording(second, 2, ledger)]
+        for workers in instances:
+            workers.start()
+        try:
+            runs = [first.start_run(vendor, system.id).id for _ in range(8)]
+            second.queued.set()
+            deadline = time.monotonic() + 120
+            while any(first.run(vendor, r).status in ("queued", "running") for r in runs):
+                assert time.monotonic() < deadline, "runs still waiting after 120 s"
+                time.sleep(0.05)  # polling a condition with a deadline
+        finally:
+            for workers in instances:
+                workers.stop()
+        lines = ledger.read_text().split("\n")[:-1]
+        executed = sorted(int(line.split()[0]) for line in lines)
+        assert executed == sorted(runs)  # each run once, none twice, none left out
+        assert all(first.run(vendor, r).attempts == 1 for r in runs)
+        assert {line.split()[1] for line in lines} <= {w.name for w in instances}
+        with pytest.raises(DBAPIError, match="append-only"), second.store.begin() as db:
+            db.execute(text("DELETE FROM svc_audit"))
+        with first.store() as db:
+            assert db.scalar(select(Run.status).where(Run.id == runs[0])) == "failed"  # no results.json: failed
