@@ -24,7 +24,7 @@ from .errors import ScenarioError, nearest
 from .fields import unknown_field
 from .schema import TOP_LEVEL_KEYS, validate_against_schema
 from .source import LineDict, LineList, read_yaml
-from .values import DAY, ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
+from .values import DAY, DEADLINE, ValueProblem, is_reference, parse_date, parse_duration, parse_money, references_in
 from .vocabulary import ACTORS, STEP_KEYS, Action, Arg, actions
 
 SCENARIO_SUFFIX = ".scenario.yaml"
@@ -278,7 +278,8 @@ def load_scenario(path: Path) -> Scenario:
 class _Checker:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.captures: dict[str, int] = {DAY: 0}  # built in: ${day.N}, N days after the scenario's start
+        # built in: ${day.N}, N days after the scenario's start; ${deadline.N.M}, deadlines moved to bank days
+        self.captures: dict[str, int] = {DAY: 0, DEADLINE: 0}
         self.covers: tuple[str, ...] = ()  # the scenario's, which a step's covers must be among
         self.actors: set[str] = set()
         self.needs_simulated: set[str] = set()

@@ -32,7 +32,7 @@ from .errors import ScenarioRunError
 from .events import EventBus, Outcome, ScenarioFinished, ScenarioStarted, StepFinished, StepStarted
 from .loader import Scenario, Step
 from .matchers import mismatches
-from .values import DAY, day_offsets, resolve
+from .values import DAY, DEADLINE, Deadlines, day_offsets, resolve
 from .vocabulary import Action, actions
 from .world import WorldFactory
 
@@ -199,6 +199,7 @@ def _prepare(ctx: RunContext, scenario: Scenario) -> None:
         ctx.now = scenario.start
     engine.set_clock(ctx.virtual_now())
     ctx.captures[DAY] = day_offsets(ctx.virtual_now().date())  # ${day.N}: N days after this start
+    ctx.captures[DEADLINE] = Deadlines(ctx.virtual_now().date())  # ${deadline.N.M}: deadlines on bank days
 
 
 def _run_step(ctx: RunContext, step: Step, registry: dict[str, Action]) -> None:

@@ -11,6 +11,8 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from contracts.calendar import deadline_on_bank_day
+
 from .errors import ScenariosError
 
 _MONEY = re.compile(r"^\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*kr\.?\s*$", re.IGNORECASE)
@@ -91,6 +93,8 @@ def _lookup(name: str, path: str, captures: dict[str, Any]) -> Any:
     if name not in captures:
         raise KeyError(f"${{{name}}} was never captured")
     value = captures[name]
+    if isinstance(value, Deadlines):
+        return value.resolve(path)
     for part in [p for p in path.split(".") if p]:
         if isinstance(value, list) and part.lstrip("-").isdigit():
             value = value[int(part)]
@@ -110,6 +114,31 @@ def day_offsets(start: date) -> dict[str, str]:
     A scenario that asserts dates relative to its start runs unchanged on the simulators' epoch and on a
     vendor's business date, wherever earlier runs left it."""
     return {str(n): (start + timedelta(days=n)).isoformat() for n in range(_DAYS_AHEAD + 1)}
+
+
+DEADLINE = "deadline"  # built in: ${deadline.30.14} is a chain of deadlines from the scenario's start
+
+
+class Deadlines(dict[str, Any]):
+    """`${deadline.A.B…}`: a chain of payment deadlines counted from the day the scenario started — A days
+    after the start, moved to the next bank day if it falls on a closed day, then B days after that, moved
+    likewise, and so on (DOMAIN.md, "Deadlines on closed days"; `contracts.calendar.deadline_on_bank_day`).
+    `${deadline.30}` is the SRB of an invoice issued on the start day; `${deadline.30.14.20}` the second
+    reminder's deadline of a profile that reminds 14 and then 20 days after. At the simulators' epoch most
+    chains equal `${day.N}`; on a vendor's business date (test control) they follow its calendar."""
+
+    def __init__(self, start: date) -> None:
+        super().__init__()
+        self.start = start
+
+    def resolve(self, path: str) -> str:
+        parts = [p for p in path.split(".") if p]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise KeyError(f"${{deadline{path}}}: write ${{deadline.N}} or ${{deadline.N.M…}} with whole days")
+        day = self.start
+        for part in parts:
+            day = deadline_on_bank_day(day + timedelta(days=int(part)))
+        return day.isoformat()
 
 
 def days(count: int) -> timedelta:
