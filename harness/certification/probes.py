@@ -662,6 +662,60 @@ def probe_unknown_product(talk: DebtorConversation, data: SyntheticData, **_: An
     return "a claim whose product code is not in the sortiment is rejected (422) and not registered"
 
 
+def probe_further_claims(talk: DebtorConversation, data: SyntheticData, **_: Any) -> str:
+    """B01-ADD-CLAIMS: a second OpretDebitorkonto for an account the system has adds its claim to it."""
+    first = _account(data)
+    created = talk.send("POST", "/debitorkonti", first)
+    _expect(created.status_code == 201, f"OpretDebitorkonto answered {created.status_code}, expected 201")
+    further = _account(data, 8000)
+    further["debitorkontoId"], further["haeftelse"] = first["debitorkontoId"], first["haeftelse"]
+    added = talk.send("POST", "/debitorkonti", further)
+    claim = further["fordringer"][0]["fordringId"]
+    _expect(
+        added.status_code in (200, 201),
+        f"OpretDebitorkonto of a further claim ({claim}) on the existing account answered {added.status_code}, "
+        "expected 200",
+    )
+    account = talk.send("GET", f"/debitorkonti/{first['debitorkontoId']}").json()
+    claims = sorted(str(c.get("fordringId")) for c in account.get("fordringer") or [])
+    expected = sorted([first["fordringer"][0]["fordringId"], claim])
+    _expect(
+        claims == expected and account.get("saldoOere") == 20000,
+        f"after a claim of 12000 øre and a further one of 8000 øre the account holds {claims} with "
+        f"{account.get('saldoOere')} øre; expected both claims and 20000 øre",
+    )
+    return "a further claim registered on an existing account is added to it (two claims, 20000 øre)"
+
+
+def _wrong_check_digit(cvr: str) -> str:
+    """`cvr` with its eighth digit changed: 8 digits that fail the modulus-11 check."""
+    from contracts.identity import is_valid_cvr
+
+    return next(cvr[:7] + d for d in "0123456789" if not is_valid_cvr(cvr[:7] + d))
+
+
+def probe_cvr_modulus_11(talk: DebtorConversation, data: SyntheticData, **_: Any) -> str:
+    """ID-CVR-MOD11: a company with a valid CVR is registered; 8 digits that fail the check digit are refused."""
+    cvr = data.cvr()
+    valid = {**_account(data), "haeftelse": {"cvr": cvr, "navn": "Certificering ApS"}}
+    created = talk.send("POST", "/debitorkonti", valid)
+    _expect(
+        created.status_code == 201,
+        f"OpretDebitorkonto for a company with a valid CVR answered {created.status_code}, expected 201",
+    )
+    wrong = _wrong_check_digit(cvr)
+    invalid = {**_account(data), "haeftelse": {"cvr": wrong, "navn": "Certificering ApS"}}
+    refused = talk.send("POST", "/debitorkonti", invalid)
+    _expect(
+        400 <= refused.status_code < 500 and _is_problem(refused),
+        f"OpretDebitorkonto for CVR {wrong} (its check digit fails modulus 11) answered {refused.status_code}, "
+        "expected a 4xx problem",
+    )
+    absent = talk.send("GET", f"/debitorkonti/{invalid['debitorkontoId']}")
+    _expect(absent.status_code == 404, f"the account with CVR {wrong} was registered ({absent.status_code})")
+    return f"a valid CVR is registered; {wrong}, whose check digit fails modulus 11, is refused and not registered"
+
+
 def _anonymous(talk: DebtorConversation, method: str, path: str, body: Any = None) -> httpx.Response:
     """A request without the bearer token, recorded as evidence like the others."""
     with httpx.Client(base_url=talk.http.base_url, timeout=30.0) as bare:
@@ -757,6 +811,8 @@ PROBES: list[tuple[str, list[str], Callable[..., str]]] = [
     ("foreign-credentials", ["ROUTE-CREDENTIALS"], probe_foreign_credentials),
     ("cpr-without-modulus-11", ["ID-CPR-NO-MOD11"], probe_cpr_without_modulus_11),
     ("unknown-product", ["B01-SORTIMENT"], probe_unknown_product),
+    ("further-claims", ["B01-ADD-CLAIMS"], probe_further_claims),
+    ("cvr-modulus-11", ["ID-CVR-MOD11"], probe_cvr_modulus_11),
     ("payment-callback", ["B01R-PAYMENT", "B03-PAY", "B03-NEXT-DAY"], probe_payment_reaches_fagsystem),
     # only where test control is offered: the harness's own simulator, or a vendor that declares it
     (

@@ -108,6 +108,8 @@ CASES: list[Case] = [
     Case("ID-CPR-FORMAT", "bad-input", Bug("cpr-date-unchecked", "OpretDebitorkonto")),
     Case("ID-CPR-NO-MOD11", "cpr-without-modulus-11", Bug("modulus-11-enforced", "OpretDebitorkonto")),
     Case("B01-SORTIMENT", "unknown-product", Bug("sortiment-unchecked", "OpretDebitorkonto")),
+    Case("B01-ADD-CLAIMS", "further-claims", Bug("further-claims-ignored", "OpretDebitorkonto")),
+    Case("ID-CVR-MOD11", "cvr-modulus-11", Bug("cvr-check-digit-unchecked", "OpretDebitorkonto")),
     Case("B01-CLAIM-ONCE", "retry-harmless", Bug("claim-registered-twice", "OpretDebitorkonto")),
     Case("B01-WRITE-DOWN", "write-down-annul", switch="ignore_write_down"),
     Case("B01-ANNUL", "write-down-annul", switch="ignore_annulment"),

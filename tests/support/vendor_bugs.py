@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.identity import is_valid_cvr
 from contracts.synthetic import SyntheticData
 
 # The vendor-facing operations of oir-debitor-v3, by method and path.
@@ -56,6 +57,8 @@ KINDS: dict[str, str] = {
     "b03-offered": "offers B_03 (answers 200) although the profile declares no payment solution",
     "answer-off-contract": "answers with a field its contract does not have (saldo instead of saldoOere)",
     "accepts-invalid": "accepts a request that breaks the contract (answers 202 instead of refusing it with 400)",
+    "further-claims-ignored": "answers 200 to a further claim on an existing account but does not add it",
+    "cvr-check-digit-unchecked": "accepts a CVR whose check digit fails modulus 11 (books a valid one)",
 }
 _WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 
@@ -105,6 +108,7 @@ class BuggyDebtor:
         self.owner_cvr, self.token, self.foreign_token = owner_cvr, token, foreign_token
         self.claims_seen: dict[str, str] = {}  # claim id -> the transaction that registered it
         self.transactions_seen: set[str] = set()
+        self.accounts_seen: set[str] = set()  # accounts registered through this layer
         self.data = SyntheticData(seed=7)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -162,6 +166,22 @@ class BuggyDebtor:
                 "application/json",
             )
             return
+        elif kind == "further-claims-ignored" and isinstance(document, dict):
+            account = str(document.get("debitorkontoId"))
+            if account in self.accounts_seen:  # a further claim: acknowledged, never stored
+                claims = [
+                    {"fordringId": c.get("fordringId"), "status": "AKTIV", "saldoOere": 0, "ny": True}
+                    for c in document.get("fordringer") or []
+                    if isinstance(c, dict)
+                ]
+                answer = {"debitorkontoId": account, "oprettet": False, "fordringer": claims}
+                await _answer(send, 200, answer, "application/json")
+                return
+            self.accounts_seen.add(account)
+        elif kind == "cvr-check-digit-unchecked" and isinstance(document, dict):
+            liable = document.get("haeftelse")
+            if isinstance(liable, dict) and isinstance(liable.get("cvr"), str) and not is_valid_cvr(liable["cvr"]):
+                liable["cvr"] = self.data.cvr()
         elif kind == "accepts-zero-amount" and document is not None:
             document = _amounts(document, lambda v: 1 if not isinstance(v, int) or isinstance(v, bool) or v <= 0 else v)
         elif kind == "cpr-date-unchecked" and isinstance(document, dict):
@@ -196,6 +216,7 @@ class BuggyDebtor:
         if document is not None and kind in (
             "accepts-zero-amount",
             "cpr-date-unchecked",
+            "cvr-check-digit-unchecked",
             "sortiment-unchecked",
             "claim-registered-twice",
         ):
