@@ -63,13 +63,22 @@ class ProbeResult:
     waiting: Parked | None = None  # parked: it resumes in the session (never a pass meanwhile)
     error: bool = False  # True: the probe's own code broke (a harness error, not the system's failure)
     exchanges: list[dict[str, Any]] = field(default_factory=list)  # its requests and answers, redacted
+    # failed, where the probe said which rule broke: what the failure is evidence against (None: all it
+    # cites) and the rest, which the probe stopped before judging (neither verified nor failed by it)
+    blamed: list[str] | None = None
+    unproven: list[str] = field(default_factory=list)
 
 
 TEST_CONTROL_PROBE = "test-control"
 
 
 class ProbeFailure(HarnessError, AssertionError):
-    """A probe saw the system do something the contract forbids."""
+    """A probe saw the system do something the contract forbids. `blames`: the requirements of the rule it
+    saw broken, when the probe says which (None: every requirement the probe cites)."""
+
+    def __init__(self, message: str, blames: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.blames = blames
 
 
 class ProbeNotRun(HarnessError):
@@ -179,9 +188,9 @@ def _account(data: SyntheticData, amount: int = 12000, product: str = "BIB-GEBYR
     }
 
 
-def _expect(condition: bool, message: str) -> None:
+def _expect(condition: bool, message: str, blames: tuple[str, ...] | None = None) -> None:
     if not condition:
-        raise ProbeFailure(message)
+        raise ProbeFailure(message, blames)
 
 
 def probe_registration(talk: DebtorConversation, data: SyntheticData, **_: Any) -> str:
@@ -724,6 +733,15 @@ def _anonymous(talk: DebtorConversation, method: str, path: str, body: Any = Non
     return sent.response
 
 
+_AUTH, _DATE, _JOBS, _TRANSFER, _SENT = (
+    ("TC-AUTH",),
+    ("TC-BUSINESS-DATE",),
+    ("TC-ADVANCE-RUNS-JOBS",),
+    ("TC-BANK-TRANSFER",),
+    ("TC-SENT-MESSAGES",),
+)
+
+
 def probe_test_control(
     talk: DebtorConversation,
     data: SyntheticData,
@@ -736,23 +754,31 @@ def probe_test_control(
 ) -> str:
     """Test control (oir-testkontrol-v1) as a vendor declares it: authenticated, a business date that only
     moves forward, moving it runs the system's jobs on their own days, a bank transfer is booked, and what
-    the system sent is listed once, CPR masked."""
+    the system sent is listed once, CPR masked. Each assertion blames the TC-* requirement it checks; a
+    step on the debtor API it needs on the way (registering the account) blames them all."""
     tc = wire_client.TEST_CONTROL
     for method, path, payload in (
         ("GET", f"{tc}/forretningsdato", None),
         ("POST", f"{tc}/forretningsdato/frem", {"dage": 1}),
+        ("POST", f"{tc}/bankindbetalinger", {"betalingsreference": "CERT-UDEN-TOKEN", "beloebOere": 100}),
+        ("GET", f"{tc}/afsendt", None),
     ):
         refused = _anonymous(talk, method, path, payload)
-        _expect(refused.status_code == 401, f"{method} {path} without the token answered {refused.status_code}")
-        _expect(_is_problem(refused), f"{method} {path} without the token: not a problem+json with a code")
+        _expect(refused.status_code == 401, f"{method} {path} without the token answered {refused.status_code}", _AUTH)
+        _expect(_is_problem(refused), f"{method} {path} without the token: not a problem+json with a code", _AUTH)
     today = talk.send("GET", f"{tc}/forretningsdato")
-    _expect(today.status_code == 200, f"HentForretningsdato answered {today.status_code}")
+    _expect(today.status_code == 200, f"HentForretningsdato answered {today.status_code}", _DATE)
     start = datetime.fromisoformat(today.json()["tidspunkt"])
-    _expect(today.json()["forretningsdato"] == start.date().isoformat(), "the business date is not the instant's date")
+    same_day = today.json()["forretningsdato"] == start.date().isoformat()
+    _expect(same_day, "the business date is not the instant's date", _DATE)
     back = talk.send("POST", f"{tc}/forretningsdato/frem", {"tilDato": (start.date() - timedelta(days=1)).isoformat()})
-    _expect(back.status_code == 409 and _is_problem(back), f"a move back in time answered {back.status_code}")
+    _expect(
+        back.status_code == 409 and _is_problem(back),
+        f"a move back in time answered {back.status_code}, expected a 409 problem",
+        _DATE,
+    )
     again = talk.send("GET", f"{tc}/forretningsdato").json()["tidspunkt"]
-    _expect(again == today.json()["tidspunkt"], "the business date moved although no move was accepted")
+    _expect(again == today.json()["tidspunkt"], "the business date moved although no move was accepted", _DATE)
 
     body = _account(data)
     _expect(talk.send("POST", "/debitorkonti", body).status_code == 201, "OpretDebitorkonto did not create the account")
@@ -760,33 +786,50 @@ def probe_test_control(
     account = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()["fordringer"][0]
     reference = account["delfordringer"][0]["betalingsreference"]
     paid = talk.send("POST", f"{tc}/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 5000})
-    _expect(paid.status_code == 201, f"BogfoerBankindbetaling answered {paid.status_code}")
-    _expect(paid.json().get("restOere") == 7000, f"after 5000 of 12000 øre the rest is {paid.json().get('restOere')}")
+    _expect(paid.status_code == 201, f"BogfoerBankindbetaling answered {paid.status_code}", _TRANSFER)
+    booked = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json().get("saldoOere")
+    _expect(
+        booked == 7000,
+        f"BogfoerBankindbetaling answered 201, but the account shows {booked} øre after a transfer of 5000 of "
+        "12000 øre; expected 7000 (the transfer was not booked)",
+        _TRANSFER,
+    )
+    _expect(
+        paid.json().get("restOere") == 7000,
+        f"after 5000 of 12000 øre the rest is {paid.json().get('restOere')}",
+        _TRANSFER,
+    )
 
     # the first reminder falls due on its own date after SRB: moving past it must have sent it on that date
     reminder_on = date.fromisoformat(account["sidsteRettidigeBetalingsdato"]) + timedelta(days=reminder_after_days)
     target = datetime.combine(reminder_on + timedelta(days=1), start.timetz())
     follow_psrm(target)  # PSRM first: a handover the system makes on the way finds PSRM on that day or later
     moved = talk.send("POST", f"{tc}/forretningsdato/frem", {"tilDato": target.date().isoformat()})
-    _expect(moved.status_code == 200, f"FremrykForretningsdato answered {moved.status_code}")
-    _expect(moved.json()["forretningsdato"] == target.date().isoformat(), "the business date did not reach its target")
+    _expect(moved.status_code == 200, f"FremrykForretningsdato answered {moved.status_code}", _JOBS)
+    _expect(
+        moved.json()["forretningsdato"] == target.date().isoformat(),
+        "the business date did not reach its target",
+        _DATE,
+    )
     view = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()["fordringer"][0]
     reminders = [r["dato"] for r in view.get("rykkere", [])]
     _expect(
         reminders[:1] == [reminder_on.isoformat()],
         f"moving the date past {reminder_on} did not send the first reminder on that date: {reminders}",
+        _JOBS,
     )
     found = inbox.wait_for(lambda m: m.get("fordringId") == claim_id and m.get("type") == "DAEKNING", callback_timeout)
-    _expect(bool(found), "the bank transfer's DAEKNING callback never reached the fagsystem")
+    _expect(bool(found), "the bank transfer's DAEKNING callback never reached the fagsystem", _TRANSFER)
     sent = talk.send("GET", f"{tc}/afsendt", params={"modtager": "FAGSYSTEM", "fordringId": claim_id})
-    _expect(sent.status_code == 200, f"HentAfsendteMeddelelser answered {sent.status_code}")
+    _expect(sent.status_code == 200, f"HentAfsendteMeddelelser answered {sent.status_code}", _SENT)
     payments = [m for m in sent.json()["meddelelser"] if (m.get("krop") or {}).get("type") == "DAEKNING"]
-    _expect(len(payments) == 1, f"the DAEKNING is listed {len(payments)} times as sent, not once")
+    _expect(len(payments) == 1, f"the DAEKNING is listed {len(payments)} times as sent, not once", _SENT)
     _expect(
         payments[0]["krop"].get("meddelelseId") in {m.get("meddelelseId") for m in found},
         "the DAEKNING listed as sent is not the one the fagsystem received",
+        _SENT,
     )
-    _expect(body["haeftelse"]["cpr"] not in sent.text, "the list of sent messages shows a CPR number unmasked")
+    _expect(body["haeftelse"]["cpr"] not in sent.text, "the list of sent messages shows a CPR number unmasked", _SENT)
     return (
         f"test control: business date {start.date()} only moves forward; moved to {target.date()}, the first "
         f"reminder went out on {reminder_on}; a bank transfer was booked and its DAEKNING listed as sent once"
@@ -849,7 +892,7 @@ def run_probes(
             message = probe(talk, SyntheticData(seed=zlib.crc32(name.encode()) ^ data_salt), **context)
             results.append(ProbeResult(name, requirements, True, message, talk.evidence))
         except ProbeFailure as failure:
-            results.append(ProbeResult(name, requirements, False, str(failure), talk.evidence))
+            results.append(_failed(name, requirements, failure, talk.evidence))
         except ProbeNotRun as reason:
             results.append(ProbeResult(name, requirements, False, str(reason), talk.evidence, ran=False))
         except ProbeWaiting as waiting:
@@ -883,6 +926,16 @@ def run_probes(
     return results
 
 
+def _failed(name: str, requirements: list[str], failure: ProbeFailure, evidence: list[str]) -> ProbeResult:
+    """A failed probe: blaming the rule it saw broken where it says which (the others it cites are then
+    unproven by it: it stopped there), else all it cites."""
+    if failure.blames is None:
+        return ProbeResult(name, requirements, False, str(failure), evidence)
+    blamed = [r for r in requirements if r in failure.blames]
+    unproven = [r for r in requirements if r not in failure.blames]
+    return ProbeResult(name, requirements, False, str(failure), evidence, blamed=blamed, unproven=unproven)
+
+
 SECOND_HALVES: dict[str, Callable[..., str]] = {"pay-next-day": resume_payment_reaches_fagsystem}
 
 
@@ -913,7 +966,7 @@ def resume_probes(
             message = SECOND_HALVES[parked.stage](talk, data, parked, **context)
             results.append(ProbeResult(result.name, result.requirements, True, message, earlier + talk.evidence))
         except ProbeFailure as failure:
-            results.append(ProbeResult(result.name, result.requirements, False, str(failure), earlier + talk.evidence))
+            results.append(_failed(result.name, result.requirements, failure, earlier + talk.evidence))
         except ProbeWaiting as waiting:
             results.append(
                 ProbeResult(
