@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.certification.failures import failures
 from harness.certification.judge import CERTIFIED, NOT_CERTIFIED
 from harness.certification.run import CertificationResult, certify_profile
 from harness.certification.target import Target
@@ -78,6 +79,9 @@ def test_a_misbehaving_test_control_fails_its_requirement_in_vendor_mode(case: C
     assert result.judgement.failed == [case.requirement], (case.misbehaviour, result.judgement.failed)
     probe = next(p for p in result.probes if p.name == TEST_CONTROL_CHECK)
     print(f"{case.id}: {probe.message}")
+    # the report's failures say the same: that requirement, the probe's message
+    (failure,) = [f for f in failures(result) if f.check == TEST_CONTROL_CHECK]
+    assert failure.requirements == (case.requirement,) and failure.message == probe.message
 
 
 def test_the_test_control_probe_passes_against_a_conforming_test_control(tmp_path: Path) -> None:
