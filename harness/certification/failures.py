@@ -77,7 +77,10 @@ def failures(result: CertificationResult) -> list[Failure]:
                 probe.name,
                 "probe",
                 status(probe.name),
-                tuple(probe.requirements),
+                # a probe that named the rule it saw broken fails that one
+                tuple(probe.blamed)
+                if probe.blamed is not None and status(probe.name) == "failed"
+                else tuple(probe.requirements),
                 probe.message,
                 curl=curl_line(last) if last else "",
                 answer=answer_text(last) if last else "",

@@ -17,7 +17,8 @@ ends in exactly one outcome:
 - VERIFIED, and how (against a vendor's system: in real time; against the harness's own simulator:
   on its virtual clock) — a check that ran and held cites it, and no check failed it;
 - FAILED — a failed check blames it (a failed check blames all it cites unless it says which: a
-  scenario blames what its failing step asserted, see scenarios.py);
+  scenario blames what its failing step asserted, see scenarios.py; a probe the rule its failing
+  assertion checks, where it names one, see probes.py);
 - ACCEPTED DEVIATION — failed, but every requirement the failure blames is covered by a deviation of
   the profile that has not expired on the day of the run; never a pass;
 - NOT APPLICABLE — the catalogue says it binds only systems with a capability (`requires:`) the profile

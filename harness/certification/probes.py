@@ -63,13 +63,22 @@ class ProbeResult:
     waiting: Parked | None = None  # parked: it resumes in the session (never a pass meanwhile)
     error: bool = False  # True: the probe's own code broke (a harness error, not the system's failure)
     exchanges: list[dict[str, Any]] = field(default_factory=list)  # its requests and answers, redacted
+    # failed, where the probe said which rule broke: what the failure is evidence against (None: all it
+    # cites) and the rest, which the probe stopped before judging (neither verified nor failed by it)
+    blamed: list[str] | None = None
+    unproven: list[str] = field(default_factory=list)
 
 
 TEST_CONTROL_PROBE = "test-control"
 
 
 class ProbeFailure(HarnessError, AssertionError):
-    """A probe saw the system do something the contract forbids."""
+    """A probe saw the system do something the contract forbids. `blames`: the requirements of the rule it
+    saw broken, when the probe says which (None: every requirement the probe cites)."""
+
+    def __init__(self, message: str, blames: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.blames = blames
 
 
 class ProbeNotRun(HarnessError):
@@ -179,9 +188,9 @@ def _account(data: SyntheticData, amount: int = 12000, product: str = "BIB-GEBYR
     }
 
 
-def _expect(condition: bool, message: str) -> None:
+def _expect(condition: bool, message: str, blames: tuple[str, ...] | None = None) -> None:
     if not condition:
-        raise ProbeFailure(message)
+        raise ProbeFailure(message, blames)
 
 
 def probe_registration(talk: DebtorConversation, data: SyntheticData, **_: Any) -> str:
@@ -662,12 +671,75 @@ def probe_unknown_product(talk: DebtorConversation, data: SyntheticData, **_: An
     return "a claim whose product code is not in the sortiment is rejected (422) and not registered"
 
 
+def probe_further_claims(talk: DebtorConversation, data: SyntheticData, **_: Any) -> str:
+    """B01-ADD-CLAIMS: a second OpretDebitorkonto for an account the system has adds its claim to it."""
+    first = _account(data)
+    created = talk.send("POST", "/debitorkonti", first)
+    _expect(created.status_code == 201, f"OpretDebitorkonto answered {created.status_code}, expected 201")
+    further = _account(data, 8000)
+    further["debitorkontoId"], further["haeftelse"] = first["debitorkontoId"], first["haeftelse"]
+    added = talk.send("POST", "/debitorkonti", further)
+    claim = further["fordringer"][0]["fordringId"]
+    _expect(
+        added.status_code in (200, 201),
+        f"OpretDebitorkonto of a further claim ({claim}) on the existing account answered {added.status_code}, "
+        "expected 200",
+    )
+    account = talk.send("GET", f"/debitorkonti/{first['debitorkontoId']}").json()
+    claims = sorted(str(c.get("fordringId")) for c in account.get("fordringer") or [])
+    expected = sorted([first["fordringer"][0]["fordringId"], claim])
+    _expect(
+        claims == expected and account.get("saldoOere") == 20000,
+        f"after a claim of 12000 øre and a further one of 8000 øre the account holds {claims} with "
+        f"{account.get('saldoOere')} øre; expected both claims and 20000 øre",
+    )
+    return "a further claim registered on an existing account is added to it (two claims, 20000 øre)"
+
+
+def _wrong_check_digit(cvr: str) -> str:
+    """`cvr` with its eighth digit changed: 8 digits that fail the modulus-11 check."""
+    from contracts.identity import is_valid_cvr
+
+    return next(cvr[:7] + d for d in "0123456789" if not is_valid_cvr(cvr[:7] + d))
+
+
+def probe_cvr_modulus_11(talk: DebtorConversation, data: SyntheticData, **_: Any) -> str:
+    """ID-CVR-MOD11: a company with a valid CVR is registered; 8 digits that fail the check digit are refused."""
+    cvr = data.cvr()
+    valid = {**_account(data), "haeftelse": {"cvr": cvr, "navn": "Certificering ApS"}}
+    created = talk.send("POST", "/debitorkonti", valid)
+    _expect(
+        created.status_code == 201,
+        f"OpretDebitorkonto for a company with a valid CVR answered {created.status_code}, expected 201",
+    )
+    wrong = _wrong_check_digit(cvr)
+    invalid = {**_account(data), "haeftelse": {"cvr": wrong, "navn": "Certificering ApS"}}
+    refused = talk.send("POST", "/debitorkonti", invalid)
+    _expect(
+        400 <= refused.status_code < 500 and _is_problem(refused),
+        f"OpretDebitorkonto for CVR {wrong} (its check digit fails modulus 11) answered {refused.status_code}, "
+        "expected a 4xx problem",
+    )
+    absent = talk.send("GET", f"/debitorkonti/{invalid['debitorkontoId']}")
+    _expect(absent.status_code == 404, f"the account with CVR {wrong} was registered ({absent.status_code})")
+    return f"a valid CVR is registered; {wrong}, whose check digit fails modulus 11, is refused and not registered"
+
+
 def _anonymous(talk: DebtorConversation, method: str, path: str, body: Any = None) -> httpx.Response:
     """A request without the bearer token, recorded as evidence like the others."""
     with httpx.Client(base_url=talk.http.base_url, timeout=30.0) as bare:
         sent = wire_client.exchange(bare, method, path, body=body, headers=talk.headers())
     talk.evidence.append(f"{method} {path} (no token) -> {sent.response.status_code}")
     return sent.response
+
+
+_AUTH, _DATE, _JOBS, _TRANSFER, _SENT = (
+    ("TC-AUTH",),
+    ("TC-BUSINESS-DATE",),
+    ("TC-ADVANCE-RUNS-JOBS",),
+    ("TC-BANK-TRANSFER",),
+    ("TC-SENT-MESSAGES",),
+)
 
 
 def probe_test_control(
@@ -682,23 +754,31 @@ def probe_test_control(
 ) -> str:
     """Test control (oir-testkontrol-v1) as a vendor declares it: authenticated, a business date that only
     moves forward, moving it runs the system's jobs on their own days, a bank transfer is booked, and what
-    the system sent is listed once, CPR masked."""
+    the system sent is listed once, CPR masked. Each assertion blames the TC-* requirement it checks; a
+    step on the debtor API it needs on the way (registering the account) blames them all."""
     tc = wire_client.TEST_CONTROL
     for method, path, payload in (
         ("GET", f"{tc}/forretningsdato", None),
         ("POST", f"{tc}/forretningsdato/frem", {"dage": 1}),
+        ("POST", f"{tc}/bankindbetalinger", {"betalingsreference": "CERT-UDEN-TOKEN", "beloebOere": 100}),
+        ("GET", f"{tc}/afsendt", None),
     ):
         refused = _anonymous(talk, method, path, payload)
-        _expect(refused.status_code == 401, f"{method} {path} without the token answered {refused.status_code}")
-        _expect(_is_problem(refused), f"{method} {path} without the token: not a problem+json with a code")
+        _expect(refused.status_code == 401, f"{method} {path} without the token answered {refused.status_code}", _AUTH)
+        _expect(_is_problem(refused), f"{method} {path} without the token: not a problem+json with a code", _AUTH)
     today = talk.send("GET", f"{tc}/forretningsdato")
-    _expect(today.status_code == 200, f"HentForretningsdato answered {today.status_code}")
+    _expect(today.status_code == 200, f"HentForretningsdato answered {today.status_code}", _DATE)
     start = datetime.fromisoformat(today.json()["tidspunkt"])
-    _expect(today.json()["forretningsdato"] == start.date().isoformat(), "the business date is not the instant's date")
+    same_day = today.json()["forretningsdato"] == start.date().isoformat()
+    _expect(same_day, "the business date is not the instant's date", _DATE)
     back = talk.send("POST", f"{tc}/forretningsdato/frem", {"tilDato": (start.date() - timedelta(days=1)).isoformat()})
-    _expect(back.status_code == 409 and _is_problem(back), f"a move back in time answered {back.status_code}")
+    _expect(
+        back.status_code == 409 and _is_problem(back),
+        f"a move back in time answered {back.status_code}, expected a 409 problem",
+        _DATE,
+    )
     again = talk.send("GET", f"{tc}/forretningsdato").json()["tidspunkt"]
-    _expect(again == today.json()["tidspunkt"], "the business date moved although no move was accepted")
+    _expect(again == today.json()["tidspunkt"], "the business date moved although no move was accepted", _DATE)
 
     body = _account(data)
     _expect(talk.send("POST", "/debitorkonti", body).status_code == 201, "OpretDebitorkonto did not create the account")
@@ -706,33 +786,50 @@ def probe_test_control(
     account = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()["fordringer"][0]
     reference = account["delfordringer"][0]["betalingsreference"]
     paid = talk.send("POST", f"{tc}/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 5000})
-    _expect(paid.status_code == 201, f"BogfoerBankindbetaling answered {paid.status_code}")
-    _expect(paid.json().get("restOere") == 7000, f"after 5000 of 12000 øre the rest is {paid.json().get('restOere')}")
+    _expect(paid.status_code == 201, f"BogfoerBankindbetaling answered {paid.status_code}", _TRANSFER)
+    booked = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json().get("saldoOere")
+    _expect(
+        booked == 7000,
+        f"BogfoerBankindbetaling answered 201, but the account shows {booked} øre after a transfer of 5000 of "
+        "12000 øre; expected 7000 (the transfer was not booked)",
+        _TRANSFER,
+    )
+    _expect(
+        paid.json().get("restOere") == 7000,
+        f"after 5000 of 12000 øre the rest is {paid.json().get('restOere')}",
+        _TRANSFER,
+    )
 
     # the first reminder falls due on its own date after SRB: moving past it must have sent it on that date
     reminder_on = date.fromisoformat(account["sidsteRettidigeBetalingsdato"]) + timedelta(days=reminder_after_days)
     target = datetime.combine(reminder_on + timedelta(days=1), start.timetz())
     follow_psrm(target)  # PSRM first: a handover the system makes on the way finds PSRM on that day or later
     moved = talk.send("POST", f"{tc}/forretningsdato/frem", {"tilDato": target.date().isoformat()})
-    _expect(moved.status_code == 200, f"FremrykForretningsdato answered {moved.status_code}")
-    _expect(moved.json()["forretningsdato"] == target.date().isoformat(), "the business date did not reach its target")
+    _expect(moved.status_code == 200, f"FremrykForretningsdato answered {moved.status_code}", _JOBS)
+    _expect(
+        moved.json()["forretningsdato"] == target.date().isoformat(),
+        "the business date did not reach its target",
+        _DATE,
+    )
     view = talk.send("GET", f"/debitorkonti/{body['debitorkontoId']}").json()["fordringer"][0]
     reminders = [r["dato"] for r in view.get("rykkere", [])]
     _expect(
         reminders[:1] == [reminder_on.isoformat()],
         f"moving the date past {reminder_on} did not send the first reminder on that date: {reminders}",
+        _JOBS,
     )
     found = inbox.wait_for(lambda m: m.get("fordringId") == claim_id and m.get("type") == "DAEKNING", callback_timeout)
-    _expect(bool(found), "the bank transfer's DAEKNING callback never reached the fagsystem")
+    _expect(bool(found), "the bank transfer's DAEKNING callback never reached the fagsystem", _TRANSFER)
     sent = talk.send("GET", f"{tc}/afsendt", params={"modtager": "FAGSYSTEM", "fordringId": claim_id})
-    _expect(sent.status_code == 200, f"HentAfsendteMeddelelser answered {sent.status_code}")
+    _expect(sent.status_code == 200, f"HentAfsendteMeddelelser answered {sent.status_code}", _SENT)
     payments = [m for m in sent.json()["meddelelser"] if (m.get("krop") or {}).get("type") == "DAEKNING"]
-    _expect(len(payments) == 1, f"the DAEKNING is listed {len(payments)} times as sent, not once")
+    _expect(len(payments) == 1, f"the DAEKNING is listed {len(payments)} times as sent, not once", _SENT)
     _expect(
         payments[0]["krop"].get("meddelelseId") in {m.get("meddelelseId") for m in found},
         "the DAEKNING listed as sent is not the one the fagsystem received",
+        _SENT,
     )
-    _expect(body["haeftelse"]["cpr"] not in sent.text, "the list of sent messages shows a CPR number unmasked")
+    _expect(body["haeftelse"]["cpr"] not in sent.text, "the list of sent messages shows a CPR number unmasked", _SENT)
     return (
         f"test control: business date {start.date()} only moves forward; moved to {target.date()}, the first "
         f"reminder went out on {reminder_on}; a bank transfer was booked and its DAEKNING listed as sent once"
@@ -757,6 +854,8 @@ PROBES: list[tuple[str, list[str], Callable[..., str]]] = [
     ("foreign-credentials", ["ROUTE-CREDENTIALS"], probe_foreign_credentials),
     ("cpr-without-modulus-11", ["ID-CPR-NO-MOD11"], probe_cpr_without_modulus_11),
     ("unknown-product", ["B01-SORTIMENT"], probe_unknown_product),
+    ("further-claims", ["B01-ADD-CLAIMS"], probe_further_claims),
+    ("cvr-modulus-11", ["ID-CVR-MOD11"], probe_cvr_modulus_11),
     ("payment-callback", ["B01R-PAYMENT", "B03-PAY", "B03-NEXT-DAY"], probe_payment_reaches_fagsystem),
     # only where test control is offered: the harness's own simulator, or a vendor that declares it
     (
@@ -793,7 +892,7 @@ def run_probes(
             message = probe(talk, SyntheticData(seed=zlib.crc32(name.encode()) ^ data_salt), **context)
             results.append(ProbeResult(name, requirements, True, message, talk.evidence))
         except ProbeFailure as failure:
-            results.append(ProbeResult(name, requirements, False, str(failure), talk.evidence))
+            results.append(_failed(name, requirements, failure, talk.evidence))
         except ProbeNotRun as reason:
             results.append(ProbeResult(name, requirements, False, str(reason), talk.evidence, ran=False))
         except ProbeWaiting as waiting:
@@ -827,6 +926,16 @@ def run_probes(
     return results
 
 
+def _failed(name: str, requirements: list[str], failure: ProbeFailure, evidence: list[str]) -> ProbeResult:
+    """A failed probe: blaming the rule it saw broken where it says which (the others it cites are then
+    unproven by it: it stopped there), else all it cites."""
+    if failure.blames is None:
+        return ProbeResult(name, requirements, False, str(failure), evidence)
+    blamed = [r for r in requirements if r in failure.blames]
+    unproven = [r for r in requirements if r not in failure.blames]
+    return ProbeResult(name, requirements, False, str(failure), evidence, blamed=blamed, unproven=unproven)
+
+
 SECOND_HALVES: dict[str, Callable[..., str]] = {"pay-next-day": resume_payment_reaches_fagsystem}
 
 
@@ -857,7 +966,7 @@ def resume_probes(
             message = SECOND_HALVES[parked.stage](talk, data, parked, **context)
             results.append(ProbeResult(result.name, result.requirements, True, message, earlier + talk.evidence))
         except ProbeFailure as failure:
-            results.append(ProbeResult(result.name, result.requirements, False, str(failure), earlier + talk.evidence))
+            results.append(_failed(result.name, result.requirements, failure, earlier + talk.evidence))
         except ProbeWaiting as waiting:
             results.append(
                 ProbeResult(

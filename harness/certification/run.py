@@ -129,6 +129,8 @@ def check_outcomes(
                 reason=p.message if p.error or not p.ran else "",
                 waiting_until=p.waiting.resume_at if p.waiting else "",
                 error=p.error,
+                blamed=None if p.blamed is None else tuple(p.blamed),
+                unproven=tuple(p.unproven),
             )
             for p in probes
         ]

@@ -15,7 +15,7 @@ from simulators.kernel import Principal, SimulatorSpec, create_simulator_app
 
 from .jobs import make_runner
 from .ledger import DebtorBooks
-from .misbehaviour import MISBEHAVIOURS, BadInputAs500
+from .misbehaviour import MISBEHAVIOURS, TEST_CONTROL_MISBEHAVIOURS, BadInputAs500
 from .routes import router
 from .testcontrol import router as test_control_router
 from .views import export
@@ -29,7 +29,7 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "psrm_token": "oir-dev-token",
     "serve_all_municipalities": False,  # True: act for every municipality, not only the profile's
     "disabled_products": "",  # comma-separated product codes not (yet) set up in this sortiment
-    "misbehaviour": None,  # one switch of misbehaviour.MISBEHAVIOURS that breaks one behaviour
+    "misbehaviour": None,  # one switch of misbehaviour.MISBEHAVIOURS (or TEST_CONTROL_…) that breaks one behaviour
 }
 
 
@@ -58,8 +58,9 @@ def create_app(
         export_state=lambda session: export(session.state),
         profile=loaded,
     )
-    if settings.get("misbehaviour") not in (None, *MISBEHAVIOURS):
-        raise ValueError(f"unknown misbehaviour {settings['misbehaviour']!r}; known: {', '.join(MISBEHAVIOURS)}")
+    switches = (*MISBEHAVIOURS, *TEST_CONTROL_MISBEHAVIOURS)
+    if settings.get("misbehaviour") not in (None, *switches):
+        raise ValueError(f"unknown misbehaviour {settings['misbehaviour']!r}; known: {', '.join(switches)}")
     app = create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)
     app.add_middleware(BadInputAs500, runtime=app.state.sim)
     test_control = load_spec(TEST_CONTROL_CONTRACT)

@@ -64,6 +64,7 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
             claim,
             now.date(),
             move_deadlines=not misbehaviour.active(session.settings, "deadlines_on_closed_days"),
+            on_the_run_date=misbehaviour.active(session.settings, "advance_in_one_jump"),
         )
         if not misbehaviour.active(session.settings, "no_interest"):
             ran += _charge_interest(books, profile, claim, now.date())
@@ -87,7 +88,19 @@ def _reminder_dates(profile: Profile, claim: Claim, move_deadlines: bool = True)
     return dates
 
 
-def _remind(books: DebtorBooks, profile: Profile, claim: Claim, today: date, *, move_deadlines: bool = True) -> int:
+def _remind(
+    books: DebtorBooks,
+    profile: Profile,
+    claim: Claim,
+    today: date,
+    *,
+    move_deadlines: bool = True,
+    on_the_run_date: bool = False,
+) -> int:
+    """Send each reminder that has fallen due, dated on its own day (walking the clock day by day, the
+    run that sends it runs on that day; a migrated claim's earlier reminders keep their days).
+    `on_the_run_date` is part of the `advance_in_one_jump` misbehaviour: a system that runs its jobs once
+    on the day a move of its business date ends dates the reminders it sends then on that day."""
     if claim.with_psrm:
         return 0
     sent = 0
@@ -99,9 +112,10 @@ def _remind(books: DebtorBooks, profile: Profile, claim: Claim, today: date, *, 
         if claim.remaining == 0:
             break
         fee = reminder.fee_oere.get(claim.product, 0)
-        claim.reminders.append({"nummer": number, "dato": due, "gebyrOere": fee})
+        sent_on = today if on_the_run_date else due
+        claim.reminders.append({"nummer": number, "dato": sent_on, "gebyrOere": fee})
         if fee:
-            books.add_subclaim(claim, f"{claim.id}-R{number}", "RYKKERGEBYR", f"Rykkergebyr {number}", fee, due)
+            books.add_subclaim(claim, f"{claim.id}-R{number}", "RYKKERGEBYR", f"Rykkergebyr {number}", fee, sent_on)
         sent += 1
     return sent
 

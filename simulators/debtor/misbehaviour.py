@@ -27,6 +27,7 @@ MISBEHAVIOURS.update(
     {
         "ignore_write_down": "acknowledges a write-down (RetFordringTilstand) but leaves the balance as it was",
         "ignore_liability_change": "acknowledges a change of liable party (AendrHaeftelse) but keeps the old one",
+        "unreported_write_offs": "books a caseworker's write-off (afskrivning) but never reports it to the fagsystem",
     }
 )
 
@@ -71,3 +72,13 @@ JOB_MISBEHAVIOURS: dict[str, str] = {
     ),
 }
 MISBEHAVIOURS.update(JOB_MISBEHAVIOURS)
+
+# ---- test control itself (oir-testkontrol-v1): caught by the certification's `test-control` probe, not by
+# the scenario suite (which moves a simulator's clock through its `/_sim/` control plane, not test control),
+# so kept out of MISBEHAVIOURS (tests/scenarios/test_misbehaviour.py runs the suite against each of those).
+TEST_CONTROL_MISBEHAVIOURS: dict[str, str] = {
+    "advance_in_one_jump": (
+        "test control moves the business date in one jump and runs the jobs once, on the target date "
+        "(a reminder due on the way is sent on the target date instead of its own)"
+    ),
+}

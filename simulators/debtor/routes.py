@@ -335,7 +335,15 @@ async def write_off(body: AfskrivningIn, call: CallDep, block: HeaderBlockDep) -
     claim = books.claim(body.fordringId, block.municipality.cvr)
     if claim.with_psrm:
         raise Problem(422, "OIR-422-UNDER-COLLECTION", "The claim is with PSRM", claim.id)
-    service.write_off(books, profile, claim, body.beloebOere, body.aarsag, call.now)
+    service.write_off(
+        books,
+        profile,
+        claim,
+        body.beloebOere,
+        body.aarsag,
+        call.now,
+        report=not misbehaviour.active(call.session.settings, "unreported_write_offs"),
+    )
     _after_change(call, profile)
     return FordringStatusOut(fordringId=claim.id, status=claim.status, saldoOere=claim.remaining, ny=False)
 

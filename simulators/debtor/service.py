@@ -356,14 +356,25 @@ def pay(
     return receipt
 
 
-def write_off(books: DebtorBooks, profile: Profile, claim: Claim, amount: int, reason: str, now: datetime) -> None:
-    """A caseworker writes off (afskriver) part or all of a claim: the fagsystem is told."""
+def write_off(
+    books: DebtorBooks,
+    profile: Profile,
+    claim: Claim,
+    amount: int,
+    reason: str,
+    now: datetime,
+    *,
+    report: bool = True,
+) -> None:
+    """A caseworker writes off (afskriver) part or all of a claim: the fagsystem is told (`report=False`
+    is the `unreported_write_offs` misbehaviour: booked, never told)."""
     if claim.status != "AKTIV":
         raise Problem(409, "OIR-409-CLAIM-CLOSED", f"The claim is {claim.status.lower()}", claim.id)
     applied = books.spread(claim, "AFSKRIVNING", amount, now.date(), source=reason)
-    _report_movement(
-        books, profile, claim, "AFSKRIVNING", [(sub.id, part) for sub, part in applied], now, "SAGSBEHANDLER", None
-    )
+    if report:
+        _report_movement(
+            books, profile, claim, "AFSKRIVNING", [(sub.id, part) for sub, part in applied], now, "SAGSBEHANDLER", None
+        )
     if claim.remaining == 0:
         claim.status = "AFSKREVET"
         _maybe_close_account(books, profile, claim, now)

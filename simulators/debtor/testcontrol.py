@@ -25,12 +25,15 @@ from simulators.kernel import (
     HeaderBlockDep,
     OutModel,
     Problem,
+    Session,
+    SimRuntime,
     StrictModel,
     move_session_clock,
     problem_responses,
 )
 from simulators.kernel.clock import COPENHAGEN
 
+from . import misbehaviour
 from .callbacks import CALLBACK_OPERATION
 from .models import BankIndbetalingIn, BankIndbetalingOut
 from .routes import book_bank_transfer
@@ -124,11 +127,21 @@ async def fremryk_forretningsdato(body: FremrykningIn, call: CallDep) -> Fremryk
         )
     if target - start > timedelta(days=MAX_DAYS):
         raise Problem(422, "OIR-422-DATE-TOO-FAR", f"Move the business date at most {MAX_DAYS} days at a time")
-    jobs = await move_session_clock(call.runtime, call.session, target)
+    if misbehaviour.active(call.session.settings, "advance_in_one_jump"):
+        jobs = await _jump(call.runtime, call.session, target)
+    else:
+        jobs = await move_session_clock(call.runtime, call.session, target)
     now = call.now
     return FremrykningOut(
         fra=start, tidspunkt=now, forretningsdato=now.date(), dage=(now.date() - start.date()).days, jobKoert=jobs
     )
+
+
+async def _jump(runtime: SimRuntime, session: Session[Any], target: datetime) -> int:
+    """The `advance_in_one_jump` misbehaviour: the clock jumps to the target and the jobs run once, there."""
+    async with session.lock:
+        session.clock.set(target)
+        return await runtime.run_clock(session, target, target)
 
 
 @router.post(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from contracts.profile import Deviation, profile_capabilities
 from contracts.requirements import load_requirements, not_applicable
 from harness.certification.coverage import uncited_reasons
@@ -167,7 +169,7 @@ def test_every_catalogue_requirement_no_check_cites_is_not_verified_with_its_rea
     assert judgement.passed == ["B01-CREATE-ACCOUNT"] and judgement.verdict == CERTIFIED
     reasons = {rid: o.reason for rid, o in judgement.outcomes.items() if o.outcome == "not-verified"}
     assert "--no-scenarios" in reasons["DEBT-INTEREST"] and "interest" in reasons["DEBT-INTEREST"]
-    assert reasons["B01-ADD-CLAIMS"] == "no check of the harness tests it yet"
+    assert reasons["B01-ADD-CLAIMS"] == "the checks that test it (further-claims) were not part of this run"
     assert judgement.outcomes["ROLLOUT-ORDER"].outcome == "not-applicable"  # it binds the rollout, not a debtor
     # a check this run left out (a run of chosen checks only) is named
     assert reasons["B01-OWN-ACCOUNTS-ONLY"].startswith("the checks that test it (own-accounts-only")
@@ -175,6 +177,21 @@ def test_every_catalogue_requirement_no_check_cites_is_not_verified_with_its_rea
     assert not set(reasons) & set(EG_ABSENT)  # what does not apply stays not applicable
     ran = uncited_reasons("eg", checks, scenarios_ran=True, absent=EG_ABSENT)
     assert "--no-scenarios" not in " ".join(ran.values())
+
+
+def test_a_rule_no_check_of_the_harness_tests_is_not_verified_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule of the bundled catalogue has a check now; a rule added to it without one is not verified,
+    with that reason (never silently absent, never passed)."""
+    import harness.certification.coverage as coverage
+    from contracts.requirements import Requirement
+
+    new = Requirement("B01-NEW-RULE", "debtor-registration", "A new rule.")
+    catalogue = {**load_requirements(), new.id: new}
+    monkeypatch.setattr(coverage, "load_requirements", lambda: catalogue)
+    checks = [CheckOutcome("registration", ("B01-CREATE-ACCOUNT",), passed=True)]
+    reasons = coverage.uncited_reasons("eg", checks, scenarios_ran=True, absent=EG_ABSENT)
+    assert reasons["B01-NEW-RULE"] == coverage.NO_CHECK == "no check of the harness tests it yet"
+    assert reasons["B01-ADD-CLAIMS"] != coverage.NO_CHECK  # the bundled rules all have a check
 
 
 def test_a_scenario_that_ended_in_the_runners_error_is_a_harness_error_not_a_failure() -> None:

@@ -222,6 +222,25 @@ def test_every_file_says_the_same_of_every_check_and_requirement(known: Path) ->
     assert "no bank transfer possible" in outcomes["B01R-PAYMENT"]["reason"]  # not run, and why
 
 
+def test_a_probe_that_names_the_rule_it_saw_broken_fails_that_rule_only() -> None:
+    """Before: a failed probe blamed every requirement it cites, so a test control that answered without a
+    token failed TC-BANK-TRANSFER and TC-SENT-MESSAGES too. A probe that says which rule broke fails that
+    one; the others it cites it stopped before judging (not verified by it, never passed)."""
+    fuzz = FuzzResult(passed=True, exit_code=0, summary="", checks=[])
+    tc = ["TC-AUTH", "TC-BUSINESS-DATE", "TC-BANK-TRANSFER"]
+    probe = ProbeResult(
+        "test-control", tc, False, "answered 200 without the token", blamed=["TC-AUTH"], unproven=tc[1:]
+    )
+    checks = check_outcomes(fuzz, [probe], PactPart("oir-debitor-v3", [], {}, 0.0, []), None)
+    judgement = judge(checks, (), date(2026, 12, 1))
+    assert judgement.verdict == "NOT_CERTIFIED" and judgement.failed == ["TC-AUTH"]
+    assert judgement.not_verified == ["TC-BANK-TRANSFER", "TC-BUSINESS-DATE"] and judgement.passed == []
+    everything = check_outcomes(
+        fuzz, [ProbeResult("test-control", tc, False, "x")], PactPart("p", [], {}, 0.0, []), None
+    )
+    assert judge(everything, (), date(2026, 12, 1)).failed == sorted(tc)  # no rule named: all it cites
+
+
 def test_junit_does_not_call_a_pact_interaction_that_was_not_run_failed(known: Path) -> None:
     """Before: its JUnit text said 'pact interaction failed', contradicting results.json."""
     _, _, cases = _junit(known)

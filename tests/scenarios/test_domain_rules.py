@@ -28,6 +28,7 @@ def worlds() -> Iterator[SimulatedWorlds]:
         ("calendar/deadline-on-christmas-eve.scenario.yaml", "deadlines_on_closed_days", "2026-12-28"),
         ("migration/go-live-with-history.scenario.yaml", "ignore_claim_history", "rykkere: expected len 1, saw []"),
         ("callbacks/engine-down-while-callbacks-arrive.scenario.yaml", "drop_callbacks", "leveret: expected exists"),
+        ("callbacks/write-off-reaches-fbs.scenario.yaml", "unreported_write_offs", "saldoOere: expected 7000"),
     ],
 )
 def test_the_rule_holds_and_its_scenario_catches_the_debtor_that_breaks_it(

@@ -25,13 +25,14 @@ from pathlib import Path
 from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES, profile_capabilities
 from contracts.requirements import load_requirements, not_applicable, vendor_unverified
+from harness.certification.probes import TEST_CONTROL_PROBE
 from harness.certification.selection import planned_checks
 from harness.certification.target import DEV_TOKEN
 from harness.servers import ServerThread
 from harness.topology import scoped_tokens
-from simulators.debtor.misbehaviour import MISBEHAVIOURS
+from simulators.debtor.misbehaviour import MISBEHAVIOURS, TEST_CONTROL_MISBEHAVIOURS
 from tests.support.misbehaving import AsARealSystem, vendor_debtor
-from tests.support.vendor_bugs import B01_B02, Bug, BuggyDebtor
+from tests.support.vendor_bugs import B01_B02, TEST_CONTROL_OPERATIONS, Bug, BuggyDebtor
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "requirement-matrix.md"
 # the credential the vendor issued to its other municipalities, given to certification as --foreign-token
@@ -57,6 +58,7 @@ class Case:
     bug: Bug | None = None
     switch: str | None = None
     profile: str = "kmd-opus"
+    test_control: bool = False  # the vendor declares test control (`oir certify --test-control`)
 
     @property
     def id(self) -> str:
@@ -65,7 +67,8 @@ class Case:
 
     @property
     def misbehaviour(self) -> str:
-        return self.bug.describe() if self.bug else f"{MISBEHAVIOURS[self.switch or '']} (switch `{self.switch}`)"
+        known = {**MISBEHAVIOURS, **TEST_CONTROL_MISBEHAVIOURS}
+        return self.bug.describe() if self.bug else f"{known[self.switch or '']} (switch `{self.switch}`)"
 
 
 def _every(requirement: str, kind: str, check: str, operations: tuple[str, ...] | None = None) -> list[Case]:
@@ -108,6 +111,8 @@ CASES: list[Case] = [
     Case("ID-CPR-FORMAT", "bad-input", Bug("cpr-date-unchecked", "OpretDebitorkonto")),
     Case("ID-CPR-NO-MOD11", "cpr-without-modulus-11", Bug("modulus-11-enforced", "OpretDebitorkonto")),
     Case("B01-SORTIMENT", "unknown-product", Bug("sortiment-unchecked", "OpretDebitorkonto")),
+    Case("B01-ADD-CLAIMS", "further-claims", Bug("further-claims-ignored", "OpretDebitorkonto")),
+    Case("ID-CVR-MOD11", "cvr-modulus-11", Bug("cvr-check-digit-unchecked", "OpretDebitorkonto")),
     Case("B01-CLAIM-ONCE", "retry-harmless", Bug("claim-registered-twice", "OpretDebitorkonto")),
     Case("B01-WRITE-DOWN", "write-down-annul", switch="ignore_write_down"),
     Case("B01-ANNUL", "write-down-annul", switch="ignore_annulment"),
@@ -117,6 +122,34 @@ CASES: list[Case] = [
     Case("B03-SEARCH", "payment-capability", Bug("search-malformed", "SoegDelfordringTilIndbetaling")),
     Case("B03-ABSENT-NO-PAY-BUTTON", "payment-capability", Bug("b03-offered"), profile="eg"),
 ]
+
+
+# A vendor that declares test control (oir-testkontrol-v1) is judged on it too: the `test-control` probe,
+# which runs only then, cites the TC-* requirements and blames the one its failing assertion checks. Each
+# misbehaving test control is certified in vendor mode with `--test-control`, limited to that probe.
+TEST_CONTROL_CHECK = TEST_CONTROL_PROBE
+
+
+def _tc(requirement: str, bug: Bug | None = None, switch: str | None = None) -> Case:
+    return Case(requirement, TEST_CONTROL_CHECK, bug, switch, test_control=True)
+
+
+TEST_CONTROL_CASES: list[Case] = [
+    *(_tc("TC-AUTH", Bug("no-token", operation)) for operation in TEST_CONTROL_OPERATIONS),
+    _tc("TC-BUSINESS-DATE", Bug("date-backwards", "FremrykForretningsdato")),
+    _tc("TC-ADVANCE-RUNS-JOBS", switch="advance_in_one_jump"),
+    _tc("TC-BANK-TRANSFER", Bug("transfer-not-booked", "BogfoerBankindbetaling")),
+    _tc("TC-SENT-MESSAGES", Bug("sent-listed-twice", "HentAfsendteMeddelelser")),
+    _tc("TC-SENT-MESSAGES", Bug("sent-cpr-unmasked", "HentAfsendteMeddelelser")),
+]
+
+
+def test_control_requirements() -> list[str]:
+    """What a vendor that declares test control can have reported passed besides the rest: the TC-*
+    requirements the `test-control` probe cites."""
+    from harness.certification.probes import PROBES
+
+    return next(list(requirements) for name, requirements, _ in PROBES if name == TEST_CONTROL_CHECK)
 
 
 def vendor_verifiable(profile: str) -> dict[str, list[str]]:
@@ -216,6 +249,25 @@ def document() -> str:
     ]
     order = {rid: i for i, rid in enumerate(catalogue)}
     for case in sorted(CASES, key=lambda c: (order.get(c.requirement, 0), c.id)):
+        lines.append(f"| {case.requirement} | {case.profile} | {case.misbehaviour} | `{case.check}` |")
+    tc_requirements = test_control_requirements()
+    tc_caught = {c.requirement for c in TEST_CONTROL_CASES}
+    lines += [
+        "",
+        "## A vendor that declares test control",
+        "",
+        "A vendor whose test system offers test control (`oir certify --test-control`, "
+        "`contracts/openapi/oir-testkontrol-v1.yaml`) is judged on it by the `test-control` probe, which blames "
+        "the requirement its failing assertion checks. Each misbehaving test control below is certified in "
+        "vendor mode with test control declared, limited to that probe.",
+        "",
+        f"Requirements: **{len(tc_requirements)}**; misbehaviours: **{len(TEST_CONTROL_CASES)}**; "
+        f"requirements with a misbehaviour caught: **{len(tc_caught & set(tc_requirements))}**.",
+        "",
+        "| requirement | profile | misbehaviour of the test control | caught by |",
+        "|---|---|---|---|",
+    ]
+    for case in sorted(TEST_CONTROL_CASES, key=lambda c: (order.get(c.requirement, 0), c.id)):
         lines.append(f"| {case.requirement} | {case.profile} | {case.misbehaviour} | `{case.check}` |")
     lines += [
         "",

@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.identity import is_valid_cvr
 from contracts.synthetic import SyntheticData
 
 # The vendor-facing operations of oir-debitor-v3, by method and path.
@@ -32,6 +33,14 @@ OPERATIONS: dict[str, tuple[str, re.Pattern[str]]] = {
     "ForetagIndbetaling": ("POST", re.compile(r"^/indbetalinger$")),
 }
 B01_B02 = tuple(name for name in OPERATIONS if name not in ("SoegDelfordringTilIndbetaling", "ForetagIndbetaling"))
+# The operations of test control (oir-testkontrol-v1), which a vendor's test environment may offer: a bug
+# names one of these too, but no rule "of every operation" spans them (they are not the debtor API).
+TEST_CONTROL_OPERATIONS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "HentForretningsdato": ("GET", re.compile(r"^/testkontrol/forretningsdato$")),
+    "FremrykForretningsdato": ("POST", re.compile(r"^/testkontrol/forretningsdato/frem$")),
+    "BogfoerBankindbetaling": ("POST", re.compile(r"^/testkontrol/bankindbetalinger$")),
+    "HentAfsendteMeddelelser": ("GET", re.compile(r"^/testkontrol/afsendt$")),
+}
 
 KINDS: dict[str, str] = {
     "header-optional": "accepts a message without its transaction id or time (makes them up)",
@@ -56,6 +65,13 @@ KINDS: dict[str, str] = {
     "b03-offered": "offers B_03 (answers 200) although the profile declares no payment solution",
     "answer-off-contract": "answers with a field its contract does not have (saldo instead of saldoOere)",
     "accepts-invalid": "accepts a request that breaks the contract (answers 202 instead of refusing it with 400)",
+    "further-claims-ignored": "answers 200 to a further claim on an existing account but does not add it",
+    "cvr-check-digit-unchecked": "accepts a CVR whose check digit fails modulus 11 (books a valid one)",
+    # test control (TEST_CONTROL_OPERATIONS); `no-token` above applies to its operations too
+    "date-backwards": "accepts a move of the business date back in time (answers 200 instead of refusing it with 409)",
+    "transfer-not-booked": "answers 201 to a bank transfer but books nothing",
+    "sent-listed-twice": "lists every message it sent twice",
+    "sent-cpr-unmasked": "lists the messages it sent with the debtor's CPR number unmasked",
 }
 _WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 
@@ -68,8 +84,9 @@ class Bug:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown bug {self.kind!r}; known: {', '.join(KINDS)}")
-        if self.operation is not None and self.operation not in OPERATIONS:
-            raise ValueError(f"unknown operation {self.operation!r}; known: {', '.join(OPERATIONS)}")
+        if self.operation is not None and self.operation not in {**OPERATIONS, **TEST_CONTROL_OPERATIONS}:
+            known = ", ".join([*OPERATIONS, *TEST_CONTROL_OPERATIONS])
+            raise ValueError(f"unknown operation {self.operation!r}; known: {known}")
 
     def describe(self) -> str:
         where = f"{self.operation}: " if self.operation else ""
@@ -77,7 +94,8 @@ class Bug:
 
 
 def operation_of(method: str, path: str) -> str | None:
-    return next((name for name, (m, p) in OPERATIONS.items() if m == method and p.match(path)), None)
+    every = {**OPERATIONS, **TEST_CONTROL_OPERATIONS}
+    return next((name for name, (m, p) in every.items() if m == method and p.match(path)), None)
 
 
 def _valid_cpr(cpr: str) -> bool:
@@ -105,14 +123,34 @@ class BuggyDebtor:
         self.owner_cvr, self.token, self.foreign_token = owner_cvr, token, foreign_token
         self.claims_seen: dict[str, str] = {}  # claim id -> the transaction that registered it
         self.transactions_seen: set[str] = set()
+        self.accounts_seen: set[str] = set()  # accounts registered through this layer
+        self.cprs: dict[str, str] = {}  # account id -> the CPR it was registered for (`sent-cpr-unmasked`)
         self.data = SyntheticData(seed=7)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         operation = operation_of(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
+        if self.bug.kind == "sent-cpr-unmasked" and operation == "OpretDebitorkonto":  # whose CPR it will show
+            body = await _read(receive)
+            document = _json(body)
+            if isinstance(document, dict) and isinstance(document.get("haeftelse"), dict):
+                self.cprs[str(document.get("debitorkontoId"))] = str(document["haeftelse"].get("cpr"))
+            await self.app(scope, _replay(body), send)
+            return
         if operation is None or (self.bug.operation is not None and operation != self.bug.operation):
             await self.app(scope, receive, send)
             return
         kind = self.bug.kind
+        if kind == "transfer-not-booked" and any(k.lower() == b"authorization" for k, _ in scope["headers"]):
+            transfer = _json(await _read(receive))
+            transfer = transfer if isinstance(transfer, dict) else {}
+            answer = {
+                "betalingsreference": transfer.get("betalingsreference"),
+                "delfordringId": "-",
+                "beloebOere": transfer.get("beloebOere"),
+                "restOere": 0,
+            }
+            await _answer(send, 201, answer, "application/json")
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if kind == "b03-missing" and operation in ("SoegDelfordringTilIndbetaling", "ForetagIndbetaling"):
             await _answer(
@@ -162,6 +200,22 @@ class BuggyDebtor:
                 "application/json",
             )
             return
+        elif kind == "further-claims-ignored" and isinstance(document, dict):
+            account = str(document.get("debitorkontoId"))
+            if account in self.accounts_seen:  # a further claim: acknowledged, never stored
+                claims = [
+                    {"fordringId": c.get("fordringId"), "status": "AKTIV", "saldoOere": 0, "ny": True}
+                    for c in document.get("fordringer") or []
+                    if isinstance(c, dict)
+                ]
+                answer = {"debitorkontoId": account, "oprettet": False, "fordringer": claims}
+                await _answer(send, 200, answer, "application/json")
+                return
+            self.accounts_seen.add(account)
+        elif kind == "cvr-check-digit-unchecked" and isinstance(document, dict):
+            liable = document.get("haeftelse")
+            if isinstance(liable, dict) and isinstance(liable.get("cvr"), str) and not is_valid_cvr(liable["cvr"]):
+                liable["cvr"] = self.data.cvr()
         elif kind == "accepts-zero-amount" and document is not None:
             document = _amounts(document, lambda v: 1 if not isinstance(v, int) or isinstance(v, bool) or v <= 0 else v)
         elif kind == "cpr-date-unchecked" and isinstance(document, dict):
@@ -196,6 +250,7 @@ class BuggyDebtor:
         if document is not None and kind in (
             "accepts-zero-amount",
             "cpr-date-unchecked",
+            "cvr-check-digit-unchecked",
             "sortiment-unchecked",
             "claim-registered-twice",
         ):
@@ -213,6 +268,14 @@ class BuggyDebtor:
                 await send(message)
 
             return accepted
+        if kind == "date-backwards":
+
+            async def moved_back(message: Message) -> None:
+                if message["type"] == "http.response.start" and message["status"] == 409:
+                    message = {**message, "status": 200}
+                await send(message)
+
+            return moved_back
         if kind == "500-on-bad-input":
 
             async def as_500(message: Message) -> None:
@@ -230,8 +293,29 @@ class BuggyDebtor:
             "balance-in-kroner": _in_kroner,
             "search-malformed": _renamed_list,
             "answer-off-contract": _saldo_renamed,
+            "sent-listed-twice": _listed_twice,
+            "sent-cpr-unmasked": self._cpr_shown,
         }.get(kind)
         return send if rewrite is None else _rewriting(send, rewrite)
+
+    def _cpr_shown(self, document: Any) -> Any:
+        """Each listed message with the CPR of the account it concerns, unmasked."""
+        if not isinstance(document, dict) or not isinstance(document.get("meddelelser"), list):
+            return document
+        shown = []
+        for listed in document["meddelelser"]:
+            body = listed.get("krop") if isinstance(listed, dict) else None
+            if isinstance(body, dict) and str(body.get("debitorkontoId")) in self.cprs:
+                shown.append({**listed, "krop": {**body, "cpr": self.cprs[str(body["debitorkontoId"])]}})
+            else:
+                shown.append(listed)
+        return {**document, "meddelelser": shown}
+
+
+def _listed_twice(document: Any) -> Any:
+    if isinstance(document, dict) and isinstance(document.get("meddelelser"), list):
+        return {**document, "meddelelser": [m for m in document["meddelelser"] for _ in range(2)]}
+    return document
 
 
 def _no_accounts(document: Any) -> Any:

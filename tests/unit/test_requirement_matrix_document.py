@@ -3,14 +3,24 @@ themselves run in tests/vendor_mode/test_requirement_matrix.py).
 
 Complete: every requirement a vendor-mode certification of any profile can report as passed (derived
 from the checks' citations) has a misbehaviour whose catching check cites it for that profile, and a
-requirement that spans several operations has one per operation it governs.
+requirement that spans several operations has one per operation it governs; so has every requirement
+the `test-control` probe cites (what a vendor that declares test control can have passed besides).
 """
 
 from __future__ import annotations
 
 from contracts.profile import PROFILE_NAMES
 from harness.certification.selection import planned_checks
-from tests.support.requirement_matrix import CASES, DOCUMENT, NOT_RUN_AGAINST_A_VENDOR, document, vendor_verifiable
+from tests.support.requirement_matrix import (
+    CASES,
+    DOCUMENT,
+    NOT_RUN_AGAINST_A_VENDOR,
+    TEST_CONTROL_CASES,
+    TEST_CONTROL_CHECK,
+    document,
+    test_control_requirements,
+    vendor_verifiable,
+)
 from tests.support.vendor_bugs import B01_B02, OPERATIONS
 
 
@@ -48,3 +58,17 @@ def test_a_requirement_spanning_operations_has_a_misbehaviour_per_operation() ->
     for requirement, operations in governs.items():
         covered = {c.bug.operation for c in CASES if c.requirement == requirement and c.bug and c.bug.operation}
         assert operations <= covered, f"{requirement}: no misbehaviour in {sorted(operations - covered)}"
+
+
+def test_every_test_control_requirement_has_a_misbehaving_test_control() -> None:
+    cited = set(test_control_requirements())
+    assert cited and all(rid.startswith("TC-") for rid in cited)
+    missing = cited - {case.requirement for case in TEST_CONTROL_CASES}
+    assert not missing, f"test-control requirements no misbehaving test control fails: {sorted(missing)}"
+    for case in TEST_CONTROL_CASES:
+        assert case.test_control and case.check == TEST_CONTROL_CHECK and case.requirement in cited, case.id
+    # TC-AUTH governs every operation of test control: one without the token each
+    from tests.support.vendor_bugs import TEST_CONTROL_OPERATIONS
+
+    refused = {c.bug.operation for c in TEST_CONTROL_CASES if c.requirement == "TC-AUTH" and c.bug}
+    assert refused == set(TEST_CONTROL_OPERATIONS)

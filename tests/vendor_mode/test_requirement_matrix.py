@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.certification.failures import failures
 from harness.certification.judge import CERTIFIED, NOT_CERTIFIED
 from harness.certification.run import CertificationResult, certify_profile
 from harness.certification.target import Target
@@ -23,6 +24,8 @@ from tests.support.requirement_matrix import (
     CASES,
     NOT_RUN_AGAINST_A_VENDOR,
     PROVEN_ELSEWHERE,
+    TEST_CONTROL_CASES,
+    TEST_CONTROL_CHECK,
     VENDOR_FOREIGN_TOKEN,
     Case,
     misbehaving_system,
@@ -31,11 +34,17 @@ from tests.support.requirement_matrix import (
 )
 
 
-def _certify(case: Case | None, profile: str, out: Path, only: list[str], scenarios: bool) -> CertificationResult:
+def _certify(
+    case: Case | None, profile: str, out: Path, only: list[str], scenarios: bool, *, test_control: bool = False
+) -> CertificationResult:
     psrm_port, callback_port = free_port(), free_port()
     with misbehaving_system(case, profile, psrm_port=psrm_port, callback_port=callback_port) as debtor:
         target = Target(
-            debtor_url=debtor.url, psrm_port=psrm_port, callback_port=callback_port, foreign_token=VENDOR_FOREIGN_TOKEN
+            debtor_url=debtor.url,
+            psrm_port=psrm_port,
+            callback_port=callback_port,
+            foreign_token=VENDOR_FOREIGN_TOKEN,
+            test_control=test_control,
         )
         return certify_profile(
             profile, out, seed=1, max_examples=2, callback_timeout=10, target=target, only=only, scenarios=scenarios
@@ -58,6 +67,27 @@ def test_the_catching_checks_pass_against_a_conforming_system(profile: str, tmp_
     failed = [c for c in checks if result.status(c) != "passed"]
     assert result.verdict == CERTIFIED and not failed, [(c, result.status(c)) for c in failed]
     assert {c.requirement for c in CASES if c.profile == profile} <= set(result.judgement.passed)
+
+
+@pytest.mark.parametrize("case", TEST_CONTROL_CASES, ids=[c.id for c in TEST_CONTROL_CASES])
+def test_a_misbehaving_test_control_fails_its_requirement_in_vendor_mode(case: Case, tmp_path: Path) -> None:
+    """A vendor that declares test control whose test control misbehaves is NOT certified: the probe
+    fails, blaming the TC-* requirement its failing assertion checks and none of the others."""
+    result = _certify(case, case.profile, tmp_path, [TEST_CONTROL_CHECK], False, test_control=True)
+    assert result.verdict == NOT_CERTIFIED, f"{case.misbehaviour}: certified"
+    assert result.status(TEST_CONTROL_CHECK) == "failed"
+    assert result.judgement.failed == [case.requirement], (case.misbehaviour, result.judgement.failed)
+    probe = next(p for p in result.probes if p.name == TEST_CONTROL_CHECK)
+    print(f"{case.id}: {probe.message}")
+    # the report's failures say the same: that requirement, the probe's message
+    (failure,) = [f for f in failures(result) if f.check == TEST_CONTROL_CHECK]
+    assert failure.requirements == (case.requirement,) and failure.message == probe.message
+
+
+def test_the_test_control_probe_passes_against_a_conforming_test_control(tmp_path: Path) -> None:
+    result = _certify(None, "kmd-opus", tmp_path, [TEST_CONTROL_CHECK], False, test_control=True)
+    assert result.verdict == CERTIFIED and result.status(TEST_CONTROL_CHECK) == "passed", result.probes
+    assert {c.requirement for c in TEST_CONTROL_CASES} <= set(result.judgement.passed)
 
 
 def test_a_full_conforming_certification_passes_only_what_the_matrix_can_fail(tmp_path: Path) -> None:
