@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -170,6 +171,10 @@ def vendor_contract(path: Path) -> Path:
     return path
 
 
+# the municipalities a fuzzing run's token acts for (comma-separated CVRs), read by `fuzz_hooks`
+MUNICIPALITY_CVRS_ENV = "OIR_FUZZ_MUNICIPALITY_CVRS"
+
+
 def run_schemathesis(
     contract: Path,
     url: str,
@@ -181,6 +186,7 @@ def run_schemathesis(
     *,
     request_timeout: float | None = None,
     har: Path | None = None,
+    municipality_cvrs: tuple[str, ...] = (),
 ) -> FuzzResult:
     """Fuzz the system at `url` with the schemathesis command line against `contract` (all checks).
 
@@ -193,6 +199,8 @@ def run_schemathesis(
     statuses) applies wherever the command is run from.
     `request_timeout` is how long each request may wait for its answer (certification: what the
     profile allows); `har` receives every request and answer with its time (HAR; credentials sanitised).
+    The hooks of `fuzz_hooks` give each message its own transaction id and, where `municipality_cvrs`
+    names the municipalities the token acts for, a CVR among them, so fuzzing reaches the business logic.
     Used by certification and by `oir contracts fuzz`.
     """
     schemathesis = Path(sys.executable).with_name("schemathesis")
@@ -233,7 +241,12 @@ def run_schemathesis(
         command += ["--request-timeout", f"{request_timeout:g}"]
     if har is not None:
         command += ["--report-har-path", str(har)]  # a report's path enables it
-    run = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "contracts.checks.fuzz_hooks",
+        MUNICIPALITY_CVRS_ENV: ",".join(municipality_cvrs),
+    }
+    run = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False, env=env)
     (out / "schemathesis.log").write_text(_mask(run.stdout + run.stderr, token), encoding="utf-8")
     result = read_results(out, run.returncode, token)
     # the event stream carries every request body base64-encoded, CPRs and all: read, then dropped

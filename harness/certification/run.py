@@ -409,6 +409,7 @@ def certify_profile(
                 session,
                 request_timeout=wait,
                 har=har,
+                municipality_cvrs=tuple(m.cvr for m in for_vendor(profile.name)),
             )
             if chosen(FUZZ_CHECK) or any(chosen(f"{FUZZ_CHECK} {check}") for check in CHECK_REQUIREMENTS)
             else FuzzResult(False, FUZZ_NOT_RUN, ONLY_REASON)
