@@ -28,6 +28,16 @@ def worlds() -> Iterator[SimulatedWorlds]:
         ("calendar/deadline-on-christmas-eve.scenario.yaml", "deadlines_on_closed_days", "2026-12-28"),
         ("migration/go-live-with-history.scenario.yaml", "ignore_claim_history", "rykkere: expected len 1, saw []"),
         ("callbacks/engine-down-while-callbacks-arrive.scenario.yaml", "drop_callbacks", "leveret: expected exists"),
+        (
+            "payments/direct-payment-after-handover.scenario.yaml",
+            "no_psrm_write_down_after_direct_payment",
+            "saldoOere: expected '250 kr', saw 45000",
+        ),
+        (
+            "payments/payment-on-an-annulled-claim.scenario.yaml",
+            "drop_payment_on_gone_claim",
+            "posteringer: expected len 1",
+        ),
     ],
 )
 def test_the_rule_holds_and_its_scenario_catches_the_debtor_that_breaks_it(
@@ -42,3 +52,40 @@ def test_the_rule_holds_and_its_scenario_catches_the_debtor_that_breaks_it(
         worlds.debtor_settings = {}
     assert not broken.passed
     assert where in broken.message, broken.message
+
+
+_PSRM_DOWN_AT_THE_PAYMENT = """\
+scenario: direct-payment-while-psrm-is-down
+title: t
+covers: [DEBT-DIRECT-PAYMENT-AFTER-HANDOVER]
+steps:
+  - fbs.new_borrower: {as: gorm}
+  - fbs.new_claim: {borrower: gorm, type: ERSTATNING_ANERKENDT, amount: 450 kr, as: book}
+  - engine.cycle: {}
+  - clock.advance: {days: 185}
+  - clock.advance: {minutes: 10, as: paid}
+  - faults.add: {system: psrm, kind: error, operation: MFFordringIndberet, count: 1}
+  - debtor.bank_payment: {claim: book, amount: 200 kr}
+  - expect:
+      psrm.claim: book
+      that: {saldoOere: 450 kr}
+  - clock.advance: {days: 2}
+  - expect:
+      psrm.claim: book
+      that:
+        saldoOere: 250 kr
+        historik: {len: 3}
+        historik.-1.haendelse: NEDSKRIV DIREKTE_BETALING
+        historik.-1.dato: "${paid.date}"
+"""
+
+
+def test_a_direct_payment_s_write_down_waits_out_psrm_being_down_and_is_made_once(
+    worlds: SimulatedWorlds, tmp_path: Path
+) -> None:
+    """PSRM answering 503 when the payment is booked does not lose the write-down: the debtor's next tick
+    delivers it, effective on the payment date, and only once."""
+    file = tmp_path / "psrm-down.scenario.yaml"
+    file.write_text(_PSRM_DOWN_AT_THE_PAYMENT, "utf-8")
+    result = run_scenario(load_scenario(file), "kmd-opus", worlds, EventBus())
+    assert result.passed, result.message
