@@ -33,6 +33,7 @@ def worlds() -> Iterator[SimulatedWorlds]:
             "no_psrm_write_down_after_direct_payment",
             "saldoOere: expected '250 kr', saw 45000",
         ),
+        ("resilience/engine-crash-at-callback-intake.scenario.yaml", "drop_callbacks", "0.forsoeg: expected 2"),
         (
             "payments/payment-on-an-annulled-claim.scenario.yaml",
             "drop_payment_on_gone_claim",
@@ -89,3 +90,17 @@ def test_a_direct_payment_s_write_down_waits_out_psrm_being_down_and_is_made_onc
     file.write_text(_PSRM_DOWN_AT_THE_PAYMENT, "utf-8")
     result = run_scenario(load_scenario(file), "kmd-opus", worlds, EventBus())
     assert result.passed, result.message
+
+
+def test_the_crash_at_callback_intake_is_what_costs_the_debtor_an_attempt(
+    worlds: SimulatedWorlds, tmp_path: Path
+) -> None:
+    """Without `engine.crash: {at: callback_intake}` the same run delivers the payment at the first attempt,
+    so the bundled scenario's second attempt is the crash's doing (and its one posting the engine's dedup)."""
+    text = (SUITES / "resilience/engine-crash-at-callback-intake.scenario.yaml").read_text("utf-8")
+    assert "  - engine.crash: {at: callback_intake}" in text
+    file = tmp_path / "no-crash.scenario.yaml"
+    file.write_text(text.replace("  - engine.crash: {at: callback_intake}", "  - engine.cycle: {}"), "utf-8")
+    result = run_scenario(load_scenario(file), "kmd-opus", worlds, EventBus())
+    assert not result.passed
+    assert "0.forsoeg: expected 2, saw 1" in result.message, result.message
