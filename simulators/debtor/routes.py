@@ -302,13 +302,14 @@ async def book_bank_transfer(call: Call, block: HeaderBlock, body: BankIndbetali
     settings = call.session.settings
     today = call.now.date()
     owed_to_psrm = None
-    if claim.status == "AKTIV":
+    gone = claim.status != "AKTIV"  # annulled, written down or paid: the money is the citizen's, to refund
+    if not gone:
         books.apply(sub, "DAEKNING", body.beloebOere, today, source="BANK", reference=body.betalingsreference)
         if claim.with_psrm and not misbehaviour.active(settings, "no_psrm_write_down_after_direct_payment"):
             owed_to_psrm = service.direct_payment_write_down(claim, sub, body.beloebOere, today)
-    else:  # annulled, written down or paid: the money is the citizen's, to refund
+    else:
         service.book_on_gone_claim(claim, sub, body.beloebOere, today, "BANK", body.betalingsreference)
-    if claim.status == "AKTIV" or not misbehaviour.active(settings, "drop_payment_on_gone_claim"):
+    if not (gone and misbehaviour.active(settings, "drop_payment_on_gone_claim")):
         service.record_payment(
             books,
             profile,
