@@ -97,6 +97,36 @@ class _CrashingTransport(httpx.BaseTransport):
         return response
 
 
+class _CrashAtIntake:
+    """ASGI wrapper of the engine's callback API for `engine.crash: {at: callback_intake}`: once armed, the
+    next callback the engine accepts is taken in — stored and committed — and then the process 'dies'
+    before its answer leaves (the debtor sees no 2xx and delivers again); the engine restarts from its
+    database. The point where it hurts most: a naive engine would count the redelivery a second time."""
+
+    def __init__(self, app: Any, owner: InProcessEngine) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not self.owner.intake_crash_armed:
+            await self.app(scope, receive, send)
+            return
+        self.owner.intake_crash_armed = False  # one event loop: no other request sees it armed now
+        held: list[dict[str, Any]] = []
+
+        async def hold(message: dict[str, Any]) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        if not any(m["type"] == "http.response.start" and m["status"] == 202 for m in held):
+            self.owner.intake_crash_armed = True  # a refusal is no intake: the crash waits for one
+            for message in held:
+                await send(message)
+            return
+        self.owner.restart_after_intake_crash()
+        raise RuntimeError("simulated crash at callback intake: the answer never left")  # the debtor sees a 500
+
+
 class _WorldClock:
     """The engine's clock in a scenario: it reads the world's virtual time.
 
@@ -155,9 +185,16 @@ class InProcessEngine:
         )
         self.store = open_store(self.url_db)  # shared by the engine and its restart after a crash
         self._down = False
+        self.intake_crash_armed = False
+        self.intake_crashes = 0
+        self._retired: list[Engine] = []  # engines that 'died' at intake, closed from the scenario's thread
         self.engine = self._build()
         self.app = self.engine.api()
-        self.api = ServerThread(self.app, name="engine-api", log_level="critical").start()  # see start()
+        self.api = self._serve()
+
+    def _serve(self, port: int = 0) -> ServerThread:
+        served = _CrashAtIntake(self.app, self)
+        return ServerThread(served, name="engine-api", log_level="critical", port=port).start()  # see start()
 
     def _build(self, http: httpx.Client | None = None) -> Engine:
         return Engine(self.settings, clock=self.clock, store=self.store, http=http, seed=7)
@@ -185,14 +222,31 @@ class InProcessEngine:
         if self._down:
             self.engine = self._build()
             self.app.state.engine = self.engine
-            self.api = ServerThread(self.app, name="engine-api", log_level="critical", port=self.api.port).start()
+            self.api = self._serve(self.api.port)
             self._down = False
 
     def set_clock(self, instant: datetime) -> None:
         self.clock.set(instant)
 
     def cycle(self) -> dict[str, Any]:
+        self._close_retired()
         return dict(self.engine.cycle().__dict__)
+
+    def crash_at_callback_intake(self) -> dict[str, Any]:
+        """Arm the crash at the next callback the engine accepts (`_CrashAtIntake`)."""
+        self.intake_crash_armed = True
+        return {"armed": True, "crashedAtIntake": self.intake_crashes}
+
+    def restart_after_intake_crash(self) -> None:
+        """The restart after a crash at intake: a new engine from the database serves the callback API."""
+        self.intake_crashes += 1
+        self._retired.append(self.engine)
+        self.engine = self._build()
+        self.app.state.engine = self.engine
+
+    def _close_retired(self) -> None:
+        while self._retired:
+            self._retired.pop().close()
 
     def crash_during_cycle(self, after_sends: int) -> dict[str, Any]:
         transport = _CrashingTransport(httpx.HTTPTransport(), after_sends)
@@ -239,6 +293,7 @@ class InProcessEngine:
             ]
 
     def close(self) -> None:
+        self._close_retired()
         if self.on_close:
             self.on_close()
         if not self._down:

@@ -193,7 +193,9 @@ def _take_in(
             return duplicate
         records = _claims_of(session, body, cvr)
         repaired = frozenset(
-            session.scalars(select(RepairedMovement.signature).where(RepairedMovement.claim_id.in_(list(records)))).all()
+            session.scalars(
+                select(RepairedMovement.signature).where(RepairedMovement.claim_id.in_(list(records)))
+            ).all()
         )
         session.add(
             ReceivedCallback(
@@ -205,10 +207,12 @@ def _take_in(
             )
         )
         claims = {claim_id: list(record.subclaim_ids) for claim_id, record in records.items()}
-        for claim_id, spec in callback_to_fbs(message, claims, repaired):
+        fbs_claims = {claim_id: record.fbs_id for claim_id, record in records.items() if record.fbs_claim_id}
+        for claim_id, spec in callback_to_fbs(message, claims, repaired, fbs_claims):
             if spec.kind == "POSTING":
                 book_posting(session, records[claim_id], spec.body["beloebOere"])
-            engine.queue(session, spec, cvr, claim_id, f"callback:{body.meddelelseId}")
+            # queued under the FBS claim, so it keeps its place among that claim's messages
+            engine.queue(session, spec, cvr, spec.body["fordringId"], f"callback:{body.meddelelseId}")
     engine.metrics.callbacks.labels("accepted").inc()
     return Kvittering(meddelelseId=body.meddelelseId, dublet=False)
 

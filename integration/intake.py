@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from .parts import CycleReport, EngineParts
@@ -66,11 +66,12 @@ class FeedIntake:
                         select(InboxEvent.event_id).where(InboxEvent.event_id.in_([e["haendelseId"] for e in events]))
                     )
                 )
+                fbs_claims = {e["fordring"]["fordringId"] for e in events}
                 claims = {
                     record.claim_id: record
                     for record in session.scalars(
                         select(ClaimRecord).where(
-                            ClaimRecord.claim_id.in_({e["fordring"]["fordringId"] for e in events})
+                            or_(ClaimRecord.claim_id.in_(fbs_claims), ClaimRecord.fbs_claim_id.in_(fbs_claims))
                         )
                     )
                 }
@@ -103,13 +104,14 @@ class FeedIntake:
                 "received_at": self.parts.clock.now(),
             }
         )
+        registered = sorted(c for c, record in claims.items() if record.fbs_id == claim_id)
         try:
-            specs = to_messages(event, self.parts.routes)
+            specs = to_messages(event, self.parts.routes, registered)
         except RoutingError as error:
             specs = [rejection(claim_id, f"AFV-{event['haendelseId']}", error.code, error.text)]
         for spec in specs:
             if spec.kind == "REGISTER":
-                self.remember_registration(session, spec, event["kommuneCvr"], claims)
+                self.remember_registration(session, spec, event["kommuneCvr"], claims, fbs_claim_id=claim_id)
             page.outbox.append(self._outbox_row(spec, event["kommuneCvr"], claim_id, event["haendelseId"]))
 
     def start_feed_at(self, cursor: str) -> str:
@@ -148,12 +150,18 @@ class FeedIntake:
 
     @staticmethod
     def remember_registration(
-        session: Session, spec: MessageSpec, cvr: str, known: dict[str, ClaimRecord] | None = None
+        session: Session,
+        spec: MessageSpec,
+        cvr: str,
+        known: dict[str, ClaimRecord] | None = None,
+        *,
+        fbs_claim_id: str | None = None,
     ) -> None:
         """Which account and sub-claims a claim has at the debtor, to read its callbacks later.
 
         `known`: the stored records of the claims at hand, already loaded (a claim missing from it
-        is new); without it the record is looked up.
+        is new); without it the record is looked up. `fbs_claim_id`: the FBS claim the debtor claim
+        carries, where its id is not FBS's own (a write-up, an acknowledged replacement).
         """
         claim = spec.body["fordringer"][0]
         parts = {part["delfordringId"]: part["beloebOere"] for part in claim["delfordringer"]}
@@ -167,6 +175,8 @@ class FeedIntake:
             if known is not None:
                 known[stored.claim_id] = stored
         stored.municipality_cvr, stored.account_id = cvr, spec.body["debitorkontoId"]
+        if fbs_claim_id is not None and fbs_claim_id != stored.claim_id:
+            stored.fbs_claim_id = fbs_claim_id
         stored.subclaim_ids = list(parts)
         stored.part_amounts, stored.amount_oere = parts, sum(parts.values())
 

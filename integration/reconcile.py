@@ -69,40 +69,45 @@ def reconcile(engine: Engine, *, route_cvr: str | None = None) -> Reconciliation
         if account is None:
             continue
         debtor_claims = {c["fordringId"]: c for c in account["fordringer"]}
+        # An FBS claim may be carried by several debtor claims (a write-up, an acknowledgement): compared as one.
+        by_fbs_claim: dict[str, list[ClaimRecord]] = {}
         for record in claims:
+            by_fbs_claim.setdefault(record.fbs_id, []).append(record)
+        for fbs_id, group in by_fbs_claim.items():
             report.claims_checked += 1
-            fbs_claim = _fbs_claim(engine, cvr, record.claim_id, report)
-            if fbs_claim is None or record.claim_id not in debtor_claims:
+            fbs_claim = _fbs_claim(engine, cvr, fbs_id, report)
+            present = [(r, debtor_claims[r.claim_id]) for r in group if r.claim_id in debtor_claims]
+            if fbs_claim is None or not present:
                 continue
-            _compare(engine, record, debtor_claims[record.claim_id], fbs_claim, report)
+            _compare(engine, fbs_id, present, fbs_claim, report)
     return report
 
 
 def _compare(
     engine: Engine,
-    record: ClaimRecord,
-    debtor_claim: dict[str, Any],
+    fbs_id: str,
+    present: list[tuple[ClaimRecord, dict[str, Any]]],
     fbs_claim: dict[str, Any],
     report: ReconciliationReport,
 ) -> None:
-    registered = set(record.subclaim_ids)
-    code = engine.route_for(record.municipality_cvr).municipality.code
+    code = engine.route_for(present[0][0].municipality_cvr).municipality.code
     for kind in _KINDS:
         movements = [
-            (part["delfordringId"], m)
+            (record, part["delfordringId"], m)
+            for record, debtor_claim in present
             for part in debtor_claim["delfordringer"]
-            if part["delfordringId"] in registered
+            if part["delfordringId"] in set(record.subclaim_ids)
             for m in part["bevaegelser"]
             if m["type"] == kind
         ]
-        debtor_total = sum(m["beloebOere"] for _, m in movements)
+        debtor_total = sum(m["beloebOere"] for _, _, m in movements)
         fbs_total = sum(p["beloebOere"] for p in fbs_claim["posteringer"] if p["type"] == kind)
         if debtor_total == fbs_total:
             continue
         if debtor_total < fbs_total:
             report.differences.append(
                 Difference(
-                    record.claim_id,
+                    fbs_id,
                     code,
                     kind,
                     fbs_total,
@@ -111,19 +116,17 @@ def _compare(
                 )
             )
             continue
-        repaired = _repair(engine, record, kind, movements, debtor_total - fbs_total)
+        repaired = _repair(engine, kind, movements, debtor_total - fbs_total)
         report.differences.append(
-            Difference(record.claim_id, code, kind, fbs_total, debtor_total, f"posted {repaired} øre to FBS")
+            Difference(fbs_id, code, kind, fbs_total, debtor_total, f"posted {repaired} øre to FBS")
         )
 
 
-def _repair(
-    engine: Engine, record: ClaimRecord, kind: str, movements: list[tuple[str, dict[str, Any]]], missing: int
-) -> int:
+def _repair(engine: Engine, kind: str, movements: list[tuple[ClaimRecord, str, dict[str, Any]]], missing: int) -> int:
     """Queue postings for the newest movements that account for the missing amount."""
     posted = 0
     with engine.transaction() as session:
-        for subclaim_id, movement in reversed(movements):
+        for record, subclaim_id, movement in reversed(movements):
             if posted >= missing:
                 break
             signature = movement_signature(subclaim_id, kind, movement["beloebOere"], movement["dato"])
@@ -140,7 +143,7 @@ def _repair(
                     FbsPaths.POSTINGS,
                     {
                         "posteringId": posting_id,
-                        "fordringId": record.claim_id,
+                        "fordringId": record.fbs_id,
                         "type": kind,
                         "beloebOere": amount,
                         "dato": movement["dato"],
@@ -148,7 +151,7 @@ def _repair(
                     },
                 ),
                 record.municipality_cvr,
-                record.claim_id,
+                record.fbs_id,
                 f"reconcile:{signature}",
             )
             session.add(RepairedMovement(signature=signature, claim_id=record.claim_id, repaired_at=engine.clock.now()))

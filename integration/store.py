@@ -106,6 +106,13 @@ class ClaimRecord(Base):
     amount_oere: Mapped[int | None] = mapped_column(Integer)
     part_amounts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     posted_oere: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The FBS claim this debtor claim carries when it is not FBS's own id (a write-up registered as a
+    # further claim, an acknowledged replacement registered anew); None: the claim is FBS's own.
+    fbs_claim_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+
+    @property
+    def fbs_id(self) -> str:
+        return self.fbs_claim_id or self.claim_id
 
 
 class ReceivedCallback(Base):

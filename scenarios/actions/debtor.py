@@ -123,19 +123,43 @@ def lookup(
 
 @action(
     "debtor.bank_payment",
-    args={"claim": REF, "amount": MONEY, "part": Arg("int", doc="which sub-claim (default 0, the principal)")},
+    args={
+        "claim": REF,
+        "amount": MONEY,
+        "part": Arg("int", doc="which sub-claim (default 0, the principal)"),
+        "sub_claim": Arg(
+            "str",
+            doc="pay this sub-claim (delfordringId) wherever the claim's account holds it, e.g. a write-up's part",
+        ),
+    },
     simulated=True,
     test_control=True,
 )
-def bank_payment(ctx: RunContext, claim: dict[str, Any], amount: int, part: int = 0) -> Response:
+def bank_payment(
+    ctx: RunContext, claim: dict[str, Any], amount: int, part: int = 0, sub_claim: str | None = None
+) -> Response:
     """The citizen pays by bank transfer with the sub-claim's payment reference."""
     view = _claim_or_fail(ctx, claim)
-    reference = view["delfordringer"][part]["betalingsreference"]
+    if sub_claim is None:
+        reference = view["delfordringer"][part]["betalingsreference"]
+    else:
+        reference = _reference_of(ctx, claim, view["debitorkontoId"], sub_claim)
     body = {"betalingsreference": reference, "beloebOere": amount}
     vendor = ctx.debtor_for(cvr_of(claim))
     # a vendor's test system books it through its test control; the simulator, as a simulated operation
     path = "/testkontrol/bankindbetalinger" if ctx.world.endpoints.offers_test_control(vendor) else None
     return ctx.call(vendor, "POST", path or "/simulering/bankindbetalinger", body=body, cvr=cvr_of(claim))
+
+
+def _reference_of(ctx: RunContext, claim: dict[str, Any], account_id: str, sub_claim: str) -> str:
+    """The payment reference of a sub-claim on the claim's debtor account (any of its claims)."""
+    cvr = cvr_of(claim)
+    account = must(ctx.call(ctx.debtor_for(cvr), "GET", f"/debitorkonti/{account_id}", cvr=cvr), "debtor account")
+    for found in account.get("fordringer", []):
+        for part in found.get("delfordringer", []):
+            if part.get("delfordringId") == sub_claim:
+                return str(part["betalingsreference"])
+    raise StepFailure(f"no claim on debtor account {account_id} has sub-claim {sub_claim}", account)
 
 
 @action("debtor.write_off", args={"claim": REF, "amount": MONEY, "reason": Arg("str")}, simulated=True)

@@ -48,10 +48,27 @@ def up(ctx: RunContext) -> dict[str, Any]:
     return {"down": False}
 
 
-@action("engine.crash", args={"after_sends": Arg("int", doc="messages the debtor answers before the crash")})
-def crash(ctx: RunContext, after_sends: int = 1) -> dict[str, Any]:
-    """Kill the engine mid-cycle — after the peer answered, before the engine recorded it — and restart it."""
-    return ctx.world.engine.crash_during_cycle(after_sends)
+@action(
+    "engine.crash",
+    args={
+        "after_sends": Arg("int", doc="mid-cycle: messages the debtor answers before the crash"),
+        "at": Arg(
+            "str",
+            choices=("cycle", "callback_intake"),
+            doc="cycle (default: now, mid-cycle) or callback_intake (armed: the next callback the engine "
+            "accepts is stored, then it dies before answering; the debtor delivers again)",
+        ),
+    },
+)
+def crash(ctx: RunContext, after_sends: int | None = None, at: str = "cycle") -> dict[str, Any]:
+    """Kill the engine where it hurts most and restart it from its database: mid-cycle — after the peer
+    answered, before the engine recorded it — or at callback intake, after it stored a callback and
+    before its answer left."""
+    if at == "callback_intake":
+        if after_sends is not None:
+            raise StepFailure("after_sends counts a cycle's sends: it does not go with at: callback_intake")
+        return ctx.world.engine.crash_at_callback_intake()
+    return ctx.world.engine.crash_during_cycle(1 if after_sends is None else after_sends)
 
 
 @action("engine.reconcile")

@@ -97,6 +97,37 @@ def annul(ctx: RunContext, claim: dict[str, Any], reason: str | None = None) -> 
     return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/annullering", body=body, cvr=cvr_of(claim))
 
 
+@action(
+    "fbs.write_up",
+    args={
+        "claim": REF,
+        "amount": MONEY,
+        "text": Arg("str", doc="the new part's text; default Opskrivning"),
+        "effective": Arg("date", doc="virkningsdato; default today"),
+    },
+)
+def write_up(
+    ctx: RunContext, claim: dict[str, Any], amount: int, text: str | None = None, effective: str | None = None
+) -> Response:
+    """Write an open claim up (opskrivning): a new part of it. The engine registers it at the debtor
+    system as a further claim on the account, `<claim>-OP<version>` (the ØiR messages cannot raise a
+    registered claim); its payments post to this claim. 409 once the claim is closed or with PSRM."""
+    body: dict[str, Any] = {"beloebOere": amount, "tekst": text or "Opskrivning"}
+    if effective is not None:
+        body["virkningsdato"] = effective
+    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/opskrivninger", body=body, cvr=cvr_of(claim))
+
+
+@action("fbs.acknowledge", args={"claim": REF, "on": Arg("date", doc="when the borrower signed; default today")})
+def acknowledge(ctx: RunContext, claim: dict[str, Any], on: str | None = None) -> Response:
+    """The borrower acknowledges a replacement claim in writing after it was raised (ERSTATNING becomes
+    ERSTATNING_ANERKENDT, the kind PSRM collects). The engine registers what is open as an acknowledged
+    claim `<claim>-A<version>` (a fresh invoice: its reminders and notice are given for it) and annuls
+    the debtor claims before it; their payments post to this claim."""
+    body = {"dato": on} if on is not None else {}
+    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/anerkendelse", body=body, cvr=cvr_of(claim))
+
+
 @action("fbs.change_cpr", args={"borrower": REF, "cpr": Arg("str", doc="default: a new synthetic CPR")})
 def change_cpr(ctx: RunContext, borrower: dict[str, Any], cpr: str | None = None) -> Response:
     """The borrower's CPR number changed (one CPR_AENDRET event per open claim); the borrower's `cprs` lists

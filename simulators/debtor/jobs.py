@@ -68,6 +68,7 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
         )
         if not misbehaviour.active(session.settings, "no_interest"):
             ran += _charge_interest(books, profile, claim, now.date())
+    ran += await _send_all_pending(runtime, session, books)
     ran += await _hand_over(runtime, session, profile, books)
     ran += await _fetch_receipts(runtime, session, profile, books)
     ran += await _fetch_notifications(runtime, session, profile, books)
@@ -250,6 +251,29 @@ async def send_actions(runtime: SimRuntime, session: Session[Any], claim: Claim,
     if claim.psrm is not None and any(a["aktion"] == "TILBAGEKALD" for a in stamped):
         claim.psrm.state = "TILBAGEKALDT"
         claim.psrm.next_receipt_fetch = None
+
+
+async def send_pending(runtime: SimRuntime, session: Session[Any], claim: Claim) -> int:
+    """Deliver the PSRM actions a claim owes (a write-down for direct payment). Each carries the action id
+    it was given when it became owed, so a delivery PSRM took in but whose answer was lost is answered
+    600 when sent again, never applied twice; while PSRM cannot be reached they wait for the next tick."""
+    case = claim.psrm
+    if case is None or not case.pending_actions:
+        return 0
+    actions = list(case.pending_actions)
+    try:
+        await psrm_client.submit(runtime, session, claim.municipality_cvr, actions)
+    except psrm_client.PsrmUnavailable:
+        return 0
+    del case.pending_actions[: len(actions)]
+    return 1
+
+
+async def _send_all_pending(runtime: SimRuntime, session: Session[Any], books: DebtorBooks) -> int:
+    sent = 0
+    for claim in list(books.claims.values()):
+        sent += await send_pending(runtime, session, claim)
+    return sent
 
 
 async def _fetch_receipts(runtime: SimRuntime, session: Session[Any], profile: Profile, books: DebtorBooks) -> int:

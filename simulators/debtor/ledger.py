@@ -23,6 +23,7 @@ class Movement:
     on: date
     source: str | None = None
     reference: str | None = None
+    refund: bool = False  # money on a claim that had gone: held for refund, never reduces what remains
 
 
 @dataclass
@@ -38,7 +39,14 @@ class SubClaim:
 
     @property
     def remaining(self) -> int:
-        return self.original - sum(m.amount for m in self.movements)
+        return self.original - sum(m.amount for m in self.movements if not m.refund)
+
+    @property
+    def refundable(self) -> int:
+        """What a payment on this sub-claim can still be once its claim has gone (annulled, written down):
+        what the fagsystem took away, less what was paid or written off on it already (DOMAIN.md, "Money
+        on a claim that has since gone")."""
+        return self.original - self.total("DAEKNING") - self.total("AFSKRIVNING")
 
     def total(self, kind: str) -> int:
         return sum(m.amount for m in self.movements if m.kind == kind)
@@ -57,6 +65,9 @@ class PsrmCase:
     timed_out_fetches: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     return_code: str | None = None
+    # PSRM actions the debtor owes PSRM (a write-down for direct payment) and has not yet delivered:
+    # sent at once, and again on the next tick while PSRM cannot be reached, so none is lost
+    pending_actions: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

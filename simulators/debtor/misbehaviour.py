@@ -20,6 +20,12 @@ MISBEHAVIOURS: dict[str, str] = {
     "ignore_annulment": "acknowledges an annulment but leaves the claim active and payable",
     "deadlines_on_closed_days": "keeps a deadline (SRB, a reminder's) that falls on a closed day, counting on from it",
     "ignore_claim_history": "registers a migrated claim as new, dropping the reminders it was sent before go-live",
+    "no_psrm_write_down_after_direct_payment": (
+        "accepts and reports a direct payment on a claim with PSRM but never writes the claim down at PSRM"
+    ),
+    "drop_payment_on_gone_claim": (
+        "takes a bank transfer on a claim the fagsystem annulled or wrote down but never reports it (it vanishes)"
+    ),
 }
 # The requirement × misbehaviour matrix (tests/support/requirement_matrix.py): business-rule bugs a
 # vendor's system could have, which an ASGI wrapper around the simulator cannot make.

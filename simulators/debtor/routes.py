@@ -24,7 +24,7 @@ from simulators.kernel import (
 from simulators.kernel.headers import HeaderBlock
 from simulators.kernel.runtime import Call
 
-from . import callbacks, jobs, misbehaviour, service, views
+from . import callbacks, jobs, misbehaviour, psrm_client, service, views
 from .ledger import DebtorBooks
 from .models import (
     AendrHaeftelseIn,
@@ -281,36 +281,48 @@ async def foretag_indbetaling(
 )
 async def bank_payment(body: BankIndbetalingIn, call: CallDep, block: HeaderBlockDep) -> BankIndbetalingOut:
     """A citizen pays by bank transfer with the invoice's payment reference (every profile)."""
-    return book_bank_transfer(call, block, body)
+    return await book_bank_transfer(call, block, body)
 
 
-def book_bank_transfer(call: Call, block: HeaderBlock, body: BankIndbetalingIn) -> BankIndbetalingOut:
+async def book_bank_transfer(call: Call, block: HeaderBlock, body: BankIndbetalingIn) -> BankIndbetalingOut:
     """Book a citizen's bank transfer against a payment reference, as the bank's file would; the
-    simulation-only operation and test control's `BogfoerBankindbetaling` both book through here."""
+    simulation-only operation and test control's `BogfoerBankindbetaling` both book through here.
+
+    Money is never turned away because of where the claim stands (DOMAIN.md): on a claim handed over
+    to PSRM it is a direct payment, reported to the fagsystem and written down at PSRM for direct
+    payment on the payment date; on a claim the fagsystem has annulled or written down it is held for
+    refund and reported, so FBS records the overpayment.
+    """
     profile = _admit(call, block)
     books = _books(call)
     sub = books.by_reference.get(body.betalingsreference)
     if sub is None or books.claims[sub.claim_id].municipality_cvr != block.municipality.cvr:
         raise Problem(404, "OIR-404-PAYMENT-REFERENCE", "No sub-claim has this payment reference")
     claim = books.claims[sub.claim_id]
-    if claim.status != "AKTIV" or claim.with_psrm:
-        raise Problem(
-            422,
-            "OIR-422-CLAIM-NOT-PAYABLE",
-            "The claim cannot take payments here",
-            f"status {claim.status}, collection {claim.collection_status}",
+    settings = call.session.settings
+    today = call.now.date()
+    owed_to_psrm = None
+    gone = claim.status != "AKTIV"  # annulled, written down or paid: the money is the citizen's, to refund
+    if not gone:
+        books.apply(sub, "DAEKNING", body.beloebOere, today, source="BANK", reference=body.betalingsreference)
+        if claim.with_psrm and not misbehaviour.active(settings, "no_psrm_write_down_after_direct_payment"):
+            owed_to_psrm = service.direct_payment_write_down(claim, sub, body.beloebOere, today)
+    else:
+        service.book_on_gone_claim(claim, sub, body.beloebOere, today, "BANK", body.betalingsreference)
+    if not (gone and misbehaviour.active(settings, "drop_payment_on_gone_claim")):
+        service.record_payment(
+            books,
+            profile,
+            claim,
+            [(sub.id, body.beloebOere)],
+            call.now,
+            "BANK",
+            body.betalingsreference,
+            twice=misbehaviour.active(settings, "count_payment_twice"),
         )
-    books.apply(sub, "DAEKNING", body.beloebOere, call.now.date(), source="BANK", reference=body.betalingsreference)
-    service.record_payment(
-        books,
-        profile,
-        claim,
-        [(sub.id, body.beloebOere)],
-        call.now,
-        "BANK",
-        body.betalingsreference,
-        twice=misbehaviour.active(call.session.settings, "count_payment_twice"),
-    )
+    if owed_to_psrm is not None and claim.psrm is not None:
+        claim.psrm.pending_actions.append({"mfAktionId": psrm_client.new_action_id(), **owed_to_psrm})
+        await jobs.send_pending(call.runtime, call.session, claim)
     _after_change(call, profile)
     return BankIndbetalingOut(
         betalingsreference=body.betalingsreference,

@@ -17,7 +17,7 @@ from contracts.profile import Profile
 from simulators.kernel import Problem, ensure_valid_cvr
 
 from . import callbacks
-from .ledger import Account, Claim, DebtorBooks, Liability
+from .ledger import Account, Claim, DebtorBooks, Liability, Movement, SubClaim
 from .models import (
     AendrHaeftelseIn,
     AnnulleringIn,
@@ -267,6 +267,42 @@ def record_payment(
         _report_movement(books, profile, claim, "DAEKNING", portions, now, source, reference)
     if books.settle_status(claim):
         _maybe_close_account(books, profile, claim, now)
+
+
+def book_on_gone_claim(claim: Claim, sub: SubClaim, amount: int, on: date, source: str, reference: str) -> None:
+    """Money that reached a claim the fagsystem has since annulled or written down: the citizen's, held
+    for refund (DOMAIN.md, "Money on a claim that has since gone"). It is booked on the sub-claim it
+    names without reducing what remains (nothing does), up to what the fagsystem took away; a payment
+    beyond that on a claim paid in full is still refused as an overpayment (the bank returns it)."""
+    if amount > sub.refundable:
+        raise Problem(
+            422,
+            "OIR-422-OVERPAYMENT",
+            "The amount exceeds what the claim was registered with and not yet paid",
+            f"{amount} øre > {sub.refundable} øre on {sub.id} ({claim.status.lower()})",
+        )
+    sub.movements.append(
+        Movement(kind="DAEKNING", amount=amount, on=on, source=source, reference=reference, refund=True)
+    )
+
+
+def direct_payment_write_down(claim: Claim, sub: SubClaim, amount: int, on: date) -> dict[str, Any] | None:
+    """The NEDSKRIV a direct payment after handover owes PSRM (DOMAIN.md, "Direct payment after handover"):
+    for direct payment, effective on the payment date, on the PSRM claim the money covers — the main
+    claim for principal, the interest claim for interest; a reminder fee was never handed over."""
+    if sub.kind == "HOVEDSTOL":
+        reference = claim.id
+    elif sub.kind == "RENTE":
+        reference = sub.id
+    else:
+        return None
+    return {
+        "aktion": "NEDSKRIV",
+        "fordringshaverReference": reference,
+        "beloebOere": amount,
+        "virkningsdato": on.isoformat(),
+        "aarsag": "DIREKTE_BETALING",
+    }
 
 
 def _report_movement(

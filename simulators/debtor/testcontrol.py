@@ -152,7 +152,7 @@ async def _jump(runtime: SimRuntime, session: Session[Any], target: datetime) ->
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def bogfoer_bankindbetaling(body: BankIndbetalingIn, call: CallDep, block: HeaderBlockDep) -> BankIndbetalingOut:
-    return book_bank_transfer(call, block, body)
+    return await book_bank_transfer(call, block, body)
 
 
 def _mentions(body: Any, claim_id: str) -> bool:

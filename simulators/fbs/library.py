@@ -195,6 +195,58 @@ class Library:
         claim.status = "AABEN"
         self.emit("FORDRING_OPRETTET", claim, now)
 
+    def write_up(self, claim: LibraryClaim, amount: int, effective: date, text: str, now: datetime) -> dict[str, Any]:
+        """Write a live claim up (opskrivning): the amount is a new part of the claim, and the feed says so.
+
+        Only a claim still with the library's debtor process: one handed over to PSRM is written up at
+        PSRM by the debtor system (OPSKRIVNINGREGULERING), which the ØiR messages cannot ask of it."""
+        if claim.status != "AABEN":
+            raise Problem(
+                409, "OIR-409-CLAIM-CLOSED", f"Only an open claim is written up; it is {claim.status.lower()}"
+            )
+        if claim.collection == "OVERDRAGET":
+            raise Problem(
+                409,
+                "OIR-409-UNDER-COLLECTION",
+                "The claim is with PSRM: a write-up cannot follow it there",
+                claim.id,
+            )
+        part = {"delpostId": f"{claim.id}-{len(claim.parts) + 1}", "beloebOere": amount, "tekst": text}
+        claim.parts.append(part)
+        claim.version += 1
+        self.emit(
+            "FORDRING_OPSKREVET",
+            claim,
+            now,
+            opskrivning={
+                "delpostId": part["delpostId"],
+                "beloebOere": amount,
+                "virkningsdato": effective,
+                "tekst": text,
+            },
+        )
+        return part
+
+    def acknowledge(self, claim: LibraryClaim, on: date, now: datetime) -> None:
+        """The borrower acknowledged a replacement claim in writing after it was raised (erstatningskrav med
+        anerkendelse): it becomes the kind PSRM can collect, and the feed says so with what is still open."""
+        if claim.kind != "ERSTATNING":
+            raise Problem(
+                409,
+                "OIR-409-NOT-AN-UNACKNOWLEDGED-REPLACEMENT",
+                "Only a replacement claim not yet acknowledged can be acknowledged",
+                claim.kind,
+            )
+        if claim.status != "AABEN":
+            raise Problem(
+                409, "OIR-409-CLAIM-CLOSED", f"Only an open claim is acknowledged; it is {claim.status.lower()}"
+            )
+        if on < claim.created_on or on > now.date():
+            raise Problem(422, "OIR-422-DATES", "The acknowledgement lies between the claim's creation and today")
+        claim.kind = "ERSTATNING_ANERKENDT"
+        claim.version += 1
+        self.emit("FORDRING_ANERKENDT", claim, now, anerkendelse={"dato": on, "saldoOere": claim.balance})
+
     @staticmethod
     def _require_open(claim: LibraryClaim) -> None:
         if claim.status not in ("AABEN", "AFVIST"):

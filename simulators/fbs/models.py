@@ -14,7 +14,14 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 ClaimKind = Literal["GEBYR", "ERSTATNING", "ERSTATNING_ANERKENDT"]
 ClaimStatus = Literal["AABEN", "AFVIST", "BETALT", "ANNULLERET", "AFSKREVET"]
 Collection = Literal["IKKE_OVERDRAGET", "OVERDRAGET", "RETURNERET"]
-EventKind = Literal["FORDRING_OPRETTET", "FORDRING_NEDSKREVET", "FORDRING_ANNULLERET", "CPR_AENDRET"]
+EventKind = Literal[
+    "FORDRING_OPRETTET",
+    "FORDRING_NEDSKREVET",
+    "FORDRING_ANNULLERET",
+    "CPR_AENDRET",
+    "FORDRING_OPSKREVET",
+    "FORDRING_ANERKENDT",
+]
 
 
 class LaanerIn(StrictModel):
@@ -46,6 +53,16 @@ class NedskrivningIn(StrictModel):
 
 class AnnulleringIn(StrictModel):
     aarsag: Text
+
+
+class OpskrivningIn(StrictModel):
+    beloebOere: Oere = Field(description="What the claim grows by: a new part of it")
+    virkningsdato: IsoDate | None = Field(default=None, description="Default: today")
+    tekst: Text
+
+
+class AnerkendelseIn(StrictModel):
+    dato: IsoDate | None = Field(default=None, description="When the borrower signed; default today")
 
 
 class CprIn(StrictModel):
@@ -155,6 +172,18 @@ class EventNedskrivning(OutModel):
     aarsag: str
 
 
+class EventOpskrivning(OutModel):
+    delpostId: str = Field(description="The claim's new part")
+    beloebOere: int
+    virkningsdato: date
+    tekst: str
+
+
+class EventAnerkendelse(OutModel):
+    dato: date
+    saldoOere: int = Field(description="What is open on the claim as it becomes acknowledged")
+
+
 class EventCpr(OutModel):
     gammelCpr: str
     nyCpr: str
@@ -172,6 +201,8 @@ class HaendelseOut(OutModel):
     nedskrivning: EventNedskrivning | None = None
     annulleringsaarsag: str | None = None
     cprAendring: EventCpr | None = None
+    opskrivning: EventOpskrivning | None = None
+    anerkendelse: EventAnerkendelse | None = None
 
 
 class HaendelserOut(OutModel):

@@ -16,6 +16,7 @@ from .library import Borrower, Library, LibraryClaim
 from .models import (
     AfvisningIn,
     AfvisningOut,
+    AnerkendelseIn,
     AnnulleringIn,
     Antal,
     CprIn,
@@ -29,6 +30,7 @@ from .models import (
     LaanerStatusOut,
     NedskrivningIn,
     NotifikationOut,
+    OpskrivningIn,
     PosteringIn,
     PosteringOut,
     RettelseIn,
@@ -159,6 +161,39 @@ async def annuller(fordringId: IdPath, body: AnnulleringIn, call: CallDep, block
     claim = library.claim(fordringId, block.municipality)
     library.annul(claim, body.aarsag, call.now)
     _after(call, library.borrowers[claim.borrower_id])
+    return claim_out(library, claim)
+
+
+@router.post(
+    "/fordringer/{fordringId}/opskrivninger",
+    operation_id="opskrivFordring",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    responses=_DESK,
+)
+async def opskriv(fordringId: IdPath, body: OpskrivningIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
+    """Write an open claim up (opskrivning): a new part; 409 once it is closed or with PSRM."""
+    ensure_may_act(call.principal, block)
+    library = _library(call)
+    claim = library.claim(fordringId, block.municipality)
+    library.write_up(claim, body.beloebOere, body.virkningsdato or call.now.date(), body.tekst, call.now)
+    _after(call, library.borrowers[claim.borrower_id])
+    return claim_out(library, claim)
+
+
+@router.post(
+    "/fordringer/{fordringId}/anerkendelse",
+    operation_id="anerkendFordring",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    responses=_DESK,
+)
+async def anerkend(fordringId: IdPath, body: AnerkendelseIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
+    """The borrower acknowledged an open replacement claim in writing after it was raised."""
+    ensure_may_act(call.principal, block)
+    library = _library(call)
+    claim = library.claim(fordringId, block.municipality)
+    library.acknowledge(claim, body.dato or call.now.date(), call.now)
     return claim_out(library, claim)
 
 

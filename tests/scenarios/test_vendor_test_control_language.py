@@ -62,5 +62,6 @@ def test_a_handover_scenario_counts_from_the_moved_deadlines(tmp_path: Path) -> 
 
 def _write(folder: Path, step: str) -> Path:
     path = folder / "s.scenario.yaml"
-    path.write_text(f"scenario: deadline-words\ntitle: t\ncovers: [DEBT-REMINDERS]\nsteps:\n  - {step}\n", encoding="utf-8")
+    text = f"scenario: deadline-words\ntitle: t\ncovers: [DEBT-REMINDERS]\nsteps:\n  - {step}\n"
+    path.write_text(text, encoding="utf-8")
     return path

@@ -132,6 +132,40 @@ def test_write_down_annulment_and_cpr_change_are_events(fbs: SimClient) -> None:
     assert events[4]["cprAendring"]["nyCpr"] == new_cpr and events[4]["fordring"]["fordringId"] == first["fordringId"]
 
 
+def test_a_write_up_and_a_later_acknowledgement_are_events_of_a_live_claim(fbs: SimClient) -> None:
+    laaner = borrower(fbs)
+    replacement = make_claim(fbs, laaner, "ERSTATNING", 19900)
+    claim_id = replacement["fordringId"]
+    up = fbs.post(f"/fordringer/{claim_id}/opskrivninger", {"beloebOere": 9000, "tekst": "Håndteringsgebyr"})
+    assert up.status_code == 200, up.text
+    assert (up.json()["beloebOere"], up.json()["saldoOere"], up.json()["version"]) == (28900, 28900, 2)
+    assert up.json()["delposter"][1] == {"delpostId": f"{claim_id}-2", "beloebOere": 9000, "tekst": "Håndteringsgebyr"}
+    post(fbs, claim_id, 5000)
+    acknowledged = fbs.post(f"/fordringer/{claim_id}/anerkendelse", {})
+    assert (acknowledged.json()["type"], acknowledged.json()["version"]) == ("ERSTATNING_ANERKENDT", 3)
+    again = fbs.post(f"/fordringer/{claim_id}/anerkendelse", {})
+    assert (again.status_code, again.json()["code"]) == (409, "OIR-409-NOT-AN-UNACKNOWLEDGED-REPLACEMENT")
+    events = [e for e in feed(fbs)["haendelser"] if e["fordring"]["fordringId"] == claim_id]
+    assert [e["type"] for e in events] == ["FORDRING_OPRETTET", "FORDRING_OPSKREVET", "FORDRING_ANERKENDT"]
+    assert events[1]["opskrivning"]["delpostId"] == f"{claim_id}-2" and events[1]["opskrivning"]["beloebOere"] == 9000
+    assert events[2]["anerkendelse"]["saldoOere"] == 23900  # 199 + 90 kr less the 50 kr paid
+    assert events[2]["fordring"]["type"] == "ERSTATNING_ANERKENDT"
+
+
+def test_a_write_up_refused_on_a_closed_claim_or_one_with_psrm(fbs: SimClient) -> None:
+    laaner = borrower(fbs)
+    fee = make_claim(fbs, laaner)
+    fbs.post(f"/fordringer/{fee['fordringId']}/annullering", {"aarsag": "Fejl"})
+    closed = fbs.post(f"/fordringer/{fee['fordringId']}/opskrivninger", {"beloebOere": 100, "tekst": "x"})
+    assert (closed.status_code, closed.json()["code"]) == (409, "OIR-409-CLAIM-CLOSED")
+    book = make_claim(fbs, laaner, "ERSTATNING_ANERKENDT", 45000)
+    notice = {"meddelelseId": new_id("M"), "fordringId": book["fordringId"], "status": "OVERDRAGET_TIL_INDDRIVELSE"}
+    fbs.post("/statusmeddelelser", {**notice, "dato": "2026-07-08"})
+    handed = fbs.post(f"/fordringer/{book['fordringId']}/opskrivninger", {"beloebOere": 100, "tekst": "x"})
+    assert (handed.status_code, handed.json()["code"]) == (409, "OIR-409-UNDER-COLLECTION")
+    assert fbs.post(f"/fordringer/{fee['fordringId']}/anerkendelse", {}).status_code == 409  # a fee, not a replacement
+
+
 def test_a_claim_written_down_to_nothing_is_closed_as_written_down_and_leaves_the_extract(fbs: SimClient) -> None:
     laaner = borrower(fbs)
     gone, kept = make_claim(fbs, laaner, amount=5000), make_claim(fbs, laaner, amount=7000)

@@ -169,6 +169,25 @@ def test_a_bank_transfer_is_booked_and_the_callbacks_it_causes_are_listed_as_sen
     assert headerless.status_code == 400 and headerless.headers["content-type"].startswith("application/problem+json")
 
 
+def test_a_bank_transfer_on_an_annulled_claim_is_held_for_refund_and_reported(
+    opus: Vendor, receiver: tuple[Receiver, str]
+) -> None:
+    """Before: 422 OIR-422-CLAIM-NOT-PAYABLE, and the citizen's money had no way back to the fagsystem."""
+    fee = claim(12000)
+    body = opus.register(fee)
+    reference = opus.claim_view(body)["delfordringer"][0]["betalingsreference"]
+    annul = {"handling": "ANNULLERING", "virkningsdato": opus.today(), "aarsag": "ANDET"}
+    assert opus.post(f"/fordringer/{fee['fordringId']}/tilstand", annul).status_code == 200
+    paid = opus.post(f"{TC}/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 12000})
+    assert paid.status_code == 201, paid.text
+    view = opus.claim_view(body)
+    assert (view["status"], view["saldoOere"], view["indbetaltOere"]) == ("ANNULLERET", 0, 12000)
+    more = opus.post(f"{TC}/bankindbetalinger", {"betalingsreference": reference, "beloebOere": 1})
+    assert (more.status_code, more.json()["code"]) == (422, "OIR-422-OVERPAYMENT")
+    sent = wait_until(lambda: opus.sent(modtager="FAGSYSTEM", fordringId=fee["fordringId"]), what="sent list")
+    assert [(m["krop"]["type"], m["krop"]["beloebOere"]) for m in sent] == [("DAEKNING", 12000)]
+
+
 def test_the_handover_to_psrm_is_listed_once_with_cpr_masked(opus: Vendor, psrm_server: str) -> None:
     body = opus.register(claim(45000, product="BIB-ERSTATNING-ANERKENDT", acknowledged=True))
     cpr = body["haeftelse"]["cpr"]
