@@ -391,4 +391,5 @@ class SimulatedWorlds:
     def stop(self) -> None:
         self._http.close()
         self.world.stop()
+        gc.unfreeze()  # what was frozen at the start may be garbage now (a process may start worlds again)
         shutil.rmtree(self.folder, ignore_errors=True)
