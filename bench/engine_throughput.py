@@ -266,7 +266,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
@@ -274,7 +274,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lease-batch", type=int, default=EngineSettings.lease_batch)
     parser.add_argument("--page-size", type=int, default=1000, help="events per feed page (FBS allows 1000)")
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers and the cluster on the way out
     result = run(args)
     print(

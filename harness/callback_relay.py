@@ -32,6 +32,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from contracts import wire_client
 from contracts.identity import mask_cpr_in_text
 from contracts.limits import CALLBACK_LIMITS, BodyLimitMiddleware
 from contracts.problems import Problem, install_problem_handlers
@@ -56,7 +57,7 @@ class CallbackRelay:
         self.messages: list[dict[str, Any]] = []
         self._sinks: dict[str, _Sink] = {}
         self._lock = threading.Lock()
-        self._http = httpx.Client(timeout=30.0)
+        self._http = httpx.Client(timeout=30.0, verify=wire_client.tls())
         self.app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
         install_problem_handlers(self.app)  # a malformed message gets a 4xx problem+json too
         self.app.add_middleware(BodyLimitMiddleware, limits=CALLBACK_LIMITS)  # 413/408 before any parsing

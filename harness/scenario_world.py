@@ -19,6 +19,7 @@ so the world looks at PSRM's default session, whose settings and faults each wor
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import shutil
@@ -249,8 +250,8 @@ class InProcessEngine:
             self._retired.pop().close()
 
     def crash_during_cycle(self, after_sends: int) -> dict[str, Any]:
-        transport = _CrashingTransport(httpx.HTTPTransport(), after_sends)
-        doomed = self._build(httpx.Client(transport=transport, timeout=30.0))
+        transport = _CrashingTransport(httpx.HTTPTransport(verify=wire_client.tls()), after_sends)
+        doomed = self._build(httpx.Client(transport=transport, timeout=30.0, verify=wire_client.tls()))
         crashed = False
         try:
             doomed.cycle()
@@ -297,7 +298,7 @@ class InProcessEngine:
         if self.on_close:
             self.on_close()
         if not self._down:
-            self.api.stop()
+            self.api.stop(wait=False)  # its own port, never reused: the world need not wait for it to close
             self.engine.close()
         self.store.kw["bind"].dispose()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -337,6 +338,7 @@ class SimulatedWorlds:
             # the vendor hands over to PSRM without a session: its default one is where the world looks
             sessions={"psrm": PSRM_SESSION} if test_control else {},
         )
+        self._http = httpx.Client(timeout=10, verify=wire_client.tls())  # kept alive: a world's set-up calls
         self.psrm_defaults: dict[str, Any] = {}
         if test_control:  # what every world's PSRM starts from, whatever an earlier scenario changed
             self.psrm_defaults = self._read(world.psrm_url, PSRM_SESSION, "/settings")["settings"]
@@ -357,11 +359,20 @@ class SimulatedWorlds:
             psrm_url=vendor.psrm_url if vendor else None,
             vendor_debtors={vendor.profile: (vendor.url, vendor.token)} if vendor else None,
         )
-        return cls(world, folder, debtor_settings, vendor)
+        worlds = cls(world, folder, debtor_settings, vendor)
+        # What is alive now (modules, apps, schemas, the servers) lives as long as the process: out of the
+        # garbage collector's sight, each collection walks only what the scenarios make. Garbage is
+        # collected first, so nothing that is garbage now is kept.
+        gc.collect()
+        gc.freeze()
+        return worlds
 
     def _control(self, system_url: str, session: str, method: str, path: str, body: Any) -> None:
-        wire_client.control(
-            system_url, method, path, token=self.endpoints.token, session=session, body=body, timeout=10
+        self._http.request(
+            method,
+            system_url.rstrip("/") + wire_client.control_path(path),
+            json=body,
+            headers=wire_client.credentials(self.endpoints.token, session),
         ).raise_for_status()
 
     def _read(self, system_url: str, session: str, path: str) -> Any:
@@ -386,10 +397,24 @@ class SimulatedWorlds:
                 self._control(url, session, "PATCH", "/settings", self.debtor_settings)
         folder = Path(tempfile.mkdtemp(prefix=f"{session[:40]}-", dir=self.folder))
         if self.vendor is None:
-            return ScenarioWorld(
-                self.endpoints, session, InProcessEngine(folder, self.template, self.endpoints, session)
+            engine = InProcessEngine(
+                folder, self.template, self.endpoints, session, on_close=lambda: self._forget(session)
             )
+            return ScenarioWorld(self.endpoints, session, engine)
         return self._vendor_world(session, folder, self.vendor)
+
+    def _forget(self, session: str) -> None:
+        """A closed world's sessions are dropped from the simulators (its evidence was taken before it
+        closed): a process that runs hundreds of worlds would otherwise keep every one of them, and each
+        garbage collection walks them all (most of the memory and a tenth of the time of a suite run)."""
+        urls = [self.endpoints.fbs, self.endpoints.payment, *self.world.debtor_urls.values()]
+        if self.endpoints.sessions.get("psrm", session) == session:  # never PSRM's default (a vendor's)
+            urls.append(self.endpoints.psrm)
+        for url in urls:
+            try:
+                self._control(url, session, "POST", "/reset", None)
+            except httpx.HTTPError:
+                pass  # a simulator that cannot forget keeps the session: memory, never a wrong answer
 
     def _vendor_world(self, session: str, folder: Path, vendor: VendorSystem) -> ScenarioWorld:
         series = session[-8:]  # the session's own random tail: FBS ids no earlier run has used
@@ -400,13 +425,18 @@ class SimulatedWorlds:
         ).isoformat()
         for url in (self.endpoints.fbs, self.endpoints.payment, self.endpoints.psrm, *self.world.debtor_urls.values()):
             self._control(url, session, "PUT", "/clock", {"now": now})
+
+        def close() -> None:
+            vendor.relay.detach(series)
+            self._forget(session)
+
         engine = InProcessEngine(
             folder,
             self.template,
             self.endpoints,
             session,
             callback_tokens={vendor.profile: vendor.callback_token},
-            on_close=lambda: vendor.relay.detach(series),
+            on_close=close,
             real_time=True,
             route_overrides={m.code: {"timeout_s": vendor.timeout_s} for m in for_vendor(vendor.profile)},
         )
@@ -414,5 +444,7 @@ class SimulatedWorlds:
         return ScenarioWorld(self.endpoints, session, engine, data_salt=int(series, 16))
 
     def stop(self) -> None:
+        self._http.close()
         self.world.stop()
+        gc.unfreeze()  # what was frozen at the start may be garbage now (a process may start worlds again)
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -23,6 +23,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from contracts import wire_client
 from contracts.limits import CALLBACK_LIMITS, BodyLimits
 
 from .api import create_engine_api
@@ -67,7 +68,9 @@ class Engine:
         # for every call in flight and one for the reader.
         connections = settings.concurrency + 1
         self.http = http or httpx.Client(
-            timeout=30.0, limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+            timeout=30.0,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            verify=wire_client.tls(),
         )
         self.metrics = EngineMetrics()
         self._parts = EngineParts(settings, self.store, self.routes, self.clock, self.http, self.metrics)

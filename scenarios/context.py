@@ -61,7 +61,7 @@ class RunContext:
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=self.world.endpoints.timeout_s)
+            self._http = httpx.Client(timeout=self.world.endpoints.timeout_s, verify=wire_client.tls())
         return self._http
 
     def close(self) -> None:

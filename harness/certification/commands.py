@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from contracts.profile import PROFILE_NAMES, load_profile
 
 from ..command_options import writable
 from .certificate import read_certificate, rfc3339, verify
-from .console_report import certify_progress, print_result, print_table
+from .console_report import certify_progress, concurrent_progress, print_result, print_table
 from .errors import CertificationError
 from .judge import CERTIFIED, CERTIFIED_WITH_DEVIATIONS, NOT_CERTIFIED, WAITING
 from .keys import harness_key, key_id, oir_home, public_pem, signing_key, trusted_key_and_origin
@@ -164,43 +165,25 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
     done = []
     run_errors: list[str] = []
     for name in chosen:
+        if selections[name] == []:
+            console.print(f"{name}: nothing failed in the last report ({options.out / name}); nothing to re-run")
+    chosen = [name for name in chosen if selections[name] != []]
+    side_by_side: dict[str, CertificationResult | Exception] = {}
+    if _concurrently(options, target, chosen):
+        side_by_side = _certify_side_by_side(console, options, target, chosen, selections, now)
+    for name in chosen:
         from .report import write_report
 
         folder = options.out / name
         only = selections[name]
-        if only == []:
-            console.print(f"{name}: nothing failed in the last report ({folder}); nothing to re-run")
-            continue
         try:
-            if url:  # preflight: the token is accepted, before anything starts
-                check_debtor(url, target.token, for_vendor(name)[0].cvr)
-            seen: list[Counterparts] = []
-
-            def announce(counterparts: Counterparts, seen: list[Counterparts] = seen) -> None:
-                seen.append(counterparts)
-                _announce(console, counterparts, target)
-
-            salt = uuid.uuid4().int & 0xFFFFFFFF
-            session_id = new_session_id(name, now) if store is not None else ""
-            with certify_progress(console, name) as step:
-                result = certify_profile(
-                    name,
-                    folder,
-                    seed=options.seed,
-                    max_examples=options.max_examples,
-                    callback_timeout=options.callback_timeout,
-                    target=target,
-                    now=now,
-                    announce=None if target.simulated else announce,
-                    progress=step,
-                    scenarios=options.scenarios,
-                    park_until=resume_time(now) if options.wait else None,
-                    data_salt=salt,
-                    session_id=session_id,
-                    only=only,
-                )
-            if store is not None and seen:
-                store.save(_new_session(result, options, folder, seen[0], salt, now))
+            if name in side_by_side:
+                outcome = side_by_side[name]
+                if isinstance(outcome, Exception):
+                    raise outcome
+                result = outcome
+            else:
+                result = _certify_one(console, options, target, name, only, url, store, now)
             certificate = write_report(result, folder, key=key, validity_days=options.validity_days)
             if only is not None and certificate is not None:  # a partial run: its report, no certificate
                 certificate.unlink(missing_ok=True)
@@ -226,6 +209,111 @@ def run_certify(console: Console, options: CertifyOptions, now: datetime) -> int
     if run_errors:
         return 2  # the run could not judge the system: never a pass, and nothing the vendor's system did
     return _exit_code(verdicts)
+
+
+def _run_options(options: CertifyOptions, now: datetime) -> dict[str, Any]:
+    """`certify_profile`'s options that are the same for every profile of the run."""
+    return {
+        "seed": options.seed,
+        "max_examples": options.max_examples,
+        "callback_timeout": options.callback_timeout,
+        "now": now,
+        "scenarios": options.scenarios,
+        "park_until": resume_time(now) if options.wait else None,
+    }
+
+
+def _certify_one(
+    console: Console,
+    options: CertifyOptions,
+    target: Target,
+    name: str,
+    only: list[str] | None,
+    url: str | None,
+    store: SessionStore | None,
+    now: datetime,
+) -> CertificationResult:
+    """One profile in this process, its progress shown as it goes (and, against a vendor, its session kept)."""
+    folder = options.out / name
+    if url:  # preflight: the token is accepted, before anything starts
+        check_debtor(url, target.token, for_vendor(name)[0].cvr)
+    seen: list[Counterparts] = []
+
+    def announce(counterparts: Counterparts) -> None:
+        seen.append(counterparts)
+        _announce(console, counterparts, target)
+
+    salt = uuid.uuid4().int & 0xFFFFFFFF
+    session_id = new_session_id(name, now) if store is not None else ""
+    with certify_progress(console, name) as step:
+        result = certify_profile(
+            name,
+            folder,
+            **_run_options(options, now),
+            target=target,
+            announce=None if target.simulated else announce,
+            progress=step,
+            data_salt=salt,
+            session_id=session_id,
+            only=only,
+        )
+    if store is not None and seen:
+        store.save(_new_session(result, options, folder, seen[0], salt, now))
+    return result
+
+
+SIDE_BY_SIDE = 2  # profiles certified at once: one process each, as many as the two cores this is sized for
+
+
+def _concurrently(options: CertifyOptions, target: Target, chosen: list[str]) -> bool:
+    """Profiles are certified side by side when their worlds are independent: simulated (each starts its
+    own simulators, engine and callback receiver on free ports), more than one, no fixed port asked for."""
+    return target.simulated and len(chosen) > 1 and not options.callback_port and not options.psrm_port
+
+
+def _certify_in_child(
+    certify: Callable[..., CertificationResult], name: str, folder: Path, kwargs: dict[str, Any], steps: Any
+) -> CertificationResult:
+    """A profile's certification in a process of its own; its steps go to the parent's progress display.
+    (`certify` is `certify_profile`, passed by name, so that what replaces it in this module is what runs.)"""
+    return certify(name, folder, **kwargs, progress=lambda description: steps.put((name, description)))
+
+
+def _certify_side_by_side(
+    console: Console,
+    options: CertifyOptions,
+    target: Target,
+    chosen: list[str],
+    selections: dict[str, list[str] | None],
+    now: datetime,
+) -> dict[str, CertificationResult | Exception]:
+    """Every chosen profile, `SIDE_BY_SIDE` at a time in processes of their own (a certification is mostly
+    Python in one process: a second core only helps a second process); each profile's result or the
+    error it raised. The caller reports them in the profiles' order, as a serial run does."""
+    import multiprocessing
+    import queue
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no inherited threads, servers or open sockets
+    outcomes: dict[str, CertificationResult | Exception] = {}
+    with context.Manager() as manager, ProcessPoolExecutor(SIDE_BY_SIDE, mp_context=context) as pool:
+        steps = manager.Queue()
+        futures: dict[str, Future[CertificationResult]] = {}
+        for name in chosen:
+            kwargs = {**_run_options(options, now), "target": target, "only": selections[name], "data_salt": 0}
+            futures[name] = pool.submit(_certify_in_child, certify_profile, name, options.out / name, kwargs, steps)
+        with concurrent_progress(console, chosen) as step:
+            while not all(future.done() for future in futures.values()):
+                try:
+                    step(*steps.get(timeout=0.2))
+                except queue.Empty:
+                    pass
+            while not steps.empty():
+                step(*steps.get())
+        for name, future in futures.items():
+            error = future.exception()
+            outcomes[name] = error if isinstance(error, Exception) else future.result()
+    return outcomes
 
 
 def _exit_code(verdicts: list[str]) -> int:

@@ -69,6 +69,39 @@ def certify_progress(console: Console, profile: str) -> Iterator[Callable[[str],
         yield step
 
 
+@contextmanager
+def concurrent_progress(console: Console, profiles: list[str]) -> Iterator[Callable[[str, str], None]]:
+    """`certify_progress` for profiles certified side by side: one bar each on a terminal (in the
+    profiles' order), else one line per step, each naming its profile."""
+    if not console.is_terminal:
+        steps = {profile: certify_progress(console, profile).__enter__() for profile in profiles}
+        yield lambda profile, description: steps[profile](description)
+        return
+    with Progress(
+        TextColumn("[bold]{task.fields[profile]}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks = {profile: bar.add_task("waiting", total=STEPS, profile=profile, start=False) for profile in profiles}
+
+        started: set[str] = set()
+
+        def step(profile: str, description: str) -> None:
+            task = tasks[profile]
+            if profile in started:
+                bar.advance(task)
+            else:
+                started.add(profile)
+                bar.start_task(task)
+            bar.update(task, description=description)
+
+        yield step
+
+
 def print_result(
     console: Console,
     result: CertificationResult,

@@ -118,10 +118,15 @@ class DebtorConversation:
             timeout=timeout,
             headers=wire_client.credentials(token, session),
             transport=transport,
+            verify=wire_client.tls(),
         )
         # the same system, with no credentials of its own: for calls with another token, or none
         self.anonymous = httpx.Client(
-            base_url=base_url, timeout=timeout, headers=wire_client.credentials(None, session), transport=transport
+            base_url=base_url,
+            timeout=timeout,
+            headers=wire_client.credentials(None, session),
+            transport=transport,
+            verify=wire_client.tls(),
         )
 
     def headers(self, transaction_id: str | None = None) -> dict[str, str]:
@@ -727,7 +732,7 @@ def probe_cvr_modulus_11(talk: DebtorConversation, data: SyntheticData, **_: Any
 
 def _anonymous(talk: DebtorConversation, method: str, path: str, body: Any = None) -> httpx.Response:
     """A request without the bearer token, recorded as evidence like the others."""
-    with httpx.Client(base_url=talk.http.base_url, timeout=30.0) as bare:
+    with httpx.Client(base_url=talk.http.base_url, timeout=30.0, verify=wire_client.tls()) as bare:
         sent = wire_client.exchange(bare, method, path, body=body, headers=talk.headers())
     talk.evidence.append(f"{method} {path} (no token) -> {sent.response.status_code}")
     return sent.response

@@ -50,6 +50,7 @@ from .models import (
 )
 
 router = APIRouter()
+JSON = "application/json"
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 _WRITE = problem_responses(400, 401, 403, 409, 422)
 _WRITE_ON = problem_responses(400, 401, 403, 404, 409, 422)
@@ -94,9 +95,7 @@ def _after_change(call: Call, profile: Profile) -> None:
         **_WRITE,
     },
 )
-async def opret_debitorkonto(
-    body: OpretDebitorkontoIn, call: CallDep, block: HeaderBlockDep, response: Response
-) -> OpretDebitorkontoOut:
+async def opret_debitorkonto(body: OpretDebitorkontoIn, call: CallDep, block: HeaderBlockDep) -> Response:
     profile = _admit(call, block)
     disabled = frozenset(p.strip() for p in str(call.setting("disabled_products") or "").split(",") if p.strip())
     account, created, results = service.register(
@@ -109,14 +108,17 @@ async def opret_debitorkonto(
         move_deadlines=not misbehaviour.active(call.session.settings, "deadlines_on_closed_days"),
         keep_history=not misbehaviour.active(call.session.settings, "ignore_claim_history"),
     )
-    response.status_code = 201 if created else 200
-    return OpretDebitorkontoOut(
+    answer = OpretDebitorkontoOut(
         debitorkontoId=account.id,
         oprettet=created,
         fordringer=[
             FordringStatusOut(fordringId=c.id, status=c.status, saldoOere=c.remaining, ny=new) for c, new in results
         ],
     )
+    # The busiest operation answers with its model serialised once: returned as a model, FastAPI would dump
+    # it, validate the dump against the same model again and serialise that (a fifth of its time per call).
+    # The contract still declares the model (response_model), and tests compare answers with it.
+    return Response(answer.model_dump_json(by_alias=True), status_code=201 if created else 200, media_type=JSON)
 
 
 @router.post(

@@ -68,7 +68,9 @@ class SimRuntime:
     def client(self) -> httpx.AsyncClient:
         """The client for outgoing calls (PSRM, callbacks); in-process apps can be mounted by URL."""
         if self._client is None:
-            self._client = httpx.AsyncClient(mounts=dict(self.transports) or None, timeout=10.0)
+            self._client = httpx.AsyncClient(
+                mounts=dict(self.transports) or None, timeout=10.0, verify=wire_client.tls()
+            )
         return self._client
 
     async def aclose(self) -> None:

@@ -52,7 +52,13 @@ class ProviderContext:
         )
 
     def post(self, path: str, body: Any, *, cvr: str | None = None) -> httpx.Response:
-        return httpx.post(self.base_url.rstrip("/") + path, json=body, headers=self.headers(cvr), timeout=self.timeout)
+        return httpx.post(
+            self.base_url.rstrip("/") + path,
+            json=body,
+            headers=self.headers(cvr),
+            timeout=self.timeout,
+            verify=wire_client.tls(),
+        )
 
     def advance_simulated_clock(self, days: int) -> bool:
         """Let a day pass on a simulator (its control plane), or through a real system's test control where
@@ -184,6 +190,7 @@ def _debtor_states(ctx: ProviderContext, state: str, params: dict[str, Any]) -> 
             f"{ctx.base_url.rstrip('/')}/debitorkonti/{values['debitorkontoId']}",
             headers=ctx.headers(params.get("kommuneCvr")),
             timeout=15.0,
+            verify=wire_client.tls(),
         )
         account.raise_for_status()
         values["virkningsdato"] = account.json()["haeftelse"]["fra"]

@@ -1,0 +1,153 @@
+"""Engine on PostgreSQL: two workers on two cores against one worker, measured in the same run.
+
+Each worker is its own process running the engine's cycle (read FBS's feed, deliver what is due) until
+the feed is drained and nothing is pending, as `oir engine serve` workers sharing one database do
+(the feed position is locked while read; outbox rows are leased with FOR UPDATE SKIP LOCKED). Both
+runs drain the same claims, loaded into one FBS simulator beforehand (setup, not measured), each from
+fresh debtor simulators and a fresh database on one throwaway PostgreSQL cluster, and each ends by
+proving from the debtors' journals that every claim was registered exactly once at its own vendor.
+The baseline is the one-worker run; the figure is the two-worker rate over it.
+
+    python -m bench.engine_workers [--claims 20000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import time
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Any
+
+from bench.engine_throughput import SESSION, TOKEN, BenchmarkFailed, _debtors, _seed, _verify
+from bench.processes import served
+from bench.table import Goal, Row, skipped
+from contracts import wire_client
+from harness.postgres import PostgresUnavailable, throwaway_postgres
+
+GOAL = Goal(">=", 1.6, "×")
+MEASURE = "engine, PostgreSQL, 2 workers / 1 worker"
+
+
+def _worker(index: int, settings: dict[str, Any], ready: Queue[int], go: Event, done: Queue[Any]) -> None:
+    """One engine process: cycle until the feed is drained and no message is pending."""
+    from integration import Engine, EngineSettings
+    from integration.store import OutboxMessage
+
+    engine = Engine(EngineSettings(**settings, worker=f"bench-{index}"))
+    try:
+        ready.put(index)
+        go.wait()
+        read = delivered = 0
+        while True:
+            report = engine.cycle()
+            read += report.events_read
+            delivered += report.delivered
+            if report.rejected:
+                raise BenchmarkFailed(f"worker {index}: {report}")
+            if not report.events_read and not report.delivered:
+                with engine.session() as session:
+                    pending = session.query(OutboxMessage).filter(OutboxMessage.status == "PENDING").count()
+                if not pending:
+                    break
+                time.sleep(0.05)  # another worker holds the rest, or a retry waits for its backoff
+        done.put((index, read, delivered, None))
+    except Exception as error:  # reported to the parent, which fails the run
+        done.put((index, 0, 0, repr(error)))
+    finally:
+        engine.close()
+
+
+def _drain(workers: int, database_url: str, fbs_url: str, debtors: dict[str, str], args: argparse.Namespace) -> float:
+    """Seconds for `workers` engine processes to drain the feed into the debtors."""
+    from integration.store import open_store
+
+    open_store(database_url).kw["bind"].dispose()  # the schema (Alembic) once, before any worker: setup
+    settings = {
+        "fbs_url": fbs_url,
+        "debtor_urls": debtors,
+        "database_url": database_url,
+        "token": TOKEN,
+        "extra_headers": {wire_client.SESSION: SESSION},
+        "concurrency": args.concurrency,
+        "page_size": 1000,
+    }
+    context = multiprocessing.get_context("spawn")
+    ready: Queue[int] = context.Queue()
+    done: Queue[Any] = context.Queue()
+    go = context.Event()
+    processes = [
+        context.Process(target=_worker, args=(i, settings, ready, go, done), daemon=True) for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            ready.get(timeout=120)
+        started = time.perf_counter()  # real time: this is a benchmark
+        go.set()
+        results = [done.get(timeout=max(600.0, args.claims / 20)) for _ in processes]
+        seconds = time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
+    errors = [error for *_, error in results if error]
+    if errors:
+        raise BenchmarkFailed("; ".join(errors))
+    if sum(r[1] for r in results) != args.claims or sum(r[2] for r in results) != args.claims:
+        raise BenchmarkFailed(f"{workers} workers read/delivered {results}, not {args.claims} each")
+    return seconds
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    try:
+        with throwaway_postgres() as cluster, served("fbs") as fbs_url:
+            claims = _seed(fbs_url, args.claims)
+            rates = {}
+            for workers in (1, 2):
+                with _debtors() as debtors:
+                    _reset(cluster)
+                    seconds = _drain(workers, cluster, fbs_url, debtors, args)
+                    _verify(debtors, claims)
+                rates[workers] = args.claims / seconds
+                print(f"  {workers} worker(s): {rates[workers]:.0f} claims/s ({seconds:.1f} s)", flush=True)
+    except PostgresUnavailable as reason:
+        return [skipped(MEASURE, GOAL, f"no PostgreSQL: {reason}")]
+    ratio = rates[2] / rates[1]
+    return [
+        Row(
+            MEASURE,
+            GOAL,
+            ratio,
+            figure=f"×{ratio:.2f} ({rates[2]:.0f} claims/s)",
+            baseline=f"1 worker {rates[1]:.0f} claims/s",
+            note=f"{args.claims} claims; the debtor and FBS simulators share the same two cores",
+        )
+    ]
+
+
+def _reset(database_url: str) -> None:
+    """An empty database for the next run: the previous run's schema dropped."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--claims", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args(argv)
+    from bench.table import render
+
+    print(render(run(args)))
+
+
+if __name__ == "__main__":
+    main()
