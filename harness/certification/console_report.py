@@ -50,15 +50,7 @@ def certify_progress(console: Console, profile: str) -> Iterator[Callable[[str],
 
         yield line
         return
-    with Progress(
-        TextColumn("[bold]{task.fields[profile]}[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _progress_bars(console) as bar:
         task = bar.add_task("starting", total=STEPS, profile=profile)
 
         def step(description: str) -> None:
@@ -69,6 +61,19 @@ def certify_progress(console: Console, profile: str) -> Iterator[Callable[[str],
         yield step
 
 
+def _progress_bars(console: Console) -> Progress:
+    """The bars of a terminal: one per profile, its name, progress, current step and time."""
+    return Progress(
+        TextColumn("[bold]{task.fields[profile]}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 @contextmanager
 def concurrent_progress(console: Console, profiles: list[str]) -> Iterator[Callable[[str, str], None]]:
     """`certify_progress` for profiles certified side by side: one bar each on a terminal (in the
@@ -77,15 +82,7 @@ def concurrent_progress(console: Console, profiles: list[str]) -> Iterator[Calla
         steps = {profile: certify_progress(console, profile).__enter__() for profile in profiles}
         yield lambda profile, description: steps[profile](description)
         return
-    with Progress(
-        TextColumn("[bold]{task.fields[profile]}[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _progress_bars(console) as bar:
         tasks = {profile: bar.add_task("waiting", total=STEPS, profile=profile, start=False) for profile in profiles}
 
         started: set[str] = set()

@@ -13,20 +13,18 @@ through the service's connection cannot rewrite history either.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     DDL,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
     create_engine,
     event,
     text,
@@ -34,29 +32,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
+from integration.store import UtcDateTime  # one instant type: stored in UTC whatever the database
+
 ROLES = ("vendor", "reviewer", "admin")
 ORG_KINDS = ("vendor", "kombit")
 QUEUED, RUNNING, FINISHED, FAILED = "queued", "running", "finished", "failed"
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An instant stored in UTC whatever the database (SQLite keeps no offset); naive datetimes refused."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()}")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
