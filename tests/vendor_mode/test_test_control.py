@@ -31,6 +31,7 @@ STILL_NOT_RUN = {
     "nightly-batch-next-business-day": "starts at a set date",
     "deadline-on-christmas-eve": "starts at a set date",
     "engine-down-while-callbacks-arrive": "debtor.callbacks",
+    "engine-crash-at-callback-intake": "debtor.callbacks",
     "duplicated-callback-posted-once": "faults.add",
     "lost-callback-repaired-by-reconciliation": "faults.add",
     "out-of-order-callbacks": "faults.add",
