@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import uuid
+from functools import cache
 from typing import Any
 
 import schemathesis
@@ -35,6 +36,11 @@ from contracts.municipalities import load_municipalities
 TRANSACTION_ID = "x-transaktion-id"
 MUNICIPALITY_CVR = "x-kommune-cvr"
 _NAMESPACE = uuid.UUID("6f1c4c1e-8f0a-4d39-9a55-0b0c4e1d0a11")  # ids of fuzzed messages
+
+
+@cache
+def _known_cvrs() -> frozenset[str]:
+    return frozenset(m.cvr for m in load_municipalities())
 
 
 def _is_uuid(value: Any) -> bool:
@@ -61,7 +67,7 @@ def _fingerprint(case: Any, headers: dict[str, Any]) -> str:
 
 def fresh_headers(case: Any, headers: dict[str, Any], municipality_cvrs: list[str]) -> dict[str, Any]:
     """The headers with a per-message transaction id and (if given) one of the certified municipalities."""
-    known = {m.cvr for m in load_municipalities()}
+    known = _known_cvrs()
     changed = dict(headers)
     for name, value in headers.items():
         if name.lower() == MUNICIPALITY_CVR and municipality_cvrs and str(value) in known:

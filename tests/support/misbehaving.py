@@ -8,13 +8,16 @@ import asyncio
 import json
 import socket
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typer.testing import CliRunner, Result
 
 from contracts.municipalities import for_vendor
+from harness.cli import app
 from harness.servers import ServerThread
 from simulators import factory
 
@@ -225,3 +228,38 @@ class AsARealSystem:
             headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-sim-session"]
             scope = {**scope, "headers": headers}
         await self.app(scope, receive, send)
+
+
+def certify_vendor(
+    out: Path,
+    url: str,
+    psrm_port: int,
+    callback_port: int,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    profile: str = "kmd-opus",
+) -> Result:
+    """`oir certify` against the vendor's system at `url` as the vendor-mode tests run it: fixed PSRM and
+    callback ports, two examples per operation, a 10 s wait for callbacks."""
+    return CliRunner().invoke(
+        app,
+        [
+            "certify",
+            "--profile",
+            profile,
+            "--debtor-url",
+            url,
+            "--psrm-port",
+            str(psrm_port),
+            "--callback-port",
+            str(callback_port),
+            "--max-examples",
+            "2",
+            "--callback-timeout",
+            "10",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        env=env,
+    )

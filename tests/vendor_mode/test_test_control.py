@@ -19,7 +19,7 @@ from contracts.requirements import vendor_unverified
 from harness.cli import app
 from harness.servers import ServerThread
 from simulators import factory
-from tests.support.misbehaving import AsARealSystem, free_port, vendor_debtor
+from tests.support.misbehaving import AsARealSystem, certify_vendor, free_port, vendor_debtor
 
 runner = CliRunner()
 
@@ -60,27 +60,8 @@ def certify(out: Path, profile: str, *extra: str, **settings: Any) -> tuple[int,
     debtor = vendor_debtor(profile, psrm_port=psrm_port, callback_port=callback_port, **settings)
     with ServerThread(AsARealSystem(debtor), name=f"vendor-{profile}", log_level="critical") as server:
         started = time.monotonic()  # real time: how long a vendor-mode certification takes
-        result = runner.invoke(
-            app,
-            [
-                "certify",
-                "--profile",
-                profile,
-                "--debtor-url",
-                server.url,
-                "--psrm-port",
-                str(psrm_port),
-                "--callback-port",
-                str(callback_port),
-                "--max-examples",
-                "2",
-                "--callback-timeout",
-                "10",
-                "--out",
-                str(out),
-                *extra,
-            ],
-            env={"OIR_TEST_CONTROL": "1"},
+        result = certify_vendor(
+            out, server.url, psrm_port, callback_port, *extra, env={"OIR_TEST_CONTROL": "1"}, profile=profile
         )
         seconds = time.monotonic() - started
     folder = out / profile

@@ -16,42 +16,9 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.servers import ServerThread
 from simulators import factory
-from tests.support.misbehaving import AsARealSystem, free_port, misbehaving_debtor, vendor_debtor
+from tests.support.misbehaving import AsARealSystem, certify_vendor, free_port, misbehaving_debtor, vendor_debtor
 
 runner = CliRunner()
-
-
-def _certify(
-    out: Path,
-    url: str,
-    psrm_port: int,
-    callback_port: int,
-    *extra: str,
-    env: dict[str, str] | None = None,
-    profile: str = "kmd-opus",
-):
-    return runner.invoke(
-        app,
-        [
-            "certify",
-            "--profile",
-            profile,
-            "--debtor-url",
-            url,
-            "--psrm-port",
-            str(psrm_port),
-            "--callback-port",
-            str(callback_port),
-            "--max-examples",
-            "2",
-            "--callback-timeout",
-            "10",
-            "--out",
-            str(out),
-            *extra,
-        ],
-        env=env,
-    )
 
 
 def test_debtor_url_needs_exactly_one_profile() -> None:
@@ -87,7 +54,7 @@ def test_a_misbehaving_debtor_is_not_certified_and_the_report_names_the_rule(
 ) -> None:
     psrm_port, callback_port = free_port(), free_port()
     with misbehaving_debtor(mode, "kmd-opus", psrm_port=psrm_port, callback_port=callback_port) as debtor:
-        result = _certify(tmp_path, debtor.url, psrm_port, callback_port, "--no-scenarios")
+        result = certify_vendor(tmp_path, debtor.url, psrm_port, callback_port, "--no-scenarios")
     assert result.exit_code == 1, result.output
     assert f"http://127.0.0.1:{psrm_port}" in result.output and f"http://127.0.0.1:{callback_port}" in result.output
     assert "NOT_CERTIFIED" in result.output
@@ -123,7 +90,7 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
     debtor, psrm_port, callback_port = conforming_debtor
     env = {"OIR_DEBTOR_TOKEN": "oir-dev-token", "OIR_CALLBACK_TOKEN": "vendor-callback-secret"}
     # --no-wait: the run completes today (test_waiting_session.py waits for the next bank day and resumes)
-    result = _certify(tmp_path, debtor.url, psrm_port, callback_port, "--no-wait", env=env)
+    result = certify_vendor(tmp_path, debtor.url, psrm_port, callback_port, "--no-wait", env=env)
     assert result.exit_code == 0, result.output
     assert "vendor-callback-secret" not in result.output  # a secret from the environment is not echoed
     results = json.loads((tmp_path / "kmd-opus" / "results.json").read_text())
@@ -157,13 +124,13 @@ def test_a_conforming_vendor_system_is_certified_with_tokens_from_the_environmen
 
     # A real test system keeps what every run registered: certifying it again meets no earlier run's
     # borrowers, claims, accounts or CPRs, and comes to the same verdict.
-    again = _certify(tmp_path / "again", debtor.url, psrm_port, callback_port, "--no-wait", env=env)
+    again = certify_vendor(tmp_path / "again", debtor.url, psrm_port, callback_port, "--no-wait", env=env)
     assert again.exit_code == 0, again.output
     rerun = json.loads((tmp_path / "again" / "kmd-opus" / "results.json").read_text())
     assert rerun["requirements"] == results["requirements"]
     assert {r["scenario"]: r["status"] for r in rerun["scenarios"]["runs"]} == runs
 
-    wrong = _certify(
+    wrong = certify_vendor(
         tmp_path / "wrong", debtor.url, psrm_port, callback_port, "--no-scenarios", env={"OIR_DEBTOR_TOKEN": "nope"}
     )
     assert wrong.exit_code == 2, wrong.output  # the token is really used: preflight refuses a wrong one
@@ -184,7 +151,7 @@ def test_without_b03_the_payment_probe_is_not_run_against_a_vendor_and_never_cou
     psrm_port, callback_port = free_port(), free_port()
     app_ = AsARealSystem(vendor_debtor("eg", psrm_port=psrm_port, callback_port=callback_port))
     with ServerThread(app_, name="vendor-eg", log_level="critical") as debtor:
-        result = _certify(tmp_path, debtor.url, psrm_port, callback_port, "--no-scenarios", profile="eg")
+        result = certify_vendor(tmp_path, debtor.url, psrm_port, callback_port, "--no-scenarios", profile="eg")
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "eg" / "results.json").read_text())
     probe = next(p for p in results["probes"] if p["name"] == "payment-callback")
