@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from .parts import CycleReport, EngineParts
@@ -24,6 +24,14 @@ from .translate import MessageSpec, rejection, to_messages
 
 FEED = "fbs"
 _ANALYZE_AFTER = 5_000  # messages queued since the planner statistics were last refreshed
+# What every feed page runs, built once with bound parameters (building a statement costs more than
+# running it on a page of a few events).
+_CURSOR = select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
+_SEEN_EVENTS = select(InboxEvent.event_id).where(InboxEvent.event_id.in_(bindparam("events", expanding=True)))
+_PAGE_CLAIMS = bindparam("claims", expanding=True)
+_CLAIMS_OF_PAGE = select(ClaimRecord).where(
+    or_(ClaimRecord.claim_id.in_(_PAGE_CLAIMS), ClaimRecord.fbs_claim_id.in_(_PAGE_CLAIMS))
+)
 
 
 @dataclass
@@ -46,9 +54,7 @@ class FeedIntake:
         while True:
             with store.begin() as session, session.no_autoflush:
                 # One reader at a time: the cursor row is locked until the page is stored.
-                position = session.scalars(
-                    select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
-                ).one_or_none() or FeedPosition(feed=FEED, cursor=settings.feed_from)
+                position = session.scalars(_CURSOR).one_or_none() or FeedPosition(feed=FEED, cursor=settings.feed_from)
                 params: dict[str, Any] = {"antal": settings.page_size}
                 if position.cursor:
                     params["efter"] = position.cursor
@@ -61,19 +67,10 @@ class FeedIntake:
                 page = response.json()
                 events = page["haendelser"]
                 # The page's known events and claims in two queries; the rest is written in one flush.
-                seen = set(
-                    session.scalars(
-                        select(InboxEvent.event_id).where(InboxEvent.event_id.in_([e["haendelseId"] for e in events]))
-                    )
-                )
-                fbs_claims = {e["fordring"]["fordringId"] for e in events}
+                seen = set(session.scalars(_SEEN_EVENTS, {"events": [e["haendelseId"] for e in events]}))
+                fbs_claims = sorted({e["fordring"]["fordringId"] for e in events})
                 claims = {
-                    record.claim_id: record
-                    for record in session.scalars(
-                        select(ClaimRecord).where(
-                            or_(ClaimRecord.claim_id.in_(fbs_claims), ClaimRecord.fbs_claim_id.in_(fbs_claims))
-                        )
-                    )
+                    record.claim_id: record for record in session.scalars(_CLAIMS_OF_PAGE, {"claims": fbs_claims})
                 }
                 taken = _Page()
                 for event in events:
