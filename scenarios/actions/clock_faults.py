@@ -36,11 +36,25 @@ def _lockstep(ctx: RunContext) -> list[str]:
     return [s for s in ("psrm", *debtors) if s in endpoints.simulated or endpoints.offers_test_control(s)]
 
 
-def _set_clock(ctx: RunContext, system: str, instant: datetime) -> int:
+def _set_clock(ctx: RunContext, system: str, instant: datetime) -> tuple[int, date | None]:
+    """Move one system's clock; the jobs that ran, and the first day its jobs may call another system
+    (its `quietUntil`; None: it promises nothing, as a vendor's test control never does)."""
     if ctx.world.endpoints.offers_test_control(system):
         moved = ctx.test_control(system, "POST", "/forretningsdato/frem", body={"til": instant.isoformat()})
-        return int(moved.get("jobKoert", 0))
-    return int(ctx.control(system, "PUT", "/clock", {"now": instant.isoformat()}).get("jobsRun", 0))
+        return int(moved.get("jobKoert", 0)), None
+    answer = ctx.control(system, "PUT", "/clock", {"now": instant.isoformat()})
+    quiet = answer.get("quietUntil")
+    return int(answer.get("jobsRun", 0)), date.fromisoformat(quiet) if quiet else None
+
+
+def _next_step(current: datetime, step: timedelta, quiet: dict[str, date | None], lockstep: list[str]) -> timedelta:
+    """Day by day, but over days on which no lockstep system's jobs call another one in one step: to the
+    first day one of them may (each said so when it last moved; one that promised nothing keeps the
+    world on single days). Moving a simulator in one step runs every job on its own day all the same."""
+    if step != timedelta(days=1) or any(quiet.get(system) is None for system in lockstep):
+        return step
+    first = min(d for d in quiet.values() if d is not None)
+    return step * max(1, (first - current.astimezone(COPENHAGEN).date()).days)
 
 
 def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
@@ -58,17 +72,19 @@ def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
     # a vendor's system delivers what each day's jobs made as the day passes: the engine, as it would
     # running continuously, takes it in before the next day
     vendor = any(ctx.world.endpoints.offers_test_control(system) for system in lockstep)
+    quiet: dict[str, date | None] = {}
     while current < target:
-        current = min(target, current + step)
+        current = min(target, current + _next_step(current, step, quiet, lockstep))
         for system in lockstep:
-            jobs += _set_clock(ctx, system, current)
+            ran, quiet[system] = _set_clock(ctx, system, current)
+            jobs += ran
         if step < timedelta(days=1) or vendor:
             ctx.now = current
             ctx.world.engine.set_clock(current)
             run_cycles(ctx)
     for system in world_clock_systems(ctx):
         if system not in lockstep:
-            jobs += _set_clock(ctx, system, target)
+            jobs += _set_clock(ctx, system, target)[0]
     ctx.now = target
     ctx.world.engine.set_clock(target)
     settle_callbacks(ctx)

@@ -76,6 +76,54 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
     return ran
 
 
+def make_quiet_until(profile: Profile):
+    """The debtor's `quiet_until`: the first day its jobs may call PSRM (a handover, a receipt, the
+    notifications, an owed write-down). Reminders, interest and callbacks are dated on their own days
+    by the runner's walk from midnight to midnight, whatever the step the world moves in; what the jobs
+    send PSRM must find PSRM on the same day. A misbehaving debtor promises nothing."""
+
+    def quiet_until(session: Session[Any]) -> date | None:
+        books: DebtorBooks = session.state
+        today = session.clock.today()
+        if session.settings.get("misbehaviour"):
+            return today
+        days: list[date] = []
+        for claim in books.claims.values():
+            case = claim.psrm
+            if case is not None:
+                if case.pending_actions:
+                    return today
+                if case.state == "AFVENTER_KVITTERING" and case.next_receipt_fetch is not None:
+                    days.append(case.next_receipt_fetch.astimezone(COPENHAGEN).date())
+                continue
+            handover = _earliest_handover(profile, claim)
+            if handover is not None:
+                days.append(handover)
+        if any(c.psrm is not None and c.psrm.psrm_claim_id for c in books.claims.values()):
+            last = books.notifications_fetched_until
+            days.append(today if last is None else last + timedelta(days=profile.psrm.notification_fetch_days))
+        return max(min(days), today) if days else None
+
+    return quiet_until
+
+
+def _earliest_handover(profile: Profile, claim: Claim) -> date | None:
+    """The first day `handover_due` can hold for a claim not yet with PSRM, as its reminders go out on
+    their own days (None: it cannot be handed over without a change from outside the jobs)."""
+    rules = profile.psrm
+    if claim.status != "AKTIV" or claim.product not in rules.recoverable_products or not claim.acknowledged:
+        return None
+    if not profile.reminders or claim.principal_remaining < rules.min_oere:
+        return None  # a claim's principal only goes down by itself
+    if len(claim.reminders) >= len(profile.reminders):
+        last = claim.reminders[-1]["dato"]
+    else:
+        last = _reminder_dates(profile, claim)[-1]
+    return max(
+        last + timedelta(days=rules.handover_after_last_reminder_days), claim.last_timely_payment + timedelta(days=1)
+    )
+
+
 # ---- reminders and interest ------------------------------------------------------------------------
 def _reminder_dates(profile: Profile, claim: Claim, move_deadlines: bool = True) -> list[date]:
     """Each reminder's deadline, counted from the one before (SRB first); one on a closed day moves to

@@ -7,7 +7,7 @@ own operations. It is documented in `contracts/openapi/sim-control.yaml` and ser
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -19,7 +19,7 @@ from contracts.wire import WHOLE, IsoDateTime
 
 from .clock import ClockError
 from .faults import FaultRule, FaultRuleIn
-from .runtime import PrincipalDep, SimRuntime, runtime_of, session_of
+from .runtime import QUIET_HORIZON, PrincipalDep, SimRuntime, runtime_of, session_of
 from .sessions import Session
 
 router = APIRouter(prefix="/_sim", tags=["simulator control"])
@@ -36,6 +36,12 @@ _STD = problem_responses(400, 401)
 class ClockOut(BaseModel):
     now: datetime
     jobsRun: int = Field(default=0, description="Jobs that ran while the clock moved")
+    quietUntil: date | None = Field(
+        default=None,
+        description="The first day on which the simulator's jobs may call another system or change what "
+        "another system's jobs find: moving its clock up to that day in one step is the same as moving it "
+        "day by day. Absent: the simulator promises nothing.",
+    )
 
 
 class ClockSet(BaseModel):
@@ -64,7 +70,7 @@ class SettingsOut(BaseModel):
 
 
 SettingValue = str | int | bool | None
-_MAX_MOVE = timedelta(days=3660)
+_MAX_MOVE = QUIET_HORIZON
 
 
 async def move_session_clock(runtime: SimRuntime, session: Session[Any], target: datetime) -> int:
@@ -94,8 +100,9 @@ async def move_session_clock(runtime: SimRuntime, session: Session[Any], target:
 
 async def _move_clock(request: Request, target: datetime) -> ClockOut:
     session = session_of(request)
-    jobs = await move_session_clock(runtime_of(request), session, target)
-    return ClockOut(now=session.clock.now(), jobsRun=jobs)
+    runtime = runtime_of(request)
+    jobs = await move_session_clock(runtime, session, target)
+    return ClockOut(now=session.clock.now(), jobsRun=jobs, quietUntil=runtime.quiet_until(session))
 
 
 @router.get("/clock", operation_id="simGetClock", response_model=ClockOut, responses=_STD)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
@@ -26,6 +26,10 @@ from .faults import REQUEST_FAULTS, FaultKind
 from .sessions import Session, SessionRegistry
 
 JobRunner = Callable[["SimRuntime", Session[Any], datetime, datetime], Awaitable[int]]
+# The first day on which a simulator's jobs may call another system (None: nothing planned); see
+# `SimulatorSpec.quiet_until`.
+QuietUntil = Callable[[Session[Any]], date | None]
+QUIET_HORIZON = timedelta(days=3660)  # the furthest one move of the clock may go
 
 
 @dataclass
@@ -42,6 +46,10 @@ class SimulatorSpec:
     # a setting's value check beyond its type: the problem in words, or None when the value is fine
     settings_checks: dict[str, Callable[[Any], str | None]] = field(default_factory=dict)
     on_clock: JobRunner | None = None  # runs the jobs due between two instants
+    # The first day whose jobs may call another system or change what another system's jobs find (None:
+    # nothing planned). Up to that day a world may move this simulator's clock in one step instead of
+    # day by day with the others (scenarios' `clock.advance`); without it the world promises nothing.
+    quiet_until: QuietUntil | None = None
     export_state: Callable[[Session[Any]], Any] | None = None
     version: str = "3.0.0"
 
@@ -87,6 +95,14 @@ class SimRuntime:
         return wire_client.headers(
             token or "", session=session.id, transaction_id=transaction_id, at=session.clock.now(), cvr=municipality_cvr
         )
+
+    def quiet_until(self, session: Session[Any]) -> date | None:
+        """The first day this session's jobs may call another system: nothing planned within the furthest
+        move of the clock is that far day; a simulator that cannot tell promises nothing (None)."""
+        if self.spec.quiet_until is None:
+            return None
+        planned = self.spec.quiet_until(session)
+        return planned if planned is not None else session.clock.today() + QUIET_HORIZON
 
     async def run_clock(self, session: Session[Any], old: datetime, new: datetime) -> int:
         if self.spec.on_clock is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -22,6 +22,11 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
 async def _on_clock(_: SimRuntime, session: Session[Any], __: datetime, new: datetime) -> int:
     register: PsrmRegister = session.state
     return register.run_due(new.date())
+
+
+def _quiet_until(session: Session[Any]) -> date | None:
+    register: PsrmRegister = session.state
+    return register.next_job_day(session.clock.today())
 
 
 def _export(session: Session[Any]) -> dict[str, Any]:
@@ -61,6 +66,7 @@ def create_app(
         state_factory=PsrmRegister,
         settings_defaults=SETTINGS_DEFAULTS,
         on_clock=_on_clock,
+        quiet_until=_quiet_until,
         export_state=_export,
     )
     return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

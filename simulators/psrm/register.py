@@ -285,6 +285,16 @@ class PsrmRegister:
         self.notifications.append(notice)
         return notice
 
+    def next_job_day(self, today: date) -> date | None:
+        """The first day `run_due` has something to do (a hearing's deadline passed, a month to settle)."""
+        days = [
+            c.hearing_deadline + timedelta(days=1)
+            for c in self.claims.values()
+            if c.status == "HOERING" and c.hearing_deadline
+        ]
+        days += [settle_on for creditor, settle_on in self.settlements if (creditor, settle_on) not in self.settled]
+        return max(min(days), today) if days else None
+
     def run_due(self, today: date) -> int:
         """Expire hearings past their deadline and settle months whose last bank day has come."""
         ran = 0

@@ -8,6 +8,8 @@ tell the fagsystem.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 import pytest
 
@@ -41,6 +43,19 @@ class World:
         for _ in range(count):
             self.psrm.advance(days=1)
             self.debtor.advance(days=1)
+
+    def jump(self, count: int) -> int:
+        """Move both `count` days as a scenario's clock does: in one step over the days before the first on
+        which either's jobs may call the other (the `quietUntil` each gives when it moves); the moves made."""
+        moves, today, quiet = 0, None, None
+        while count > 0:
+            step = 1 if quiet is None or today is None else max(1, min(count, (quiet - today).days))
+            said = [self.psrm.advance(days=step), self.debtor.advance(days=step)]
+            moves, count = moves + 1, count - step
+            today = date.fromisoformat(said[1]["now"][:10])
+            days = [s.get("quietUntil") for s in said]
+            quiet = None if None in days else min(date.fromisoformat(d) for d in days)
+        return moves
 
     def minutes(self, count: int, step: int = 1) -> None:
         for _ in range(0, count, step):
@@ -195,3 +210,49 @@ def test_a_write_down_of_a_claim_under_collection_is_forwarded_as_nedskriv(opus_
         "aarsag": "DIREKTE_BETALING",
     }
     assert world.psrm.get(f"/fordringer/{psrm_id}").json()["saldoOere"] == 40000
+
+
+def _what_others_see(world: World, accounts: list[str]) -> dict[str, Any]:
+    """The debtor's accounts as B_02 shows them and every call between the two systems, with its virtual time."""
+    views = [world.debtor.get(f"/debitorkonti/{a}").json() for a in accounts]
+    calls = [(e["at"], e["direction"], e["method"], e["path"], e["status"]) for e in world.psrm.journal()]
+    sent = [(e["at"], e["method"], e["path"]) for e in world.debtor.journal(direction="out")]
+    return {"accounts": views, "psrm": calls, "debtor-out": sent}
+
+
+def test_moving_over_quiet_days_in_one_step_changes_nothing_either_system_shows(opus_world: str, psrm_url: str) -> None:
+    """The debtor and PSRM say, each time their clock moves, the first day their jobs may call the other
+    (`quietUntil`); a world moving them in one step up to that day (as `clock.advance` does) must end
+    exactly where moving them day by day ends: reminders, interest, handover, receipt, coverage, settlement."""
+    day_by_day, jumping = World(opus_world, psrm_url), World(opus_world, psrm_url)
+    replacement = _acknowledged_replacement(day_by_day)
+    fee = account(PEOPLE.cpr(), claim(12000))
+    for world in (day_by_day, jumping):
+        if world is jumping:
+            assert world.debtor.post("/debitorkonti", replacement).status_code == 201
+        assert world.debtor.post("/debitorkonti", fee).status_code == 201
+    said = jumping.debtor.advance(days=0)
+    # SRB 2026-02-04, reminders 02-18 and 03-10, then 120 days: the handover is the first call to PSRM
+    assert said["quietUntil"] == "2026-07-08"
+    assert jumping.psrm.advance(days=0)["quietUntil"] > "2035-01-01"  # nothing planned
+
+    day_by_day.days(190)
+    moves = jumping.jump(190)
+    assert moves < 30, moves  # the quiet months went in a few steps …
+    accounts = [replacement["debitorkontoId"], fee["debitorkontoId"]]
+    for world in (day_by_day, jumping):
+        psrm_id = world.claim_view(replacement["debitorkontoId"])["psrmFordringId"]
+        assert (
+            world.psrm.post(
+                "/simulering/daekninger", {"psrmFordringId": psrm_id, "beloebOere": 15000, "kilde": "LOENINDEHOLDELSE"}
+            ).status_code
+            == 201
+        )
+    day_by_day.days(60)
+    jumping.jump(60)
+    seen, expected = _what_others_see(jumping, accounts), _what_others_see(day_by_day, accounts)
+    for view in (*seen["accounts"], *expected["accounts"]):
+        for claim_view in view["fordringer"]:
+            claim_view.pop("psrmFordringId", None)  # PSRM's own ids differ between sessions
+    assert seen["accounts"][0]["fordringer"][0]["indbetaltOere"] == 15000
+    assert seen == expected  # … and ended exactly where day-by-day ended
