@@ -626,11 +626,34 @@ def service_serve(
     trial: bool = typer.Option(
         False, "--trial", help="A trial service: approved certificates of simulated test systems count on the board"
     ),
+    advertise_host: str = typer.Option(
+        None,
+        "--advertise-host",
+        metavar="HOST",
+        show_default=False,
+        help="Vendors' systems elsewhere reach the runs at this host: each test system gets two fixed ports "
+        "from --run-ports, and its page shows the URLs to configure (default: runs listen on 127.0.0.1 only)",
+    ),
+    run_ports: str = typer.Option(
+        None,
+        "--run-ports",
+        metavar="FIRST-LAST",
+        show_default=False,
+        help="The pool of the test systems' ports, e.g. 9100-9199 (two per system: callback and PSRM)",
+    ),
+    run_bind: str = typer.Option(
+        None,
+        "--run-bind",
+        metavar="HOST",
+        show_default=False,
+        help="Address the runs' PSRM and callback receiver listen on, with --advertise-host (default 0.0.0.0)",
+    ),
 ) -> None:
     """Start the service (pages and HTTP API) with its workers; Ctrl-C stops it."""
-    from .service.commands import config, run_serve
+    from .service.commands import config, remote, run_serve
 
-    raise typer.Exit(run_serve(console, config(data_dir, database_url, workers, trial), bind, port))
+    options = remote(config(data_dir, database_url, workers, trial), advertise_host, run_ports, run_bind)
+    raise typer.Exit(run_serve(console, options, bind, port))
 
 
 @service_app.command("start-run")

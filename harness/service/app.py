@@ -186,7 +186,15 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
             return page(request, "error.html.j2", session, 404, message="Not found")
         runs = [r for r in service.runs(session.user) if r.system_id == found.id]
         history = trend(service, session.user, found.id)
-        return page(request, "system.html.j2", session, system=found, runs=runs, trend=history)
+        return page(
+            request,
+            "system.html.j2",
+            session,
+            system=found,
+            runs=runs,
+            trend=history,
+            counterparts=service.counterparts(found),
+        )
 
     @app.post("/systems/{system_id}/runs")
     async def start(request: Request, system_id: int) -> Response:
@@ -361,7 +369,7 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
 
     @app.get("/api/systems")
     def api_systems(request: Request) -> Any:
-        return api_call(request, lambda user: [_system_json(s) for s in service.systems(user)])
+        return api_call(request, lambda user: [_system_json(s, service.counterparts(s)) for s in service.systems(user)])
 
     @app.post("/api/systems/{system_id}/runs", status_code=202)
     def api_start(request: Request, system_id: int) -> Any:
@@ -470,7 +478,7 @@ def _steps(log: str) -> list[tuple[str, str]]:
     return [(name, "done" if i < len(names) - 1 else "running") for i, name in enumerate(names)]
 
 
-def _system_json(system: Any) -> dict[str, Any]:
+def _system_json(system: Any, counterparts: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "id": system.id,
         "name": system.name,
@@ -478,6 +486,7 @@ def _system_json(system: Any) -> dict[str, Any]:
         "profile": system.profile,
         "debtorUrl": system.debtor_url or "simulated",
         "testControl": system.test_control,
+        **(counterparts or {}),
     }
 
 

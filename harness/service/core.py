@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts.profile import PROFILE_NAMES
@@ -42,6 +43,7 @@ from .models import (
     Org,
     Review,
     Run,
+    SystemPort,
     TestSystem,
     User,
     WavePlan,
@@ -79,11 +81,25 @@ class ServiceConfig:
     run_timeout_s: float = 4 * 3600.0  # a run's process still going after this is stopped (the run failed)
     poll_s: float = 2.0
     validity_days: int = 180
+    # vendors' systems elsewhere (`serve --advertise-host H --run-ports A-B`): each registered system gets a
+    # fixed (callback, PSRM) pair from the pool, and its runs listen on `run_bind` and advertise http://H:port
+    advertise_host: str | None = None
+    run_ports: tuple[int, int] | None = None  # first and last port of the pool, both included
+    run_bind: str = "0.0.0.0"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the injected clock
 
     @property
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'service.db'}"
+
+    @property
+    def remote(self) -> bool:
+        """Whether vendors' systems elsewhere reach the runs (fixed ports, advertised URLs)."""
+        return self.advertise_host is not None and self.run_ports is not None
+
+    def advertised(self, port: int) -> str:
+        host = self.advertise_host or "127.0.0.1"
+        return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 def default_data_dir() -> Path:
@@ -256,27 +272,81 @@ class Service:
                 raise ServiceError(f"debtor URL {url!r} is not an http(s) URL (or say 'simulated')")
             if not debtor_token:
                 raise ServiceError("a vendor's debtor system needs its bearer token")
-        with self.store.begin() as db:
-            system = TestSystem(
-                org_id=user.org_id,
-                name=name,
-                profile=profile,
-                debtor_url=url or None,
-                credentials=self.vault.seal({"debtorToken": debtor_token or "", "callbackToken": callback_token or ""}),
-                test_control=test_control,
-                created=self.now(),
+            if self.config.remote and not callback_token:
+                raise ServiceError(
+                    "a vendor's system that reaches the service over the network needs a callback token: the one "
+                    "it presents on DækningAfskrivning callbacks (choose one and configure it in your system)"
+                )
+        sealed = self.vault.seal({"debtorToken": debtor_token or "", "callbackToken": callback_token or ""})
+        for _ in range(20):
+            try:
+                with self.store.begin() as db:
+                    system = TestSystem(
+                        org_id=user.org_id,
+                        name=name,
+                        profile=profile,
+                        debtor_url=url or None,
+                        credentials=sealed,
+                        test_control=test_control,
+                        created=self.now(),
+                    )
+                    db.add(system)
+                    db.flush()
+                    detail = f"{name}, {profile}, {url or 'simulated'}"
+                    self.audit(db, user.email, "register-system", f"system {system.id}", detail)
+                    if url and self.config.remote:  # its ports with it: an exhausted pool registers nothing
+                        self._allocate(db, system.id)
+                return self.system(user, system.id)
+            except IntegrityError:  # another instance took one of those ports meanwhile: the next free pair
+                continue
+        raise ServiceError("no port pair could be allocated for the system; try again")
+
+    def ensure_ports(self, system_id: int) -> None:
+        """Give a vendor's system registered before the service advertised itself its port pair."""
+        if not self.config.remote:
+            return
+        for _ in range(20):
+            try:
+                with self.store.begin() as db:
+                    system = db.get(TestSystem, system_id)
+                    if system is None or system.simulated or system.ports:
+                        return
+                    self._allocate(db, system_id)
+                return
+            except IntegrityError:  # another instance took one of those ports meanwhile: the next free pair
+                continue
+        raise ServiceError(f"system {system_id}: no port pair could be allocated; try again")
+
+    def _allocate(self, db: Session, system_id: int) -> None:
+        """A vendor's system's fixed (callback, PSRM) pair from the pool, once and for good, in `db`'s
+        transaction. Two instances allocating at once cannot share a port (the table's primary key): the
+        loser's transaction fails with an IntegrityError, and the caller tries the next free pair."""
+        assert self.config.run_ports is not None
+        first, last = self.config.run_ports
+        used = set(db.scalars(select(SystemPort.port)))
+        pair = next(((p, p + 1) for p in range(first, last) if p not in used and p + 1 not in used), None)
+        if pair is None:
+            raise ServiceError(
+                f"no free port pair left in the service's pool {first}-{last} (each vendor's test system keeps "
+                "two for good); KOMBIT's administrator widens `oir service serve --run-ports`"
             )
-            db.add(system)
-            db.flush()
-            self.audit(
-                db, user.email, "register-system", f"system {system.id}", f"{name}, {profile}, {url or 'simulated'}"
-            )
-        return self.system(user, system.id)
+        db.add(SystemPort(port=pair[0], system_id=system_id, role="callback"))
+        db.add(SystemPort(port=pair[1], system_id=system_id, role="psrm"))
+        self.audit(db, "service", "allocate-ports", f"system {system_id}", f"callback {pair[0]}, PSRM {pair[1]}")
+
+    def counterparts(self, system: TestSystem) -> dict[str, str] | None:
+        """What the vendor configures in its system for the service's runs: the callback (fagsystem) URL and
+        PSRM's URL, advertised; None where the runs listen on this machine alone (simulated, or no pool)."""
+        callback, psrm = system.port("callback"), system.port("psrm")
+        if not self.config.remote or system.simulated or callback is None or psrm is None:
+            return None
+        return {"callbackUrl": self.config.advertised(callback), "psrmUrl": self.config.advertised(psrm)}
 
     def start_run(self, user: User, system_id: int, rerun_of: int | None = None) -> Run:
         system = self.system(user, system_id)  # 404 for another organisation's system
         if user.role != "vendor" and user.role != "admin":
             raise ForbiddenError("only the vendor (or an administrator) starts a certification run")
+        self.ensure_ports(system.id)  # a system registered before the service advertised itself
         with self.store.begin() as db:
             run = Run(
                 system_id=system.id, org_id=system.org_id, requested_by=user.email, status=QUEUED, created=self.now()

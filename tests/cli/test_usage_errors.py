@@ -158,6 +158,9 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--port": ["70000", "x"],
         "--workers": ["0", "x"],
         "--trial": ["--trial=maybe"],
+        "--advertise-host": ["http://cert.example", "a host", "0.0.0.0"],
+        "--run-ports": ["x", "9100", "9101-9100", "9100-9100", "9100-70000", "80-90"],
+        "--run-bind": ["256.1.1.1"],
     },
     "service start-run": {
         "--url": ["not-a-url", "ftp://service"],
