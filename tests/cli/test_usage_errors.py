@@ -86,6 +86,10 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--test-control": ["--test-control=maybe"],  # without --debtor-url: tests/certification
         "--foreign-token": [],  # any text is a token
         "--foreign-token-file": [MISSING],
+        "--service": ["not-a-url", "ftp://service"],
+        "--system": ["x"],  # without --service
+        "--token": [],  # any text is a token (without --service it is not used: OIR_SERVICE_TOKEN may be set)
+        "--token-file": [MISSING],
     },
     "verify-certificate": {
         "file": [MISSING, A_FILE],
