@@ -8,6 +8,7 @@ Every action is appended to the audit trail in the same transaction as the chang
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -54,6 +55,11 @@ from .secrets import MIN_PASSWORD, Vault, check_password, hash_password, new_tok
 from .signing import approved_certificate
 
 SESSION_HOURS = 12
+# failed sign-ins allowed per minute — per account and per client address — before every further attempt
+# is refused unheard (429) until the minute has passed: password guessing at a few tries a minute
+LOGIN_WINDOW_S = 60
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_ADDRESS = 20
 _NOBODY = hash_password("no one has this password")  # checked against when the e-mail is unknown
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -68,6 +74,14 @@ class NotFoundError(ServiceError):
 
 class ForbiddenError(ServiceError):
     """The person's role does not allow this."""
+
+
+class TooManyAttemptsError(ServiceError):
+    """Too many failed sign-ins for this account or from this address in the last minute (429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -185,13 +199,23 @@ class Service:
 
     # --- sign-in -----------------------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> str | None:
-        """A new session's cookie value, or None (the same answer for an unknown user and a wrong password)."""
+    def login(self, email: str, password: str, address: str = "-") -> str | None:
+        """A new session's cookie value, or None (the same answer for an unknown user and a wrong password);
+        TooManyAttemptsError, the password not even checked, after too many failures in the last minute for
+        this account or from this `address` — counted in the audit trail, so across instances too."""
+        who = email.strip().lower()[:200] or "-"
+        source = f"from {address}"[:200]
+        retry_after = self._throttled(who, source)
+        if retry_after:
+            raise TooManyAttemptsError(
+                f"too many failed sign-ins for this account or from this address: try again in {retry_after} s",
+                retry_after,
+            )
         with self.store.begin() as db:
             user = db.scalar(select(User).where(User.email == email.strip().lower()))
             # an unknown e-mail costs one hash too: the answer's time does not tell who has an account
             if not check_password(user.password_hash if user else _NOBODY, password) or user is None:
-                self.audit(db, email.strip().lower()[:200] or "-", "login-refused", "session")
+                self.audit(db, who, "login-refused", "session", source)
                 return None
             cookie = new_token("sess")
             db.add(
@@ -204,6 +228,21 @@ class Service:
             )
             self.audit(db, user.email, "login", "session")
         return cookie
+
+    def _throttled(self, who: str, source: str) -> int:
+        """Seconds until a sign-in of `who` from `source` is heard again; 0: now."""
+        since = self.now() - timedelta(seconds=LOGIN_WINDOW_S)
+        refused = select(AuditEvent.at).where(AuditEvent.action == "login-refused", AuditEvent.at > since)
+        with self.store.begin() as db:
+            for column, value, limit in (
+                (AuditEvent.actor, who, LOGIN_FAILURES_PER_ACCOUNT),
+                (AuditEvent.detail, source, LOGIN_FAILURES_PER_ADDRESS),
+            ):
+                failures = list(db.scalars(refused.where(column == value).order_by(AuditEvent.at.desc()).limit(limit)))
+                if len(failures) >= limit:  # heard again once the oldest of those leaves the window
+                    self.audit(db, who, "login-throttled", "session", source)
+                    return max(1, math.ceil((failures[-1] - since).total_seconds()))
+        return 0
 
     def session(self, cookie: str | None) -> WebSession | None:
         if not cookie:
