@@ -101,6 +101,10 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
         socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise _usage(f"--bind {bind!r} is no address to listen on: {exc}") from exc
+    if options.run_ports and options.run_ports[0] <= port <= options.run_ports[1]:
+        raise _usage(
+            f"--port {port} lies in --run-ports {options.run_ports[0]}-{options.run_ports[1]}: the runs' ports"
+        )
     import uvicorn
 
     from .app import create_app

@@ -16,8 +16,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
+from typer.testing import CliRunner
 
 from harness.callback_relay import PREFLIGHT_HEADER
+from harness.cli import app
 from harness.servers import ServerThread
 from harness.service import Service, ServiceError, Workers, create_app
 from harness.service.runner import claim_run
@@ -194,3 +196,26 @@ def test_a_run_of_a_vendor_system_listens_on_its_ports_and_tells_the_vendor_the_
     assert (ended.verdict, ended.exit_code) == ("CERTIFIED", 0)
     # while the run went on, the vendor's system found PSRM and the callback receiver where it was told
     assert reached == {"psrm": 200, "callback": 401}, reached
+
+
+def test_serve_reads_where_vendors_systems_reach_the_runs(tmp_path: Path) -> None:
+    from harness.service.commands import config, remote
+
+    base = config(tmp_path / "service", None)
+    options = remote(base, "[2001:db8::7]", "9100-9199", None)
+    assert (options.advertise_host, options.run_ports, options.run_bind) == ("2001:db8::7", (9100, 9199), "0.0.0.0")
+    assert options.advertised(9100) == "http://[2001:db8::7]:9100"
+    assert remote(base, None, None, None) == base  # as before: loopback, free ports
+    reach = ["--advertise-host", "h.example", "--run-ports", "9100-9199"]
+    result = CliRunner().invoke(app, ["service", "serve", "--data-dir", str(tmp_path / "s"), *reach, "--port", "9150"])
+    assert result.exit_code == 2 and "--port 9150 lies in --run-ports 9100-9199" in result.output
+
+
+def test_a_system_that_offers_test_control_is_certified_with_it(tmp_path: Path) -> None:
+    service = make_service(tmp_path / "service")
+    person = user(service, "vendor@eg.example")
+    system = service.register_system(
+        person, name="EG", profile="eg", debtor_url="https://eg.example", debtor_token="t", test_control=True
+    )
+    argv, _ = Workers(service, 1).command(service.start_run(person, system.id), tmp_path)
+    assert "--test-control" in argv
