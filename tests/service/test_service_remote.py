@@ -71,6 +71,14 @@ def test_each_vendor_system_keeps_its_own_port_pair_and_its_page_says_what_to_co
         assert "http://cert.kombit.example:9100/daekningafskrivning" in page
         assert "cb-secret" not in page and "debtor-secret" not in page  # the tokens are hinted at, never shown
         assert "psrm-url" not in web.get(f"/systems/{simulated.id}").text
+        bearer = {"Authorization": f"Bearer {service.create_token('vendor@eg.example', 'ci')}"}
+        listed = {
+            s["name"]: (s.get("callbackUrl"), s.get("psrmUrl")) for s in web.get("/api/systems", headers=bearer).json()
+        }
+        assert listed == {
+            "EG": ("http://cert.kombit.example:9100", "http://cert.kombit.example:9101"),
+            "sim": (None, None),
+        }
 
 
 def test_without_an_advertised_host_a_run_listens_on_free_loopback_ports(tmp_path: Path) -> None:
