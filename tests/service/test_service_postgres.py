@@ -99,3 +99,33 @@ def test_two_instances_on_postgresql_lease_one_run_of_a_vendor_system_at_a_time(
         assert len(leased) == 1 and won.count(None) == 5  # one run leased; the others wait their turn
         assert sorted(first.run(vendor, r).status for r in runs) == ["queued"] * 5 + ["running"]
         assert claim_run(second, "later") is None  # still leased: the other instance does not take a second
+
+
+def test_two_instances_registering_at_once_never_give_two_systems_one_port(tmp_path: Path) -> None:
+    pool = {"advertise_host": "cert.kombit.example", "run_ports": (9100, 9111)}  # six pairs for six systems
+    with throwaway_postgres() as url:
+        first = make_service(tmp_path / "one", database_url=url, **pool)
+        from harness.service import ServiceConfig
+
+        second = Service(ServiceConfig(data_dir=tmp_path / "two", database_url=url, **pool))  # type: ignore[arg-type]
+        vendor = user(first, "vendor@eg.example")
+        start = threading.Barrier(6)
+
+        def register(service: Service, name: str) -> None:
+            start.wait()
+            service.register_system(
+                vendor, name=name, profile="eg", debtor_url="https://eg.example", debtor_token="t", callback_token="c"
+            )
+
+        threads = [
+            threading.Thread(target=register, args=(service, f"EG {n}"))
+            for n, service in enumerate([first, second] * 3)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        systems = first.systems(vendor)
+        ports = [p.port for s in systems for p in s.ports]
+        assert len(systems) == 6 and sorted(ports) == list(range(9100, 9112))  # each port once, every pair used
+        assert all(s.port("psrm") == s.port("callback") + 1 for s in systems)  # type: ignore[operator]
