@@ -183,13 +183,58 @@ def certify(
         help="The vendor's test system offers test control (oir-testkontrol-v1): its business date moves, "
         "bank transfers and what it sent are readable, so the scenarios that need them run (with --debtor-url)",
     ),
+    service: str = typer.Option(
+        None,
+        "--service",
+        metavar="URL",
+        show_default=False,
+        help="Certify on KOMBIT's certification service instead of here: start a run of --system there, follow "
+        "it, print its verdict (the service's settings apply; the options of a local run are not used)",
+    ),
+    system: str = typer.Option(
+        None, "--system", metavar="NAME_OR_ID", show_default=False, help="With --service: your registered test system"
+    ),
+    token: str = typer.Option(
+        None,
+        "--token",
+        envvar="OIR_SERVICE_TOKEN",
+        show_default=False,
+        help="With --service: its API token (oir service admin create-token)",
+    ),
+    token_file: Path = typer.Option(
+        None, dir_okay=False, show_default=False, help="With --service: read --token from this file"
+    ),
 ) -> None:
     """Certify debtor-system profiles (their simulators, or a vendor's system with --debtor-url) and write
-    signed reports; exit 0 certified, 1 not, 2 usage error or a check that could not exercise the system,
-    3 a session waits for the next bank day."""
+    signed reports — or, with --service, a registered test system on KOMBIT's service; exit 0 certified,
+    1 not, 2 usage error or a check that could not exercise the system, 3 a session waits for the next bank day."""
     from datetime import UTC, datetime
 
     from .certification.commands import CertifyOptions, run_certify
+
+    if service is not None:
+        from .service.client import run_certify_on_service
+
+        refuse_empty_env("OIR_SERVICE_TOKEN")
+        local = {"--debtor-url": debtor_url, "--resume": resume, "--only": only, "--last-failed": last_failed}
+        given = [name for name, value in local.items() if value]
+        if given or len(profile or []) > 1:
+            console.print(
+                f"[red]error:[/red] --service runs on the service: {', '.join(given) or 'several --profile'} "
+                "belong to a local run",
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
+        chosen = str(profile[0]) if profile else None
+        service_token = secret(token, token_file, "--token")
+        raise typer.Exit(run_certify_on_service(console, service, service_token, system, chosen, 24 * 3600.0))
+    if system is not None or token_file is not None:
+        console.print(
+            f"[red]error:[/red] {'--system' if system is not None else '--token-file'} is for a run on KOMBIT's "
+            "service: it needs --service URL",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
 
     refuse_empty_env("OIR_DEBTOR_TOKEN", "OIR_CALLBACK_TOKEN", "OIR_SIGNING_KEY")  # a missing CI secret
     if callback_token_file:  # the file wins over the default (and over OIR_CALLBACK_TOKEN)
@@ -626,11 +671,34 @@ def service_serve(
     trial: bool = typer.Option(
         False, "--trial", help="A trial service: approved certificates of simulated test systems count on the board"
     ),
+    advertise_host: str = typer.Option(
+        None,
+        "--advertise-host",
+        metavar="HOST",
+        show_default=False,
+        help="Vendors' systems elsewhere reach the runs at this host: each test system gets two fixed ports "
+        "from --run-ports, and its page shows the URLs to configure (default: runs listen on 127.0.0.1 only)",
+    ),
+    run_ports: str = typer.Option(
+        None,
+        "--run-ports",
+        metavar="FIRST-LAST",
+        show_default=False,
+        help="The pool of the test systems' ports, e.g. 9100-9199 (two per system: callback and PSRM)",
+    ),
+    run_bind: str = typer.Option(
+        None,
+        "--run-bind",
+        metavar="HOST",
+        show_default=False,
+        help="Address the runs' PSRM and callback receiver listen on, with --advertise-host (default 0.0.0.0)",
+    ),
 ) -> None:
     """Start the service (pages and HTTP API) with its workers; Ctrl-C stops it."""
-    from .service.commands import config, run_serve
+    from .service.commands import config, remote, run_serve
 
-    raise typer.Exit(run_serve(console, config(data_dir, database_url, workers, trial), bind, port))
+    options = remote(config(data_dir, database_url, workers, trial), advertise_host, run_ports, run_bind)
+    raise typer.Exit(run_serve(console, options, bind, port))
 
 
 @service_app.command("start-run")

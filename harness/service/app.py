@@ -5,6 +5,8 @@ Pages need a session: a random token in an HttpOnly, SameSite=Strict cookie (Sec
 the database keeps only the hash. Every form carries the session's CSRF token and every POST is refused
 (403) without it; the sign-in form, before any session exists, uses a double-submit cookie. The API
 needs a bearer token (`oir service admin create-token`) and takes no cookies, so it needs no CSRF token.
+After five failed sign-ins in a minute for one account, or twenty from one address, the next attempts
+answer 429 (with Retry-After; problem+json to a client asking for JSON) without a password being checked.
 What a vendor may not see — another organisation's system, run, report or certificate — answers 404,
 exactly like an id that does not exist, in pages and API alike. `/public-key.pem` is public on purpose:
 it is what `oir verify-certificate --public-key` needs to check KOMBIT's certificates.
@@ -35,7 +37,7 @@ from contracts.profile import PROFILE_NAMES
 
 from .board import NEAR_DAYS, live_board
 from .compare import checks_of, matrix, trend
-from .core import ForbiddenError, NotFoundError, Service, ServiceError
+from .core import ForbiddenError, NotFoundError, Service, ServiceError, TooManyAttemptsError
 from .models import APPROVED, FINISHED, PENDING, QUEUED, REJECTED, RUNNING, Run, User, WebSession
 from .runner import PROGRESS, Workers
 from .secrets import new_token, same
@@ -129,7 +131,20 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
         if not expected or not same(str(form.get("csrf", "")), expected):
             raise _CsrfRefused()
         # a password hash takes a while on purpose: off the event loop
-        cookie = await run_in_threadpool(service.login, str(form.get("email", "")), str(form.get("password", "")))
+        email, password = str(form.get("email", "")), str(form.get("password", ""))
+        try:
+            cookie = await run_in_threadpool(service.login, email, password, _address(request))
+        except TooManyAttemptsError as exc:
+            headers = {"Retry-After": str(exc.retry_after)}
+            if "json" in request.headers.get("accept", ""):
+                raise Problem(
+                    429, "OIR-429-TOO-MANY-SIGN-INS", "Too many failed sign-ins", str(exc), headers=headers
+                ) from exc
+            token = new_token("csrf")
+            response = page(request, "login.html.j2", None, 429, login_csrf=token, error=f"Refused: {exc}.")
+            response.headers.update(headers)
+            _cookie(request, response, LOGIN_CSRF, token, max_age=3600)
+            return response
         if cookie is None:
             token = new_token("csrf")
             response = page(request, "login.html.j2", None, 401, login_csrf=token, error="Wrong e-mail or password.")
@@ -186,7 +201,15 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
             return page(request, "error.html.j2", session, 404, message="Not found")
         runs = [r for r in service.runs(session.user) if r.system_id == found.id]
         history = trend(service, session.user, found.id)
-        return page(request, "system.html.j2", session, system=found, runs=runs, trend=history)
+        return page(
+            request,
+            "system.html.j2",
+            session,
+            system=found,
+            runs=runs,
+            trend=history,
+            counterparts=service.counterparts(found),
+        )
 
     @app.post("/systems/{system_id}/runs")
     async def start(request: Request, system_id: int) -> Response:
@@ -361,7 +384,7 @@ def create_app(service: Service, workers: Workers | None = None) -> FastAPI:
 
     @app.get("/api/systems")
     def api_systems(request: Request) -> Any:
-        return api_call(request, lambda user: [_system_json(s) for s in service.systems(user)])
+        return api_call(request, lambda user: [_system_json(s, service.counterparts(s)) for s in service.systems(user)])
 
     @app.post("/api/systems/{system_id}/runs", status_code=202)
     def api_start(request: Request, system_id: int) -> Any:
@@ -417,6 +440,11 @@ def _handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_invalid)
 
 
+def _address(request: Request) -> str:
+    """The client's address (behind a reverse proxy on this machine, uvicorn takes it from X-Forwarded-For)."""
+    return request.client.host if request.client else "-"
+
+
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
     response.set_cookie(
         name, value, max_age=max_age, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
@@ -470,7 +498,7 @@ def _steps(log: str) -> list[tuple[str, str]]:
     return [(name, "done" if i < len(names) - 1 else "running") for i, name in enumerate(names)]
 
 
-def _system_json(system: Any) -> dict[str, Any]:
+def _system_json(system: Any, counterparts: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "id": system.id,
         "name": system.name,
@@ -478,6 +506,7 @@ def _system_json(system: Any) -> dict[str, Any]:
         "profile": system.profile,
         "debtorUrl": system.debtor_url or "simulated",
         "testControl": system.test_control,
+        **(counterparts or {}),
     }
 
 

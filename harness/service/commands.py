@@ -4,8 +4,11 @@ argument (`ps` and shell history would show it); an API token is printed once an
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -13,6 +16,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from ..certification.target import is_wildcard
 from ..command_options import err, secret_file, writable
 from .core import EMAIL, Service, ServiceConfig, ServiceError, default_data_dir
 
@@ -40,6 +44,51 @@ def config(data_dir: Path | None, database_url: str | None, workers: int = 2, tr
     return ServiceConfig(data_dir=folder, database_url=database_url, workers=workers, trial=trial)
 
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")  # a DNS name: no scheme, port or path
+
+
+def remote(
+    options: ServiceConfig, advertise_host: str | None, run_ports: str | None, run_bind: str | None
+) -> ServiceConfig:
+    """`serve --advertise-host H --run-ports A-B [--run-bind ADDR]`: where vendors' systems elsewhere reach the
+    runs. Each checked (exit 2 naming the option); the three go together or not at all."""
+    if advertise_host is not None:
+        try:
+            ipaddress.ip_address(advertise_host.strip("[]"))
+        except ValueError:
+            if not _HOST.match(advertise_host):
+                raise _usage(
+                    f"--advertise-host {advertise_host!r} is no host name or IP address (no scheme, port or path: "
+                    "e.g. certificering.kombit.example)"
+                ) from None
+        if is_wildcard(advertise_host):
+            raise _usage(f"--advertise-host {advertise_host!r}: the address vendors' systems reach, not a wildcard")
+    pool = None
+    if run_ports is not None:
+        first, _, last = run_ports.partition("-")
+        if not (first.strip().isdigit() and last.strip().isdigit()):
+            raise _usage(f"--run-ports {run_ports!r}: a range FIRST-LAST, e.g. 9100-9199")
+        pool = (int(first), int(last))
+        if not 1024 <= pool[0] < pool[1] <= 65535:
+            raise _usage(f"--run-ports {run_ports!r}: 1024 <= FIRST < LAST <= 65535 (two ports per test system)")
+    if run_bind is not None:
+        try:
+            socket.getaddrinfo(run_bind, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise _usage(f"--run-bind {run_bind!r} is no address to listen on: {exc}") from exc
+    if (advertise_host is None) != (run_ports is None):
+        raise _usage(
+            "--advertise-host and --run-ports go together: the host vendors' systems reach and the ports "
+            "their runs listen on"
+        )
+    if run_bind is not None and advertise_host is None:
+        raise _usage("--run-bind is where runs listen for vendors' systems: it needs --advertise-host and --run-ports")
+    if advertise_host is None:
+        return options
+    return replace(options, advertise_host=advertise_host.strip("[]"), run_ports=pool, run_bind=run_bind or "0.0.0.0")
+
+
 def _open(options: ServiceConfig) -> Service:
     try:
         return Service(options)
@@ -52,6 +101,10 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
         socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise _usage(f"--bind {bind!r} is no address to listen on: {exc}") from exc
+    if options.run_ports and options.run_ports[0] <= port <= options.run_ports[1]:
+        raise _usage(
+            f"--port {port} lies in --run-ports {options.run_ports[0]}-{options.run_ports[1]}: the runs' ports"
+        )
     import uvicorn
 
     from .app import create_app
@@ -63,9 +116,15 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
             port = probe.getsockname()[1]
     service = _open(options)
     app = create_app(service, Workers(service, options.workers))
+    reach = (
+        f" · runs listen on {options.run_bind}, ports {options.run_ports[0]}-{options.run_ports[1]}, "
+        f"advertised as {options.advertised(options.run_ports[0]).rsplit(':', 1)[0]}"
+        if options.run_ports
+        else ""
+    )
     console.print(
         f"ØiR certification service on http://{bind}:{port} · data {options.data_dir} · "
-        f"{options.workers} worker(s){' · TRIAL' if options.trial else ''}",
+        f"{options.workers} worker(s){' · TRIAL' if options.trial else ''}{reach}",
         soft_wrap=True,
     )
     uvicorn.run(app, host=bind, port=port, log_level="warning", access_log=False)

@@ -8,6 +8,7 @@ Every action is appended to the audit trail in the same transaction as the chang
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts.profile import PROFILE_NAMES
@@ -42,6 +44,7 @@ from .models import (
     Org,
     Review,
     Run,
+    SystemPort,
     TestSystem,
     User,
     WavePlan,
@@ -52,6 +55,11 @@ from .secrets import MIN_PASSWORD, Vault, check_password, hash_password, new_tok
 from .signing import approved_certificate
 
 SESSION_HOURS = 12
+# failed sign-ins allowed per minute — per account and per client address — before every further attempt
+# is refused unheard (429) until the minute has passed: password guessing at a few tries a minute
+LOGIN_WINDOW_S = 60
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_ADDRESS = 20
 _NOBODY = hash_password("no one has this password")  # checked against when the e-mail is unknown
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -68,6 +76,14 @@ class ForbiddenError(ServiceError):
     """The person's role does not allow this."""
 
 
+class TooManyAttemptsError(ServiceError):
+    """Too many failed sign-ins for this account or from this address in the last minute (429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass
 class ServiceConfig:
     data_dir: Path
@@ -79,11 +95,25 @@ class ServiceConfig:
     run_timeout_s: float = 4 * 3600.0  # a run's process still going after this is stopped (the run failed)
     poll_s: float = 2.0
     validity_days: int = 180
+    # vendors' systems elsewhere (`serve --advertise-host H --run-ports A-B`): each registered system gets a
+    # fixed (callback, PSRM) pair from the pool, and its runs listen on `run_bind` and advertise http://H:port
+    advertise_host: str | None = None
+    run_ports: tuple[int, int] | None = None  # first and last port of the pool, both included
+    run_bind: str = "0.0.0.0"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the injected clock
 
     @property
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'service.db'}"
+
+    @property
+    def remote(self) -> bool:
+        """Whether vendors' systems elsewhere reach the runs (fixed ports, advertised URLs)."""
+        return self.advertise_host is not None and self.run_ports is not None
+
+    def advertised(self, port: int) -> str:
+        host = self.advertise_host or "127.0.0.1"
+        return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 def default_data_dir() -> Path:
@@ -169,13 +199,23 @@ class Service:
 
     # --- sign-in -----------------------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> str | None:
-        """A new session's cookie value, or None (the same answer for an unknown user and a wrong password)."""
+    def login(self, email: str, password: str, address: str = "-") -> str | None:
+        """A new session's cookie value, or None (the same answer for an unknown user and a wrong password);
+        TooManyAttemptsError, the password not even checked, after too many failures in the last minute for
+        this account or from this `address` — counted in the audit trail, so across instances too."""
+        who = email.strip().lower()[:200] or "-"
+        source = f"from {address}"[:200]
+        retry_after = self._throttled(who, source)
+        if retry_after:
+            raise TooManyAttemptsError(
+                f"too many failed sign-ins for this account or from this address: try again in {retry_after} s",
+                retry_after,
+            )
         with self.store.begin() as db:
             user = db.scalar(select(User).where(User.email == email.strip().lower()))
             # an unknown e-mail costs one hash too: the answer's time does not tell who has an account
             if not check_password(user.password_hash if user else _NOBODY, password) or user is None:
-                self.audit(db, email.strip().lower()[:200] or "-", "login-refused", "session")
+                self.audit(db, who, "login-refused", "session", source)
                 return None
             cookie = new_token("sess")
             db.add(
@@ -188,6 +228,21 @@ class Service:
             )
             self.audit(db, user.email, "login", "session")
         return cookie
+
+    def _throttled(self, who: str, source: str) -> int:
+        """Seconds until a sign-in of `who` from `source` is heard again; 0: now."""
+        since = self.now() - timedelta(seconds=LOGIN_WINDOW_S)
+        refused = select(AuditEvent.at).where(AuditEvent.action == "login-refused", AuditEvent.at > since)
+        with self.store.begin() as db:
+            for column, value, limit in (
+                (AuditEvent.actor, who, LOGIN_FAILURES_PER_ACCOUNT),
+                (AuditEvent.detail, source, LOGIN_FAILURES_PER_ADDRESS),
+            ):
+                failures = list(db.scalars(refused.where(column == value).order_by(AuditEvent.at.desc()).limit(limit)))
+                if len(failures) >= limit:  # heard again once the oldest of those leaves the window
+                    self.audit(db, who, "login-throttled", "session", source)
+                    return max(1, math.ceil((failures[-1] - since).total_seconds()))
+        return 0
 
     def session(self, cookie: str | None) -> WebSession | None:
         if not cookie:
@@ -256,27 +311,81 @@ class Service:
                 raise ServiceError(f"debtor URL {url!r} is not an http(s) URL (or say 'simulated')")
             if not debtor_token:
                 raise ServiceError("a vendor's debtor system needs its bearer token")
-        with self.store.begin() as db:
-            system = TestSystem(
-                org_id=user.org_id,
-                name=name,
-                profile=profile,
-                debtor_url=url or None,
-                credentials=self.vault.seal({"debtorToken": debtor_token or "", "callbackToken": callback_token or ""}),
-                test_control=test_control,
-                created=self.now(),
+            if self.config.remote and not callback_token:
+                raise ServiceError(
+                    "a vendor's system that reaches the service over the network needs a callback token: the one "
+                    "it presents on DækningAfskrivning callbacks (choose one and configure it in your system)"
+                )
+        sealed = self.vault.seal({"debtorToken": debtor_token or "", "callbackToken": callback_token or ""})
+        for _ in range(20):
+            try:
+                with self.store.begin() as db:
+                    system = TestSystem(
+                        org_id=user.org_id,
+                        name=name,
+                        profile=profile,
+                        debtor_url=url or None,
+                        credentials=sealed,
+                        test_control=test_control,
+                        created=self.now(),
+                    )
+                    db.add(system)
+                    db.flush()
+                    detail = f"{name}, {profile}, {url or 'simulated'}"
+                    self.audit(db, user.email, "register-system", f"system {system.id}", detail)
+                    if url and self.config.remote:  # its ports with it: an exhausted pool registers nothing
+                        self._allocate(db, system.id)
+                return self.system(user, system.id)
+            except IntegrityError:  # another instance took one of those ports meanwhile: the next free pair
+                continue
+        raise ServiceError("no port pair could be allocated for the system; try again")
+
+    def ensure_ports(self, system_id: int) -> None:
+        """Give a vendor's system registered before the service advertised itself its port pair."""
+        if not self.config.remote:
+            return
+        for _ in range(20):
+            try:
+                with self.store.begin() as db:
+                    system = db.get(TestSystem, system_id)
+                    if system is None or system.simulated or system.ports:
+                        return
+                    self._allocate(db, system_id)
+                return
+            except IntegrityError:  # another instance took one of those ports meanwhile: the next free pair
+                continue
+        raise ServiceError(f"system {system_id}: no port pair could be allocated; try again")
+
+    def _allocate(self, db: Session, system_id: int) -> None:
+        """A vendor's system's fixed (callback, PSRM) pair from the pool, once and for good, in `db`'s
+        transaction. Two instances allocating at once cannot share a port (the table's primary key): the
+        loser's transaction fails with an IntegrityError, and the caller tries the next free pair."""
+        assert self.config.run_ports is not None
+        first, last = self.config.run_ports
+        used = set(db.scalars(select(SystemPort.port)))
+        pair = next(((p, p + 1) for p in range(first, last) if p not in used and p + 1 not in used), None)
+        if pair is None:
+            raise ServiceError(
+                f"no free port pair left in the service's pool {first}-{last} (each vendor's test system keeps "
+                "two for good); KOMBIT's administrator widens `oir service serve --run-ports`"
             )
-            db.add(system)
-            db.flush()
-            self.audit(
-                db, user.email, "register-system", f"system {system.id}", f"{name}, {profile}, {url or 'simulated'}"
-            )
-        return self.system(user, system.id)
+        db.add(SystemPort(port=pair[0], system_id=system_id, role="callback"))
+        db.add(SystemPort(port=pair[1], system_id=system_id, role="psrm"))
+        self.audit(db, "service", "allocate-ports", f"system {system_id}", f"callback {pair[0]}, PSRM {pair[1]}")
+
+    def counterparts(self, system: TestSystem) -> dict[str, str] | None:
+        """What the vendor configures in its system for the service's runs: the callback (fagsystem) URL and
+        PSRM's URL, advertised; None where the runs listen on this machine alone (simulated, or no pool)."""
+        callback, psrm = system.port("callback"), system.port("psrm")
+        if not self.config.remote or system.simulated or callback is None or psrm is None:
+            return None
+        return {"callbackUrl": self.config.advertised(callback), "psrmUrl": self.config.advertised(psrm)}
 
     def start_run(self, user: User, system_id: int, rerun_of: int | None = None) -> Run:
         system = self.system(user, system_id)  # 404 for another organisation's system
         if user.role != "vendor" and user.role != "admin":
             raise ForbiddenError("only the vendor (or an administrator) starts a certification run")
+        self.ensure_ports(system.id)  # a system registered before the service advertised itself
         with self.store.begin() as db:
             run = Run(
                 system_id=system.id, org_id=system.org_id, requested_by=user.email, status=QUEUED, created=self.now()

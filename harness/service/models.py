@@ -6,6 +6,11 @@ same URL where several instances share the work. The schema is made with `create
 new and has one schema version; the engine's Alembic migrations (integration/migrations) are the model
 to follow when a second version needs a migration.
 
+A test system's fixed ports (a service that advertises itself to vendors' systems elsewhere, `oir service
+serve --advertise-host`) are rows of a table of their own, `svc_system_port`, the port its primary key: a
+port can belong to one system only, whatever two instances registering at once try, and an existing
+database gets the table from `create_all` with no migration.
+
 The audit trail is append-only twice over: no route of the service updates or deletes it, and the
 database refuses it (a trigger on SQLite and PostgreSQL), so a defect or a hand-written SQL `UPDATE`
 through the service's connection cannot rewrite history either.
@@ -25,6 +30,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     text,
@@ -104,10 +110,26 @@ class TestSystem(Base):
     test_control: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UtcDateTime())
     org: Mapped[Org] = relationship(lazy="joined")
+    ports: Mapped[list[SystemPort]] = relationship(lazy="selectin", order_by="SystemPort.port")
 
     @property
     def simulated(self) -> bool:
         return self.debtor_url is None
+
+    def port(self, role: str) -> int | None:
+        """The system's fixed port for `role` (callback | psrm), None where it has none."""
+        return next((p.port for p in self.ports if p.role == role), None)
+
+
+class SystemPort(Base):
+    """One of a test system's two fixed ports from the service's pool: the callback receiver's or PSRM's.
+    Allocated once, when the system is registered (or first run), and never given to another system."""
+
+    __tablename__ = "svc_system_port"
+    __table_args__ = (UniqueConstraint("system_id", "role"),)
+    port: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    system_id: Mapped[int] = mapped_column(ForeignKey("svc_test_system.id"))
+    role: Mapped[str] = mapped_column(String(10))  # callback | psrm
 
 
 class Run(Base):

@@ -7,11 +7,23 @@ the oldest queued run — or a running one whose lease lapsed, because the insta
 free) that only one worker can win. On PostgreSQL, SKIP LOCKED lets several instances of the service
 lease side by side without waiting on each other's locked rows; on SQLite (which ignores FOR UPDATE)
 the conditional UPDATE alone makes the lease atomic. A worker renews its lease while the run goes on and
-stops the process if it lost the lease (another worker then owns the run). The database rather than a
+stops the process if it lost the lease (another worker then owns the run).
+
+A vendor's system is certified by one run at a time: two runs against one system would mix their data (and
+one's test control would move the other's business date), and on a service that advertises itself they
+would both listen on the system's fixed ports. So the lease query passes over a queued run whose system
+has a run under a live lease — in the database, so it holds across instances — and, on PostgreSQL, locks
+the system's row (`FOR NO KEY UPDATE`) before it takes a run, so two instances leasing two runs of one
+system at the same moment cannot both see it idle; on SQLite the conditional UPDATE, which re-checks that
+the system is idle, is one atomic statement. Simulated systems (a simulator per run) run side by side.
+
+The database rather than a
 task library (Celery, Dramatiq, procrastinate): the service already has one, SQLite needs no broker,
 and the engine's lease approach is proven in this code base.
 
-One process per run: a run starts its own simulators, PSRM and callback receiver on free ports, and a
+One process per run: a run starts its own simulators, PSRM and callback receiver — on free loopback ports,
+or, on a service that advertises itself (`--advertise-host H --run-ports A-B`), on the system's fixed pair,
+bound to `--run-bind` and advertised as http://H:port, so a vendor's system elsewhere reaches them — and a
 crash or a hang of one run cannot touch another or the service. The vendor's token reaches the process
 through its environment (`OIR_DEBTOR_TOKEN`), never its command line, where `ps` would show it. Each
 run's process has its own `OIR_HOME` (the runner's key signs the run's own certificate, which the
@@ -34,9 +46,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import aliased
 
 from .core import Service
-from .models import FAILED, FINISHED, PENDING, QUEUED, RUNNING, Run
+from .models import FAILED, FINISHED, PENDING, QUEUED, RUNNING, Run, TestSystem
 
 log = logging.getLogger("oir.service")
 PROGRESS = re.compile(r"^\S+ \[(\d+)/(\d+)\] (.+?)(?: \(\d+ s\))?$")
@@ -47,18 +60,29 @@ def claim_run(service: Service, owner: str) -> int | None:
     """Lease the next run for `owner`: its id, or None when nothing waits."""
     now = service.now()
     until = now + timedelta(seconds=service.config.lease_s)
-    free = or_(Run.status == QUEUED, (Run.status == RUNNING) & (Run.leased_until < now))
+    other = aliased(Run)
+    busy = select(other.system_id).where(other.status == RUNNING, other.leased_until >= now)
+    simulated = select(TestSystem.id).where(TestSystem.debtor_url.is_(None))
+    # queued, or running on a lapsed lease — and its system idle (a simulated one never waits)
+    free = or_(Run.status == QUEUED, (Run.status == RUNNING) & (Run.leased_until < now)) & or_(
+        Run.system_id.not_in(busy), Run.system_id.in_(simulated)
+    )
     with service.store.begin() as db:
-        candidate = db.scalar(select(Run.id).where(free).order_by(Run.id).limit(1).with_for_update(skip_locked=True))
-        if candidate is None:
+        found = db.execute(
+            select(Run.id, Run.system_id).where(free).order_by(Run.id).limit(1).with_for_update(skip_locked=True)
+        ).first()
+        if found is None:
             return None
+        candidate, system_id = found
+        # one lease of a system's runs at a time, across instances: wait for whoever is leasing one now
+        db.execute(select(TestSystem.id).where(TestSystem.id == system_id).with_for_update(key_share=True))
         taken = db.execute(
             update(Run)
             .where(Run.id == candidate, free)
             .values(status=RUNNING, lease_owner=owner, leased_until=until, started=now, attempts=Run.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:  # another worker won it between the SELECT and the UPDATE
+        if taken.rowcount != 1:  # another worker won it (or a run of its system) between the SELECT and the UPDATE
             return None
         service.audit(db, owner, "run-leased", f"run {candidate}")
     return candidate
@@ -129,9 +153,16 @@ class Workers:
         if not system.simulated:
             credentials = self.service.vault.open(system.credentials)
             argv += ["--debtor-url", str(system.debtor_url), "--no-wait"]
+            if system.test_control:
+                argv.append("--test-control")
             env["OIR_DEBTOR_TOKEN"] = credentials.get("debtorToken", "")
             if credentials.get("callbackToken"):
                 env["OIR_CALLBACK_TOKEN"] = credentials["callbackToken"]
+            advertised = self.service.counterparts(system)
+            if advertised is not None:  # a system elsewhere: its fixed ports, on the network, advertised
+                argv += ["--bind", self.service.config.run_bind]
+                argv += ["--callback-port", str(system.port("callback")), "--psrm-port", str(system.port("psrm"))]
+                argv += ["--callback-url", advertised["callbackUrl"], "--psrm-url", advertised["psrmUrl"]]
         argv += list(self.service.config.certify_args)
         return argv, env
 

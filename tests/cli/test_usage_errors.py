@@ -86,6 +86,10 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--test-control": ["--test-control=maybe"],  # without --debtor-url: tests/certification
         "--foreign-token": [],  # any text is a token
         "--foreign-token-file": [MISSING],
+        "--service": ["not-a-url", "ftp://service"],
+        "--system": ["x"],  # without --service
+        "--token": [],  # any text is a token (without --service it is not used: OIR_SERVICE_TOKEN may be set)
+        "--token-file": [MISSING],
     },
     "verify-certificate": {
         "file": [MISSING, A_FILE],
@@ -158,6 +162,9 @@ BAD: dict[str, dict[str, list[str]]] = {
         "--port": ["70000", "x"],
         "--workers": ["0", "x"],
         "--trial": ["--trial=maybe"],
+        "--advertise-host": ["http://cert.example", "a host", "0.0.0.0"],
+        "--run-ports": ["x", "9100", "9101-9100", "9100-9100", "9100-70000", "80-90"],
+        "--run-bind": ["256.1.1.1"],
     },
     "service start-run": {
         "--url": ["not-a-url", "ftp://service"],

@@ -1,12 +1,15 @@
 """The service's security: no page or API answers without a session or token, a form without its CSRF
 token is refused, another organisation's ids answer 404 (pages and API), passwords and tokens are
-never stored in clear, and the audit trail is append-only."""
+never stored in clear, the audit trail is append-only, and sign-ins are refused (429) after a few failures
+a minute per account or address."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
@@ -14,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from harness.service import Service
 from harness.service.models import ApiToken, AuditEvent, TestSystem, User
-from tests.support.service_world import PASSWORD, csrf_of, finished_run, sign_in, user
+from tests.support.service_world import PASSWORD, Clock, csrf_of, finished_run, sign_in, user
 
 
 def test_no_page_or_api_answers_without_a_session_or_token(client: TestClient, service: Service) -> None:
@@ -167,3 +170,43 @@ def test_what_people_type_is_shown_as_text_never_as_markup(client: TestClient, s
     answer = client.post("/systems", data={"csrf": csrf, "name": name, "profile": "eg", "debtor_url": "simulated"})
     page = client.get(answer.headers["location"]).text
     assert name not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+
+
+def _try(client: TestClient, email: str, password: str, accept: str = "text/html") -> httpx.Response:
+    form = client.get("/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf": csrf_of(form.text)},
+        headers={"Accept": accept},
+    )
+
+
+def test_a_few_failed_sign_ins_a_minute_per_account_then_every_attempt_is_refused_unheard(
+    client: TestClient, service: Service
+) -> None:
+    """Password guessing at five tries a minute: the sixth, even with the right password, answers 429 — a
+    problem+json to a client that asks for JSON — until the minute has passed; other accounts are not
+    affected."""
+    assert isinstance(service.config.clock, Clock)
+    for _ in range(5):
+        assert _try(client, "vendor@eg.example", "guess").status_code == 401
+    refused = _try(client, "Vendor@EG.example", PASSWORD["vendor@eg.example"])
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60", refused.text
+    assert "too many failed sign-ins" in refused.text and "oir_session" not in refused.cookies
+    problem = _try(client, "vendor@eg.example", PASSWORD["vendor@eg.example"], accept="application/json")
+    assert problem.status_code == 429 and problem.headers["content-type"] == "application/problem+json"
+    assert problem.json()["code"] == "OIR-429-TOO-MANY-SIGN-INS"
+    assert _try(client, "vendor@kmd.example", PASSWORD["vendor@kmd.example"]).status_code == 303  # another account
+    service.config.clock.moment += timedelta(seconds=61)
+    assert _try(client, "vendor@eg.example", PASSWORD["vendor@eg.example"]).status_code == 303
+    with service.store() as db:
+        actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.actor == "vendor@eg.example")))
+    assert actions.count("login-refused") == 5 and actions.count("login-throttled") == 2
+
+
+def test_many_failed_sign_ins_from_one_address_refuse_its_next_attempt_at_any_account(
+    client: TestClient, service: Service
+) -> None:
+    for n in range(20):  # twenty accounts guessed at once each, from one address (the test client's)
+        assert _try(client, f"someone{n}@kmd.example", "guess").status_code == 401
+    assert _try(client, "vendor@kmd.example", PASSWORD["vendor@kmd.example"]).status_code == 429
