@@ -58,6 +58,8 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
     for claim in list(books.claims.values()):
         if claim.status != "AKTIV":
             continue
+        if claim.hold is not None and not claim.held(now.date()):
+            claim.hold = None  # a dated payment hold lapses after the deadline it ended on
         ran += _remind(
             books,
             profile,
@@ -79,9 +81,12 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
 # ---- reminders and interest ------------------------------------------------------------------------
 def _reminder_dates(profile: Profile, claim: Claim, move_deadlines: bool = True) -> list[date]:
     """Each reminder's deadline, counted from the one before (SRB first); one on a closed day moves to
-    the next bank day and the next counts from there (`move_deadlines=False`: the misbehaviour)."""
+    the next bank day and the next counts from there (`move_deadlines=False`: the misbehaviour). After a
+    payment hold, the reminders not sent by its end count from the deadline it ended on."""
     dates, day = [], claim.last_timely_payment
-    for reminder in profile.reminders:
+    for number, reminder in enumerate(profile.reminders):
+        if claim.resumed is not None and number == claim.resumed[1]:
+            day = claim.resumed[0]
         day = day + timedelta(days=reminder.after_days)
         if move_deadlines:
             day = deadline_on_bank_day(day)
@@ -101,8 +106,9 @@ def _remind(
     """Send each reminder that has fallen due, dated on its own day (walking the clock day by day, the
     run that sends it runs on that day; a migrated claim's earlier reminders keep their days).
     `on_the_run_date` is part of the `advance_in_one_jump` misbehaviour: a system that runs its jobs once
-    on the day a move of its business date ends dates the reminders it sends then on that day."""
-    if claim.with_psrm:
+    on the day a move of its business date ends dates the reminders it sends then on that day. None is
+    sent while a payment hold pauses collection."""
+    if claim.with_psrm or claim.held(today):
         return 0
     sent = 0
     for number, (reminder, due) in enumerate(
@@ -144,13 +150,16 @@ def _charge_interest(books: DebtorBooks, profile: Profile, claim: Claim, today: 
 
 # ---- PSRM handover ---------------------------------------------------------------------------------
 def handover_due(profile: Profile, claim: Claim, today: date, *, early: bool = False) -> bool:
-    """SRB passed, every reminder sent, notice given, the waiting time over, at least PSRM's minimum.
+    """SRB passed, every reminder sent, notice given, the waiting time over, at least PSRM's minimum; never
+    while a payment hold pauses collection, nor before the payment deadline it ended on.
 
     `early` is the `handover_before_srb` misbehaviour: hand over on the due date, skipping all that.
     """
     rules = profile.psrm
-    if claim.psrm is not None or claim.status != "AKTIV":
+    if claim.psrm is not None or claim.status != "AKTIV" or claim.held(today):
         return False
+    if claim.resumed is not None and today <= claim.resumed[0]:
+        return False  # after a payment hold, not before its payment deadline
     if claim.product not in rules.recoverable_products or not claim.acknowledged:
         return False
     if early:
