@@ -35,7 +35,8 @@ MISBEHAVIOURS.update(
         "ignore_liability_change": "acknowledges a change of liable party (AendrHaeftelse) but keeps the old one",
         "unreported_write_offs": "books a caseworker's write-off (afskrivning) but never reports it to the fagsystem",
         "ignore_payment_hold": (
-            "acknowledges a payment hold (betalingsstandsning, also a dispute's) but keeps reminding and hands over"
+            "records a payment hold (betalingsstandsning, also a dispute's) but keeps reminding and hands over as if "
+            "there were none"
         ),
     }
 )

@@ -138,10 +138,6 @@ async def ret_fordring_tilstand(
         return FordringStatusOut(fordringId=claim.id, status="ANNULLERET", saldoOere=0, ny=False)
     if body.handling == "NEDSKRIVNING" and misbehaviour.active(call.session.settings, "ignore_write_down"):
         return FordringStatusOut(fordringId=claim.id, status=claim.status, saldoOere=claim.remaining, ny=False)
-    if body.handling in ("BETALINGSSTANDSNING", "OPHAEV_BETALINGSSTANDSNING") and misbehaviour.active(
-        call.session.settings, "ignore_payment_hold"
-    ):
-        return FordringStatusOut(fordringId=claim.id, status=claim.status, saldoOere=claim.remaining, ny=False)
     actions = service.change_state(books, profile, claim, body, call.now)
     await jobs.send_actions(call.runtime, call.session, claim, actions)
     _after_change(call, profile)
