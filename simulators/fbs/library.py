@@ -296,7 +296,7 @@ class Library:
             open_claims = [c for c in claims if c.status in ("AABEN", "AFVIST") and c.balance > 0]
             if not open_claims:
                 continue
-            lines = [
+            lines: list[dict[str, Any]] = [
                 {
                     "fordringId": c.id,
                     "tekst": c.text,
@@ -310,12 +310,12 @@ class Library:
                 }
                 for c in open_claims
             ]
-            statement = {
+            statement: dict[str, Any] = {
                 "opgoerelseId": f"SO-{borrower.id}-{on:%Y%m%d}",
                 "laanerId": borrower.id,
                 "dato": on,
                 "fordringer": lines,
-                "saldoOere": sum(line["saldoOere"] for line in lines),
+                "saldoOere": sum(c.balance for c in open_claims),
             }
             borrower.statements.append(statement)
             made.append(statement)
