@@ -355,8 +355,9 @@ class Library:
         )
 
     def extract(self, municipality: Municipality) -> tuple[list[dict[str, Any]], str | None]:
-        """The go-live extract of a municipality: each open claim as it stands now, with its write-downs
-        and the feed events it includes, and the feed cursor of this cut-off (DOMAIN.md, "Go-live")."""
+        """The go-live extract of a municipality: each open claim as it stands now, with its write-downs,
+        an open dispute, and the feed events it includes, and the feed cursor of this cut-off (DOMAIN.md,
+        "Go-live")."""
         events_of: dict[str, list[dict[str, Any]]] = {}
         for event in self.events:
             events_of.setdefault(event["fordring"]["fordringId"], []).append(event)
@@ -386,6 +387,11 @@ class Library:
                         if e["type"] == "FORDRING_NEDSKREVET"
                     ],
                     "haendelser": [e["haendelseId"] for e in history],
+                    **(
+                        {"indsigelse": {"dato": claim.dispute["modtaget"], "begrundelse": claim.dispute["begrundelse"]}}
+                        if claim.dispute is not None and claim.dispute["udfald"] is None
+                        else {}
+                    ),
                 }
             )
         return lines, (self.events[-1]["cursor"] if self.events else None)

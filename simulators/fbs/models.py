@@ -265,6 +265,9 @@ class HistoriskFordringOut(OutModel):
         description="Paid at the library or written down before the cut-off"
     )
     haendelser: list[str] = Field(description="The feed events this line already includes")
+    indsigelse: EventIndsigelse | None = Field(
+        default=None, description="The borrower's dispute, open at the cut-off: collection stays paused"
+    )
 
 
 class UdtraekOut(OutModel):
