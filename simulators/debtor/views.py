@@ -59,7 +59,7 @@ def claim_out(claim: Claim) -> FordringOut:
         ],
         betalingsstandsning=(
             BetalingsstandsningOut(fra=claim.hold.since, til=claim.hold.until, aarsag=claim.hold.reason)
-            if claim.hold is not None
+            if claim.hold is not None and claim.status == "AKTIV"  # a claim that has gone is no longer held
             else None
         ),
     )
