@@ -258,6 +258,10 @@ def test_a_balance_statement_each_first_of_the_month_to_borrowers_with_open_clai
     assert fbs.get(f"/laanere/{settled}/saldoopgoerelser").json()["saldoopgoerelser"] == []
     sent = fbs.journal("Saldoopgoerelse")
     assert len([e for e in sent if e["path"] == f"/laanere/{laaner}/saldoopgoerelser"]) == 2
+    for instant in ("2026-03-31T23:30:00+02:00", "2026-04-01T00:30:00+02:00", "2026-04-01T08:00:00+02:00"):
+        fbs.set_clock(instant)  # small steps over midnight: the first of April's statement is made once
+    statements = fbs.get(f"/laanere/{laaner}/saldoopgoerelser").json()["saldoopgoerelser"]
+    assert [s["dato"] for s in statements] == ["2026-02-01", "2026-03-01", "2026-04-01"]
 
 
 def test_postings_apply_exactly_once(fbs: SimClient) -> None:
