@@ -7,8 +7,10 @@ claim's history as it stands at the extract's cut-off (DOMAIN.md, "Go-live of a 
 `delposter` at their original amounts; `nedskrivninger` — what was paid at the library or written down
 before the cut-off, `[{"haendelseId", "beloebOere", "virkningsdato", "aarsag"}]`; the
 `sidsteRettidigeBetalingsdato` (SRB) and the `rykkere` already sent, `[{"nummer", "dato"}]`; and
-`haendelser`, the FBS feed events the line already includes. FBS's extract (`GET /migrering/udtraek`)
-writes exactly this, with the feed cursor of its cut-off.
+`haendelser`, the FBS feed events the line already includes; and `indsigelse`, `{"dato", "begrundelse"}`,
+when the borrower's dispute of the claim is still open at the cut-off (it is put on a payment hold without
+end date, as the feed's FORDRING_INDSIGELSE would; the library's decision comes later through the feed).
+FBS's extract (`GET /migrering/udtraek`) writes exactly this, with the feed cursor of its cut-off.
 
 A historic claim is registered at its original amount with its SRB and reminders, then written down by
 each `nedskrivning`, so the debtor system knows what was asked, what was paid and what was forgiven, and
@@ -75,6 +77,13 @@ class _WriteDown(StrictModel):
     aarsag: Literal["DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET"]
 
 
+class _Dispute(StrictModel):
+    """The borrower's dispute (indsigelse), open at the cut-off: collection stays paused after go-live."""
+
+    dato: IsoDate
+    begrundelse: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class HistoricClaim(StrictModel):
     fordringId: Ident
     kommuneCvr: Annotated[str, Field(pattern=r"^[0-9]{8}$")]
@@ -88,6 +97,7 @@ class HistoricClaim(StrictModel):
     rykkere: Annotated[list[_Reminder], Field(max_length=9)] = []  # noqa: RUF012  (pydantic copies it)
     nedskrivninger: Annotated[list[_WriteDown], Field(max_length=100)] = []  # noqa: RUF012
     haendelser: Annotated[list[Ident], Field(max_length=200)] = []  # noqa: RUF012
+    indsigelse: _Dispute | None = None
 
     @property
     def original_oere(self) -> int:
@@ -153,7 +163,7 @@ def _event(claim: HistoricClaim) -> dict[str, Any]:
     """The historic claim as the FBS event the engine already knows how to route and translate."""
     municipality = by_cvr(claim.kommuneCvr)
     assert municipality is not None
-    data = claim.model_dump(mode="json", exclude={"nedskrivninger", "haendelser"})
+    data = claim.model_dump(mode="json", exclude={"nedskrivninger", "haendelser", "indsigelse"})
     return {
         "type": "FORDRING_OPRETTET",
         "kommuneCvr": claim.kommuneCvr,
@@ -212,15 +222,20 @@ def _validate(number: int, raw: Any, routes: RoutingTable, report: MigrationRepo
 
 
 def _write_downs(claim: HistoricClaim, routes: RoutingTable) -> list[MessageSpec]:
-    """The claim's write-downs before the cut-off, as the messages the feed would have made of them."""
+    """The claim's write-downs before the cut-off and its open dispute (a payment hold), as the messages the
+    feed would have made of them."""
     base = _event(claim)
-    return [
+    specs = [
         spec
         for write_down in claim.nedskrivninger
         for spec in to_messages(
             {**base, "type": "FORDRING_NEDSKREVET", "nedskrivning": write_down.model_dump(mode="json")}, routes
         )
     ]
+    if claim.indsigelse is not None:
+        dispute = claim.indsigelse.model_dump(mode="json")
+        specs += to_messages({**base, "type": "FORDRING_INDSIGELSE", "indsigelse": dispute}, routes)
+    return specs
 
 
 def trial_extract(path: Path, routes: RoutingTable) -> MigrationReport:

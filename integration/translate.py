@@ -93,6 +93,8 @@ def to_messages(event: dict[str, Any], routes: RoutingTable, registered: Sequenc
       `<claim>-A<version>` (the kind PSRM collects; a fresh invoice, so its reminders and notice are
       given for it) and then annuls the claims registered before, changed basis.
     Either debtor claim's payments and write-offs post to the FBS claim (the engine remembers whose it is).
+    A dispute (FORDRING_INDSIGELSE) is a payment hold without end date on the debtor claims that carry the
+    FBS claim; the library's rejection of it (FORDRING_INDSIGELSE_AFGJORT, AFVIST) lifts the hold.
     """
     route = routes.route_for(event["kommuneCvr"])
     claim = event["fordring"]
@@ -209,6 +211,34 @@ def to_messages(event: dict[str, Any], routes: RoutingTable, registered: Sequenc
                 "POST",
                 DebtorPaths.claim_state(debtor_claim),
                 {"handling": "ANNULLERING", "virkningsdato": event["tidspunkt"][:10], "aarsag": "ANDET"},
+            )
+            for debtor_claim in live
+        ]
+    if kind == "FORDRING_INDSIGELSE":
+        # The borrower disputes the claim: its collection pauses at the debtor system (a payment hold
+        # without end date) until the library decides
+        return [
+            MessageSpec(
+                "STATE_CHANGE",
+                "debtor",
+                "POST",
+                DebtorPaths.claim_state(debtor_claim),
+                {"handling": "BETALINGSSTANDSNING", "aarsag": "INDSIGELSE"},
+            )
+            for debtor_claim in live
+        ]
+    if kind == "FORDRING_INDSIGELSE_AFGJORT":
+        # Rejected: collection resumes (the hold is lifted). Upheld: FBS annuls the claim, and its
+        # FORDRING_ANNULLERET, next in the feed, annuls it at the debtor system the usual way
+        if event["indsigelse"].get("udfald") != "AFVIST":
+            return []
+        return [
+            MessageSpec(
+                "STATE_CHANGE",
+                "debtor",
+                "POST",
+                DebtorPaths.claim_state(debtor_claim),
+                {"handling": "OPHAEV_BETALINGSSTANDSNING"},
             )
             for debtor_claim in live
         ]

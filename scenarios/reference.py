@@ -27,6 +27,7 @@ CONTRACT_ANSWERS: dict[str, tuple[str, str, bool, tuple[str, ...]]] = {
     "debtor.claim": ("oir-debitor-v3", "FordringOut", False, ("debitorkontoId", "kontoStatus", "haeftelse")),
     "debtor.accounts": ("oir-debitor-v3", "DebitorkontoOut", True, ()),
     "debtor.callbacks": ("oir-debitor-v3", "CallbackOut", True, ()),
+    "fbs.balance_statements": ("fbs", "SaldoopgoerelseOut", True, ()),
     "payment.overview": ("payment", "OverblikOut", False, ()),
     "psrm.claim": ("psrm-fordringshaver", "PsrmFordringOut", False, ()),
     "psrm.receipts": ("psrm-fordringshaver", "KvitteringOut", False, ()),
@@ -44,14 +45,32 @@ HARNESS_ANSWERS: dict[str, str] = {
 }
 
 
-def _fields(contract: str, schema: str) -> list[str]:
+def _properties(contract: str, schema: str) -> dict[str, Any]:
     spec = load_spec(contract)
     node: dict[str, Any] = spec["components"]["schemas"][schema]
     properties: dict[str, Any] = {}
     for part in [node, *node.get("allOf", [])]:
         resolved = spec["components"]["schemas"][part["$ref"].rsplit("/", 1)[-1]] if "$ref" in part else part
         properties.update(resolved.get("properties", {}))
-    return sorted(properties)
+    return properties
+
+
+def _fields(contract: str, schema: str) -> list[str]:
+    return sorted(_properties(contract, schema))
+
+
+def _item_fields(contract: str, schema: str) -> str:
+    """The fields of the items of an answer's lists (a balance statement's claims, a claim's postings):
+    `; each of fordringer: …`."""
+    lists = {
+        name: prop["items"]["$ref"].rsplit("/", 1)[-1]
+        for name, prop in _properties(contract, schema).items()
+        if prop.get("type") == "array" and "$ref" in prop.get("items", {})
+    }
+    return "".join(
+        f"; each of `{name}`: " + ", ".join(f"`{f}`" for f in _fields(contract, item))
+        for name, item in sorted(lists.items())
+    )
 
 
 def _argument(name: str, arg: Arg, primary: str | None) -> str:
@@ -72,7 +91,7 @@ def _answer(name: str) -> str:
         fields = ", ".join(f"`{f}`" for f in [*_fields(contract, schema), *extra])
         shape = f"a list of `{schema}`" if many else f"`{schema}`"
         added = f" (the harness adds {', '.join(f'`{e}`' for e in extra)})" if extra else ""
-        return f"{shape} of `contracts/openapi/{contract}.yaml`{added}: {fields}"
+        return f"{shape} of `contracts/openapi/{contract}.yaml`{added}: {fields}{_item_fields(contract, schema)}"
     return HARNESS_ANSWERS[name]
 
 

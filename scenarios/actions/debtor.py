@@ -162,6 +162,43 @@ def _reference_of(ctx: RunContext, claim: dict[str, Any], account_id: str, sub_c
     raise StepFailure(f"no claim on debtor account {account_id} has sub-claim {sub_claim}", account)
 
 
+HOLD_REASONS = ("INDSIGELSE", "AFTALE", "ANDET")
+
+
+@action(
+    "debtor.payment_hold",
+    args={
+        "claim": REF,
+        "until": Arg("date", doc="collection resumes on this day; default: until lifted (debtor.lift_payment_hold)"),
+        "reason": Arg("str", choices=HOLD_REASONS),
+    },
+)
+def payment_hold(ctx: RunContext, claim: dict[str, Any], until: str | None = None, reason: str | None = None):
+    """Put the claim on a payment hold (betalingsstandsning) at its debtor system: collection pauses.
+
+    As its fagsystem would (RetFordringTilstand): no reminders, fees or handover to PSRM while it holds; when
+    it ends, the payment deadline is its end moved to the next bank day, and the reminders count from there."""
+    body: dict[str, Any] = {"handling": "BETALINGSSTANDSNING"}
+    if until is not None:
+        body["tilDato"] = until
+    if reason is not None:
+        body["aarsag"] = reason
+    return _change_state(ctx, claim, body)
+
+
+@action("debtor.lift_payment_hold", args={"claim": REF}, primary="claim")
+def lift_payment_hold(ctx: RunContext, claim: dict[str, Any]) -> Response:
+    """Lift the claim's payment hold today: its payment deadline is today (or the next bank day).
+
+    RetFordringTilstand OPHAEV_BETALINGSSTANDSNING; 409 OIR-409-NO-PAYMENT-HOLD when it has none."""
+    return _change_state(ctx, claim, {"handling": "OPHAEV_BETALINGSSTANDSNING"})
+
+
+def _change_state(ctx: RunContext, claim: dict[str, Any], body: dict[str, Any]) -> Response:
+    cvr = cvr_of(claim)
+    return ctx.call(ctx.debtor_for(cvr), "POST", f"/fordringer/{claim_id_of(claim)}/tilstand", body=body, cvr=cvr)
+
+
 @action("debtor.write_off", args={"claim": REF, "amount": MONEY, "reason": Arg("str")}, simulated=True)
 def write_off(ctx: RunContext, claim: dict[str, Any], amount: int, reason: str | None = None) -> Response:
     """A caseworker at the debtor system writes (part of) a claim off."""

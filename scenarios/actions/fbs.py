@@ -10,6 +10,7 @@ from ..vocabulary import Arg, action
 from .common import MONEY, REF, claim_id_of, cvr_of, must, settings
 
 CLAIM_TYPES = ("GEBYR", "ERSTATNING", "ERSTATNING_ANERKENDT")
+DISPUTE_OUTCOMES = ("MEDHOLD", "AFVIST")
 WRITE_DOWN_REASONS = ("DIREKTE_BETALING", "FEJLAGTIG_OVERSENDELSE", "AENDRET_GRUNDLAG", "ANDET")
 
 
@@ -128,6 +129,38 @@ def acknowledge(ctx: RunContext, claim: dict[str, Any], on: str | None = None) -
     return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/anerkendelse", body=body, cvr=cvr_of(claim))
 
 
+@action("fbs.dispute", args={"claim": REF, "reason": Arg("str", doc="what the borrower says (begrundelse)")})
+def dispute(ctx: RunContext, claim: dict[str, Any], reason: str | None = None) -> Response:
+    """The borrower disputes an open claim (indsigelse): collection pauses at the debtor until it is decided.
+
+    FORDRING_INDSIGELSE in the feed; the engine puts the claim on a payment hold without end date at the
+    debtor system: no reminders, fees or handover until the library decides. 409 when closed, already
+    disputed, or with PSRM (Gældsstyrelsen's)."""
+    body = {"begrundelse": reason or "Materialet er afleveret"}
+    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/indsigelse", body=body, cvr=cvr_of(claim))
+
+
+@action(
+    "fbs.resolve_dispute",
+    args={
+        "claim": REF,
+        "outcome": Arg("str", required=True, choices=DISPUTE_OUTCOMES, doc="MEDHOLD: upheld; AFVIST: rejected"),
+        "reason": Arg("str"),
+    },
+)
+def resolve_dispute(ctx: RunContext, claim: dict[str, Any], outcome: str, reason: str | None = None) -> Response:
+    """The library decides the open dispute: MEDHOLD annuls the claim, AFVIST resumes its collection.
+
+    MEDHOLD: the claim is annulled at the debtor system the usual way. AFVIST: the engine lifts the payment
+    hold; the payment deadline is that day (or the next bank day) and the reminders count from it. 409
+    without an open dispute."""
+    body: dict[str, Any] = {"udfald": outcome}
+    if reason is not None:
+        body["begrundelse"] = reason
+    path = f"/fordringer/{claim_id_of(claim)}/indsigelse/afgoerelse"
+    return ctx.call("fbs", "POST", path, body=body, cvr=cvr_of(claim))
+
+
 @action("fbs.change_cpr", args={"borrower": REF, "cpr": Arg("str", doc="default: a new synthetic CPR")})
 def change_cpr(ctx: RunContext, borrower: dict[str, Any], cpr: str | None = None) -> Response:
     """The borrower's CPR number changed (one CPR_AENDRET event per open claim); the borrower's `cprs` lists
@@ -174,6 +207,24 @@ def borrower_status(ctx: RunContext, borrower: dict[str, Any]) -> Any:
     """The borrower's balance, the local limit, exclusion and its notifications."""
     path = f"/laanere/{borrower['laanerId']}/status"
     return must(ctx.call("fbs", "GET", path, cvr=cvr_of(borrower)), "FBS borrower status")
+
+
+@action(
+    "fbs.balance_statements",
+    "query",
+    args={"borrower": REF},
+    primary="borrower",
+    response=Returns("fbs#/components/schemas/SaldoopgoerelseOut", many=True),
+)
+def balance_statements(ctx: RunContext, borrower: dict[str, Any]) -> Any:
+    """The borrower's balance statements (saldoopgørelser), made on the first of each month; oldest first.
+
+    FBS makes one as the clock passes the first of a month to every borrower with open claims: per claim what
+    it was made for, what was paid (postings from the debtor system), written down and written off, and what
+    is open. A payment reaches FBS when the engine cycles, at the end of a `clock.advance`: one made during
+    the advance that passes the first of a month shows in the statement after."""
+    path = f"/laanere/{borrower['laanerId']}/saldoopgoerelser"
+    return must(ctx.call("fbs", "GET", path, cvr=cvr_of(borrower)), "FBS balance statements")["saldoopgoerelser"]
 
 
 @action(

@@ -55,9 +55,12 @@ def _next_event(books: DebtorBooks, now: datetime, limit: datetime) -> datetime 
 async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile, books: DebtorBooks) -> int:
     now = session.clock.now()
     ran = 0
+    respect_holds = not misbehaviour.active(session.settings, "ignore_payment_hold")
     for claim in list(books.claims.values()):
         if claim.status != "AKTIV":
             continue
+        if claim.hold is not None and not claim.held(now.date()):
+            claim.hold = None  # a dated payment hold lapses after the deadline it ended on
         ran += _remind(
             books,
             profile,
@@ -65,11 +68,12 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
             now.date(),
             move_deadlines=not misbehaviour.active(session.settings, "deadlines_on_closed_days"),
             on_the_run_date=misbehaviour.active(session.settings, "advance_in_one_jump"),
+            respect_holds=respect_holds,
         )
         if not misbehaviour.active(session.settings, "no_interest"):
             ran += _charge_interest(books, profile, claim, now.date())
     ran += await _send_all_pending(runtime, session, books)
-    ran += await _hand_over(runtime, session, profile, books)
+    ran += await _hand_over(runtime, session, profile, books, respect_holds=respect_holds)
     ran += await _fetch_receipts(runtime, session, profile, books)
     ran += await _fetch_notifications(runtime, session, profile, books)
     ran += await callbacks.deliver_due(runtime, session, profile)
@@ -125,11 +129,16 @@ def _earliest_handover(profile: Profile, claim: Claim) -> date | None:
 
 
 # ---- reminders and interest ------------------------------------------------------------------------
-def _reminder_dates(profile: Profile, claim: Claim, move_deadlines: bool = True) -> list[date]:
+def _reminder_dates(
+    profile: Profile, claim: Claim, move_deadlines: bool = True, respect_holds: bool = True
+) -> list[date]:
     """Each reminder's deadline, counted from the one before (SRB first); one on a closed day moves to
-    the next bank day and the next counts from there (`move_deadlines=False`: the misbehaviour)."""
+    the next bank day and the next counts from there (`move_deadlines=False`: the misbehaviour). After a
+    payment hold, the reminders not sent by its end count from the deadline it ended on."""
     dates, day = [], claim.last_timely_payment
-    for reminder in profile.reminders:
+    for number, reminder in enumerate(profile.reminders):
+        if respect_holds and claim.resumed is not None and number == claim.resumed[1]:
+            day = claim.resumed[0]
         day = day + timedelta(days=reminder.after_days)
         if move_deadlines:
             day = deadline_on_bank_day(day)
@@ -145,16 +154,18 @@ def _remind(
     *,
     move_deadlines: bool = True,
     on_the_run_date: bool = False,
+    respect_holds: bool = True,
 ) -> int:
     """Send each reminder that has fallen due, dated on its own day (walking the clock day by day, the
     run that sends it runs on that day; a migrated claim's earlier reminders keep their days).
     `on_the_run_date` is part of the `advance_in_one_jump` misbehaviour: a system that runs its jobs once
-    on the day a move of its business date ends dates the reminders it sends then on that day."""
-    if claim.with_psrm:
+    on the day a move of its business date ends dates the reminders it sends then on that day. None is
+    sent while a payment hold pauses collection (`respect_holds=False`: the `ignore_payment_hold` misbehaviour)."""
+    if claim.with_psrm or (respect_holds and claim.held(today)):
         return 0
     sent = 0
     for number, (reminder, due) in enumerate(
-        zip(profile.reminders, _reminder_dates(profile, claim, move_deadlines), strict=True), start=1
+        zip(profile.reminders, _reminder_dates(profile, claim, move_deadlines, respect_holds), strict=True), start=1
     ):
         if number <= len(claim.reminders) or due > today:
             continue
@@ -191,14 +202,19 @@ def _charge_interest(books: DebtorBooks, profile: Profile, claim: Claim, today: 
 
 
 # ---- PSRM handover ---------------------------------------------------------------------------------
-def handover_due(profile: Profile, claim: Claim, today: date, *, early: bool = False) -> bool:
-    """SRB passed, every reminder sent, notice given, the waiting time over, at least PSRM's minimum.
+def handover_due(
+    profile: Profile, claim: Claim, today: date, *, early: bool = False, respect_holds: bool = True
+) -> bool:
+    """SRB passed, every reminder sent, notice given, the waiting time over, at least PSRM's minimum; never
+    while a payment hold pauses collection, nor before the payment deadline it ended on.
 
     `early` is the `handover_before_srb` misbehaviour: hand over on the due date, skipping all that.
     """
     rules = profile.psrm
-    if claim.psrm is not None or claim.status != "AKTIV":
+    if claim.psrm is not None or claim.status != "AKTIV" or (respect_holds and claim.held(today)):
         return False
+    if respect_holds and claim.resumed is not None and today <= claim.resumed[0]:
+        return False  # after a payment hold, not before its payment deadline
     if claim.product not in rules.recoverable_products or not claim.acknowledged:
         return False
     if early:
@@ -249,11 +265,14 @@ def _claim_actions(claim: Claim, notice: date) -> list[dict[str, Any]]:
     return actions
 
 
-async def _hand_over(runtime: SimRuntime, session: Session[Any], profile: Profile, books: DebtorBooks) -> int:
+async def _hand_over(
+    runtime: SimRuntime, session: Session[Any], profile: Profile, books: DebtorBooks, *, respect_holds: bool = True
+) -> int:
     today = session.clock.now().date()
     sent = 0
+    early = misbehaviour.active(session.settings, "handover_before_srb")
     for claim in list(books.claims.values()):
-        if not handover_due(profile, claim, today, early=misbehaviour.active(session.settings, "handover_before_srb")):
+        if not handover_due(profile, claim, today, early=early, respect_holds=respect_holds):
             continue
         account = books.accounts[claim.account_id]
         actions = _claim_actions(claim, claim.reminders[-1]["dato"] if claim.reminders else today)

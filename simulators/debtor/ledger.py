@@ -71,6 +71,16 @@ class PsrmCase:
 
 
 @dataclass
+class PaymentHold:
+    """A payment hold (betalingsstandsning) on a claim: collection paused from `since` until `until`
+    (None: until lifted)."""
+
+    since: date
+    until: date | None = None
+    reason: str | None = None
+
+
+@dataclass
 class Claim:
     id: str
     account_id: str
@@ -89,6 +99,19 @@ class Claim:
     psrm: PsrmCase | None = None
     period_from: date | None = None
     period_to: date | None = None
+    hold: PaymentHold | None = None
+    # After a payment hold: the payment deadline it ended on (a bank day) and how many reminders had been
+    # sent by then; the reminders not yet sent count from that deadline, not from SRB
+    resumed: tuple[date, int] | None = None
+
+    def held(self, today: date) -> bool:
+        """Is collection paused today? A dated hold holds up to its payment deadline (`resumed`) and
+        lapses after it; one without end date holds until lifted."""
+        if self.hold is None:
+            return False
+        if self.hold.until is None:
+            return True
+        return self.resumed is None or today <= self.resumed[0]
 
     @property
     def remaining(self) -> int:

@@ -34,6 +34,10 @@ MISBEHAVIOURS.update(
         "ignore_write_down": "acknowledges a write-down (RetFordringTilstand) but leaves the balance as it was",
         "ignore_liability_change": "acknowledges a change of liable party (AendrHaeftelse) but keeps the old one",
         "unreported_write_offs": "books a caseworker's write-off (afskrivning) but never reports it to the fagsystem",
+        "ignore_payment_hold": (
+            "records a payment hold (betalingsstandsning, also a dispute's) but keeps reminding and hands over as if "
+            "there were none"
+        ),
     }
 )
 

@@ -117,7 +117,29 @@ class AnnulleringIn(StrictModel):
     aarsag: WriteDownReason
 
 
-RetFordringTilstandIn = Annotated[NedskrivningIn | AnnulleringIn, Field(discriminator="handling")]
+HoldReason = Literal["INDSIGELSE", "AFTALE", "ANDET"]
+
+
+class BetalingsstandsningIn(StrictModel):
+    """Pause collection of the claim (betalingsstandsning): no reminders, reminder fees or handover to PSRM
+    while it holds. When it ends (on `tilDato`, or when lifted) the payment deadline is that day, moved to
+    the next bank day if it is closed, and the reminders count from it. A hold on a held claim replaces it."""
+
+    handling: Literal["BETALINGSSTANDSNING"]
+    tilDato: IsoDate | None = Field(default=None, description="Collection resumes on this day; absent: until lifted")
+    aarsag: HoldReason | None = Field(default=None, description="INDSIGELSE: the citizen disputes the claim")
+
+
+class OphaevBetalingsstandsningIn(StrictModel):
+    """Lift the claim's payment hold today: its payment deadline is today (or the next bank day)."""
+
+    handling: Literal["OPHAEV_BETALINGSSTANDSNING"]
+
+
+RetFordringTilstandIn = Annotated[
+    NedskrivningIn | AnnulleringIn | BetalingsstandsningIn | OphaevBetalingsstandsningIn,
+    Field(discriminator="handling"),
+]
 
 
 class AendrHaeftelseIn(StrictModel):
@@ -159,6 +181,12 @@ class RykkerOut(OutModel):
     gebyrOere: int
 
 
+class BetalingsstandsningOut(OutModel):
+    fra: date
+    til: date | None = Field(default=None, description="Collection resumes on this day; absent: until lifted")
+    aarsag: str | None = None
+
+
 class FordringOut(OutModel):
     fordringId: str
     produktkode: str
@@ -186,6 +214,9 @@ class FordringOut(OutModel):
     returKode: str | None = None
     rykkere: list[RykkerOut]
     delfordringer: list[DelfordringOut]
+    betalingsstandsning: BetalingsstandsningOut | None = Field(
+        default=None, description="The payment hold in force: no reminders, fees or handover to PSRM meanwhile"
+    )
 
 
 class HaeftelseOut(OutModel):

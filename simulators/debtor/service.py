@@ -17,14 +17,16 @@ from contracts.profile import Profile
 from simulators.kernel import Problem, ensure_valid_cvr
 
 from . import callbacks
-from .ledger import Account, Claim, DebtorBooks, Liability, Movement, SubClaim
+from .ledger import Account, Claim, DebtorBooks, Liability, Movement, PaymentHold, SubClaim
 from .models import (
     AendrHaeftelseIn,
     AnnulleringIn,
+    BetalingsstandsningIn,
     FordringIn,
     ForetagIndbetalingIn,
     Haeftelse,
     NedskrivningIn,
+    OphaevBetalingsstandsningIn,
     OpretDebitorkontoIn,
     party,
 )
@@ -195,12 +197,19 @@ def _new_claim(
 
 
 def change_state(
-    books: DebtorBooks, profile: Profile, claim: Claim, body: NedskrivningIn | AnnulleringIn, now: datetime
+    books: DebtorBooks,
+    profile: Profile,
+    claim: Claim,
+    body: NedskrivningIn | AnnulleringIn | BetalingsstandsningIn | OphaevBetalingsstandsningIn,
+    now: datetime,
 ) -> list[dict[str, Any]]:
     """RetFordringTilstand. Returns the PSRM actions it requires when the claim is with PSRM."""
     if claim.status != "AKTIV":
         raise Problem(409, "OIR-409-CLAIM-CLOSED", f"The claim is {claim.status.lower()}", claim.id)
     today = now.date()
+    if isinstance(body, BetalingsstandsningIn | OphaevBetalingsstandsningIn):
+        _payment_hold(claim, body, today)
+        return []
     if isinstance(body, AnnulleringIn):
         for sub in claim.subclaims:
             if sub.remaining > 0:
@@ -235,6 +244,30 @@ def change_state(
     if books.settle_status(claim):
         _maybe_close_account(books, profile, claim, now)
     return actions
+
+
+def _payment_hold(claim: Claim, body: BetalingsstandsningIn | OphaevBetalingsstandsningIn, today: date) -> None:
+    """Put a payment hold (betalingsstandsning) on a claim, or lift it. When a hold ends — on its date or
+    lifted — the payment deadline is that day moved to the next bank day (DOMAIN.md, deadlines on closed
+    days), and the reminders not yet sent count from it (`jobs._reminder_dates`)."""
+    if isinstance(body, OphaevBetalingsstandsningIn):
+        if not claim.held(today):
+            raise Problem(409, "OIR-409-NO-PAYMENT-HOLD", "The claim has no payment hold to lift", claim.id)
+        claim.hold = None
+        claim.resumed = (deadline_on_bank_day(today), len(claim.reminders))
+        return
+    if claim.with_psrm:
+        raise Problem(
+            409,
+            "OIR-409-UNDER-COLLECTION",
+            "The claim is with PSRM: a payment hold (or a dispute) is for Gældsstyrelsen",
+            claim.id,
+        )
+    if body.tilDato is not None and body.tilDato < today:
+        raise Problem(422, "OIR-422-DATES", "tilDato lies before today", body.tilDato.isoformat())
+    claim.hold = PaymentHold(since=today, until=body.tilDato, reason=body.aarsag)
+    if body.tilDato is not None:
+        claim.resumed = (deadline_on_bank_day(body.tilDato), len(claim.reminders))
 
 
 def change_liable(books: DebtorBooks, account: Account, body: AendrHaeftelseIn) -> None:

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from .ledger import Account, Claim, DebtorBooks, Liability
 from .models import (
+    BetalingsstandsningOut,
     BevaegelseOut,
     DebitorkontoOut,
     DebitorkontoResumeOut,
@@ -56,6 +57,11 @@ def claim_out(claim: Claim) -> FordringOut:
             )
             for s in subs
         ],
+        betalingsstandsning=(
+            BetalingsstandsningOut(fra=claim.hold.since, til=claim.hold.until, aarsag=claim.hold.reason)
+            if claim.hold is not None and claim.status == "AKTIV"  # a claim that has gone is no longer held
+            else None
+        ),
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from simulators.kernel import Principal, Session, SimulatorSpec, create_simulator_app
+from simulators.kernel import Principal, Session, SimRuntime, SimulatorSpec, create_simulator_app
+from simulators.kernel.clock import COPENHAGEN
 
 from .library import Library
 from .routes import claim_out, router
@@ -27,6 +29,37 @@ _SERIES = re.compile(r"[A-Za-z0-9]{0,16}")
 def _series_problem(value: Any) -> str | None:
     """An id series stands inside borrower and claim ids: letters and digits only, at most 16."""
     return None if _SERIES.fullmatch(str(value)) else "use at most 16 letters and digits"
+
+
+def _next_first(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+async def _statements(runtime: SimRuntime, session: Session[Any], old: datetime, new: datetime) -> int:
+    """FBS's daily job on the virtual clock: on the first day of each month it makes the balance statements
+    (saldoopgørelser, DOMAIN.md) — one per borrower with open claims — and journals each as sent."""
+    library: Library = session.state
+    made = 0
+    last = new.astimezone(COPENHAGEN).date()
+    day = _next_first(old.astimezone(COPENHAGEN).date())
+    while day <= last:
+        at = datetime.combine(day, time(0, 0), tzinfo=COPENHAGEN)
+        for statement in library.make_statements(day):
+            session.journal.record(
+                at=at,
+                direction="out",
+                method="POST",
+                path=f"/laanere/{statement['laanerId']}/saldoopgoerelser",
+                operation="Saldoopgoerelse",
+                status=None,
+                transaction_id=None,
+                response_body=statement,
+                note=f"balance statement {statement['opgoerelseId']}: {statement['saldoOere']} øre open",
+            )
+            made += 1
+        day = _next_first(day)
+    return made
 
 
 def _export(session: Session[Any]) -> dict[str, Any]:
@@ -55,5 +88,6 @@ def create_app(
         settings_defaults=SETTINGS_DEFAULTS,
         settings_checks={"id_series": _series_problem},
         export_state=_export,
+        on_clock=_statements,
     )
     return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

@@ -25,6 +25,7 @@ class Borrower:
     excluded: bool = False
     notices: list[dict[str, Any]] = field(default_factory=list)
     claim_ids: list[str] = field(default_factory=list)  # the borrower's claims, oldest first
+    statements: list[dict[str, Any]] = field(default_factory=list)  # balance statements, oldest first
 
 
 @dataclass
@@ -44,6 +45,7 @@ class LibraryClaim:
     written_down: int = 0
     postings: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    dispute: dict[str, Any] | None = None  # the latest indsigelse: modtaget, begrundelse, udfald, afgjort
 
     @property
     def amount(self) -> int:
@@ -54,6 +56,10 @@ class LibraryClaim:
         if self.status == "ANNULLERET":
             return 0
         return self.amount - self.written_down - sum(p["beloebOere"] - p["overbetalingOere"] for p in self.postings)
+
+    def posted(self, kind: str) -> int:
+        """What postings of a kind (DAEKNING, AFSKRIVNING) took off the claim, overpayments left out."""
+        return sum(p["beloebOere"] - p["overbetalingOere"] for p in self.postings if p["type"] == kind)
 
     @property
     def refund_due(self) -> int:
@@ -247,6 +253,74 @@ class Library:
         claim.version += 1
         self.emit("FORDRING_ANERKENDT", claim, now, anerkendelse={"dato": on, "saldoOere": claim.balance})
 
+    def dispute(self, claim: LibraryClaim, reason: str, now: datetime) -> None:
+        """The borrower disputes the claim (indsigelse) at the library: the feed says so, and the claim's
+        collection is paused at the debtor system until the library decides (`resolve_dispute`). A claim
+        handed over to PSRM is disputed with Gældsstyrelsen, not here."""
+        if claim.status != "AABEN":
+            raise Problem(409, "OIR-409-CLAIM-CLOSED", f"Only an open claim is disputed; it is {claim.status.lower()}")
+        if claim.collection == "OVERDRAGET":
+            raise Problem(
+                409,
+                "OIR-409-UNDER-COLLECTION",
+                "The claim is with PSRM: disputes go to Gældsstyrelsen",
+                claim.id,
+            )
+        if claim.dispute is not None and claim.dispute["udfald"] is None:
+            raise Problem(409, "OIR-409-ALREADY-DISPUTED", "The claim has an open dispute", claim.id)
+        claim.dispute = {"modtaget": now.date(), "begrundelse": reason, "udfald": None, "afgjort": None}
+        self.emit("FORDRING_INDSIGELSE", claim, now, indsigelse={"dato": now.date(), "begrundelse": reason})
+
+    def resolve_dispute(self, claim: LibraryClaim, outcome: str, now: datetime) -> None:
+        """The library decides the dispute: MEDHOLD (the borrower is right) annuls the claim, the usual way;
+        AFVIST lets collection resume. Either way the feed says so."""
+        dispute = claim.dispute
+        if dispute is None or dispute["udfald"] is not None:
+            raise Problem(409, "OIR-409-NO-OPEN-DISPUTE", "The claim has no open dispute to decide", claim.id)
+        dispute["udfald"], dispute["afgjort"] = outcome, now.date()
+        self.emit(
+            "FORDRING_INDSIGELSE_AFGJORT",
+            claim,
+            now,
+            indsigelse={"dato": dispute["modtaget"], "begrundelse": dispute["begrundelse"], "udfald": outcome},
+        )
+        if outcome == "MEDHOLD" and claim.status in ("AABEN", "AFVIST"):
+            self.annul(claim, "Indsigelse taget til følge", now)
+
+    def make_statements(self, on: date) -> list[dict[str, Any]]:
+        """The periodic balance statements (saldoopgørelser) of `on`: one to each borrower with open claims,
+        each claim with what it was made for, what was paid, written down and written off, and what is open."""
+        made = []
+        for borrower in self.borrowers.values():
+            claims = [self.claims[c] for c in borrower.claim_ids]
+            open_claims = [c for c in claims if c.status in ("AABEN", "AFVIST") and c.balance > 0]
+            if not open_claims:
+                continue
+            lines: list[dict[str, Any]] = [
+                {
+                    "fordringId": c.id,
+                    "tekst": c.text,
+                    "forfaldsdato": c.due_on,
+                    "oprindeligtBeloebOere": c.amount,
+                    "betaltOere": c.posted("DAEKNING"),
+                    "nedskrevetOere": c.written_down,
+                    "afskrevetOere": c.posted("AFSKRIVNING"),
+                    "saldoOere": c.balance,
+                    "inddrivelse": c.collection,
+                }
+                for c in open_claims
+            ]
+            statement: dict[str, Any] = {
+                "opgoerelseId": f"SO-{borrower.id}-{on:%Y%m%d}",
+                "laanerId": borrower.id,
+                "dato": on,
+                "fordringer": lines,
+                "saldoOere": sum(c.balance for c in open_claims),
+            }
+            borrower.statements.append(statement)
+            made.append(statement)
+        return made
+
     @staticmethod
     def _require_open(claim: LibraryClaim) -> None:
         if claim.status not in ("AABEN", "AFVIST"):
@@ -281,8 +355,9 @@ class Library:
         )
 
     def extract(self, municipality: Municipality) -> tuple[list[dict[str, Any]], str | None]:
-        """The go-live extract of a municipality: each open claim as it stands now, with its write-downs
-        and the feed events it includes, and the feed cursor of this cut-off (DOMAIN.md, "Go-live")."""
+        """The go-live extract of a municipality: each open claim as it stands now, with its write-downs,
+        an open dispute, and the feed events it includes, and the feed cursor of this cut-off (DOMAIN.md,
+        "Go-live")."""
         events_of: dict[str, list[dict[str, Any]]] = {}
         for event in self.events:
             events_of.setdefault(event["fordring"]["fordringId"], []).append(event)
@@ -312,6 +387,11 @@ class Library:
                         if e["type"] == "FORDRING_NEDSKREVET"
                     ],
                     "haendelser": [e["haendelseId"] for e in history],
+                    **(
+                        {"indsigelse": {"dato": claim.dispute["modtaget"], "begrundelse": claim.dispute["begrundelse"]}}
+                        if claim.dispute is not None and claim.dispute["udfald"] is None
+                        else {}
+                    ),
                 }
             )
         return lines, (self.events[-1]["cursor"] if self.events else None)

@@ -21,7 +21,10 @@ EventKind = Literal[
     "CPR_AENDRET",
     "FORDRING_OPSKREVET",
     "FORDRING_ANERKENDT",
+    "FORDRING_INDSIGELSE",
+    "FORDRING_INDSIGELSE_AFGJORT",
 ]
+DisputeOutcome = Literal["MEDHOLD", "AFVIST"]
 
 
 class LaanerIn(StrictModel):
@@ -63,6 +66,17 @@ class OpskrivningIn(StrictModel):
 
 class AnerkendelseIn(StrictModel):
     dato: IsoDate | None = Field(default=None, description="When the borrower signed; default today")
+
+
+class IndsigelseIn(StrictModel):
+    begrundelse: Text = Field(description="What the borrower says, e.g. that the material was returned")
+
+
+class AfgoerelseIn(StrictModel):
+    udfald: DisputeOutcome = Field(
+        description="MEDHOLD: the borrower is right, the claim is annulled; AFVIST: it stands"
+    )
+    begrundelse: Text | None = None
 
 
 class CprIn(StrictModel):
@@ -121,6 +135,13 @@ class AfvisningOut(OutModel):
     modtaget: datetime
 
 
+class IndsigelseOut(OutModel):
+    modtaget: date
+    begrundelse: str
+    udfald: DisputeOutcome | None = Field(default=None, description="Absent while the dispute is open")
+    afgjort: date | None = None
+
+
 class FordringOut(OutModel):
     fordringId: str
     laanerId: str
@@ -140,6 +161,9 @@ class FordringOut(OutModel):
     delposter: list[DelpostOut]
     posteringer: list[PosteringOut]
     afvisninger: list[AfvisningOut]
+    indsigelse: IndsigelseOut | None = Field(
+        default=None, description="The borrower's latest dispute (indsigelse): collection is paused while it is open"
+    )
 
 
 class KvitteringOut(OutModel):
@@ -184,6 +208,12 @@ class EventAnerkendelse(OutModel):
     saldoOere: int = Field(description="What is open on the claim as it becomes acknowledged")
 
 
+class EventIndsigelse(OutModel):
+    dato: date
+    begrundelse: str
+    udfald: DisputeOutcome | None = Field(default=None, description="On FORDRING_INDSIGELSE_AFGJORT")
+
+
 class EventCpr(OutModel):
     gammelCpr: str
     nyCpr: str
@@ -203,6 +233,7 @@ class HaendelseOut(OutModel):
     cprAendring: EventCpr | None = None
     opskrivning: EventOpskrivning | None = None
     anerkendelse: EventAnerkendelse | None = None
+    indsigelse: EventIndsigelse | None = None
 
 
 class HaendelserOut(OutModel):
@@ -234,6 +265,9 @@ class HistoriskFordringOut(OutModel):
         description="Paid at the library or written down before the cut-off"
     )
     haendelser: list[str] = Field(description="The feed events this line already includes")
+    indsigelse: EventIndsigelse | None = Field(
+        default=None, description="The borrower's dispute, open at the cut-off: collection stays paused"
+    )
 
 
 class UdtraekOut(OutModel):
@@ -257,6 +291,32 @@ class LaanerStatusOut(OutModel):
     udelukket: bool
     aabneFordringer: int
     notifikationer: list[NotifikationOut]
+
+
+class SaldoFordringOut(OutModel):
+    fordringId: str
+    tekst: str
+    forfaldsdato: date
+    oprindeligtBeloebOere: int = Field(description="What the claim was made for, write-ups included")
+    betaltOere: int = Field(description="Payments the debtor system reported, less overpayments")
+    nedskrevetOere: int = Field(description="The library's own write-downs")
+    afskrevetOere: int = Field(description="Write-offs the debtor system reported")
+    saldoOere: int = Field(description="Open on the day of the statement")
+    inddrivelse: Collection
+
+
+class SaldoopgoerelseOut(OutModel):
+    """A periodic balance statement (saldoopgørelse) to a borrower with open claims."""
+
+    opgoerelseId: str
+    laanerId: str
+    dato: date = Field(description="The day it was made: the first of the month")
+    fordringer: list[SaldoFordringOut]
+    saldoOere: int = Field(description="The sum of the claims' open amounts")
+
+
+class SaldoopgoerelserOut(OutModel):
+    saldoopgoerelser: list[SaldoopgoerelseOut] = Field(description="Oldest first")
 
 
 Antal = Annotated[int, Field(ge=1, le=1000)]  # a query parameter: text, parsed by FastAPI

@@ -14,6 +14,7 @@ from simulators.kernel.runtime import Call
 
 from .library import Borrower, Library, LibraryClaim
 from .models import (
+    AfgoerelseIn,
     AfvisningIn,
     AfvisningOut,
     AnerkendelseIn,
@@ -24,6 +25,8 @@ from .models import (
     FordringIn,
     FordringOut,
     HaendelserOut,
+    IndsigelseIn,
+    IndsigelseOut,
     KvitteringOut,
     LaanerIn,
     LaanerOut,
@@ -34,6 +37,7 @@ from .models import (
     PosteringIn,
     PosteringOut,
     RettelseIn,
+    SaldoopgoerelserOut,
     StatusIn,
     UdtraekOut,
 )
@@ -80,6 +84,7 @@ def claim_out(library: Library, claim: LibraryClaim) -> FordringOut:
             PosteringOut(**{k: v for k, v in p.items() if k in PosteringOut.model_fields}) for p in claim.postings
         ],
         afvisninger=[AfvisningOut(**r) for r in claim.rejections],
+        indsigelse=IndsigelseOut(**claim.dispute) if claim.dispute else None,
     )
 
 
@@ -195,6 +200,57 @@ async def anerkend(fordringId: IdPath, body: AnerkendelseIn, call: CallDep, bloc
     claim = library.claim(fordringId, block.municipality)
     library.acknowledge(claim, body.dato or call.now.date(), call.now)
     return claim_out(library, claim)
+
+
+@router.post(
+    "/fordringer/{fordringId}/indsigelse",
+    operation_id="modtagIndsigelse",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    response_model_exclude_none=True,
+    responses=_DESK,
+)
+async def indsigelse(fordringId: IdPath, body: IndsigelseIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
+    """The borrower disputes an open claim (indsigelse): collection pauses until the library decides; 409
+    when the claim is closed, already disputed, or with PSRM (disputes go to Gældsstyrelsen then)."""
+    ensure_may_act(call.principal, block)
+    library = _library(call)
+    claim = library.claim(fordringId, block.municipality)
+    library.dispute(claim, body.begrundelse, call.now)
+    return claim_out(library, claim)
+
+
+@router.post(
+    "/fordringer/{fordringId}/indsigelse/afgoerelse",
+    operation_id="afgoerIndsigelse",
+    tags=["bibliotek"],
+    response_model=FordringOut,
+    response_model_exclude_none=True,
+    responses=_DESK,
+)
+async def afgoerelse(fordringId: IdPath, body: AfgoerelseIn, call: CallDep, block: HeaderBlockDep) -> FordringOut:
+    """The library decides the open dispute: MEDHOLD annuls the claim, AFVIST resumes its collection."""
+    ensure_may_act(call.principal, block)
+    library = _library(call)
+    claim = library.claim(fordringId, block.municipality)
+    library.resolve_dispute(claim, body.udfald, call.now)
+    _after(call, library.borrowers[claim.borrower_id])
+    return claim_out(library, claim)
+
+
+@router.get(
+    "/laanere/{laanerId}/saldoopgoerelser",
+    operation_id="hentSaldoopgoerelser",
+    tags=["bibliotek"],
+    response_model=SaldoopgoerelserOut,
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def saldoopgoerelser(laanerId: IdPath, call: CallDep, block: HeaderBlockDep) -> SaldoopgoerelserOut:
+    """The borrower's balance statements (saldoopgørelser), oldest first: FBS makes one on the first day of
+    each month to every borrower with open claims."""
+    ensure_may_act(call.principal, block)
+    borrower = _library(call).borrower(laanerId, block.municipality)
+    return SaldoopgoerelserOut.model_validate({"saldoopgoerelser": borrower.statements})
 
 
 @router.put(

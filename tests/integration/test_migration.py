@@ -150,7 +150,9 @@ def test_the_command_line_reports_the_trial_extract(world: dict[str, str], tmp_p
     assert sum(m["send"] for m in written["municipalities"].values()) == 20
 
 
-def _go_live_world(world: dict[str, str], tmp_path: Path, *, with_events: bool) -> tuple[Path, str | None, str, str]:
+def _go_live_world(
+    world: dict[str, str], tmp_path: Path, *, with_events: bool, disputed: bool = False
+) -> tuple[Path, str | None, str, str]:
     """A municipality's claim made, partly paid at the desk and written down in FBS before go-live, and
     FBS's extract of it (without the `haendelser` it includes when `with_events` is false)."""
     session = f"g-{uuid.uuid4().hex[:8]}"
@@ -170,11 +172,15 @@ def _go_live_world(world: dict[str, str], tmp_path: Path, *, with_events: bool) 
             cvr=copenhagen.cvr,
         )
         assert written.status_code == 200, written.text
+    if disputed:
+        body = {"begrundelse": "Bogen er afleveret"}
+        assert fbs.post(f"/fordringer/{claim['fordringId']}/indsigelse", body, cvr=copenhagen.cvr).status_code == 200
     answer = fbs.get("/migrering/udtraek", cvr=copenhagen.cvr)
     assert answer.status_code == 200, answer.text
     extract = answer.json()
     (line,) = extract["fordringer"]
-    assert [w["beloebOere"] for w in line["nedskrivninger"]] == [5000, 10000] and len(line["haendelser"]) == 3
+    assert [w["beloebOere"] for w in line["nedskrivninger"]] == [5000, 10000]
+    assert len(line["haendelser"]) == 3 + disputed
     line["sidsteRettidigeBetalingsdato"] = "2026-01-05"
     line["rykkere"] = [{"nummer": 1, "dato": "2026-01-05"}]
     if not with_events:
@@ -230,3 +236,17 @@ def test_a_historic_claim_with_nothing_open_is_refused(world: dict[str, str], tm
     extract.write_text(json.dumps(line) + "\n", encoding="utf-8")
     report = trial_extract(extract, _engine(world, tmp_path / "e.sqlite", session).routes)
     assert [r["code"] for r in report.rejected_lines] == ["MIGRATION-NOT-OPEN"]
+
+
+def test_a_claim_disputed_at_the_cut_off_goes_live_on_a_payment_hold(world: dict[str, str], tmp_path: Path) -> None:
+    """FBS's extract carries a dispute still open at the cut-off; the final extract puts the claim on a payment
+    hold without end date at the debtor (the feed that starts at the cut-off never sends the dispute)."""
+    extract, cut_off, session, claim_id = _go_live_world(world, tmp_path, with_events=True, disputed=True)
+    line = json.loads(extract.read_text(encoding="utf-8"))
+    assert line["indsigelse"] == {"dato": "2026-01-05", "begrundelse": "Bogen er afleveret"}
+    engine = _engine(world, tmp_path / "e.sqlite", session)
+    report = final_extract(extract, engine, feed_from=cut_off)
+    assert (report.taken, report.delivered, report.pending) == (1, 4, 0)
+    engine.cycle()
+    hold = _debtor_claim(world, session, claim_id)["betalingsstandsning"]
+    assert hold["aarsag"] == "INDSIGELSE" and "til" not in hold

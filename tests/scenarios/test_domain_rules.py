@@ -40,6 +40,9 @@ def worlds() -> Iterator[SimulatedWorlds]:
             "drop_payment_on_gone_claim",
             "posteringer: expected len 1",
         ),
+        ("collection/payment-hold-until-a-closed-day.scenario.yaml", "ignore_payment_hold", "rykkere: expected len 0"),
+        ("fbs/dispute-pauses-collection.scenario.yaml", "ignore_payment_hold", "rykkere: expected len 0"),
+        ("fbs/balance-statement-shows-debtor-payments.scenario.yaml", "drop_callbacks", "betaltOere: expected '80 kr'"),
     ],
 )
 def test_the_rule_holds_and_its_scenario_catches_the_debtor_that_breaks_it(

@@ -229,3 +229,61 @@ def test_when_is_checked_at_load_time(tmp_path: Path, step: str, message: str, s
     with pytest.raises(ScenarioError) as caught:
         _load_when(tmp_path, step)
     assert message in str(caught.value) and caught.value.suggestion == suggestion
+
+
+def test_disputes_payment_holds_and_balance_statements(tmp_path: Path, worlds: SimulatedWorlds) -> None:
+    """The words for a payment hold at the debtor (set, shown, lifted, a lift without one refused), a dispute
+    at the library carried to the debtor as a hold and lifted when rejected, and the balance statements."""
+    scenario = _load_steps(
+        tmp_path,
+        "  - fbs.new_borrower: {as: anna}\n"
+        "  - fbs.new_claim: {borrower: anna, type: GEBYR, amount: 120 kr, as: fee}\n"
+        "  - engine.cycle: {}\n"
+        '  - debtor.payment_hold: {claim: fee, until: "2026-02-20", reason: AFTALE}\n'
+        '  - expect:\n      debtor.claim: fee\n      that: {betalingsstandsning.til: "2026-02-20"}\n'
+        "  - debtor.lift_payment_hold: fee\n"
+        "  - expect:\n      debtor.claim: fee\n      that: {betalingsstandsning: {exists: false}}\n"
+        "  - debtor.lift_payment_hold: {claim: fee, status: 409, code: OIR-409-NO-PAYMENT-HOLD}\n"
+        "  - fbs.dispute: {claim: fee, reason: Afleveret}\n"
+        "  - engine.cycle: {}\n"
+        "  - expect:\n      debtor.claim: fee\n      that: {betalingsstandsning.aarsag: INDSIGELSE}\n"
+        "  - fbs.resolve_dispute: {claim: fee, outcome: AFVIST}\n"
+        "  - engine.cycle: {}\n"
+        "  - expect:\n      debtor.claim: fee\n      that: {betalingsstandsning: {exists: false}}\n"
+        "  - expect:\n      fbs.claim: fee\n      that: {indsigelse.udfald: AFVIST, status: AABEN}\n"
+        "  - fbs.resolve_dispute: {claim: fee, outcome: MEDHOLD, status: 409, code: OIR-409-NO-OPEN-DISPUTE}\n"
+        "  - expect:\n      fbs.balance_statements: anna\n      that: {length: 0}\n"
+        '  - clock.advance: {until: "2026-02-01"}\n'
+        "  - expect:\n      fbs.balance_statements: anna\n"
+        '      that: {length: 1, 0.dato: "2026-02-01", 0.saldoOere: 120 kr, 0.fordringer.0.betaltOere: 0}\n',
+    )
+    result = run_scenario(scenario, "kmd-opus", worlds, EventBus())  # type: ignore[arg-type]
+    assert result.passed, result.message
+
+
+_ANNA_AND_X = (
+    "  - fbs.new_borrower: {as: anna}\n  - fbs.new_claim: {borrower: anna, type: GEBYR, amount: 1 kr, as: x}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("steps", "message", "suggestion"),
+    [
+        ("  - fbs.resolve_dispute: {claim: x, outcome: medhold}\n", "'medhold' is not one of", "MEDHOLD"),
+        ("  - fbs.resolve_dispute: {claim: x}\n", "outcome", None),
+        ("  - debtor.payment_hold: {claim: x, reason: indsigelse}\n", "'indsigelse' is not one of", "INDSIGELSE"),
+        ("  - fbs.disputes: {claim: x}\n", "fbs.disputes", "fbs.dispute"),
+        (
+            "  - expect:\n      fbs.balance_statements: anna\n      that: {0.fordringer.0.betalt: 0}\n",
+            "betalt",
+            "betaltOere",
+        ),
+    ],
+)
+def test_the_new_words_are_checked_at_load_time(
+    tmp_path: Path, steps: str, message: str, suggestion: str | None
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        _load_steps(tmp_path, _ANNA_AND_X + steps)
+    assert message in str(caught.value)
+    assert caught.value.suggestion == suggestion

@@ -159,6 +159,50 @@ def test_a_replacement_claim_gets_the_higher_reminder_fee(opus: SimClient) -> No
     assert lookup(opus, body["debitorkontoId"])["fordringer"][0]["rykkergebyrerOere"] == 25000
 
 
+def test_a_payment_hold_pauses_reminders_until_the_next_bank_day_after_it_and_counts_on_from_there(
+    opus: SimClient,
+) -> None:
+    """Betalingsstandsning until Maundy Thursday 2026-04-02: no reminder while it holds (without it the first
+    is due 2026-02-18); its payment deadline is the next bank day, Tuesday 2026-04-07 (Good Friday, Easter
+    and Easter Monday are closed), and the first reminder 14 days after that, 2026-04-21."""
+    body = account(cpr(), claim(12000))
+    register(opus, body)
+    claim_id = body["fordringer"][0]["fordringId"]
+    held = opus.post(f"/fordringer/{claim_id}/tilstand", {"handling": "BETALINGSSTANDSNING", "tilDato": "2026-04-02"})
+    assert held.status_code == 200, held.text
+    opus.set_clock("2026-04-07T09:00:00+02:00")
+    during = lookup(opus, body["debitorkontoId"])["fordringer"][0]
+    assert during["rykkere"] == [] and during["inddrivelse"] == "IKKE_OVERDRAGET"
+    assert during["betalingsstandsning"] == {"fra": "2026-01-05", "til": "2026-04-02"}
+    opus.set_clock("2026-04-20T09:00:00+02:00")
+    assert lookup(opus, body["debitorkontoId"])["fordringer"][0]["rykkere"] == []
+    opus.set_clock("2026-04-21T09:00:00+02:00")
+    after = lookup(opus, body["debitorkontoId"])["fordringer"][0]
+    assert after["rykkere"] == [{"nummer": 1, "dato": "2026-04-21", "gebyrOere": 0}]
+    assert "betalingsstandsning" not in after
+
+
+def test_a_hold_without_end_holds_until_lifted_and_a_lift_without_hold_is_a_conflict(opus: SimClient) -> None:
+    body = account(cpr(), claim(12000))
+    register(opus, body)
+    claim_id = body["fordringer"][0]["fordringId"]
+    path = f"/fordringer/{claim_id}/tilstand"
+    assert opus.post(path, {"handling": "BETALINGSSTANDSNING", "aarsag": "INDSIGELSE"}).status_code == 200
+    opus.set_clock("2026-03-31T09:00:00+02:00")  # Tuesday; without the hold two reminders would have gone
+    held = lookup(opus, body["debitorkontoId"])["fordringer"][0]
+    assert held["rykkere"] == [] and held["betalingsstandsning"]["aarsag"] == "INDSIGELSE"
+    assert "til" not in held["betalingsstandsning"]
+    assert opus.post(path, {"handling": "OPHAEV_BETALINGSSTANDSNING"}).status_code == 200
+    again = opus.post(path, {"handling": "OPHAEV_BETALINGSSTANDSNING"})
+    assert again.status_code == 409 and again.json()["code"] == "OIR-409-NO-PAYMENT-HOLD"
+    opus.set_clock("2026-04-14T09:00:00+02:00")  # the deadline is the lifting day; 14 days later, reminder 1
+    assert lookup(opus, body["debitorkontoId"])["fordringer"][0]["rykkere"] == [
+        {"nummer": 1, "dato": "2026-04-14", "gebyrOere": 0}
+    ]
+    past = opus.post(path, {"handling": "BETALINGSSTANDSNING", "tilDato": "2026-04-01"})
+    assert past.status_code == 422 and past.json()["code"] == "OIR-422-DATES"
+
+
 # ---- B_03 and payments -----------------------------------------------------------------------------
 def test_b03_shows_claims_the_day_after_and_a_payment_reaches_the_fagsystem(
     opus: SimClient, receiver: tuple[Receiver, str]

@@ -198,6 +198,72 @@ def test_money_beyond_the_balance_or_on_a_gone_claim_is_kept_as_an_overpayment_t
     assert (view["status"], view["saldoOere"], view["tilbagebetalingOere"]) == ("ANNULLERET", 0, 17000)
 
 
+def test_a_dispute_is_an_event_and_its_decision_annuls_or_resumes(fbs: SimClient) -> None:
+    laaner = borrower(fbs)
+    upheld, rejected = make_claim(fbs, laaner), make_claim(fbs, laaner, "ERSTATNING", 30000)
+    for claim in (upheld, rejected):
+        disputed = fbs.post(f"/fordringer/{claim['fordringId']}/indsigelse", {"begrundelse": "Bogen er afleveret"})
+        assert disputed.status_code == 200, disputed.text
+        assert disputed.json()["indsigelse"] == {"modtaget": "2026-01-05", "begrundelse": "Bogen er afleveret"}
+    twice = fbs.post(f"/fordringer/{upheld['fordringId']}/indsigelse", {"begrundelse": "igen"})
+    assert (twice.status_code, twice.json()["code"]) == (409, "OIR-409-ALREADY-DISPUTED")
+    won = fbs.post(f"/fordringer/{upheld['fordringId']}/indsigelse/afgoerelse", {"udfald": "MEDHOLD"}).json()
+    assert (won["status"], won["saldoOere"], won["indsigelse"]["udfald"]) == ("ANNULLERET", 0, "MEDHOLD")
+    lost = fbs.post(f"/fordringer/{rejected['fordringId']}/indsigelse/afgoerelse", {"udfald": "AFVIST"}).json()
+    assert (lost["status"], lost["saldoOere"], lost["indsigelse"]["afgjort"]) == ("AABEN", 30000, "2026-01-05")
+    again = fbs.post(f"/fordringer/{rejected['fordringId']}/indsigelse/afgoerelse", {"udfald": "AFVIST"})
+    assert (again.status_code, again.json()["code"]) == (409, "OIR-409-NO-OPEN-DISPUTE")
+    events = [(e["type"], e["fordring"]["fordringId"], e.get("indsigelse")) for e in feed(fbs)["haendelser"][-5:]]
+    assert [(kind, claim) for kind, claim, _ in events] == [
+        ("FORDRING_INDSIGELSE", upheld["fordringId"]),
+        ("FORDRING_INDSIGELSE", rejected["fordringId"]),
+        ("FORDRING_INDSIGELSE_AFGJORT", upheld["fordringId"]),
+        ("FORDRING_ANNULLERET", upheld["fordringId"]),
+        ("FORDRING_INDSIGELSE_AFGJORT", rejected["fordringId"]),
+    ]
+    assert events[-1][2] == {"dato": "2026-01-05", "begrundelse": "Bogen er afleveret", "udfald": "AFVIST"}
+
+
+def test_a_claim_with_psrm_is_disputed_with_gaeldsstyrelsen_not_at_the_library(fbs: SimClient) -> None:
+    book = make_claim(fbs, borrower(fbs), "ERSTATNING_ANERKENDT", 45000)
+    notice = {"meddelelseId": new_id("M"), "fordringId": book["fordringId"], "status": "OVERDRAGET_TIL_INDDRIVELSE"}
+    fbs.post("/statusmeddelelser", {**notice, "dato": "2026-07-08"})
+    refused = fbs.post(f"/fordringer/{book['fordringId']}/indsigelse", {"begrundelse": "Bogen er afleveret"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "OIR-409-UNDER-COLLECTION")
+    assert "Gældsstyrelsen" in refused.json()["title"]
+    assert "indsigelse" not in fbs.get(f"/fordringer/{book['fordringId']}").json()
+
+
+def test_a_balance_statement_each_first_of_the_month_to_borrowers_with_open_claims(fbs: SimClient) -> None:
+    laaner, settled = borrower(fbs), borrower(fbs)
+    fee = make_claim(fbs, laaner, amount=20000)
+    replacement = make_claim(fbs, laaner, "ERSTATNING", 30000)
+    assert post(fbs, fee["fordringId"], 8000).status_code == 201
+    fbs.post(
+        f"/fordringer/{replacement['fordringId']}/nedskrivninger",
+        {"beloebOere": 5000, "virkningsdato": "2026-01-05", "aarsag": "AENDRET_GRUNDLAG"},
+    )
+    paid = make_claim(fbs, settled, amount=5000)
+    assert post(fbs, paid["fordringId"], 5000).status_code == 201
+    assert fbs.get(f"/laanere/{laaner}/saldoopgoerelser").json() == {"saldoopgoerelser": []}
+    fbs.set_clock("2026-03-15T09:00:00+01:00")  # past 1 February and 1 March
+    statements = fbs.get(f"/laanere/{laaner}/saldoopgoerelser").json()["saldoopgoerelser"]
+    assert [s["dato"] for s in statements] == ["2026-02-01", "2026-03-01"]
+    first = statements[0]
+    assert first["saldoOere"] == 12000 + 25000
+    assert [
+        (f["fordringId"], f["oprindeligtBeloebOere"], f["betaltOere"], f["nedskrevetOere"], f["saldoOere"])
+        for f in first["fordringer"]
+    ] == [(fee["fordringId"], 20000, 8000, 0, 12000), (replacement["fordringId"], 30000, 0, 5000, 25000)]
+    assert fbs.get(f"/laanere/{settled}/saldoopgoerelser").json()["saldoopgoerelser"] == []
+    sent = fbs.journal("Saldoopgoerelse")
+    assert len([e for e in sent if e["path"] == f"/laanere/{laaner}/saldoopgoerelser"]) == 2
+    for instant in ("2026-03-31T23:30:00+02:00", "2026-04-01T00:30:00+02:00", "2026-04-01T08:00:00+02:00"):
+        fbs.set_clock(instant)  # small steps over midnight: the first of April's statement is made once
+    statements = fbs.get(f"/laanere/{laaner}/saldoopgoerelser").json()["saldoopgoerelser"]
+    assert [s["dato"] for s in statements] == ["2026-02-01", "2026-03-01", "2026-04-01"]
+
+
 def test_postings_apply_exactly_once(fbs: SimClient) -> None:
     claim = make_claim(fbs, borrower(fbs), amount=12000)
     posting_id = new_id("P")

@@ -91,3 +91,19 @@ def test_money_and_statuses_on_those_debtor_claims_go_to_the_fbs_claim_once() ->
     closed = {"meddelelseId": "m-2", "type": "KONTO_LUKKET", "debitorkontoId": "FBS-101-L101000001", "dato": "x"}
     notices = callback_to_fbs(closed, claims, fbs_claims=fbs)
     assert [(c, s.body["fordringId"], s.body["meddelelseId"]) for c, s in notices] == [(CLAIM, CLAIM, "m-2")]
+
+
+def test_a_dispute_holds_collection_of_every_debtor_claim_of_the_fbs_claim_until_it_is_rejected() -> None:
+    disputed = _event("FORDRING_INDSIGELSE", 2, indsigelse={"dato": "2026-01-10", "begrundelse": "Afleveret"})
+    holds = to_messages(disputed, ROUTES, [CLAIM, f"{CLAIM}-OP2"])
+    assert [(h.kind, h.path, h.body) for h in holds] == [
+        (kind, f"/fordringer/{claim}/tilstand", {"handling": "BETALINGSSTANDSNING", "aarsag": "INDSIGELSE"})
+        for kind, claim in (("STATE_CHANGE", CLAIM), ("STATE_CHANGE", f"{CLAIM}-OP2"))
+    ]
+    decided = {"dato": "2026-01-10", "begrundelse": "Afleveret"}
+    rejected = _event("FORDRING_INDSIGELSE_AFGJORT", 2, indsigelse={**decided, "udfald": "AFVIST"})
+    assert [(m.path, m.body) for m in to_messages(rejected, ROUTES, [CLAIM])] == [
+        (f"/fordringer/{CLAIM}/tilstand", {"handling": "OPHAEV_BETALINGSSTANDSNING"})
+    ]
+    upheld = _event("FORDRING_INDSIGELSE_AFGJORT", 2, indsigelse={**decided, "udfald": "MEDHOLD"})
+    assert to_messages(upheld, ROUTES, [CLAIM]) == []  # FBS's annulment, next in the feed, annuls it

@@ -30,6 +30,8 @@ STILL_NOT_RUN = {
     "deadlines-over-danish-holidays": "starts at a set date",
     "nightly-batch-next-business-day": "starts at a set date",
     "deadline-on-christmas-eve": "starts at a set date",
+    "payment-hold-until-a-closed-day": "starts at a set date",
+    "balance-statement-shows-debtor-payments": "starts at a set date",
     "engine-down-while-callbacks-arrive": "debtor.callbacks",
     "engine-crash-at-callback-intake": "debtor.callbacks",
     "duplicated-callback-posted-once": "faults.add",
