@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import BindParameter, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from .parts import CycleReport, EngineParts
@@ -28,7 +28,7 @@ _ANALYZE_AFTER = 5_000  # messages queued since the planner statistics were last
 # running it on a page of a few events).
 _CURSOR = select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
 _SEEN_EVENTS = select(InboxEvent.event_id).where(InboxEvent.event_id.in_(bindparam("events", expanding=True)))
-_PAGE_CLAIMS = bindparam("claims", expanding=True)
+_PAGE_CLAIMS: BindParameter[list[str]] = bindparam("claims", expanding=True)
 _CLAIMS_OF_PAGE = select(ClaimRecord).where(
     or_(ClaimRecord.claim_id.in_(_PAGE_CLAIMS), ClaimRecord.fbs_claim_id.in_(_PAGE_CLAIMS))
 )
