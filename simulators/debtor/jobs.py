@@ -80,16 +80,38 @@ async def _run_due(runtime: SimRuntime, session: Session[Any], profile: Profile,
     return ran
 
 
+# Switches that change nothing of when the jobs call PSRM (what they send or report, yes), and those whose
+# timing `quiet_until` follows; under any other switch (say `advance_in_one_jump`) the debtor promises nothing.
+_SWITCHES_QUIET_FOLLOWS = {
+    "count_payment_twice",
+    "drop_callbacks",
+    "drop_every_second_callback",
+    "error_500_on_bad_input",
+    "ignore_annulment",
+    "ignore_claim_history",
+    "ignore_liability_change",
+    "ignore_write_down",
+    "no_interest",
+    "no_psrm_write_down_after_direct_payment",
+    "drop_payment_on_gone_claim",
+    "unreported_write_offs",
+    "handover_before_srb",
+    "deadlines_on_closed_days",
+    "ignore_payment_hold",
+}
+
+
 def make_quiet_until(profile: Profile):
     """The debtor's `quiet_until`: the first day its jobs may call PSRM (a handover, a receipt, the
     notifications, an owed write-down). Reminders, interest and callbacks are dated on their own days
     by the runner's walk from midnight to midnight, whatever the step the world moves in; what the jobs
-    send PSRM must find PSRM on the same day. A misbehaving debtor promises nothing."""
+    send PSRM must find PSRM on the same day. Under a switch it cannot follow it promises nothing."""
 
     def quiet_until(session: Session[Any]) -> date | None:
         books: DebtorBooks = session.state
         today = session.clock.today()
-        if session.settings.get("misbehaviour"):
+        switch = session.settings.get("misbehaviour")
+        if switch and switch not in _SWITCHES_QUIET_FOLLOWS:
             return today
         days: list[date] = []
         for claim in books.claims.values():
@@ -100,7 +122,13 @@ def make_quiet_until(profile: Profile):
                 if case.state == "AFVENTER_KVITTERING" and case.next_receipt_fetch is not None:
                     days.append(case.next_receipt_fetch.astimezone(COPENHAGEN).date())
                 continue
-            handover = _earliest_handover(profile, claim)
+            handover = _earliest_handover(
+                profile,
+                claim,
+                early=switch == "handover_before_srb",
+                move_deadlines=switch != "deadlines_on_closed_days",
+                respect_holds=switch != "ignore_payment_hold",
+            )
             if handover is not None:
                 days.append(handover)
         if any(c.psrm is not None and c.psrm.psrm_claim_id for c in books.claims.values()):
@@ -111,18 +139,25 @@ def make_quiet_until(profile: Profile):
     return quiet_until
 
 
-def _earliest_handover(profile: Profile, claim: Claim) -> date | None:
+def _earliest_handover(
+    profile: Profile, claim: Claim, *, early: bool, move_deadlines: bool, respect_holds: bool
+) -> date | None:
     """The first day `handover_due` can hold for a claim not yet with PSRM, as its reminders go out on
-    their own days (None: it cannot be handed over without a change from outside the jobs)."""
+    their own days (None: it cannot be handed over without a change from outside the jobs). A payment
+    hold only ever makes it later."""
     rules = profile.psrm
     if claim.status != "AKTIV" or claim.product not in rules.recoverable_products or not claim.acknowledged:
         return None
-    if not profile.reminders or claim.principal_remaining < rules.min_oere:
+    if claim.principal_remaining < rules.min_oere:
         return None  # a claim's principal only goes down by itself
+    if early:
+        return claim.due_on
+    if not profile.reminders:
+        return None
     if len(claim.reminders) >= len(profile.reminders):
         last = claim.reminders[-1]["dato"]
     else:
-        last = _reminder_dates(profile, claim)[-1]
+        last = _reminder_dates(profile, claim, move_deadlines, respect_holds)[-1]
     return max(
         last + timedelta(days=rules.handover_after_last_reminder_days), claim.last_timely_payment + timedelta(days=1)
     )

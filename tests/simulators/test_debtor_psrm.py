@@ -16,6 +16,8 @@ import pytest
 from contracts.synthetic import SyntheticData
 from harness.servers import ServerThread
 from simulators import factory
+from simulators.debtor.jobs import _SWITCHES_QUIET_FOLLOWS
+from simulators.debtor.misbehaviour import MISBEHAVIOURS
 from tests.support.claims import account, claim
 from tests.support.client import SimClient, wait_until
 from tests.support.fagsystem import TOKEN, Receiver
@@ -220,31 +222,43 @@ def _what_others_see(world: World, accounts: list[str]) -> dict[str, Any]:
     return {"accounts": views, "psrm": calls, "debtor-out": sent}
 
 
-def test_moving_over_quiet_days_in_one_step_changes_nothing_either_system_shows(opus_world: str, psrm_url: str) -> None:
+@pytest.mark.parametrize(
+    ("switch", "first_call"),
+    [
+        (None, "2026-07-08"),  # SRB 2026-02-04, reminders 02-18 and 03-10, then 120 days: the handover
+        ("no_interest", "2026-07-08"),  # a switch the promise follows: it changes amounts, not days
+        ("advance_in_one_jump", "2026-01-05"),  # a switch the promise does not follow: no promise, today
+    ],
+)
+def test_moving_over_quiet_days_in_one_step_changes_nothing_either_system_shows(
+    opus_world: str, psrm_url: str, switch: str | None, first_call: str
+) -> None:
     """The debtor and PSRM say, each time their clock moves, the first day their jobs may call the other
     (`quietUntil`); a world moving them in one step up to that day (as `clock.advance` does) must end
     exactly where moving them day by day ends: reminders, interest, handover, receipt, coverage, settlement."""
     day_by_day, jumping = World(opus_world, psrm_url), World(opus_world, psrm_url)
+    if switch:
+        for world in (day_by_day, jumping):
+            world.debtor.settings(misbehaviour=switch)
     replacement = _acknowledged_replacement(day_by_day)
     fee = account(PEOPLE.cpr(), claim(12000))
     for world in (day_by_day, jumping):
         if world is jumping:
             assert world.debtor.post("/debitorkonti", replacement).status_code == 201
         assert world.debtor.post("/debitorkonti", fee).status_code == 201
-    said = jumping.debtor.advance(days=0)
-    # SRB 2026-02-04, reminders 02-18 and 03-10, then 120 days: the handover is the first call to PSRM
-    assert said["quietUntil"] == "2026-07-08"
+    assert jumping.debtor.advance(days=0)["quietUntil"] == first_call
     assert jumping.psrm.advance(days=0)["quietUntil"] > "2035-01-01"  # nothing planned
 
     day_by_day.days(190)
     moves = jumping.jump(190)
-    assert moves < 30, moves  # the quiet months went in a few steps …
+    assert (moves < 30) is (switch != "advance_in_one_jump"), moves  # the quiet months went in a few steps …
     accounts = [replacement["debitorkontoId"], fee["debitorkontoId"]]
     for world in (day_by_day, jumping):
         psrm_id = world.claim_view(replacement["debitorkontoId"])["psrmFordringId"]
         assert (
             world.psrm.post(
-                "/simulering/daekninger", {"psrmFordringId": psrm_id, "beloebOere": 15000, "kilde": "LOENINDEHOLDELSE"}
+                "/simulering/daekninger",
+                {"psrmFordringId": psrm_id, "beloebOere": 15000, "kilde": "LOENINDEHOLDELSE"},
             ).status_code
             == 201
         )
@@ -256,3 +270,7 @@ def test_moving_over_quiet_days_in_one_step_changes_nothing_either_system_shows(
             claim_view.pop("psrmFordringId", None)  # PSRM's own ids differ between sessions
     assert seen["accounts"][0]["fordringer"][0]["indbetaltOere"] == 15000
     assert seen == expected  # … and ended exactly where day-by-day ended
+
+
+def test_every_switch_the_debtor_s_promise_follows_is_a_switch() -> None:
+    assert _SWITCHES_QUIET_FOLLOWS <= set(MISBEHAVIOURS)
