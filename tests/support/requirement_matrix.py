@@ -144,7 +144,7 @@ TEST_CONTROL_CASES: list[Case] = [
 ]
 
 
-def test_control_requirements() -> list[str]:
+def requirements_of_test_control() -> list[str]:
     """What a vendor that declares test control can have reported passed besides the rest: the TC-*
     requirements the `test-control` probe cites."""
     from harness.certification.probes import PROBES
@@ -250,7 +250,7 @@ def document() -> str:
     order = {rid: i for i, rid in enumerate(catalogue)}
     for case in sorted(CASES, key=lambda c: (order.get(c.requirement, 0), c.id)):
         lines.append(f"| {case.requirement} | {case.profile} | {case.misbehaviour} | `{case.check}` |")
-    tc_requirements = test_control_requirements()
+    tc_requirements = requirements_of_test_control()
     tc_caught = {c.requirement for c in TEST_CONTROL_CASES}
     lines += [
         "",

@@ -18,7 +18,7 @@ from tests.support.requirement_matrix import (
     TEST_CONTROL_CASES,
     TEST_CONTROL_CHECK,
     document,
-    test_control_requirements,
+    requirements_of_test_control,
     vendor_verifiable,
 )
 from tests.support.vendor_bugs import B01_B02, OPERATIONS
@@ -61,7 +61,7 @@ def test_a_requirement_spanning_operations_has_a_misbehaviour_per_operation() ->
 
 
 def test_every_test_control_requirement_has_a_misbehaving_test_control() -> None:
-    cited = set(test_control_requirements())
+    cited = set(requirements_of_test_control())
     assert cited and all(rid.startswith("TC-") for rid in cited)
     missing = cited - {case.requirement for case in TEST_CONTROL_CASES}
     assert not missing, f"test-control requirements no misbehaving test control fails: {sorted(missing)}"
