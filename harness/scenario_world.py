@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from contracts import wire_client
 from contracts.municipalities import for_vendor
@@ -150,6 +150,14 @@ class _WorldClock:
         self._set_at = time.monotonic()
 
 
+# A message the engine would send now (see InProcessEngine.has_work).
+_DUE_MESSAGE = (
+    select(OutboxMessage.id)
+    .where(OutboxMessage.status == "PENDING", OutboxMessage.next_attempt_at <= bindparam("now"))
+    .limit(1)
+)
+
+
 class InProcessEngine:
     """The real engine for one scenario, with a database of its own."""
 
@@ -189,6 +197,7 @@ class InProcessEngine:
         self.intake_crash_armed = False
         self.intake_crashes = 0
         self._retired: list[Engine] = []  # engines that 'died' at intake, closed from the scenario's thread
+        self._last_cycle_idle = False  # the last cycle read nothing and sent nothing (has_work)
         self.engine = self._build()
         self.app = self.engine.api()
         self.api = self._serve()
@@ -220,6 +229,7 @@ class InProcessEngine:
 
     def come_up(self) -> None:
         """The engine starts again on the same address; everything it knows comes from its database."""
+        self._last_cycle_idle = False  # what it does may give a cycle work
         if self._down:
             self.engine = self._build()
             self.app.state.engine = self.engine
@@ -231,7 +241,19 @@ class InProcessEngine:
 
     def cycle(self) -> dict[str, Any]:
         self._close_retired()
-        return dict(self.engine.cycle().__dict__)
+        report = dict(self.engine.cycle().__dict__)
+        self._last_cycle_idle = not any(report.values())
+        return report
+
+    def has_work(self) -> bool:
+        """Could a cycle now do anything? Unless the last one was idle and no message is due, yes. New
+        FBS events come from a scenario's steps or from what the engine sent FBS; a callback taken in
+        queues its posting, due at once; a retry or a held message is due at its time."""
+        if not self._last_cycle_idle:
+            return True
+        now = self.clock.now().astimezone(UTC)
+        with self.store() as session:
+            return session.scalars(_DUE_MESSAGE, {"now": now}).first() is not None
 
     def crash_at_callback_intake(self) -> dict[str, Any]:
         """Arm the crash at the next callback the engine accepts (`_CrashAtIntake`)."""
@@ -240,6 +262,7 @@ class InProcessEngine:
 
     def restart_after_intake_crash(self) -> None:
         """The restart after a crash at intake: a new engine from the database serves the callback API."""
+        self._last_cycle_idle = False  # what it does may give a cycle work
         self.intake_crashes += 1
         self._retired.append(self.engine)
         self.engine = self._build()
@@ -250,6 +273,7 @@ class InProcessEngine:
             self._retired.pop().close()
 
     def crash_during_cycle(self, after_sends: int) -> dict[str, Any]:
+        self._last_cycle_idle = False  # what it does may give a cycle work
         transport = _CrashingTransport(httpx.HTTPTransport(verify=wire_client.tls()), after_sends)
         doomed = self._build(httpx.Client(transport=transport, timeout=30.0, verify=wire_client.tls()))
         crashed = False
@@ -265,11 +289,13 @@ class InProcessEngine:
         return {"crashed": crashed, "answeredBeforeCrash": transport.sent}
 
     def reconcile(self) -> dict[str, Any]:
+        self._last_cycle_idle = False  # what it does may give a cycle work
         result = self.engine.reconcile()
         self.engine.cycle()  # deliver the repairs
         return result.as_json()
 
     def migrate(self, lines: list[dict[str, Any]], *, dry_run: bool, feed_from: str | None = None) -> dict[str, Any]:
+        self._last_cycle_idle = False  # what it does may give a cycle work
         extract = self.folder / "extract.jsonl"
         extract.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
         return self.engine.migrate(extract, dry_run=dry_run, feed_from=feed_from).as_json()

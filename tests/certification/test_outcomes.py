@@ -42,6 +42,10 @@ from tests.support.browser import screenshot
 from tests.support.known_run import vendor_result
 from tests.support.misbehaving import AsARealSystem, free_port, vendor_debtor
 
+# One worker builds the module's expensive fixtures (scoped to the module) once for all its tests;
+# with --dist loadgroup spread over two workers, each would compute them again.
+pytestmark = pytest.mark.xdist_group("silent-eg")
+
 B03 = {"B03-SEARCH", "B03-PAY", "B03-NEXT-DAY"}
 CERTIFICATE_LISTS = {
     "passed": "verified",

@@ -17,6 +17,10 @@ from scenarios.reporters import Recorder, write_folder
 from scenarios.runner import blame
 from scenarios.schema import build_schema
 
+# One worker builds the module's expensive fixtures (scoped to the module) once for all its tests;
+# with --dist loadgroup spread over two workers, each would compute them again.
+pytestmark = pytest.mark.xdist_group("blame-worlds")
+
 SUITES = Path(__file__).resolve().parents[2] / "scenarios" / "suites"
 ANNULMENT = SUITES / "callbacks" / "annulment-closes-the-account.scenario.yaml"
 

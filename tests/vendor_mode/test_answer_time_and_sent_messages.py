@@ -28,6 +28,10 @@ from harness.certification.report import write_report
 from harness.servers import ServerThread
 from tests.support.misbehaving import AsARealSystem, DuplicateCallback, Slow, free_port, vendor_debtor
 
+# One worker builds the module's expensive fixtures (scoped to the module) once for all its tests;
+# with --dist loadgroup spread over two workers, each would compute them again.
+pytestmark = pytest.mark.xdist_group("slow-but-conforming")
+
 LIMIT_S = 4  # the profile's answer-time limit in these runs (KMD Opus: 300 s); the harness waits twice that
 QUERY = "POST /debitorforespoergsel"
 CALLBACK_TOKEN = "vendor-callback-secret"

@@ -29,6 +29,10 @@ from harness.certification.keys import harness_key
 from harness.servers import ServerThread
 from tests.support.misbehaving import AsARealSystem, free_port, vendor_debtor
 
+# One worker builds the module's expensive fixtures (scoped to the module) once for all its tests;
+# with --dist loadgroup spread over two workers, each would compute them again.
+pytestmark = pytest.mark.xdist_group("waiting-session")
+
 CPH = ZoneInfo("Europe/Copenhagen")
 MONDAY = datetime(2026, 1, 5, 9, 30, tzinfo=CPH)  # the simulator's own clock starts that morning at 09:00
 RESUMES = "2026-01-06T09:00:00+01:00"  # Tuesday, the next bank day, at the banks' business hours
