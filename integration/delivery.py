@@ -26,10 +26,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy import Select, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from .intake import FeedIntake
@@ -53,6 +53,20 @@ _LIVE_LEASE_OWNERS = (
         OutboxMessage.lease_owner.like(bindparam("prefix")),
     )
     .distinct()
+)
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+# A delivered message settled: DONE, its answer kept and the personal data of both forgotten (executemany).
+_SETTLE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("settled_id"))
+    .values(
+        status="DONE",
+        attempts=_OUTBOX.c.attempts + 1,
+        last_status=bindparam("settled_status", type_=_OUTBOX.c.last_status.type),
+        body=bindparam("settled_body", type_=_OUTBOX.c.body.type),
+        answer=bindparam("settled_answer", type_=_OUTBOX.c.answer.type),
+    )
 )
 
 
@@ -327,10 +341,32 @@ class Delivery:
         if not outcomes:
             return
         retry_at: dict[int, datetime] = {}
+        attempts: dict[int, int] = {}
+        settled = [outcome for outcome in outcomes if outcome.kind == "done"]
         with self.store.begin() as session:
-            ids = [outcome.message.id for outcome in outcomes]
-            stored_by_id = {m.id: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+            if settled:  # the common case, in one executemany and without loading the rows again
+                session.connection().execute(
+                    _SETTLE,
+                    [
+                        {
+                            "settled_id": outcome.message.id,
+                            "settled_status": outcome.status,
+                            "settled_body": forget_personal_data(outcome.message.body),
+                            "settled_answer": forget_personal_data(outcome.body),
+                        }
+                        for outcome in settled
+                    ],
+                )
+                attempts.update((outcome.message.id, outcome.message.attempts + 1) for outcome in settled)
+            ids = [outcome.message.id for outcome in outcomes if outcome.kind != "done"]
+            stored_by_id = (
+                {m.id: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+                if ids
+                else {}
+            )
             for outcome in outcomes:
+                if outcome.kind == "done":
+                    continue
                 stored = stored_by_id[outcome.message.id]
                 if outcome.kind == "held":
                     assert outcome.until is not None
@@ -338,10 +374,7 @@ class Delivery:
                     continue
                 stored.attempts += 1
                 stored.last_status = outcome.status
-                if outcome.kind == "done":
-                    stored.status = "DONE"
-                    stored.body, stored.answer = forget_personal_data(stored.body), forget_personal_data(outcome.body)
-                elif outcome.kind == "rejected":
+                if outcome.kind == "rejected":
                     stored.status = "REJECTED"
                     stored.body, stored.answer = forget_personal_data(stored.body), forget_personal_data(outcome.body)
                     self._queue_rejection(session, outcome.message, outcome.status, outcome.body)
@@ -354,8 +387,9 @@ class Delivery:
                     )
                     stored.last_error = outcome.error
                     retry_at[stored.id] = stored.next_attempt_at
+        attempts.update((id_, stored.attempts) for id_, stored in stored_by_id.items())
         for outcome in outcomes:
-            self._count(outcome, report, stored_by_id[outcome.message.id].attempts, retry_at.get(outcome.message.id))
+            self._count(outcome, report, attempts[outcome.message.id], retry_at.get(outcome.message.id))
 
     def _queue_rejection(self, session: Session, message: OutboxMessage, status: int | None, problem: Any) -> None:
         """A debtor's business rejection goes back to FBS (a rejection by FBS itself stops here)."""

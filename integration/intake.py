@@ -40,6 +40,9 @@ class _Page:
 
     inbox: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    # The page's debtor claims by the FBS claim they carry: looked up per event instead of scanning every
+    # claim of the page for each event (that scan was quadratic in the page size, and half the reading time).
+    registered: dict[str, set[str]] = field(default_factory=dict)
 
 
 class FeedIntake:
@@ -73,6 +76,8 @@ class FeedIntake:
                     record.claim_id: record for record in session.scalars(_CLAIMS_OF_PAGE, {"claims": fbs_claims})
                 }
                 taken = _Page()
+                for record in claims.values():
+                    taken.registered.setdefault(record.fbs_id, set()).add(record.claim_id)
                 for event in events:
                     if event["haendelseId"] not in seen:
                         seen.add(event["haendelseId"])
@@ -101,14 +106,19 @@ class FeedIntake:
                 "received_at": self.parts.clock.now(),
             }
         )
-        registered = sorted(c for c, record in claims.items() if record.fbs_id == claim_id)
+        registered = sorted(page.registered.get(claim_id, ()))
         try:
             specs = to_messages(event, self.parts.routes, registered)
         except RoutingError as error:
             specs = [rejection(claim_id, f"AFV-{event['haendelseId']}", error.code, error.text)]
         for spec in specs:
             if spec.kind == "REGISTER":
+                debtor_claim = spec.body["fordringer"][0]["fordringId"]
+                before = claims.get(debtor_claim)
+                if before is not None:
+                    page.registered.get(before.fbs_id, set()).discard(debtor_claim)
                 self.remember_registration(session, spec, event["kommuneCvr"], claims, fbs_claim_id=claim_id)
+                page.registered.setdefault(claims[debtor_claim].fbs_id, set()).add(debtor_claim)
             page.outbox.append(self._outbox_row(spec, event["kommuneCvr"], claim_id, event["haendelseId"]))
 
     def start_feed_at(self, cursor: str) -> str:
