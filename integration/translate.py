@@ -26,6 +26,11 @@ class MessageSpec:
     body: dict[str, Any]
 
 
+def _state_change(debtor_claim: str, body: dict[str, Any]) -> MessageSpec:
+    """RetFordringTilstand on one debtor claim (a write-down, an annulment, a payment hold or its lifting)."""
+    return MessageSpec("STATE_CHANGE", "debtor", "POST", DebtorPaths.claim_state(debtor_claim), body)
+
+
 def account_id(event: dict[str, Any]) -> str:
     return f"FBS-{event['kommuneKode']}-{event['fordring']['laanerId']}"
 
@@ -174,11 +179,8 @@ def to_messages(event: dict[str, Any], routes: RoutingTable, registered: Sequenc
         for earlier in live:
             if earlier != new_id:
                 specs.append(
-                    MessageSpec(
-                        "STATE_CHANGE",
-                        "debtor",
-                        "POST",
-                        DebtorPaths.claim_state(earlier),
+                    _state_change(
+                        earlier,
                         {
                             "handling": "ANNULLERING",
                             "virkningsdato": acknowledged["dato"],
@@ -190,11 +192,8 @@ def to_messages(event: dict[str, Any], routes: RoutingTable, registered: Sequenc
     if kind == "FORDRING_NEDSKREVET":
         write_down = event["nedskrivning"]
         return [
-            MessageSpec(
-                "STATE_CHANGE",
-                "debtor",
-                "POST",
-                DebtorPaths.claim_state(live[0]),
+            _state_change(
+                live[0],
                 {
                     "handling": "NEDSKRIVNING",
                     "beloebOere": write_down["beloebOere"],
@@ -205,12 +204,8 @@ def to_messages(event: dict[str, Any], routes: RoutingTable, registered: Sequenc
         ]
     if kind == "FORDRING_ANNULLERET":
         return [
-            MessageSpec(
-                "STATE_CHANGE",
-                "debtor",
-                "POST",
-                DebtorPaths.claim_state(debtor_claim),
-                {"handling": "ANNULLERING", "virkningsdato": event["tidspunkt"][:10], "aarsag": "ANDET"},
+            _state_change(
+                debtor_claim, {"handling": "ANNULLERING", "virkningsdato": event["tidspunkt"][:10], "aarsag": "ANDET"}
             )
             for debtor_claim in live
         ]
@@ -218,13 +213,7 @@ def to_messages(event: dict[str, Any], routes: RoutingTable, registered: Sequenc
         # The borrower disputes the claim: its collection pauses at the debtor system (a payment hold
         # without end date) until the library decides
         return [
-            MessageSpec(
-                "STATE_CHANGE",
-                "debtor",
-                "POST",
-                DebtorPaths.claim_state(debtor_claim),
-                {"handling": "BETALINGSSTANDSNING", "aarsag": "INDSIGELSE"},
-            )
+            _state_change(debtor_claim, {"handling": "BETALINGSSTANDSNING", "aarsag": "INDSIGELSE"})
             for debtor_claim in live
         ]
     if kind == "FORDRING_INDSIGELSE_AFGJORT":
@@ -232,16 +221,7 @@ def to_messages(event: dict[str, Any], routes: RoutingTable, registered: Sequenc
         # FORDRING_ANNULLERET, next in the feed, annuls it at the debtor system the usual way
         if event["indsigelse"].get("udfald") != "AFVIST":
             return []
-        return [
-            MessageSpec(
-                "STATE_CHANGE",
-                "debtor",
-                "POST",
-                DebtorPaths.claim_state(debtor_claim),
-                {"handling": "OPHAEV_BETALINGSSTANDSNING"},
-            )
-            for debtor_claim in live
-        ]
+        return [_state_change(debtor_claim, {"handling": "OPHAEV_BETALINGSSTANDSNING"}) for debtor_claim in live]
     if kind == "CPR_AENDRET":
         return [
             MessageSpec(
