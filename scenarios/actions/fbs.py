@@ -70,6 +70,11 @@ def new_claim(
     return ctx.call("fbs", "POST", "/fordringer", body=body, cvr=cvr_of(borrower))
 
 
+def _on_claim(ctx: RunContext, claim: dict[str, Any], what: str, body: dict[str, Any]) -> Response:
+    """The library desk's POST on one claim (`/fordringer/{id}/<what>`), as the claim's municipality."""
+    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/{what}", body=body, cvr=cvr_of(claim))
+
+
 @action(
     "fbs.write_down",
     args={
@@ -88,14 +93,14 @@ def write_down(
         "virkningsdato": effective or ctx.virtual_now().date().isoformat(),
         "aarsag": reason or "DIREKTE_BETALING",
     }
-    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/nedskrivninger", body=body, cvr=cvr_of(claim))
+    return _on_claim(ctx, claim, "nedskrivninger", body)
 
 
 @action("fbs.annul", args={"claim": REF, "reason": Arg("str")}, primary="claim")
 def annul(ctx: RunContext, claim: dict[str, Any], reason: str | None = None) -> Response:
     """Annul a claim."""
     body = {"aarsag": reason or "Fejlagtigt oprettet"}
-    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/annullering", body=body, cvr=cvr_of(claim))
+    return _on_claim(ctx, claim, "annullering", body)
 
 
 @action(
@@ -116,7 +121,7 @@ def write_up(
     body: dict[str, Any] = {"beloebOere": amount, "tekst": text or "Opskrivning"}
     if effective is not None:
         body["virkningsdato"] = effective
-    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/opskrivninger", body=body, cvr=cvr_of(claim))
+    return _on_claim(ctx, claim, "opskrivninger", body)
 
 
 @action("fbs.acknowledge", args={"claim": REF, "on": Arg("date", doc="when the borrower signed; default today")})
@@ -126,7 +131,7 @@ def acknowledge(ctx: RunContext, claim: dict[str, Any], on: str | None = None) -
     claim `<claim>-A<version>` (a fresh invoice: its reminders and notice are given for it) and annuls
     the debtor claims before it; their payments post to this claim."""
     body = {"dato": on} if on is not None else {}
-    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/anerkendelse", body=body, cvr=cvr_of(claim))
+    return _on_claim(ctx, claim, "anerkendelse", body)
 
 
 @action("fbs.dispute", args={"claim": REF, "reason": Arg("str", doc="what the borrower says (begrundelse)")})
@@ -137,7 +142,7 @@ def dispute(ctx: RunContext, claim: dict[str, Any], reason: str | None = None) -
     debtor system: no reminders, fees or handover until the library decides. 409 when closed, already
     disputed, or with PSRM (Gældsstyrelsen's)."""
     body = {"begrundelse": reason or "Materialet er afleveret"}
-    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/indsigelse", body=body, cvr=cvr_of(claim))
+    return _on_claim(ctx, claim, "indsigelse", body)
 
 
 @action(
@@ -157,8 +162,7 @@ def resolve_dispute(ctx: RunContext, claim: dict[str, Any], outcome: str, reason
     body: dict[str, Any] = {"udfald": outcome}
     if reason is not None:
         body["begrundelse"] = reason
-    path = f"/fordringer/{claim_id_of(claim)}/indsigelse/afgoerelse"
-    return ctx.call("fbs", "POST", path, body=body, cvr=cvr_of(claim))
+    return _on_claim(ctx, claim, "indsigelse/afgoerelse", body)
 
 
 @action("fbs.change_cpr", args={"borrower": REF, "cpr": Arg("str", doc="default: a new synthetic CPR")})
@@ -185,7 +189,7 @@ def correct(
 ) -> Response:
     """Correct a claim a debtor system rejected, and send it again."""
     body = {k: v for k, v in {"beloebOere": amount, "tekst": text, "type": type}.items() if v is not None}
-    return ctx.call("fbs", "POST", f"/fordringer/{claim_id_of(claim)}/rettelse", body=body, cvr=cvr_of(claim))
+    return _on_claim(ctx, claim, "rettelse", body)
 
 
 @action(
