@@ -22,6 +22,8 @@ pytestmark = pytest.mark.xdist_group("certified-prisme-2009")
 
 
 _CPR = re.compile(rb"(?<![0-9])([0-3][0-9])([01][0-9])([0-9]{2})-?([0-9]{4})(?![0-9])")
+# Message, transaction and claim ids are UUIDs, random hex whose last group is sometimes ten digits.
+_UUID = re.compile(rb"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}(?![0-9A-Za-z])")
 _PUBLIC_DEV_TOKEN = b"oir-dev-token"
 CALLBACK_TOKEN = _CALLBACK_TOKEN.encode()
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "openapi"
@@ -30,7 +32,7 @@ CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "openapi"
 def _cprs_in(data: bytes) -> list[str]:
     """CPR-shaped runs whose first six digits are a real date and that are not masked."""
     found = []
-    for match in _CPR.finditer(data):
+    for match in _CPR.finditer(_UUID.sub(b"<uuid>", data)):
         day, month, year = (int(g) for g in match.groups()[:3])
         try:
             date(2000 + year, month, day)
@@ -44,6 +46,8 @@ def test_the_cpr_finder_finds_what_it_must_and_leaves_masks_alone() -> None:
     assert _cprs_in(b'{"cpr": "0101901234"}') == ["0101901234"]
     assert _cprs_in(b"cpr 010190-1234 in text") == ["010190-1234"]
     assert _cprs_in(b"010190-xxxx and id FBS-101-0000001 and 2026-01-05") == []
+    assert _cprs_in(b'"5775d739-1ee4-4e9f-a1ec-ad0101342279"') == []
+    assert _cprs_in(b"0101901234 5775d739-1ee4-4e9f-a1ec-0101901234ab") == ["0101901234"]
 
 
 @pytest.fixture

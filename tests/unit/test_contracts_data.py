@@ -44,6 +44,14 @@ def test_masking_finds_every_cpr_and_nothing_else() -> None:
     )
 
 
+def test_masking_leaves_a_message_id_whole_but_not_a_cpr_beside_it() -> None:
+    # This id once came back from a debtor's sent-messages listing as "…-001414-xxxxb4", so a
+    # conforming vendor failed TC-SENT-MESSAGES about one run in ten.
+    text = '{"meddelelseId": "a7a4b43d-2318-459b-92fb-0014145967b4", "cpr": "0101901234"}'
+    assert mask_cpr_in_text(text) == '{"meddelelseId": "a7a4b43d-2318-459b-92fb-0014145967b4", "cpr": "010190-xxxx"}'
+    assert mask_cpr_in_text("id-0101901234") == "id-010190-xxxx"
+
+
 def test_all_98_municipalities_with_the_vendor_split() -> None:
     rows = load_municipalities()
     assert len(rows) == 98
