@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.certified import CALLBACK_TOKEN as _CALLBACK_TOKEN
+from tests.support.ids import without_uuids_in_bytes
 
 # One full certification per test session (tests/conftest.py): under `-n 2` every test that reads it
 # runs on the same worker (`--dist loadgroup`), so it is made once, not once per worker.
@@ -22,8 +23,6 @@ pytestmark = pytest.mark.xdist_group("certified-prisme-2009")
 
 
 _CPR = re.compile(rb"(?<![0-9])([0-3][0-9])([01][0-9])([0-9]{2})-?([0-9]{4})(?![0-9])")
-# Message, transaction and claim ids are UUIDs, random hex whose last group is sometimes ten digits.
-_UUID = re.compile(rb"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}(?![0-9A-Za-z])")
 _PUBLIC_DEV_TOKEN = b"oir-dev-token"
 CALLBACK_TOKEN = _CALLBACK_TOKEN.encode()
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "openapi"
@@ -32,7 +31,7 @@ CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "openapi"
 def _cprs_in(data: bytes) -> list[str]:
     """CPR-shaped runs whose first six digits are a real date and that are not masked."""
     found = []
-    for match in _CPR.finditer(_UUID.sub(b"<uuid>", data)):
+    for match in _CPR.finditer(without_uuids_in_bytes(data)):
         day, month, year = (int(g) for g in match.groups()[:3])
         try:
             date(2000 + year, month, day)
