@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from contracts import wire_client
 from contracts.municipalities import for_vendor
@@ -156,6 +156,7 @@ _DUE_MESSAGE = (
     .where(OutboxMessage.status == "PENDING", OutboxMessage.next_attempt_at <= bindparam("now"))
     .limit(1)
 )
+_FIRST_DUE = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "PENDING")
 
 
 class InProcessEngine:
@@ -254,6 +255,14 @@ class InProcessEngine:
         now = self.clock.now().astimezone(UTC)
         with self.store() as session:
             return session.scalars(_DUE_MESSAGE, {"now": now}).first() is not None
+
+    def next_work_at(self) -> datetime | None:
+        """The first instant a cycle may do anything (`has_work`): now unless the last cycle was idle, else
+        when the first pending message falls due; None when none is pending and the last cycle was idle."""
+        if not self._last_cycle_idle:
+            return self.clock.now()
+        with self.store() as session:
+            return session.scalar(_FIRST_DUE)
 
     def crash_at_callback_intake(self) -> dict[str, Any]:
         """Arm the crash at the next callback the engine accepts (`_CrashAtIntake`)."""

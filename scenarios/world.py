@@ -27,6 +27,10 @@ class EngineHandle(Protocol):
         """Could a cycle now do anything: did the last one do something (what it sent may have made more), or
         is a message due? False only where a cycle would read nothing new and send nothing."""
 
+    def next_work_at(self) -> datetime | None:
+        """The first instant `has_work` may be true: now while it is; else when the first pending message
+        falls due; None when nothing is pending."""
+
     def crash_during_cycle(self, after_sends: int) -> dict[str, Any]: ...
     def crash_at_callback_intake(self) -> dict[str, Any]:
         """The next callback the engine accepts is stored, then the engine dies before answering and restarts."""

@@ -27,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -398,24 +399,32 @@ def certify_profile(
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
         har = Path(proxies.enter_context(tempfile.TemporaryDirectory(prefix="oir-fuzz-"))) / "schemathesis.har"
-        fuzz = (
-            run_schemathesis(
+
+        def fuzz_now() -> FuzzResult:
+            return run_schemathesis(
                 vendor_contract(out / "oir-debitor-v3.vendor.yaml"),
                 debtor_url,
                 out,
                 seed,
                 max_examples,
                 target.token,
-                session,
+                # the simulator keeps the fuzzer's accounts in a world of their own: no probe meets them
+                f"{session}-fuzz" if target.simulated else session,
                 request_timeout=wait,
                 har=har,
                 municipality_cvrs=tuple(m.cvr for m in for_vendor(profile.name)),
             )
-            if chosen(FUZZ_CHECK) or any(chosen(f"{FUZZ_CHECK} {check}") for check in CHECK_REQUIREMENTS)
-            else FuzzResult(False, FUZZ_NOT_RUN, ONLY_REASON)
-        )
-        times.record_har(har)
-        har.unlink(missing_ok=True)  # only the times are kept: the bodies hold the fuzzer's unmasked CPRs
+
+        fuzzing: Future[FuzzResult] | None = None
+        if not (chosen(FUZZ_CHECK) or any(chosen(f"{FUZZ_CHECK} {check}") for check in CHECK_REQUIREMENTS)):
+            fuzz = FuzzResult(False, FUZZ_NOT_RUN, ONLY_REASON)
+        elif target.simulated:
+            # The fuzzer is a process of its own and the simulator's worlds are apart: it runs on the other
+            # core while the probes, pacts and scenarios run here. A vendor's system has one world, so there
+            # the fuzzing comes first and alone, as its answer times and accounts must not mix with the rest.
+            fuzzing = proxies.enter_context(ThreadPoolExecutor(1, thread_name_prefix="fuzz")).submit(fuzz_now)
+        else:
+            fuzz = fuzz_now()
 
         # PSRM's session for the debtor's handovers: the run's own with the simulator, which passes its
         # session on; its default one with a vendor's system, which sends none
@@ -522,6 +531,10 @@ def certify_profile(
                     test_control=target.test_control,
                 )
             scenario_check = run_profile_scenarios(profile.name, out, vendor=vendor, absent=absent, chosen=chosen)
+        if fuzzing is not None:
+            fuzz = fuzzing.result()
+        times.record_har(har)
+        har.unlink(missing_ok=True)  # only the times are kept: the bodies hold the fuzzer's unmasked CPRs
         ended = time.monotonic()  # real time: what the vendor sends from now on came after the checks
         time.sleep(settle_s)  # an observation window, not a synchronisation: the callback address stays up
         psrm_sessions = ["default"] if not target.simulated else [session, f"{session}-pact"]

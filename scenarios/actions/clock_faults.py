@@ -36,15 +36,20 @@ def _lockstep(ctx: RunContext) -> list[str]:
     return [s for s in ("psrm", *debtors) if s in endpoints.simulated or endpoints.offers_test_control(s)]
 
 
-def _set_clock(ctx: RunContext, system: str, instant: datetime) -> tuple[int, date | None]:
-    """Move one system's clock; the jobs that ran, and the first day its jobs may call another system
-    (its `quietUntil`; None: it promises nothing, as a vendor's test control never does)."""
+def _set_clock(ctx: RunContext, system: str, instant: datetime) -> tuple[int, date | None, datetime | None]:
+    """Move one system's clock; the jobs that ran, the first day its jobs may call another system (its
+    `quietUntil`) and the first instant they may call any, a callback included (its `nextCallAt`); None:
+    it promises nothing, as a vendor's test control never does."""
     if ctx.world.endpoints.offers_test_control(system):
         moved = ctx.test_control(system, "POST", "/forretningsdato/frem", body={"til": instant.isoformat()})
-        return int(moved.get("jobKoert", 0)), None
+        return int(moved.get("jobKoert", 0)), None, None
     answer = ctx.control(system, "PUT", "/clock", {"now": instant.isoformat()})
-    quiet = answer.get("quietUntil")
-    return int(answer.get("jobsRun", 0)), date.fromisoformat(quiet) if quiet else None
+    quiet, call = answer.get("quietUntil"), answer.get("nextCallAt")
+    return (
+        int(answer.get("jobsRun", 0)),
+        date.fromisoformat(quiet) if quiet else None,
+        datetime.fromisoformat(call) if call else None,
+    )
 
 
 def _next_step(current: datetime, step: timedelta, quiet: dict[str, date | None], lockstep: list[str]) -> timedelta:
@@ -55,6 +60,20 @@ def _next_step(current: datetime, step: timedelta, quiet: dict[str, date | None]
         return step
     first = min(d for d in quiet.values() if d is not None)
     return step * max(1, (first - current.astimezone(COPENHAGEN).date()).days)
+
+
+def _next_small_step(
+    ctx: RunContext, current: datetime, step: timedelta, calls: dict[str, datetime | None], lockstep: list[str]
+) -> timedelta:
+    """Steps under a day, the engine cycling at each: over steps at which nothing can happen in one. The
+    move goes to the first step at or after the first instant a lockstep system may call another one (a
+    callback to the engine included) or the engine has work — the step at which, moving step by step, the
+    same would have happened. One that promised nothing, or an engine with work now, keeps single steps."""
+    if not lockstep or any(calls.get(system) is None for system in lockstep):
+        return step
+    engine = ctx.world.engine.next_work_at()
+    first = min(instant for instant in (*calls.values(), engine) if instant is not None)
+    return step * max(1, -((current - first) // step))  # the steps it takes to reach `first`, at least one
 
 
 def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
@@ -72,14 +91,21 @@ def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
     # a vendor's system delivers what each day's jobs made as the day passes: the engine, as it would
     # running continuously, takes it in before the next day
     vendor = any(ctx.world.endpoints.offers_test_control(system) for system in lockstep)
+    small = step < timedelta(days=1)
     quiet: dict[str, date | None] = {}
+    calls: dict[str, datetime | None] = {}
     first = True
     while current < target:
-        current = min(target, current + _next_step(current, step, quiet, lockstep))
+        ahead = (
+            _next_small_step(ctx, current, step, calls, lockstep)
+            if small
+            else _next_step(current, step, quiet, lockstep)
+        )
+        current = min(target, current + ahead)
         for system in lockstep:
-            ran, quiet[system] = _set_clock(ctx, system, current)
+            ran, quiet[system], calls[system] = _set_clock(ctx, system, current)
             jobs += ran
-        if step < timedelta(days=1) or vendor:
+        if small or vendor:
             ctx.now = current
             ctx.world.engine.set_clock(current)
             if first or ctx.world.engine.has_work():  # an idle engine's cycle reads nothing and sends nothing

@@ -13,7 +13,7 @@ from contracts.profile import Profile, load_profile
 from contracts.specs import load_spec
 from simulators.kernel import Principal, SimulatorSpec, create_simulator_app
 
-from .jobs import make_quiet_until, make_runner
+from .jobs import make_next_call, make_quiet_until, make_runner
 from .ledger import DebtorBooks
 from .misbehaviour import MISBEHAVIOURS, TEST_CONTROL_MISBEHAVIOURS, BadInputAs500
 from .routes import router
@@ -56,6 +56,7 @@ def create_app(
         settings_defaults=SETTINGS_DEFAULTS,
         on_clock=make_runner(loaded),
         quiet_until=make_quiet_until(loaded),
+        next_call=make_next_call(loaded),
         export_state=lambda session: export(session.state),
         profile=loaded,
     )

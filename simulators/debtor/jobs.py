@@ -101,6 +101,41 @@ _SWITCHES_QUIET_FOLLOWS = {
 }
 
 
+def _planned_calls(profile: Profile, session: Session[Any]) -> tuple[list[date], list[datetime]] | None:
+    """When the jobs will next call PSRM: days (a handover or the notifications, made at the day's first
+    move) and instants (a receipt fetch); None when they may at any time (an action pending, or a switch
+    whose timing this does not follow)."""
+    books: DebtorBooks = session.state
+    switch = session.settings.get("misbehaviour")
+    if switch and switch not in _SWITCHES_QUIET_FOLLOWS:
+        return None
+    days: list[date] = []
+    instants: list[datetime] = []
+    for claim in books.claims.values():
+        case = claim.psrm
+        if case is not None:
+            if case.pending_actions:
+                return None
+            if case.state == "AFVENTER_KVITTERING" and case.next_receipt_fetch is not None:
+                instants.append(case.next_receipt_fetch)
+            continue
+        handover = _earliest_handover(
+            profile,
+            claim,
+            early=switch == "handover_before_srb",
+            move_deadlines=switch != "deadlines_on_closed_days",
+            respect_holds=switch != "ignore_payment_hold",
+        )
+        if handover is not None:
+            days.append(handover)
+    if any(c.psrm is not None and c.psrm.psrm_claim_id for c in books.claims.values()):
+        last = books.notifications_fetched_until
+        days.append(
+            session.clock.today() if last is None else last + timedelta(days=profile.psrm.notification_fetch_days)
+        )
+    return days, instants
+
+
 def make_quiet_until(profile: Profile):
     """The debtor's `quiet_until`: the first day its jobs may call PSRM (a handover, a receipt, the
     notifications, an owed write-down). Reminders, interest and callbacks are dated on their own days
@@ -108,35 +143,39 @@ def make_quiet_until(profile: Profile):
     send PSRM must find PSRM on the same day. Under a switch it cannot follow it promises nothing."""
 
     def quiet_until(session: Session[Any]) -> date | None:
-        books: DebtorBooks = session.state
         today = session.clock.today()
-        switch = session.settings.get("misbehaviour")
-        if switch and switch not in _SWITCHES_QUIET_FOLLOWS:
+        planned = _planned_calls(profile, session)
+        if planned is None:
             return today
-        days: list[date] = []
-        for claim in books.claims.values():
-            case = claim.psrm
-            if case is not None:
-                if case.pending_actions:
-                    return today
-                if case.state == "AFVENTER_KVITTERING" and case.next_receipt_fetch is not None:
-                    days.append(case.next_receipt_fetch.astimezone(COPENHAGEN).date())
-                continue
-            handover = _earliest_handover(
-                profile,
-                claim,
-                early=switch == "handover_before_srb",
-                move_deadlines=switch != "deadlines_on_closed_days",
-                respect_holds=switch != "ignore_payment_hold",
-            )
-            if handover is not None:
-                days.append(handover)
-        if any(c.psrm is not None and c.psrm.psrm_claim_id for c in books.claims.values()):
-            last = books.notifications_fetched_until
-            days.append(today if last is None else last + timedelta(days=profile.psrm.notification_fetch_days))
+        days = [*planned[0], *(instant.astimezone(COPENHAGEN).date() for instant in planned[1])]
         return max(min(days), today) if days else None
 
     return quiet_until
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=COPENHAGEN)
+
+
+def make_next_call(profile: Profile):
+    """The debtor's `next_call`: the first instant its jobs may call another system — the next midnight
+    (a day's reminders and fees may owe the fagsystem a callback), the start of a day it calls PSRM, a
+    receipt fetch, a callback due or retried. Where `quiet_until` promises nothing: now."""
+
+    def next_call(session: Session[Any]) -> datetime | None:
+        books: DebtorBooks = session.state
+        now = session.clock.now()
+        planned = _planned_calls(profile, session)
+        if planned is None:
+            return now
+        days, instants = planned
+        instants = [*instants, *(_local_midnight(day) for day in days)]
+        instants.append(_local_midnight(now.astimezone(COPENHAGEN).date() + timedelta(days=1)))
+        if session.settings.get("callback_url"):
+            instants += [c.due_at for c in books.outbox if c.delivered_at is None]
+        return min(instants)
+
+    return next_call
 
 
 def _earliest_handover(

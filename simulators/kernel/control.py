@@ -42,6 +42,12 @@ class ClockOut(BaseModel):
         "another system's jobs find: moving its clock up to that day in one step is the same as moving it "
         "day by day. Absent: the simulator promises nothing.",
     )
+    nextCallAt: datetime | None = Field(
+        default=None,
+        description="The first instant at which the simulator's jobs may call any other system, a callback "
+        "included: moving its clock in one step to the first of a world's steps at or after that instant is "
+        "the same as moving it step by step. Absent: the simulator promises nothing.",
+    )
 
 
 class ClockSet(BaseModel):
@@ -102,7 +108,12 @@ async def _move_clock(request: Request, target: datetime) -> ClockOut:
     session = session_of(request)
     runtime = runtime_of(request)
     jobs = await move_session_clock(runtime, session, target)
-    return ClockOut(now=session.clock.now(), jobsRun=jobs, quietUntil=runtime.quiet_until(session))
+    return ClockOut(
+        now=session.clock.now(),
+        jobsRun=jobs,
+        quietUntil=runtime.quiet_until(session),
+        nextCallAt=runtime.next_call(session),
+    )
 
 
 @router.get("/clock", operation_id="simGetClock", response_model=ClockOut, responses=_STD)

@@ -29,6 +29,8 @@ JobRunner = Callable[["SimRuntime", Session[Any], datetime, datetime], Awaitable
 # The first day on which a simulator's jobs may call another system (None: nothing planned); see
 # `SimulatorSpec.quiet_until`.
 QuietUntil = Callable[[Session[Any]], date | None]
+# `SimulatorSpec.next_call`: the first instant its jobs may call any other system (None: nothing planned).
+NextCall = Callable[[Session[Any]], datetime | None]
 QUIET_HORIZON = timedelta(days=3660)  # the furthest one move of the clock may go
 
 
@@ -50,6 +52,10 @@ class SimulatorSpec:
     # nothing planned). Up to that day a world may move this simulator's clock in one step instead of
     # day by day with the others (scenarios' `clock.advance`); without it the world promises nothing.
     quiet_until: QuietUntil | None = None
+    # The first instant at which its jobs may call any other system, a callback to the fagsystem included
+    # (None: nothing planned). Within a day a world may move this simulator's clock in one step up to the
+    # step that reaches that instant instead of hour by hour; without it the world promises nothing.
+    next_call: NextCall | None = None
     export_state: Callable[[Session[Any]], Any] | None = None
     version: str = "3.0.0"
 
@@ -103,6 +109,14 @@ class SimRuntime:
             return None
         planned = self.spec.quiet_until(session)
         return planned if planned is not None else session.clock.today() + QUIET_HORIZON
+
+    def next_call(self, session: Session[Any]) -> datetime | None:
+        """The first instant this session's jobs may call another system: nothing planned within the
+        furthest move of the clock is that far instant; a simulator that cannot tell promises nothing."""
+        if self.spec.next_call is None:
+            return None
+        planned = self.spec.next_call(session)
+        return planned if planned is not None else session.clock.now() + QUIET_HORIZON
 
     async def run_clock(self, session: Session[Any], old: datetime, new: datetime) -> int:
         if self.spec.on_clock is None:

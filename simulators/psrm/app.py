@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from simulators.kernel import Principal, Session, SimRuntime, SimulatorSpec, create_simulator_app
+from simulators.kernel.clock import COPENHAGEN
 
 from .register import PsrmRegister
 from .routes import router
@@ -27,6 +28,13 @@ async def _on_clock(_: SimRuntime, session: Session[Any], __: datetime, new: dat
 def _quiet_until(session: Session[Any]) -> date | None:
     register: PsrmRegister = session.state
     return register.next_job_day(session.clock.today())
+
+
+def _next_call(session: Session[Any]) -> datetime | None:
+    """PSRM's jobs run once a day, at the first move of the clock onto their day; they call no one, but
+    what they settle the debtor's jobs find: the start of that day."""
+    day = _quiet_until(session)
+    return None if day is None else datetime.combine(day, time(0, 0), tzinfo=COPENHAGEN)
 
 
 def _export(session: Session[Any]) -> dict[str, Any]:
@@ -67,6 +75,7 @@ def create_app(
         settings_defaults=SETTINGS_DEFAULTS,
         on_clock=_on_clock,
         quiet_until=_quiet_until,
+        next_call=_next_call,
         export_state=_export,
     )
     return create_simulator_app(spec, tokens=tokens, settings=settings, transports=transports)

@@ -1,0 +1,208 @@
+"""A world moving over the quiet steps of a move within a day in one step ends as one moving step by step.
+
+`clock.advance` in hours or minutes cycles the engine at each step, as a running engine would. Where no
+lockstep simulator may call another system (its `nextCallAt`, a callback to the engine included) and the
+engine has nothing due, it moves in one step to the first step at which something can happen. Each
+scenario here runs twice — jumping, and with the jumps switched off — and what every system recorded,
+with its virtual time, and the engine's outbox must be the same; the jumping run moves the clock less.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts import wire_client
+from harness.scenario_world import InProcessEngine, SimulatedWorlds
+from scenarios import load_scenario, run_scenario
+from scenarios.actions import clock_faults
+from scenarios.events import EventBus
+from scenarios.world import ScenarioWorld
+from simulators.kernel.runtime import SimRuntime
+from tests.support.ids import without_uuids
+
+SUITES = Path(__file__).resolve().parents[2] / "scenarios" / "suites"
+PROFILE = "kmd-opus"
+
+# Engine retries within minutes, a debtor callback retried after a minute, PSRM's receipt fetched in minutes,
+# and one written here: a day in hours, with a reminder at midnight, a callback retried on the debtor's
+# backoff and the engine's registration retried on its own.
+_A_DAY_IN_HOURS = """\
+scenario: a-day-in-hours
+title: t
+covers: [MSG-RETRY-HARMLESS]
+steps:
+  - fbs.new_borrower: {as: gorm}
+  - fbs.new_claim: {borrower: gorm, type: GEBYR, amount: 120 kr, as: fee}
+  - faults.add: {system: debtor, operation: OpretDebitorkonto, kind: error, http_status: 503, count: 3}
+  - clock.advance: {hours: 5}
+  - faults.add: {system: debtor, operation: callback.DaekningAfskrivning, kind: fail_callback, count: 2}
+  - debtor.bank_payment: {claim: fee, amount: 50 kr}
+  - clock.advance: {hours: 20}
+  - clock.advance: {days: 13}
+  - clock.advance: {hours: 23, step: hour}
+  - expect:
+      fbs.claim: fee
+      that: {posteringer.*.beloebOere: [5000]}
+"""
+
+
+@pytest.fixture(scope="module")
+def worlds() -> Iterator[SimulatedWorlds]:
+    started = SimulatedWorlds.start()
+    yield started
+    started.stop()
+
+
+class _Recording:
+    """A world factory that, before each world closes, keeps what its systems recorded (no ids)."""
+
+    def __init__(self, worlds: SimulatedWorlds) -> None:
+        self.worlds = worlds
+        self.seen: dict[str, Any] = {}
+
+    def __call__(self, session: str) -> ScenarioWorld:
+        world = self.worlds(session)
+        close = world.engine.close
+
+        def recorded_close() -> None:
+            self.seen = self._what_was_recorded(world)
+            close()
+
+        world.engine.close = recorded_close  # type: ignore[method-assign]
+        return world
+
+    def _what_was_recorded(self, world: ScenarioWorld) -> dict[str, Any]:
+        seen: dict[str, Any] = {"engine": without_uuids(repr(world.engine.outbox(None)))}
+        systems = {"fbs": world.endpoints.fbs, "psrm": world.endpoints.psrm, PROFILE: world.endpoints.debtors[PROFILE]}
+        for system, url in systems.items():
+            answer = wire_client.control(url, "GET", "/journal", token=world.endpoints.token, session=world.session)
+            entries = answer.raise_for_status().json()["entries"]
+            # every call but the reads a scenario's `within` or the engine's cycles may make any number of times
+            seen[system] = [
+                (
+                    e["at"],
+                    e["direction"],
+                    e["method"],
+                    _path(e["path"]),
+                    e["operation"],
+                    e["status"],
+                    _path(repr(e["requestBody"])),
+                )
+                for e in entries
+                if not _polled(system, e)
+            ]
+        return seen
+
+
+def _polled(system: str, entry: dict[str, Any]) -> bool:
+    """A read the scenario's polling (the harness's `sim…` queries) or the engine's cycles (FBS) made."""
+    reads = entry["method"] == "GET" and entry["direction"] == "in"
+    return reads and (system == "fbs" or str(entry["operation"]).startswith("sim"))
+
+
+def _path(url: str) -> str:
+    """A path without ids or the host (each world's engine listens on a port of its own)."""
+    return without_uuids(re.sub(r"https?://[^/]+", "", url))
+
+
+def _run(worlds: SimulatedWorlds, file: Path) -> tuple[dict[str, Any], int]:
+    """Run one scenario; what the systems recorded, and how many times a simulator's clock was moved."""
+    recording = _Recording(worlds)
+    moves = 0
+    set_clock = clock_faults._set_clock
+
+    def counted(*args: Any) -> Any:
+        nonlocal moves
+        moves += 1
+        return set_clock(*args)
+
+    clock_faults._set_clock = counted  # type: ignore[assignment]
+    try:
+        result = run_scenario(load_scenario(file), PROFILE, recording, EventBus())
+    finally:
+        clock_faults._set_clock = set_clock  # type: ignore[assignment]
+    assert result.passed, result.message
+    return recording.seen, moves
+
+
+def _step_by_step(_ctx: Any, _current: datetime, step: timedelta, *_: Any) -> timedelta:
+    return step
+
+
+@pytest.fixture
+def a_day_in_hours(tmp_path: Path) -> Path:
+    file = tmp_path / "a-day-in-hours.scenario.yaml"
+    file.write_text(_A_DAY_IN_HOURS, "utf-8")
+    return file
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "resilience/debtor-outage.scenario.yaml",
+        "callbacks/out-of-order-callbacks.scenario.yaml",
+        "psrm/slow-receipt-beyond-answer-time.scenario.yaml",
+        "a-day-in-hours",
+    ],
+)
+def test_jumping_over_quiet_steps_changes_nothing_any_system_recorded(
+    worlds: SimulatedWorlds, monkeypatch: pytest.MonkeyPatch, a_day_in_hours: Path, scenario: str
+) -> None:
+    file = a_day_in_hours if scenario == "a-day-in-hours" else SUITES / scenario
+    jumping, jumping_moves = _run(worlds, file)
+    with monkeypatch.context() as patch:
+        patch.setattr(clock_faults, "_next_small_step", _step_by_step)
+        walking, walking_moves = _run(worlds, file)
+    assert jumping == walking
+    assert any(len(entries) > 3 for entries in jumping.values())  # there was something to compare
+    assert jumping_moves < walking_moves, (jumping_moves, walking_moves)
+
+
+def _debtor_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    promised = SimRuntime.next_call
+
+    def late(self: SimRuntime, session: Any) -> datetime | None:
+        instant = promised(self, session)
+        return (
+            instant + timedelta(minutes=7) if instant is not None and self.spec.name.startswith("debtor") else instant
+        )
+
+    monkeypatch.setattr(SimRuntime, "next_call", late)
+
+
+def _engine_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    promised = InProcessEngine.next_work_at
+
+    def late(self: InProcessEngine) -> datetime | None:
+        instant = promised(self)
+        return instant + timedelta(minutes=7) if instant is not None else instant
+
+    monkeypatch.setattr(InProcessEngine, "next_work_at", late)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "late", "differs"),
+    [
+        # the receipt fetched later than the debtor said finds PSRM on a later step
+        ("psrm/slow-receipt-beyond-answer-time.scenario.yaml", _debtor_late, "psrm"),
+        # the registration retried later than the engine said finds the debtor on a later step
+        ("resilience/debtor-outage.scenario.yaml", _engine_late, PROFILE),
+    ],
+)
+def test_a_promise_broken_by_minutes_is_seen(
+    worlds: SimulatedWorlds, monkeypatch: pytest.MonkeyPatch, scenario: str, late: Any, differs: str
+) -> None:
+    """The comparison above is not blind: where a debtor's `nextCallAt`, or the engine's next work, is
+    seven minutes late, the jumping world records its calls at other virtual times than the walking one."""
+    with monkeypatch.context() as patch:
+        patch.setattr(clock_faults, "_next_small_step", _step_by_step)
+        walking, _ = _run(worlds, SUITES / scenario)
+    late(monkeypatch)
+    broken, _ = _run(worlds, SUITES / scenario)
+    assert broken[differs] != walking[differs]
