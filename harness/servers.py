@@ -34,6 +34,7 @@ class ServerThread:
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         self.name = name
+        self.app = app
         config = uvicorn.Config(
             app,
             host=host,

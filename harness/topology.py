@@ -32,6 +32,10 @@ class SimulatedWorld:
     def debtor_urls(self) -> dict[str, str]:
         return {p: self.servers[f"debtor-{p}"].url for p in PROFILE_NAMES if f"debtor-{p}" in self.servers}
 
+    def drop_session(self, name: str, session: str) -> None:
+        """Forget `session` in this world's simulator `name`, in process (`SessionRegistry.drop`)."""
+        self.servers[name].app.state.sim.sessions.drop(session)
+
     def stop(self) -> None:
         for server in reversed(list(self.servers.values())):
             server.stop()

@@ -65,6 +65,11 @@ class SessionRegistry(Generic[StateT]):
             self._sessions[session_id] = session
         return session
 
+    def drop(self, session_id: str) -> None:
+        """Forget a session (a closed scenario world's): one dict operation, so safe from another thread of
+        the process that serves this registry; a later request under its id starts a fresh one."""
+        self._sessions.pop(session_id, None)
+
     def reset(self, session_id: str) -> Session[StateT]:
         self._sessions.pop(session_id, None)
         return self.get(session_id)

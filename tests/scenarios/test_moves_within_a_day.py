@@ -206,3 +206,14 @@ def test_a_promise_broken_by_minutes_is_seen(
     late(monkeypatch)
     broken, _ = _run(worlds, SUITES / scenario)
     assert broken[differs] != walking[differs]
+
+
+def test_a_closed_world_leaves_no_session_behind_in_any_simulator(worlds: SimulatedWorlds) -> None:
+    """A process runs hundreds of worlds: each one's sessions are dropped when it closes, in every
+    simulator (the debtors it never used included), so memory and garbage collection stay flat."""
+    file = SUITES / "resilience/debtor-outage.scenario.yaml"
+    before = {name: set(server.app.state.sim.sessions.ids()) for name, server in worlds.world.servers.items()}
+    _run(worlds, file)
+    after = {name: set(server.app.state.sim.sessions.ids()) for name, server in worlds.world.servers.items()}
+    assert after == before, {name: after[name] - before[name] for name in after}
+    assert len(after) == 8  # FBS, PSRM, the payment solution and five debtors
