@@ -115,11 +115,10 @@ class _BodyGuard:
     async def receive(self) -> Message:
         if self._body_done:  # no body, or all of it came; e.g. waiting for a disconnect: no deadline
             return await self._receive()
-        remaining = self._deadline - asyncio.get_running_loop().time()
         try:
-            if remaining <= 0:
-                raise TimeoutError
-            message = await asyncio.wait_for(self._receive(), remaining)
+            # a timer on the request's own task, not `wait_for`'s extra task and loop turn per chunk
+            async with asyncio.timeout_at(self._deadline):
+                message = await self._receive()
         except TimeoutError:
             await self._refuse(_too_slow(self._limits))
             raise _Refused from None

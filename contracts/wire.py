@@ -34,9 +34,9 @@ class OutModel(BaseModel):
 
 def ensure_valid_cvr(value: str | None) -> None:
     """The modulus-11 check a JSON Schema pattern cannot express: a 422 business rejection."""
-    from .problems import Problem
-
     if value is not None and not is_valid_cvr(value):
+        from .problems import Problem  # only when raising: this module stays free of the web framework
+
         raise Problem(422, "OIR-422-INVALID-CVR", "The CVR number's check digit is wrong (modulus 11)")
 
 

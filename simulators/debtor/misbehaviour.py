@@ -67,7 +67,11 @@ class BadInputAs500:
         await self.app(scope, receive, as_500)
 
     def _switched_on(self, scope: Scope) -> bool:
-        session = dict(scope.get("headers") or []).get(b"x-sim-session", b"default").decode("latin-1")
+        raw = b"default"
+        for key, value in scope.get("headers") or ():
+            if key == b"x-sim-session":
+                raw = value  # the last one, as a dict of the headers would have it
+        session = raw.decode("latin-1")
         if not self.runtime.sessions.valid_id(session):
             return False
         return active(self.runtime.sessions.get(session).settings, "error_500_on_bad_input")

@@ -42,6 +42,12 @@ Haeftelse = HaeftelseCpr | HaeftelseCvr
 
 def party(haeftelse: object) -> tuple[str | None, str | None]:
     """(cpr, cvr) of a liable party."""
+    # The two liable parties by their type: asking a pydantic model for a field it lacks raises and
+    # catches an AttributeError inside pydantic on every call.
+    if isinstance(haeftelse, HaeftelseCpr):
+        return (haeftelse.cpr, None)
+    if isinstance(haeftelse, HaeftelseCvr):
+        return (None, haeftelse.cvr)
     return (getattr(haeftelse, "cpr", None), getattr(haeftelse, "cvr", None))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,12 +32,10 @@ from .models import (
 
 
 def _fingerprint(account: OpretDebitorkontoIn, claim: FordringIn) -> str:
-    payload = {
-        "konto": account.debitorkontoId,
-        "haeftelse": account.haeftelse.model_dump(mode="json"),
-        "fordring": claim.model_dump(mode="json"),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    """The content a claim was registered with: pydantic's JSON of the models (fields in their declared
+    order, no free-form dicts), without building Python dicts to sort and encode again."""
+    text = "\0".join((account.debitorkontoId, account.haeftelse.model_dump_json(), claim.model_dump_json()))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _liability(haeftelse: Haeftelse, on: date) -> Liability:

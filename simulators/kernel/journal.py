@@ -24,6 +24,8 @@ class JournalEntry:
     operation: str | None
     status: int | None
     transaction_id: str | None
+    # a body as JSON data, or as the raw bytes exchanged (the kernel's middleware keeps those: most entries
+    # are never read, so parsing waits for `export`)
     request_body: Any = None
     response_body: Any = None
     note: str | None = None
@@ -39,8 +41,8 @@ class JournalEntry:
             "operation": self.operation,
             "status": self.status,
             "transactionId": self.transaction_id,
-            "requestBody": self.request_body,
-            "responseBody": self.response_body,
+            "requestBody": _parsed(self.request_body),
+            "responseBody": _parsed(self.response_body),
             "note": self.note,
         }
         return json.loads(mask_cpr_in_text(json.dumps(raw, ensure_ascii=False, default=str)))
@@ -75,6 +77,10 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _parsed(body: Any) -> Any:
+    return parse_body(body) if isinstance(body, bytes) else body
 
 
 def parse_body(raw: bytes) -> Any:

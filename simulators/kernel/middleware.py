@@ -15,20 +15,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.problems import PROBLEM_MEDIA_TYPE, Problem
 
-from .journal import parse_body
 from .runtime import DropRequested, SimRuntime, SimulatedConnectionDrop
 from .sessions import DEFAULT_SESSION, SESSION_HEADER, SessionRegistry, StoredAnswer
 
 _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 _REPLAYABLE = {200, 201, 202, 204, 409, 422}
 _UNJOURNALED_PREFIXES = ("/_sim", "/openapi.json", "/docs", "/redoc")
+_SESSION_KEY = SESSION_HEADER.encode()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _headers(scope: Scope) -> dict[bytes, str]:
+    """The request's headers by lower-case name, read once per request (the first of repeated ones)."""
+    found: dict[bytes, str] = {}
     for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
+        found.setdefault(key.lower(), value.decode("latin-1"))
+    return found
 
 
 async def _send_problem(send: Send, problem: Problem, path: str) -> None:
@@ -48,7 +49,8 @@ class SimulatorMiddleware:
             await self.app(scope, receive, send)
             return
         registry: SessionRegistry[Any] = self.runtime.sessions
-        session_id = _header(scope, SESSION_HEADER.encode()) or DEFAULT_SESSION
+        headers = _headers(scope)
+        session_id = headers.get(_SESSION_KEY) or DEFAULT_SESSION
         if not registry.valid_id(session_id):
             await _send_problem(
                 send,
@@ -62,18 +64,18 @@ class SimulatorMiddleware:
         scope.setdefault("state", {})["sim_session"] = session
 
         body = await _read_body(receive)
-        replay_key = self._replay_key(scope)
+        replay_key = self._replay_key(scope, headers)
         fingerprint = hashlib.sha256(
             b"|".join(
                 [
                     scope["method"].encode(),
                     scope["path"].encode(),
-                    (_header(scope, b"x-kommune-cvr") or "").encode(),
+                    (headers.get(b"x-kommune-cvr") or "").encode(),
                     body,
                 ]
             )
         ).hexdigest()
-        if replay_key is not None and self._token_known(scope):
+        if replay_key is not None and self._token_known(headers):
             stored = session.answers.get(replay_key)
             if stored is not None and stored.fingerprint == fingerprint:
                 await self._replay(scope, send, stored)
@@ -106,7 +108,7 @@ class SimulatorMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         except DropRequested as drop:
-            self._journal(scope, session, body, None, b"", note="connection dropped (injected)")
+            self._journal(scope, headers, session, body, None, b"", note="connection dropped (injected)")
             if drop.delay_s:
                 await asyncio.sleep(drop.delay_s)
             if not sent["started"]:
@@ -121,20 +123,20 @@ class SimulatorMiddleware:
             raise SimulatedConnectionDrop("connection dropped by an injected fault") from None
 
         status = sent["status"]
-        self._journal(scope, session, body, status, bytes(sent["body"]))
+        self._journal(scope, headers, session, body, status, bytes(sent["body"]))
         if replay_key is not None and status in _REPLAYABLE and replay_key not in session.answers:
             session.answers[replay_key] = StoredAnswer(fingerprint, status, sent["headers"], bytes(sent["body"]))
 
-    def _token_known(self, scope: Scope) -> bool:
-        authorization = _header(scope, b"authorization") or ""
+    def _token_known(self, headers: dict[bytes, str]) -> bool:
+        authorization = headers.get(b"authorization") or ""
         scheme, _, token = authorization.partition(" ")
         return scheme.lower() == "bearer" and token.strip() in self.runtime.tokens
 
     @staticmethod
-    def _replay_key(scope: Scope) -> str | None:
+    def _replay_key(scope: Scope, headers: dict[bytes, str]) -> str | None:
         if scope["method"] not in _MUTATING or scope["path"].startswith("/_sim"):
             return None
-        transaction_id = _header(scope, b"x-transaktion-id")
+        transaction_id = headers.get(b"x-transaktion-id")
         return transaction_id.lower() if transaction_id else None
 
     async def _replay(self, scope: Scope, send: Send, stored: StoredAnswer) -> None:
@@ -143,7 +145,14 @@ class SimulatorMiddleware:
         await send({"type": "http.response.body", "body": stored.body})
 
     def _journal(
-        self, scope: Scope, session: Any, body: bytes, status: int | None, answer: bytes, note: str | None = None
+        self,
+        scope: Scope,
+        headers: dict[bytes, str],
+        session: Any,
+        body: bytes,
+        status: int | None,
+        answer: bytes,
+        note: str | None = None,
     ) -> None:
         path = scope["path"]
         if path.startswith(_UNJOURNALED_PREFIXES):
@@ -157,9 +166,9 @@ class SimulatorMiddleware:
             path=path,
             operation=operation,
             status=status,
-            transaction_id=_header(scope, b"x-transaktion-id"),
-            request_body=parse_body(body),
-            response_body=parse_body(answer),
+            transaction_id=headers.get(b"x-transaktion-id"),
+            request_body=body,  # raw: parsed when the journal is exported
+            response_body=answer,
             note=note,
         )
 

@@ -470,6 +470,34 @@ def test_the_journal_masks_cpr_numbers(opus: SimClient) -> None:
     assert person not in text and f"{person[:6]}-xxxx" in text
 
 
+def test_the_journal_shows_what_was_exchanged_as_json_and_a_broken_body_as_text(opus: SimClient) -> None:
+    person = cpr()
+    body = account(person, claim(100))
+    answer = register(opus, body).json()
+    broken = opus.http.post(
+        "/debitorkonti", content=b'{"debitorkontoId": ', headers={**opus.headers(), "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
+    entries = opus.journal("OpretDebitorkonto")
+    assert entries[0]["requestBody"] == {**body, "haeftelse": {**body["haeftelse"], "cpr": f"{person[:6]}-xxxx"}}
+    assert entries[0]["responseBody"] == answer
+    assert entries[1]["requestBody"] == {"_raw": '{"debitorkontoId": '}
+    assert entries[1]["responseBody"]["code"] == "OIR-400-MALFORMED-JSON"
+
+
+def test_the_500_misbehaviour_answers_bad_input_500_in_its_own_session_only(debtors: dict[str, str]) -> None:
+    broken, sound = SimClient(debtors["kmd-opus"]), SimClient(debtors["kmd-opus"])
+    broken.settings(misbehaviour="error_500_on_bad_input")
+
+    def malformed(client: SimClient) -> int:
+        return client.http.post(
+            "/debitorkonti", content=b"{", headers={**client.headers(), "Content-Type": "application/json"}
+        ).status_code
+
+    assert (malformed(broken), malformed(sound)) == (500, 400)
+    assert register(broken, account(cpr(), claim(100))).status_code == 201  # good input is still served
+
+
 # ---- the profiles ----------------------------------------------------------------------------------
 def test_the_profiles_differ_exactly_where_the_domain_says() -> None:
     baseline = load_profile("kmd-opus").model_dump()
