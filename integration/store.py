@@ -9,11 +9,14 @@ with, so a resend after a crash is harmless at the receiver. The schema is creat
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -160,11 +163,25 @@ def migrate(url: str) -> None:
     command.upgrade(_alembic_config(url), "head")
 
 
+@cache
+def _head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config("")).get_current_head()
+
+
+def _at_head(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == _head_revision()
+
+
 def open_store(url: str) -> sessionmaker[Any]:
-    migrate(url)
+    """The engine's database, its schema brought to the newest version first. A database already there
+    (a scenario world's copy of a migrated template, a restart) is only asked its version: Alembic's
+    upgrade, which loads its environment and every migration script, cost more than the world's start."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         _sqlite_pragmas(engine)
+    if not _at_head(engine):
+        migrate(url)
     return sessionmaker(engine, expire_on_commit=False)
 
 
