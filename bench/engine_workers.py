@@ -2,7 +2,8 @@
 
 Each worker is its own process running the engine's cycle (read FBS's feed, deliver what is due) until
 the feed is drained and nothing is pending, as `oir engine serve` workers sharing one database do
-(the feed position is locked while read; outbox rows are leased with FOR UPDATE SKIP LOCKED). Both
+(the feed position is locked while read, and a worker that finds it locked delivers instead of
+waiting; outbox rows are leased with FOR UPDATE SKIP LOCKED). Both
 runs drain the same claims, loaded into one FBS simulator beforehand (setup, not measured), each from
 fresh debtor simulators and a fresh database on one throwaway PostgreSQL cluster, and each ends by
 proving from the debtors' journals that every claim was registered exactly once at its own vendor.
@@ -30,10 +31,12 @@ GOAL = Goal(">=", 1.6, "×")
 MEASURE = "engine, PostgreSQL, 2 workers / 1 worker"
 
 
-def _worker(index: int, settings: dict[str, Any], ready: Queue[int], go: Event, done: Queue[Any]) -> None:
-    """One engine process: cycle until the feed is drained and no message is pending."""
+def _worker(index: int, settings: dict[str, Any], claims: int, ready: Queue[int], go: Event, done: Queue[Any]) -> None:
+    """One engine process: cycle until the feed is drained (all `claims` events in the inbox: a cycle
+    that found another worker reading the feed read nothing, yet the feed is not drained) and no message
+    is pending."""
     from integration import Engine, EngineSettings
-    from integration.store import OutboxMessage
+    from integration.store import InboxEvent, OutboxMessage
 
     engine = Engine(EngineSettings(**settings, worker=f"bench-{index}"))
     try:
@@ -49,9 +52,10 @@ def _worker(index: int, settings: dict[str, Any], ready: Queue[int], go: Event, 
             if not report.events_read and not report.delivered:
                 with engine.session() as session:
                     pending = session.query(OutboxMessage).filter(OutboxMessage.status == "PENDING").count()
-                if not pending:
+                    taken_in = session.query(InboxEvent).count()
+                if not pending and taken_in >= claims:
                     break
-                time.sleep(0.05)  # another worker holds the rest, or a retry waits for its backoff
+                time.sleep(0.05)  # another worker holds the rest or reads the feed, or a retry waits its backoff
         done.put((index, read, delivered, None))
     except Exception as error:  # reported to the parent, which fails the run
         done.put((index, 0, 0, repr(error)))
@@ -78,7 +82,8 @@ def _drain(workers: int, database_url: str, fbs_url: str, debtors: dict[str, str
     done: Queue[Any] = context.Queue()
     go = context.Event()
     processes = [
-        context.Process(target=_worker, args=(i, settings, ready, go, done), daemon=True) for i in range(workers)
+        context.Process(target=_worker, args=(i, settings, args.claims, ready, go, done), daemon=True)
+        for i in range(workers)
     ]
     for process in processes:
         process.start()

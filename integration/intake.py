@@ -26,7 +26,10 @@ FEED = "fbs"
 _ANALYZE_AFTER = 5_000  # messages queued since the planner statistics were last refreshed
 # What every feed page runs, built once with bound parameters (building a statement costs more than
 # running it on a page of a few events).
-_CURSOR = select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update()
+# The cursor row, locked while a page is read and stored; a row another worker has locked is skipped (see
+# `read_feed`), and `_CURSOR_KEPT` then tells a locked row from a missing one.
+_CURSOR = select(FeedPosition).where(FeedPosition.feed == FEED).with_for_update(skip_locked=True)
+_CURSOR_KEPT = select(FeedPosition.feed).where(FeedPosition.feed == FEED)
 _SEEN_EVENTS = select(InboxEvent.event_id).where(InboxEvent.event_id.in_(bindparam("events", expanding=True)))
 _PAGE_CLAIMS: BindParameter[list[str]] = bindparam("claims", expanding=True)
 _CLAIMS_OF_PAGE = select(ClaimRecord).where(
@@ -56,11 +59,20 @@ class FeedIntake:
         self._queued_unanalyzed = 0
 
     def read_feed(self, report: CycleReport) -> None:
+        """Read the feed to its end, a page per transaction; return at once while another worker reads it.
+
+        One reader at a time: the cursor row is locked until the page is stored. A worker that finds it
+        locked (PostgreSQL; SQLite has one writer anyway) does not wait for the other's pages: it goes
+        on to deliver what they queued, and reads again in its next cycle.
+        """
         store, settings = self.parts.store, self.parts.settings
         while True:
             with store.begin() as session, session.no_autoflush:
-                # One reader at a time: the cursor row is locked until the page is stored.
-                position = session.scalars(_CURSOR).one_or_none() or FeedPosition(feed=FEED, cursor=settings.feed_from)
+                position = session.scalars(_CURSOR).one_or_none()
+                if position is None:
+                    if session.scalars(_CURSOR_KEPT).first() is not None:
+                        return  # another worker is reading the feed
+                    position = FeedPosition(feed=FEED, cursor=settings.feed_from)
                 params: dict[str, Any] = {"antal": settings.page_size}
                 if position.cursor:
                     params["efter"] = position.cursor
