@@ -32,7 +32,8 @@ from typing import Any
 
 import httpx
 
-from bench.processes import served
+from bench.cpu import process_cpu
+from bench.processes import PIDS, served
 from contracts import wire_client
 from contracts.municipalities import load_municipalities
 from contracts.profile import PROFILE_NAMES
@@ -135,8 +136,9 @@ def _verify(debtors: dict[str, str], claims: list[dict[str, Any]]) -> None:
 
 
 # ---- the raw ceiling ------------------------------------------------------------------------------
-def _raw(debtors: dict[str, str], events: list[dict[str, Any]], concurrency: int) -> float:
-    """The engine's registrations POSTed straight at the debtors; seconds taken."""
+def _raw(debtors: dict[str, str], events: list[dict[str, Any]], concurrency: int) -> tuple[float, float]:
+    """The engine's registrations POSTed straight at the debtors; seconds taken, and the CPU seconds of
+    this process (the client) meanwhile."""
     routes = RoutingTable.from_vendor_urls(debtors, token=TOKEN)
     calls = []
     for event in events:
@@ -152,16 +154,17 @@ def _raw(debtors: dict[str, str], events: list[dict[str, Any]], concurrency: int
             if answer.status_code not in (200, 201):
                 raise BenchmarkFailed(f"OpretDebitorkonto: {answer.status_code} {answer.text[:300]}")
 
-        started = time.perf_counter()  # real time: this is a benchmark
+        started, cpu = time.perf_counter(), time.process_time()  # real time: this is a benchmark
         list(pool.map(send, calls))
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
 # ---- the engine -----------------------------------------------------------------------------------
 def _engine(
     database_url: str, fbs_url: str, debtors: dict[str, str], claims: int, args: argparse.Namespace
 ) -> dict[str, float]:
-    """One engine drains the feed into the debtors; seconds for reading, and for the whole run."""
+    """One engine drains the feed into the debtors; seconds for reading, and for the whole run, and the
+    CPU seconds of this process (the engine, all its threads) over the whole run."""
     settings = EngineSettings(
         fbs_url=fbs_url,
         debtor_urls=debtors,
@@ -176,7 +179,7 @@ def _engine(
     engine = Engine(settings)  # opens the store, the schema with it (Alembic): setup, not measured
     report = CycleReport()
     try:
-        started = time.perf_counter()  # real time: this is a benchmark
+        started, cpu = time.perf_counter(), time.process_time()  # real time: this is a benchmark
         engine.read_feed(report)
         read = time.perf_counter() - started
         deadline = started + max(600.0, claims / 20)
@@ -189,12 +192,12 @@ def _engine(
             if time.perf_counter() > deadline:
                 raise BenchmarkFailed(f"{pending} messages still pending at the deadline")
             time.sleep(0.2)  # retries wait for their backoff (a benchmark, not a test)
-        total = time.perf_counter() - started
+        total, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         engine.close()  # and the store it opened
     if report.events_read != claims or report.delivered != claims or report.rejected:
         raise BenchmarkFailed(f"engine: {report}")
-    return {"read_s": read, "total_s": total, "retries": float(report.retrying)}
+    return {"read_s": read, "total_s": total, "cpu_s": cpu, "retries": float(report.retrying)}
 
 
 @contextmanager
@@ -207,13 +210,26 @@ def _database(backend: str) -> Iterator[str]:
             yield url
 
 
+def _debtors_cpu(debtors: dict[str, str]) -> float | None:
+    """CPU seconds so far of the debtor simulators' processes (None: not known here)."""
+    times = [process_cpu(PIDS[url]) if url in PIDS else None for url in debtors.values()]
+    return None if None in times else sum(t or 0.0 for t in times)
+
+
+def _ms_per_claim(after: float | None, before: float | None, claims: int) -> float | None:
+    return None if after is None or before is None else round(1000 * (after - before) / claims, 2)
+
+
 def _line(backend: str, figures: dict[str, Any]) -> str:
     if "skipped" in figures:
         return f"{backend:9} skipped: {figures['skipped']}"
     return (
         f"{backend:9} engine {figures['engine_claims_per_s']:>8} claims/s ({figures['engine_s']} s, "
         f"feed read in {figures['of_which_reading_feed_s']} s)   raw {figures['raw_registrations_per_s']:>8}/s   "
-        f"ratio {figures['ratio_engine_to_raw']}   verified: {figures['verified']}"
+        f"ratio {figures['ratio_engine_to_raw']}   verified: {figures['verified']}\n"
+        f"{'':9} CPU ms per claim: engine {figures['engine_cpu_ms_per_claim']}, its debtors "
+        f"{figures['debtors_cpu_ms_per_claim']}; raw client {figures['raw_client_cpu_ms_per_claim']}, its debtors "
+        f"{figures['raw_debtors_cpu_ms_per_claim']}"
     )
 
 
@@ -241,10 +257,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for backend in backends:
             try:
                 with _debtors() as debtors:
-                    raw = _raw(debtors, events, args.concurrency)
+                    raw_debtors_before = _debtors_cpu(debtors)
+                    raw, raw_cpu = _raw(debtors, events, args.concurrency)
+                    raw_debtors_after = _debtors_cpu(debtors)
                     _verify(debtors, claims)
                 with _debtors() as debtors, _database(backend) as url:
+                    debtors_before = _debtors_cpu(debtors)
                     figures = _engine(url, fbs_url, debtors, args.claims, args)
+                    debtors_after = _debtors_cpu(debtors)
                     _verify(debtors, claims)
             except PostgresUnavailable as reason:
                 result["backends"][backend] = {"skipped": str(reason)}
@@ -259,6 +279,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "of_which_reading_feed_s": round(figures["read_s"], 1),
                 "raw_s": round(raw, 1),
                 "retries": int(figures["retries"]),
+                # CPU milliseconds per claim: what the rates cost on cores the two runs share with others
+                "engine_cpu_ms_per_claim": round(1000 * figures["cpu_s"] / args.claims, 2),
+                "raw_client_cpu_ms_per_claim": round(1000 * raw_cpu / args.claims, 2),
+                "debtors_cpu_ms_per_claim": _ms_per_claim(debtors_after, debtors_before, args.claims),
+                "raw_debtors_cpu_ms_per_claim": _ms_per_claim(raw_debtors_after, raw_debtors_before, args.claims),
                 "verified": "every claim registered exactly once, at its own vendor",
             }
             print(_line(backend, result["backends"][backend]), flush=True)

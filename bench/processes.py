@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+PIDS: dict[str, int] = {}  # the process serving each URL `served` yields, while it serves (for bench.cpu)
 
 
 def free_port() -> int:
@@ -53,6 +54,7 @@ def served(factory: str, env: dict[str, str] | None = None) -> Iterator[str]:
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
+    PIDS[url] = process.pid
     try:
         deadline = time.monotonic() + 30  # real time: waiting for a real server
         while True:
@@ -66,6 +68,7 @@ def served(factory: str, env: dict[str, str] | None = None) -> Iterator[str]:
             time.sleep(0.05)  # polling a condition with a deadline, not synchronising
         yield url
     finally:
+        PIDS.pop(url, None)
         process.terminate()
         try:
             process.wait(timeout=15)

@@ -31,6 +31,7 @@ from typing import Any, cast
 import httpx
 from sqlalchemy import Select, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .intake import FeedIntake
 from .logs import log_event
@@ -66,6 +67,16 @@ _SETTLE = (
         last_status=bindparam("settled_status", type_=_OUTBOX.c.last_status.type),
         body=bindparam("settled_body", type_=_OUTBOX.c.body.type),
         answer=bindparam("settled_answer", type_=_OUTBOX.c.answer.type),
+    )
+)
+
+# The leased rows taken for a worker until a time (they are locked by the lease's SELECT … FOR UPDATE).
+_TAKE_LEASE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("leased", expanding=True)))
+    .values(
+        lease_owner=bindparam("worker", type_=_OUTBOX.c.lease_owner.type),
+        leased_until=bindparam("until", type_=_OUTBOX.c.leased_until.type),
     )
 )
 
@@ -261,11 +272,16 @@ class Delivery:
         params: dict[str, Any] = {"now": now, "worker": self.settings.worker}
         if taken:
             params["taken"] = sorted(taken)
+        until = now + timedelta(seconds=self.settings.lease_s)
         with self.store.begin() as session:
             messages = list(session.scalars(query, params).all())
-            for message in messages:
-                message.lease_owner = self.settings.worker
-                message.leased_until = now + timedelta(seconds=self.settings.lease_s)
+            if messages:  # one UPDATE of the rows just locked, not one per message through the unit of work
+                session.connection().execute(
+                    _TAKE_LEASE, {"leased": [m.id for m in messages], "worker": self.settings.worker, "until": until}
+                )
+            for message in messages:  # what the rows now hold, without marking the objects dirty
+                set_committed_value(message, "lease_owner", self.settings.worker)
+                set_committed_value(message, "leased_until", until)
         return messages
 
     def _gate(self, message: OutboxMessage, in_flight: int) -> tuple[str, datetime | None]:
