@@ -19,7 +19,7 @@ from contracts.municipalities import for_vendor
 from contracts.synthetic import SyntheticData
 from integration import CycleReport, Engine, ManualClock
 from tests.integration.conftest import fresh_postgres_database
-from tests.support.client import SimClient
+from tests.support.client import SimClient, post_fee_claims
 from tests.support.engine_world import simulated_settings
 
 PEOPLE = SyntheticData(seed=1616)
@@ -46,14 +46,7 @@ def other_worker(postgres_url: str) -> Iterator[Connection]:
 
 
 def _claims(fbs: SimClient, count: int) -> None:
-    for _ in range(count):
-        person = PEOPLE.person()
-        borrower = fbs.post("/laanere", {"cpr": person.cpr, "navn": person.name}, cvr=OPUS.cvr).json()
-        fbs.post(
-            "/fordringer",
-            {"laanerId": borrower["laanerId"], "type": "GEBYR", "beloebOere": 5000, "tekst": "Gebyr"},
-            cvr=OPUS.cvr,
-        )
+    post_fee_claims(fbs, PEOPLE, OPUS.cvr, count)
 
 
 def test_a_worker_delivers_while_another_reads_the_feed_and_reads_it_once_it_is_free(

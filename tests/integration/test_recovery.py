@@ -19,7 +19,7 @@ from contracts.municipalities import for_vendor
 from contracts.synthetic import SyntheticData
 from integration import CycleReport, Engine, ManualClock
 from integration.store import OutboxMessage
-from tests.support.client import SimClient
+from tests.support.client import SimClient, post_fee_claims
 from tests.support.engine_world import simulated_settings
 
 PEOPLE = SyntheticData(seed=515)
@@ -43,14 +43,7 @@ def _leave_leases_of(engine: Engine, owner: str, clock: ManualClock) -> None:
 def test_leases_of_a_dead_process_on_this_host_are_released_at_once(world: dict[str, str], database_url: str) -> None:
     session = f"rec-{PEOPLE.person().cpr[-4:]}"
     fbs = SimClient(world["fbs"], session)
-    for _ in range(4):
-        person = PEOPLE.person()
-        borrower = fbs.post("/laanere", {"cpr": person.cpr, "navn": person.name}, cvr=OPUS.cvr).json()
-        fbs.post(
-            "/fordringer",
-            {"laanerId": borrower["laanerId"], "type": "GEBYR", "beloebOere": 5000, "tekst": "Gebyr"},
-            cvr=OPUS.cvr,
-        )
+    post_fee_claims(fbs, PEOPLE, OPUS.cvr, 4)
     clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
     engine = _engine(world, database_url, session, clock)
     engine.read_feed(CycleReport())

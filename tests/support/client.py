@@ -83,3 +83,16 @@ class SimClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def post_fee_claims(fbs: SimClient, people: Any, cvr: str, count: int) -> None:
+    """`count` new borrowers at FBS, each with one 50 kr fee (GEBYR), at the municipality `cvr`;
+    `people` is a `contracts.synthetic.SyntheticData` (synthetic CPRs only)."""
+    for _ in range(count):
+        person = people.person()
+        borrower = fbs.post("/laanere", {"cpr": person.cpr, "navn": person.name}, cvr=cvr).json()
+        fbs.post(
+            "/fordringer",
+            {"laanerId": borrower["laanerId"], "type": "GEBYR", "beloebOere": 5000, "tekst": "Gebyr"},
+            cvr=cvr,
+        )
