@@ -15,12 +15,10 @@ _CPR = re.compile(CPR_PATTERN)
 _CVR = re.compile(CVR_PATTERN)
 _CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
 # Masking casts a wider net than validation: anything shaped like a CPR (even day 32) is hidden.
-# A UUID (message and claim ids) may hold ten digits in its last group; it is matched first and
-# left whole, so an id listed in evidence stays the id the other system saw.
-_CPR_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])"
-    r"|(?<![0-9])([0-3][0-9][01][0-9][0-9]{2})-?[0-9]{4}(?![0-9])"
-)
+# A whole UUID (message, transaction and claim ids), which may hold ten digits in its last group.
+UUID_PATTERN = r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}(?![0-9A-Za-z])"
+# A UUID is matched first and left whole, so an id listed in evidence stays the id the other system saw.
+_CPR_IN_TEXT = re.compile(UUID_PATTERN + r"|(?<![0-9])([0-3][0-9][01][0-9][0-9]{2})-?[0-9]{4}(?![0-9])")
 
 
 def is_valid_cpr(value: str) -> bool:

@@ -8,13 +8,13 @@ on its own date and every callback at its own time.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from contracts.calendar import deadline_on_bank_day
 from contracts.profile import Profile
 from simulators.kernel import Session, SimRuntime
-from simulators.kernel.clock import COPENHAGEN
+from simulators.kernel.clock import COPENHAGEN, local_midnight
 
 from . import callbacks, misbehaviour, psrm_client, service
 from .ledger import Claim, DebtorBooks, PsrmCase
@@ -41,7 +41,7 @@ def make_runner(profile: Profile):
 def _next_event(books: DebtorBooks, now: datetime, limit: datetime) -> datetime | None:
     if now >= limit:
         return None
-    midnight = datetime.combine(now.date() + timedelta(days=1), time(0, 0), tzinfo=COPENHAGEN)
+    midnight = local_midnight(now.date() + timedelta(days=1))
     candidates = [midnight, limit]
     candidates += [c.due_at for c in books.outbox if c.delivered_at is None and c.due_at > now]
     candidates += [
@@ -153,10 +153,6 @@ def make_quiet_until(profile: Profile):
     return quiet_until
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=COPENHAGEN)
-
-
 def make_next_call(profile: Profile):
     """The debtor's `next_call`: the first instant its jobs may call another system — the next midnight
     (a day's reminders and fees may owe the fagsystem a callback), the start of a day it calls PSRM, a
@@ -169,8 +165,8 @@ def make_next_call(profile: Profile):
         if planned is None:
             return now
         days, instants = planned
-        instants = [*instants, *(_local_midnight(day) for day in days)]
-        instants.append(_local_midnight(now.astimezone(COPENHAGEN).date() + timedelta(days=1)))
+        instants = [*instants, *(local_midnight(day) for day in days)]
+        instants.append(local_midnight(now.astimezone(COPENHAGEN).date() + timedelta(days=1)))
         if session.settings.get("callback_url"):
             instants += [c.due_at for c in books.outbox if c.delivered_at is None]
         return min(instants)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from simulators.kernel import Principal, Session, SimRuntime, SimulatorSpec, create_simulator_app
-from simulators.kernel.clock import COPENHAGEN
+from simulators.kernel.clock import COPENHAGEN, local_midnight
 
 from .library import Library
 from .routes import claim_out, router
@@ -44,7 +44,7 @@ async def _statements(runtime: SimRuntime, session: Session[Any], old: datetime,
     last = new.astimezone(COPENHAGEN).date()
     day = _next_first(old.astimezone(COPENHAGEN).date())
     while day <= last:
-        at = datetime.combine(day, time(0, 0), tzinfo=COPENHAGEN)
+        at = local_midnight(day)
         for statement in library.make_statements(day):
             session.journal.record(
                 at=at,

@@ -8,13 +8,18 @@ nothing in a simulator may read the wall clock for business time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..errors import SimulatorError
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=COPENHAGEN)
+
+
+def local_midnight(day: date) -> datetime:
+    """The instant a Danish day begins, where a simulator's daily jobs run."""
+    return datetime.combine(day, time(0, 0), tzinfo=COPENHAGEN)
 
 
 class ClockError(SimulatorError, ValueError):

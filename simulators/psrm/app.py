@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from simulators.kernel import Principal, Session, SimRuntime, SimulatorSpec, create_simulator_app
-from simulators.kernel.clock import COPENHAGEN
+from simulators.kernel.clock import local_midnight
 
 from .register import PsrmRegister
 from .routes import router
@@ -34,7 +34,7 @@ def _next_call(session: Session[Any]) -> datetime | None:
     """PSRM's jobs run once a day, at the first move of the clock onto their day; they call no one, but
     what they settle the debtor's jobs find: the start of that day."""
     day = _quiet_until(session)
-    return None if day is None else datetime.combine(day, time(0, 0), tzinfo=COPENHAGEN)
+    return None if day is None else local_midnight(day)
 
 
 def _export(session: Session[Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-UUID_PATTERN = r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}(?![0-9A-Za-z])"
+from contracts.identity import UUID_PATTERN
+
 _UUID = re.compile(UUID_PATTERN)
 _UUID_BYTES = re.compile(UUID_PATTERN.encode())
 
