@@ -17,7 +17,7 @@ from contracts.profile import PROFILE_NAMES
 from simulators import factory
 from simulators.kernel import DEV_TOKEN, Principal
 
-from .servers import ServerThread
+from .servers import ServerThread, stop_all
 
 
 @dataclass
@@ -37,8 +37,7 @@ class SimulatedWorld:
         self.servers[name].app.state.sim.sessions.drop(session)
 
     def stop(self) -> None:
-        for server in reversed(list(self.servers.values())):
-            server.stop()
+        stop_all(reversed(list(self.servers.values())))
         self.servers.clear()
 
     def __enter__(self) -> Self:

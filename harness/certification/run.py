@@ -46,7 +46,7 @@ from scenarios.reporters import write_har
 
 from ..callback_relay import CallbackRelay, write_journal
 from ..scenario_world import PSRM_SESSION, VendorSystem
-from ..servers import ServerError, ServerThread
+from ..servers import ServerError, ServerGroup, ServerThread
 from ..topology import scoped_tokens, simulator_server
 from .certificate import rfc3339
 from .coverage import uncited_reasons
@@ -289,7 +289,7 @@ class CertificationResult:
         return data
 
 
-def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
+def _start(servers: ServerGroup, server: ServerThread, what: str) -> ServerThread:
     if server.port:  # a fixed port: refuse clearly before uvicorn fails inside its thread
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is no obstacle
@@ -300,7 +300,7 @@ def _start(stack: ExitStack, server: ServerThread, what: str) -> ServerThread:
                     f"cannot start {what} on port {server.port}: {exc.strerror or exc} (is the port in use?)"
                 ) from exc
     try:
-        return stack.enter_context(server)
+        return servers.start(server)
     except (ServerError, OSError) as exc:
         port = f" on port {server.port}" if server.port else ""
         raise CounterpartStartError(f"cannot start {what}{port}: {exc} (is the port in use?)") from exc
@@ -322,12 +322,13 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
     """PSRM, the callback relay and (when simulated) the debtor system; yields the debtor's URL."""
     with ExitStack() as stack:
         stack.callback(relay.close)
+        servers = stack.enter_context(ServerGroup())  # stopped together, before the relay closes
         fagsystem = _start(
-            stack,
+            servers,
             ServerThread(relay.app, name="fagsystem", host=target.bind, port=target.callback_port),
             "the callback receiver",
         )
-        psrm = _start(stack, simulator_server("psrm", host=target.bind, port=target.psrm_port), "PSRM")
+        psrm = _start(servers, simulator_server("psrm", host=target.bind, port=target.psrm_port), "PSRM")
         counterparts = Counterparts(  # what the vendor configures: the advertised URLs, else what is bound
             target.psrm_url or psrm.url, target.callback_url or fagsystem.url, target.callback_token, psrm.url
         )
@@ -345,7 +346,7 @@ def _systems(profile: Profile, target: Target, relay: CallbackRelay) -> Iterator
             callback_token=target.callback_token,
             tokens=scoped_tokens({FOREIGN_TOKEN: tuple(m.cvr for m in for_vendor(profile.name)[1:])}),
         )
-        debtor = _start(stack, debtor_server, "the simulator")
+        debtor = _start(servers, debtor_server, "the simulator")
         yield debtor.url, counterparts
 
 
@@ -395,6 +396,7 @@ def certify_profile(
     limit = profile.answer_time_limit_s
     wait = patience(limit)  # every harness timeout towards the debtor: a conforming slow answer is never lost
     with _systems(profile, target, relay) as (debtor_url, counterparts), ExitStack() as proxies:
+        timing = proxies.enter_context(ServerGroup())  # the timing proxies, stopped together
         if announce:
             announce(counterparts)
         step("contract fuzzing (schemathesis, oir-debitor-v3)")
@@ -500,7 +502,7 @@ def certify_profile(
         )
         probes = [replace(p, requirements=[r for r in p.requirements if r not in absent]) for p in probes]
         step(f"consumer pacts ({', '.join(debtor_consumers(profile))} → oir-debitor-v3)")
-        pact_proxy = _timing_proxy(proxies, debtor_url, times, "pact", wait)
+        pact_proxy = _timing_proxy(timing, debtor_url, times, "pact", wait)
         pact = pacts_left_out(profile, only) or verify_debtor_pacts(
             profile,
             pact_proxy.url,  # the verifier's calls, timed on their way to the debtor system
@@ -522,7 +524,7 @@ def certify_profile(
             if not target.simulated:  # the vendor's system meets FBS, the payment solution and the engine
                 vendor = VendorSystem(
                     profile.name,
-                    _timing_proxy(proxies, debtor_url, times, "scenarios", wait).url,  # the engine's calls, timed
+                    _timing_proxy(timing, debtor_url, times, "scenarios", wait).url,  # the engine's calls, timed
                     target.token,
                     target.callback_token,
                     counterparts.psrm_url,
@@ -649,10 +651,11 @@ def resume_certification(
     )
 
 
-def _timing_proxy(stack: ExitStack, upstream: str, times: AnswerTimes, source: str, wait: float) -> ServerThread:
+def _timing_proxy(servers: ServerGroup, upstream: str, times: AnswerTimes, source: str, wait: float) -> ServerThread:
     """A pass-through proxy on 127.0.0.1 that times every answer of `upstream` (latency.TimingProxy)."""
     proxy = TimingProxy(upstream, times, source, timeout=wait)
-    return _start(stack, ServerThread(proxy, name=f"timing-{source}", log_level="error"), f"the {source} timing proxy")
+    server = ServerThread(proxy, name=f"timing-{source}", log_level="error")
+    return _start(servers, server, f"the {source} timing proxy")
 
 
 def _psrm_deliveries(psrm_url: str, sessions: list[str]) -> list[Any]:

@@ -38,6 +38,8 @@ MISTAKES = [
         "check this line's indentation",
         None,
     ),
+    # a tab is reported on its own line (libyaml, the fast parser, would name the line above)
+    ("yaml tab", "      that: {saldoOere", "\t    that: {saldoOere", 10, "that", "cannot start any token", None),
     (
         "misspelt field in that (by the contract's schema)",
         "saldoOere: 12000",

@@ -1,0 +1,47 @@
+"""Servers stopped together are all gone when the stop returns: their threads ended, their ports refuse.
+
+(`stop_all` asks every server before it waits for any; that they wind down side by side is a speed
+matter, measured by `python -m bench`, never timed here.)"""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+from fastapi import FastAPI
+
+from harness.servers import ServerGroup, ServerThread, stop_all
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/ping")
+    def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    return app
+
+
+def _refuses(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_stop_all_returns_once_every_server_has_closed_its_port() -> None:
+    servers = [ServerThread(_app(), name=f"s{i}").start() for i in range(4)]
+    with httpx.Client() as client:  # kept-alive connections, as a world's clients hold them
+        assert all(client.get(f"{s.url}/ping").json() == {"pong": "yes"} for s in servers)
+        stop_all(servers)
+        assert [s._thread.is_alive() for s in servers] == [False] * 4
+        assert all(_refuses(s.port) for s in servers)
+
+
+def test_a_server_group_stops_what_it_started_when_it_closes() -> None:
+    with ServerGroup() as group:
+        first = group.start(ServerThread(_app(), name="first"))
+        second = group.start(ServerThread(_app(), name="second"))
+        assert httpx.get(f"{second.url}/ping").status_code == 200
+    assert not first._thread.is_alive() and not second._thread.is_alive()
+    assert _refuses(first.port) and _refuses(second.port)
