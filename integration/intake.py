@@ -87,6 +87,8 @@ class FeedIntake:
                 response.raise_for_status()
                 page = response.json()
                 events = page["haendelser"]
+                if not events:
+                    return  # at the feed's end: nothing to look up, store or move
                 # The page's known events and claims in two queries; the rest is written in one flush.
                 seen = set(session.scalars(_SEEN_EVENTS, {"events": [e["haendelseId"] for e in events]}))
                 fbs_claims = sorted({e["fordring"]["fordringId"] for e in events})
@@ -113,8 +115,6 @@ class FeedIntake:
                     self._queued_unanalyzed += len(taken.outbox)
                 if taken.new_claims:
                     connection.execute(_INSERT_CLAIMS, [_claim_row(record) for record in taken.new_claims])
-                if not events:
-                    return
                 position.cursor = page["naesteCursor"]
                 session.merge(position)
 

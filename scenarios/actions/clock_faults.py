@@ -121,28 +121,43 @@ def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
     return jobs
 
 
+def _pending_callbacks(ctx: RunContext, profile: str, now: datetime) -> int:
+    """How many due callbacks a simulated debtor holds that it has not tried yet (it is sending them now)."""
+    answer = ctx.call(profile, "GET", "/simulering/callbacks", cvr=for_vendor(profile)[0].cvr)
+    return sum(
+        1
+        for c in (answer.body or {}).get("callbacks", [])
+        if c.get("leveret") is None and c.get("forsoeg", 0) == 0 and datetime.fromisoformat(c["forfaldAt"]) <= now
+    )
+
+
 def settle_callbacks(ctx: RunContext, timeout: float = 15.0) -> None:
     """Wait (with a deadline) until no simulated debtor holds a due callback it has not tried yet."""
     profiles = sorted(p for p in ctx.used_profiles if p in ctx.world.endpoints.simulated)
     deadline = time.monotonic() + timeout  # real time: callbacks are real HTTP requests
     now = ctx.virtual_now()
     for profile in profiles:
-        while True:
-            answer = ctx.call(profile, "GET", "/simulering/callbacks", cvr=for_vendor(profile)[0].cvr)
-            pending = [
-                c
-                for c in (answer.body or {}).get("callbacks", [])
-                if c.get("leveret") is None
-                and c.get("forsoeg", 0) == 0
-                and datetime.fromisoformat(c["forfaldAt"]) <= now
-            ]
-            if not pending:
-                break
+        while pending := _pending_callbacks(ctx, profile, now):
             if time.monotonic() > deadline:
-                raise ScenarioRunError(
-                    f"{profile}: {len(pending)} due callbacks were not delivered within {timeout:.0f} s"
-                )
+                raise ScenarioRunError(f"{profile}: {pending} due callbacks were not delivered within {timeout:.0f} s")
             time.sleep(0.02)
+
+
+def world_settled(ctx: RunContext) -> bool:
+    """Has everything that can happen, without the clock moving or a step acting, happened? Only a world of
+    simulators alone can say yes: in it the one thing that runs in real time of its own accord is a
+    debtor's delivery of a due callback (every job, retry and nightly batch waits for the virtual clock),
+    and the engine acts only when cycled. So: no debtor holds a due callback it has not tried — asked
+    first, since a callback is marked sent only once the engine has stored it — and then the engine has
+    nothing due. A vendor's system, or one behind test control, may still be working: never settled."""
+    endpoints, engine = ctx.world.endpoints, ctx.world.engine
+    systems = {"fbs", "psrm", "payment", *endpoints.debtors}
+    if endpoints.test_control or engine.down or not systems <= endpoints.simulated:
+        return False
+    now = ctx.virtual_now()
+    if any(_pending_callbacks(ctx, p, now) for p in sorted(endpoints.debtors, key=lambda p: p != ctx.profile)):
+        return False
+    return not engine.has_work()
 
 
 def _default_step(total: timedelta) -> timedelta:
