@@ -435,7 +435,13 @@ class SimulatedWorlds:
             engine = InProcessEngine(
                 folder, self.template, self.endpoints, session, on_close=lambda: self._forget(session)
             )
-            return ScenarioWorld(self.endpoints, session, engine)
+            for profile in self.world.debtor_urls:  # the debtors' callbacks go to this world's engine
+                self.world.set_session(
+                    f"debtor-{profile}",
+                    session,
+                    {"callback_url": engine.url, "callback_token": engine.callback_token(profile)},
+                )
+            return ScenarioWorld(self.endpoints, session, engine, callbacks_set=True)
         return self._vendor_world(session, folder, self.vendor)
 
     def _forget(self, session: str) -> None:

@@ -36,6 +36,11 @@ class SimulatedWorld:
         """Forget `session` in this world's simulator `name`, in process (`SessionRegistry.drop`)."""
         self.servers[name].app.state.sim.sessions.drop(session)
 
+    def set_session(self, name: str, session: str, settings: dict[str, Any]) -> None:
+        """Set settings of `session` (made if new) in this world's simulator `name`, in process: for settings
+        the harness itself chose (no check a `PATCH /_sim/settings` would make is needed)."""
+        self.servers[name].app.state.sim.sessions.get(session).settings.update(settings)
+
     def stop(self) -> None:
         stop_all(reversed(list(self.servers.values())))
         self.servers.clear()

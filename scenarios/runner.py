@@ -182,7 +182,7 @@ def _prepare(ctx: RunContext, scenario: Scenario) -> None:
     ctx.now = datetime.fromisoformat(ctx.control("fbs", "GET", "/clock")["now"])
     engine = ctx.world.engine
     for profile in endpoints.debtors:
-        if profile in endpoints.simulated:
+        if profile in endpoints.simulated and not ctx.world.callbacks_set:
             ctx.control(
                 profile,
                 "PATCH",

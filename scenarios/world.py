@@ -87,6 +87,9 @@ class ScenarioWorld:
     # Mixed into every scenario's seed for its people: 0 replays the same people each run; a vendor's
     # real system keeps what earlier runs registered, so a run against one needs people of its own.
     data_salt: int = 0
+    # The composition pointed every simulated debtor's callbacks at this world's engine as it made the world
+    # (in process, its own simulators); else the runner does, with `PATCH /_sim/settings` on each.
+    callbacks_set: bool = False
 
     def close(self) -> None:
         self.engine.close()

@@ -154,6 +154,8 @@ def world_settled(ctx: RunContext) -> bool:
     systems = {"fbs", "psrm", "payment", *endpoints.debtors}
     if endpoints.test_control or engine.down or not systems <= endpoints.simulated:
         return False
+    if engine.has_work():  # a quick no, before any request
+        return False
     now = ctx.virtual_now()
     if any(_pending_callbacks(ctx, p, now) for p in sorted(endpoints.debtors, key=lambda p: p != ctx.profile)):
         return False
