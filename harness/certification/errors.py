@@ -16,6 +16,8 @@ class TargetUnreachableError(CertificationError):
 class PreflightError(CertificationError):
     """Before any check: the run is not configured to mean anything (the token is refused, the callback
     address does not answer); exit 2 with what to fix."""
+
+
 class TestControlUnavailableError(CertificationError):
     """The vendor declared test control (`--test-control`), but its system does not offer it to this token."""
 

@@ -163,9 +163,7 @@ def fuzz_outcome(fuzz: FuzzResult, check: FuzzCheck) -> CheckOutcome:
 
 def _unproven_reason(schemathesis_check: str) -> str:
     if schemathesis_check == "missing_required_header":
-        return (
-            "no fuzzing request left out its header (schemathesis stops testing an operation at its first failure)"
-        )
+        return "no fuzzing request left out its header (schemathesis stops testing an operation at its first failure)"
     return f"{schemathesis_check} holds even where it has nothing to check: only a failure of it is evidence"
 
 
@@ -195,6 +193,7 @@ class CertificationResult:
     def waiting(self) -> list[ProbeResult]:
         """The checks that parked until the next bank day (nothing waiting ever counts as passed)."""
         return [p for p in self.probes if p.waiting is not None]
+
     observed: Observed | None = None  # answer times and the vendor's messages (None: not observed)
 
     def outcomes(self) -> list[CheckOutcome]:
