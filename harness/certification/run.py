@@ -42,6 +42,7 @@ from contracts.municipalities import for_vendor
 from contracts.profile import Profile, load_profile, profile_capabilities, profile_path
 from contracts.requirements import not_applicable, vendor_unverified
 from contracts.specs import spec_digest
+from scenarios.actions.clock_faults import unsent_due_callbacks
 from scenarios.reporters import write_har
 
 from ..callback_relay import CallbackRelay, write_journal
@@ -537,7 +538,10 @@ def certify_profile(
         times.record_har(har)
         har.unlink(missing_ok=True)  # only the times are kept: the bodies hold the fuzzer's unmasked CPRs
         ended = time.monotonic()  # real time: what the vendor sends from now on came after the checks
-        time.sleep(settle_s)  # an observation window, not a synchronisation: the callback address stays up
+        if target.simulated:  # the simulator says what it still has to send: wait for that, not a fixed while
+            _callbacks_sent(debtor_url, target.token, [session, f"{session}-pact", f"{session}-fuzz"], settle_s * 15)
+        else:
+            time.sleep(settle_s)  # an observation window, not a synchronisation: the callback address stays up
         psrm_sessions = ["default"] if not target.simulated else [session, f"{session}-pact"]
         sent = judge_sent(
             relay.received(),
@@ -648,6 +652,25 @@ def resume_certification(
         session=session_id,
         resumed=rfc3339(now),
     )
+
+
+def _callbacks_sent(debtor_url: str, token: str, sessions: list[str], timeout: float) -> None:
+    """Wait (with a deadline) until the simulated debtor holds no due callback it has not tried in any of the
+    run's sessions: all it will send without its clock moving has then reached the callback address (a
+    simulator sends nothing later of its own accord, so this replaces a vendor's observation window)."""
+    deadline = time.monotonic() + timeout  # real time: callbacks are real HTTP requests
+    with httpx.Client(base_url=debtor_url, timeout=10.0, verify=wire_client.tls()) as client:
+        for name in sessions:
+            headers = wire_client.credentials(token, name)
+            clock = client.get(wire_client.control_path("/clock"), headers=headers)
+            if clock.status_code != 200:
+                continue
+            now = datetime.fromisoformat(clock.json()["now"])  # the session's virtual time: what is due by now
+            while time.monotonic() < deadline:
+                answer = client.get("/simulering/callbacks", headers=headers)
+                if answer.status_code != 200 or not unsent_due_callbacks(answer.json(), now):
+                    break
+                time.sleep(0.02)
 
 
 def _timing_proxy(servers: ServerGroup, upstream: str, times: AnswerTimes, source: str, wait: float) -> ServerThread:

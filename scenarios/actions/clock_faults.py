@@ -121,14 +121,20 @@ def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
     return jobs
 
 
-def _pending_callbacks(ctx: RunContext, profile: str, now: datetime) -> int:
-    """How many due callbacks a simulated debtor holds that it has not tried yet (it is sending them now)."""
-    answer = ctx.call(profile, "GET", "/simulering/callbacks", cvr=for_vendor(profile)[0].cvr)
+def unsent_due_callbacks(listing: Any, now: datetime) -> int:
+    """Of a simulated debtor's `GET /simulering/callbacks` answer, the callbacks due by `now` it has not
+    tried yet: those it is sending now (a real-time profile sends each the moment it falls due)."""
     return sum(
         1
-        for c in (answer.body or {}).get("callbacks", [])
+        for c in (listing or {}).get("callbacks", [])
         if c.get("leveret") is None and c.get("forsoeg", 0) == 0 and datetime.fromisoformat(c["forfaldAt"]) <= now
     )
+
+
+def _pending_callbacks(ctx: RunContext, profile: str, now: datetime) -> int:
+    """How many due callbacks a simulated debtor holds that it has not tried yet (it is sending them now)."""
+    listing = ctx.call(profile, "GET", "/simulering/callbacks", cvr=for_vendor(profile)[0].cvr)
+    return unsent_due_callbacks(listing.body, now)
 
 
 def settle_callbacks(ctx: RunContext, timeout: float = 15.0) -> None:
