@@ -36,6 +36,7 @@ from sqlalchemy import bindparam, func, select
 
 from contracts import wire_client
 from contracts.municipalities import for_vendor
+from contracts.problems import Problem, problem_response
 from contracts.profile import PROFILE_NAMES
 from integration import Engine, EngineSettings
 from integration.store import OutboxMessage, open_store
@@ -109,6 +110,11 @@ class _CrashAtIntake:
         self.owner = owner
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.owner.closed:
+            # the world ended and its database is going: a debtor's late callback is refused, never half-stored
+            closed = Problem(503, "OIR-503-ENGINE-STOPPED", "The engine has stopped", "its scenario world has ended")
+            await problem_response(closed)(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] != "POST" or not self.owner.intake_crash_armed:
             await self.app(scope, receive, send)
             return
@@ -195,6 +201,7 @@ class InProcessEngine:
         )
         self.store = open_store(self.url_db)  # shared by the engine and its restart after a crash
         self._down = False
+        self.closed = False  # the world ended: its callback API refuses what still arrives (_CrashAtIntake)
         self.intake_crash_armed = False
         self.intake_crashes = 0
         self._retired: list[Engine] = []  # engines that 'died' at intake, closed from the scenario's thread
@@ -329,6 +336,7 @@ class InProcessEngine:
             ]
 
     def close(self) -> None:
+        self.closed = True
         self._close_retired()
         if self.on_close:
             self.on_close()

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from harness.scenario_world import SimulatedWorlds
@@ -91,3 +92,23 @@ def test_a_world_with_a_vendors_system_never_settles(simulated: set[str], test_c
         test_control=test_control,
     )
     assert world_settled(_NoHttp(endpoints)) is False  # type: ignore[arg-type]
+
+
+def test_a_callback_reaching_the_engine_of_an_ended_world_is_refused_not_half_stored(worlds: SimulatedWorlds) -> None:
+    """A debtor may still be delivering when its world ends; the engine's database is then being removed:
+    the late callback gets a 503 problem (the debtor retries on its own schedule), never a 500."""
+    world = worlds("settled-late-callback")
+    engine = world.engine
+    try:
+        engine.closed = True  # type: ignore[attr-defined]  # as close() marks it first
+        answer = httpx.post(
+            f"{engine.url}/daekningafskrivning",
+            json={"meddelelseId": "late"},
+            headers={"Authorization": f"Bearer {engine.callback_token('eg')}"},
+        )
+        assert answer.status_code == 503
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["code"] == "OIR-503-ENGINE-STOPPED"
+    finally:
+        engine.closed = False  # type: ignore[attr-defined]
+        world.close()
