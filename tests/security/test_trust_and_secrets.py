@@ -22,6 +22,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -278,7 +279,9 @@ def test_scenario_evidence_carries_no_token(tmp_path: Path) -> None:
     made: list[ScenarioWorld] = []
 
     def world(session: str) -> ScenarioWorld:
-        made.append(worlds(session))
+        # as a world whose debtors the runner itself points at the engine (a simulated world is made with
+        # them pointed already, in process, and sends no token at all): the PATCH bodies must be redacted
+        made.append(replace(worlds(session), callbacks_set=False))
         return made[-1]
 
     recorder = Recorder()
