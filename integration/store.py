@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -74,6 +74,8 @@ class OutboxMessage(Base):
     """A message the engine must deliver, exactly as born, until it is answered."""
 
     __tablename__ = "outbox_message"
+    # The lease's "is an earlier message of this claim pending?" is one seek here (migration 0008).
+    __table_args__ = (Index("ix_outbox_message_claim_status", "claim_id", "municipality_cvr", "status", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))  # REGISTER, STATE_CHANGE, LIABLE_CHANGE, REJECTION
     target: Mapped[str] = mapped_column(String(20))  # "debtor" or "fbs"
