@@ -102,6 +102,8 @@ class ClaimRecord(Base):
     """A claim the engine registered (or is registering) at a debtor system, and its sub-claims."""
 
     __tablename__ = "claim_record"
+    # A callback about a whole account reads the account's claims only (migration 0008).
+    __table_args__ = (Index("ix_claim_record_account", "account_id", "municipality_cvr"),)
     claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     municipality_cvr: Mapped[str] = mapped_column(String(8), index=True)
     account_id: Mapped[str] = mapped_column(String(64), index=True)

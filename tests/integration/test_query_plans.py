@@ -1,11 +1,12 @@
-"""The lease's query plan on SQLite: every lease costs the same however many messages were delivered before.
+"""Query plans on SQLite: what the engine asks per message or callback costs the same however full the tables.
 
 A message is leased only when no earlier message of its claim is pending. SQLite, without statistics,
 answered that per candidate through a one-column index (status, or the municipality) and read every
 earlier row it held: with the municipality's index that is every message the municipality ever had,
 delivered ones too, so a lease's cost grew with the outbox (measured: 12 ms a lease at the start of a
-100,000-claim run, 50 ms after 20,000 delivered, ~1.7 ms of engine CPU per claim by the end). Asserted
-on the plan SQLite reports for the statement as the engine sends it, not on a time.
+100,000-claim run, 50 ms after 20,000 delivered, ~1.7 ms of engine CPU per claim by the end). A callback
+about a whole account read every claim of the municipality the same way. Asserted on the plan SQLite
+reports for each statement as the engine sends it, not on a time.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pytest
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from integration.api import DaekningAfskrivning, _claims_of
 from integration.delivery import _lease_statement
-from integration.store import OutboxMessage, open_store
+from integration.store import ClaimRecord, OutboxMessage, open_store
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CVRS = ["29189005", "29189013", "29189021"]
@@ -46,9 +48,25 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> sessionmaker[Session]:
         }
         for n in range(3_500)
     ]
+    claims = [
+        {
+            "claim_id": f"FBS-{n:07d}",
+            "municipality_cvr": CVRS[n % len(CVRS)],
+            "account_id": f"K{n // 2:07d}",
+            "subclaim_ids": [f"FBS-{n:07d}-1"],
+            "posted_oere": 0,
+        }
+        for n in range(3_000)
+    ]
     with opened.begin() as session:
         session.execute(insert(OutboxMessage), rows)
+        session.execute(insert(ClaimRecord), claims)
     return opened
+
+
+def _explain(store: sessionmaker[Session], statement: str, parameters: Any) -> list[str]:
+    with store.kw["bind"].connect() as connection:
+        return [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
 
 
 def _plan(store: sessionmaker[Session], excluding_taken: bool) -> list[str]:
@@ -69,9 +87,7 @@ def _plan(store: sessionmaker[Session], excluding_taken: bool) -> list[str]:
     finally:
         event.remove(bind, "before_cursor_execute", capture)
     assert len(leased) == 200 and leased[0].id == (3_003 if excluding_taken else 3_001)
-    statement, parameters = sent[-1]
-    with bind.connect() as connection:
-        return [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    return _explain(store, *sent[-1])
 
 
 @pytest.mark.parametrize("excluding_taken", [False, True], ids=["first lease", "with messages in flight"])
@@ -94,3 +110,29 @@ def test_the_lease_reads_pending_messages_in_id_order_without_sorting(store: ses
     outer = [line for line in plan if "outbox_message_1" not in line and "SUBQUERY" not in line]
     assert any("USING INDEX ix_outbox_message_status (status=?)" in line for line in outer), plan
     assert not any("TEMP B-TREE" in line or line.startswith("SCAN outbox_message") for line in outer), plan
+
+
+def test_a_callback_about_a_whole_account_reads_the_accounts_claims_only(store: sessionmaker[Session]) -> None:
+    bind = store.kw["bind"]
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    closed = DaekningAfskrivning.model_validate(
+        {
+            "meddelelseId": "6f1c2a4e-8d3b-4c5a-9e7f-1a2b3c4d5e6f",
+            "debitorkontoId": "K0000021",
+            "type": "KONTO_LUKKET",
+            "dato": "2026-03-02",
+        }
+    )
+    event.listen(bind, "before_cursor_execute", capture)
+    try:
+        with store() as session:
+            claims = _claims_of(session, closed, CVRS[0])
+    finally:
+        event.remove(bind, "before_cursor_execute", capture)
+    assert sorted(claims) == ["FBS-0000042"]  # of K0000021's two claims, the other is another municipality's
+    plan = _explain(store, *sent[-1])
+    assert all("ix_claim_record_account (account_id=? AND municipality_cvr=?)" in line for line in plan), plan
