@@ -11,6 +11,7 @@ reports for each statement as the engine sends it, not on a time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ CVRS = ["29189005", "29189013", "29189021"]
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> sessionmaker[Session]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
     """An outbox with a delivered history ahead of what is pending, a few municipalities' claims."""
     path: Path = tmp_path_factory.mktemp("lease") / "engine.sqlite"
     opened = open_store(f"sqlite:///{path}")
@@ -61,7 +62,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> sessionmaker[Session]:
     with opened.begin() as session:
         session.execute(insert(OutboxMessage), rows)
         session.execute(insert(ClaimRecord), claims)
-    return opened
+    yield opened
+    opened.kw["bind"].dispose()
 
 
 def _explain(store: sessionmaker[Session], statement: str, parameters: Any) -> list[str]:
