@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -74,6 +74,8 @@ class OutboxMessage(Base):
     """A message the engine must deliver, exactly as born, until it is answered."""
 
     __tablename__ = "outbox_message"
+    # The lease's "is an earlier message of this claim pending?" is one seek here (migration 0008).
+    __table_args__ = (Index("ix_outbox_message_claim_status", "claim_id", "municipality_cvr", "status", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))  # REGISTER, STATE_CHANGE, LIABLE_CHANGE, REJECTION
     target: Mapped[str] = mapped_column(String(20))  # "debtor" or "fbs"
@@ -100,6 +102,8 @@ class ClaimRecord(Base):
     """A claim the engine registered (or is registering) at a debtor system, and its sub-claims."""
 
     __tablename__ = "claim_record"
+    # A callback about a whole account reads the account's claims only (migration 0008).
+    __table_args__ = (Index("ix_claim_record_account", "account_id", "municipality_cvr"),)
     claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     municipality_cvr: Mapped[str] = mapped_column(String(8), index=True)
     account_id: Mapped[str] = mapped_column(String(64), index=True)
