@@ -99,11 +99,17 @@ class _CrashingTransport(httpx.BaseTransport):
         return response
 
 
+# What a closed world's engine answers: a debtor may still be delivering as the world ends, and the
+# engine's database is being removed; a 503 is retried on the debtor's own schedule, never half-stored.
+_ENGINE_STOPPED = Problem(503, "OIR-503-ENGINE-STOPPED", "The engine has stopped", "its scenario world has ended")
+
+
 class _CrashAtIntake:
     """ASGI wrapper of the engine's callback API for `engine.crash: {at: callback_intake}`: once armed, the
     next callback the engine accepts is taken in — stored and committed — and then the process 'dies'
     before its answer leaves (the debtor sees no 2xx and delivers again); the engine restarts from its
-    database. The point where it hurts most: a naive engine would count the redelivery a second time."""
+    database. The point where it hurts most: a naive engine would count the redelivery a second time.
+    Once the world has closed, it answers every request `_ENGINE_STOPPED`."""
 
     def __init__(self, app: Any, owner: InProcessEngine) -> None:
         self.app = app
@@ -111,9 +117,7 @@ class _CrashAtIntake:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and self.owner.closed:
-            # the world ended and its database is going: a debtor's late callback is refused, never half-stored
-            closed = Problem(503, "OIR-503-ENGINE-STOPPED", "The engine has stopped", "its scenario world has ended")
-            await problem_response(closed)(scope, receive, send)
+            await problem_response(_ENGINE_STOPPED)(scope, receive, send)
             return
         if scope["type"] != "http" or scope["method"] != "POST" or not self.owner.intake_crash_armed:
             await self.app(scope, receive, send)
