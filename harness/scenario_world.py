@@ -44,6 +44,7 @@ from scenarios.world import Endpoints, ScenarioWorld
 
 from .callback_relay import CallbackRelay
 from .servers import ServerThread
+from .simulator_clocks import InProcessClocks
 from .topology import SimulatedWorld, start_world
 
 
@@ -386,6 +387,8 @@ class SimulatedWorlds:
             sessions={"psrm": PSRM_SESSION} if test_control else {},
         )
         self._http = httpx.Client(timeout=10, verify=wire_client.tls())  # kept alive: a world's set-up calls
+        # a world of this process's simulators alone moves their clocks in process (a vendor's world over HTTP)
+        self.clocks = InProcessClocks(world, self.endpoints.timeout_s) if vendor is None else None
         self.psrm_defaults: dict[str, Any] = {}
         if test_control:  # what every world's PSRM starts from, whatever an earlier scenario changed
             self.psrm_defaults = self._read(world.psrm_url, PSRM_SESSION, "/settings")["settings"]
@@ -453,7 +456,7 @@ class SimulatedWorlds:
                     session,
                     {"callback_url": engine.url, "callback_token": engine.callback_token(profile)},
                 )
-            return ScenarioWorld(self.endpoints, session, engine, callbacks_set=True)
+            return ScenarioWorld(self.endpoints, session, engine, callbacks_set=True, clocks=self.clocks)
         return self._vendor_world(session, folder, self.vendor)
 
     def _forget(self, session: str) -> None:

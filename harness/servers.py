@@ -8,19 +8,23 @@ and at most `MAX_HEAD_BYTES`, and a malformed request gets a problem+json 400.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any, Self
+from collections.abc import Coroutine, Iterable
+from typing import Any, Self, TypeVar
 
 import uvicorn
 
 from .errors import HarnessError
 from .http_protocol import HEADER_TIMEOUT_S, MAX_HEAD_BYTES, http_protocol
 
+T = TypeVar("T")
+
 
 class ServerError(HarnessError, RuntimeError):
-    """A server did not come up in time."""
+    """A server did not come up in time, or is not running."""
 
 
 class ServerThread:
@@ -50,6 +54,7 @@ class ServerThread:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{name}", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the server's, once it has started
         self.host = host
         self.port = port
 
@@ -71,7 +76,24 @@ class ServerThread:
                 raise ServerError(f"{self.name}: not listening after {timeout:.0f} s")
             time.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._loop = self._server.servers[0].get_loop()
         return self
+
+    def run_in_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run `coroutine` on the server's own event loop, from another thread, and return its result: in
+        turn with the requests the server is handling, as a request's handler would run (the harness moves
+        its own simulators' clocks this way). ServerError when the server is not running or the coroutine
+        has not finished within `timeout` seconds; what the coroutine raises, it raises."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self._thread.is_alive():
+            coroutine.close()
+            raise ServerError(f"{self.name}: the server is not running")
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise ServerError(f"{self.name}: no result within {timeout:g} s") from exc
 
     def stop(self, timeout: float = 10.0, *, wait: bool = True) -> None:
         """Ask the server to finish; with `wait` (the default) return once it has (its port is free).

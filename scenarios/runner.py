@@ -25,7 +25,7 @@ from typing import Any
 from contracts.identity import mask_cpr_in_text
 from contracts.profile import profile_capabilities
 
-from .actions.clock_faults import world_clock_systems, world_settled
+from .actions.clock_faults import set_clock, world_clock_systems, world_settled
 from .actions.engine import run_cycles
 from .context import Response, RunContext, StepFailure
 from .errors import ScenarioRunError
@@ -196,7 +196,7 @@ def _prepare(ctx: RunContext, scenario: Scenario) -> None:
             )
         ctx.used_profiles.update(p for p in endpoints.debtors if p in endpoints.simulated)
         for system in world_clock_systems(ctx):
-            ctx.control(system, "PUT", "/clock", {"now": scenario.start.isoformat()})
+            set_clock(ctx, system, scenario.start)
         ctx.now = scenario.start
     engine.set_clock(ctx.virtual_now())
     ctx.captures[DAY] = day_offsets(ctx.virtual_now().date())  # ${day.N}: N days after this start

@@ -3,13 +3,15 @@
 The scenario package reaches FBS, the debtor systems, PSRM and the payment solution over HTTP only,
 so the same scenario can run against a vendor's real debtor system. The engine is reached through an
 `EngineHandle` the harness provides: stepping it one cycle, reconciling, migrating, and simulating a
-crash are operations on the real engine, on virtual time.
+crash are operations on the real engine, on virtual time. The clocks of a world's own simulators (the
+harness's servers, in its process) may be moved through `SimulatorClocks`: the same work as their
+`PUT /_sim/clock`, without the round trip that was 43 % of a scenario's requests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 
@@ -51,6 +53,24 @@ class EngineHandle(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ClockMoved:
+    """What a simulator said as its clock moved (the fields of its `PUT /_sim/clock` answer)."""
+
+    jobs: int  # the jobs that ran on the way
+    quiet_until: date | None  # the first day its jobs may call another system; None: no promise
+    next_call: datetime | None  # the first instant its jobs may call any system; None: no promise
+
+
+class SimulatorClocks(Protocol):
+    """Moves the clocks of the world's own simulators in process, in turn with the requests they serve
+    (what `PUT /_sim/clock` does). A refusal (backwards, too far) or a simulator that is not running is a
+    `ScenarioRunError`. Systems it does not hold, a vendor's above all, are moved over HTTP."""
+
+    def holds(self, system: str) -> bool: ...
+    def move(self, system: str, session: str, instant: datetime) -> ClockMoved: ...
+
+
 @dataclass
 class Endpoints:
     """Base URLs of the systems around the engine, and the bearer tokens the harness holds."""
@@ -90,6 +110,8 @@ class ScenarioWorld:
     # The composition pointed every simulated debtor's callbacks at this world's engine as it made the world
     # (in process, its own simulators); else the runner does, with `PATCH /_sim/settings` on each.
     callbacks_set: bool = False
+    # The clocks of the world's own simulators, moved in process; None: every clock moves over HTTP.
+    clocks: SimulatorClocks | None = None
 
     def close(self) -> None:
         self.engine.close()

@@ -36,13 +36,18 @@ def _lockstep(ctx: RunContext) -> list[str]:
     return [s for s in ("psrm", *debtors) if s in endpoints.simulated or endpoints.offers_test_control(s)]
 
 
-def _set_clock(ctx: RunContext, system: str, instant: datetime) -> tuple[int, date | None, datetime | None]:
+def set_clock(ctx: RunContext, system: str, instant: datetime) -> tuple[int, date | None, datetime | None]:
     """Move one system's clock; the jobs that ran, the first day its jobs may call another system (its
     `quietUntil`) and the first instant they may call any, a callback included (its `nextCallAt`); None:
-    it promises nothing, as a vendor's test control never does."""
-    if ctx.world.endpoints.offers_test_control(system):
+    it promises nothing, as a vendor's test control never does. A world's own simulators move in process
+    (`ScenarioWorld.clocks`), the rest over HTTP."""
+    world = ctx.world
+    if world.endpoints.offers_test_control(system):
         moved = ctx.test_control(system, "POST", "/forretningsdato/frem", body={"til": instant.isoformat()})
         return int(moved.get("jobKoert", 0)), None, None
+    if world.clocks is not None and world.clocks.holds(system):
+        done = world.clocks.move(system, world.endpoints.sessions.get(system, world.session), instant)
+        return done.jobs, done.quiet_until, done.next_call
     answer = ctx.control(system, "PUT", "/clock", {"now": instant.isoformat()})
     quiet, call = answer.get("quietUntil"), answer.get("nextCallAt")
     return (
@@ -103,7 +108,7 @@ def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
         )
         current = min(target, current + ahead)
         for system in lockstep:
-            ran, quiet[system], calls[system] = _set_clock(ctx, system, current)
+            ran, quiet[system], calls[system] = set_clock(ctx, system, current)
             jobs += ran
         if small or vendor:
             ctx.now = current
@@ -113,7 +118,7 @@ def move_world_to(ctx: RunContext, target: datetime, step: timedelta) -> int:
             first = False
     for system in world_clock_systems(ctx):
         if system not in lockstep:
-            jobs += _set_clock(ctx, system, target)[0]
+            jobs += set_clock(ctx, system, target)[0]
     ctx.now = target
     ctx.world.engine.set_clock(target)
     settle_callbacks(ctx)

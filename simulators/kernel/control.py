@@ -1,8 +1,10 @@
 """The `/_sim/` control plane every simulator shares: clock, faults, journal, settings, reset, state.
 
 Tests, scenarios and certification steer a simulator only through this plane and the contract's
-own operations. It is documented in `contracts/openapi/sim-control.yaml` and served at
-`/_sim/openapi.json`; it never appears in a vendor-facing contract.
+own operations; the one exception is the clock of a scenario world's own simulators, which the harness
+moves in process with `clock_moved` (the same work as `PUT /_sim/clock`, without the round trip).
+The plane is documented in `contracts/openapi/sim-control.yaml` and served at `/_sim/openapi.json`;
+it never appears in a vendor-facing contract.
 """
 
 from __future__ import annotations
@@ -104,9 +106,10 @@ async def move_session_clock(runtime: SimRuntime, session: Session[Any], target:
     return jobs
 
 
-async def _move_clock(request: Request, target: datetime) -> ClockOut:
-    session = session_of(request)
-    runtime = runtime_of(request)
+async def clock_moved(runtime: SimRuntime, session: Session[Any], target: datetime) -> ClockOut:
+    """What `PUT /_sim/clock` does and answers: the session's clock moved to `target` (`move_session_clock`),
+    with the jobs that ran and what the simulator promises about its next calls. The harness calls it in
+    process, on the server's own event loop, for the simulators of a scenario world it runs itself."""
     jobs = await move_session_clock(runtime, session, target)
     return ClockOut(
         now=session.clock.now(),
@@ -114,6 +117,10 @@ async def _move_clock(request: Request, target: datetime) -> ClockOut:
         quietUntil=runtime.quiet_until(session),
         nextCallAt=runtime.next_call(session),
     )
+
+
+async def _move_clock(request: Request, target: datetime) -> ClockOut:
+    return await clock_moved(runtime_of(request), session_of(request), target)
 
 
 @router.get("/clock", operation_id="simGetClock", response_model=ClockOut, responses=_STD)

@@ -75,4 +75,5 @@ class SessionRegistry(Generic[StateT]):
         return self.get(session_id)
 
     def ids(self) -> list[str]:
-        return sorted(self._sessions)
+        # a copy first (one dict operation): another thread of the process may drop a session meanwhile
+        return sorted(self._sessions.copy())

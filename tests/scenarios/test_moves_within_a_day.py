@@ -5,13 +5,17 @@ lockstep simulator may call another system (its `nextCallAt`, a callback to the 
 engine has nothing due, it moves in one step to the first step at which something can happen. Each
 scenario here runs twice — jumping, and with the jumps switched off — and what every system recorded,
 with its virtual time, and the engine's outbox must be the same; the jumping run moves the clock less.
+
+The same comparison holds the harness's in-process clock moves (`harness.simulator_clocks`) to the
+`PUT /_sim/clock` requests they replace in a world of simulators alone.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,8 @@ from contracts import wire_client
 from harness.scenario_world import InProcessEngine, SimulatedWorlds
 from scenarios import load_scenario, run_scenario
 from scenarios.actions import clock_faults
-from scenarios.events import EventBus
+from scenarios.errors import ScenarioRunError
+from scenarios.events import EventBus, HttpExchange
 from scenarios.world import ScenarioWorld
 from simulators.kernel.runtime import SimRuntime
 from tests.support.ids import without_uuids
@@ -60,14 +65,18 @@ def worlds() -> Iterator[SimulatedWorlds]:
 
 
 class _Recording:
-    """A world factory that, before each world closes, keeps what its systems recorded (no ids)."""
+    """A world factory that, before each world closes, keeps what its systems recorded (no ids); with
+    `over_http`, its simulators' clocks move by `PUT /_sim/clock`, not in process."""
 
-    def __init__(self, worlds: SimulatedWorlds) -> None:
+    def __init__(self, worlds: SimulatedWorlds, *, over_http: bool = False) -> None:
         self.worlds = worlds
+        self.over_http = over_http
         self.seen: dict[str, Any] = {}
 
     def __call__(self, session: str) -> ScenarioWorld:
         world = self.worlds(session)
+        if self.over_http:
+            world = replace(world, clocks=None)
         close = world.engine.close
 
         def recorded_close() -> None:
@@ -111,24 +120,34 @@ def _path(url: str) -> str:
     return without_uuids(re.sub(r"https?://[^/]+", "", url))
 
 
-def _run(worlds: SimulatedWorlds, file: Path) -> tuple[dict[str, Any], int]:
-    """Run one scenario; what the systems recorded, and how many times a simulator's clock was moved."""
-    recording = _Recording(worlds)
+def _run(worlds: SimulatedWorlds, file: Path, *, over_http: bool = False) -> tuple[dict[str, Any], int, int]:
+    """Run one scenario; what the systems recorded, how many times a simulator's clock was moved, and how
+    many of those moves (the scenario's start included) were `PUT /_sim/clock` requests."""
+    recording = _Recording(worlds, over_http=over_http)
+    bus = EventBus()
+    puts: list[HttpExchange] = []
+    bus.subscribe(
+        lambda e: (
+            puts.append(e)
+            if isinstance(e, HttpExchange) and e.method == "PUT" and e.url.endswith("/_sim/clock")
+            else None
+        )
+    )
     moves = 0
-    set_clock = clock_faults._set_clock
+    set_clock = clock_faults.set_clock
 
     def counted(*args: Any) -> Any:
         nonlocal moves
         moves += 1
         return set_clock(*args)
 
-    clock_faults._set_clock = counted  # type: ignore[assignment]
+    clock_faults.set_clock = counted  # type: ignore[assignment]
     try:
-        result = run_scenario(load_scenario(file), PROFILE, recording, EventBus())
+        result = run_scenario(load_scenario(file), PROFILE, recording, bus)
     finally:
-        clock_faults._set_clock = set_clock  # type: ignore[assignment]
+        clock_faults.set_clock = set_clock  # type: ignore[assignment]
     assert result.passed, result.message
-    return recording.seen, moves
+    return recording.seen, moves, len(puts)
 
 
 def _step_by_step(_ctx: Any, _current: datetime, step: timedelta, *_: Any) -> timedelta:
@@ -155,10 +174,10 @@ def test_jumping_over_quiet_steps_changes_nothing_any_system_recorded(
     worlds: SimulatedWorlds, monkeypatch: pytest.MonkeyPatch, a_day_in_hours: Path, scenario: str
 ) -> None:
     file = a_day_in_hours if scenario == "a-day-in-hours" else SUITES / scenario
-    jumping, jumping_moves = _run(worlds, file)
+    jumping, jumping_moves, _ = _run(worlds, file)
     with monkeypatch.context() as patch:
         patch.setattr(clock_faults, "_next_small_step", _step_by_step)
-        walking, walking_moves = _run(worlds, file)
+        walking, walking_moves, _ = _run(worlds, file)
     assert jumping == walking
     assert any(len(entries) > 3 for entries in jumping.values())  # there was something to compare
     assert jumping_moves < walking_moves, (jumping_moves, walking_moves)
@@ -202,10 +221,54 @@ def test_a_promise_broken_by_minutes_is_seen(
     seven minutes late, the jumping world records its calls at other virtual times than the walking one."""
     with monkeypatch.context() as patch:
         patch.setattr(clock_faults, "_next_small_step", _step_by_step)
-        walking, _ = _run(worlds, SUITES / scenario)
+        walking, _, _ = _run(worlds, SUITES / scenario)
     late(monkeypatch)
-    broken, _ = _run(worlds, SUITES / scenario)
+    broken, _, _ = _run(worlds, SUITES / scenario)
     assert broken[differs] != walking[differs]
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "resilience/debtor-outage.scenario.yaml",
+        "psrm/slow-receipt-beyond-answer-time.scenario.yaml",
+        "calendar/business-days-over-christmas.scenario.yaml",
+        "a-day-in-hours",
+    ],
+)
+def test_clocks_moved_in_process_change_nothing_any_system_recorded(
+    worlds: SimulatedWorlds, a_day_in_hours: Path, scenario: str
+) -> None:
+    """Each simulator's jobs run on its own loop as the request's handler would run them: a world whose
+    clocks move in process records what one moving them over HTTP does, and sends no `PUT /_sim/clock`."""
+    file = a_day_in_hours if scenario == "a-day-in-hours" else SUITES / scenario
+    in_process, moves, puts = _run(worlds, file)
+    over_http, http_moves, http_puts = _run(worlds, file, over_http=True)
+    assert in_process == over_http
+    assert any(len(entries) > 3 for entries in in_process.values())  # there was something to compare
+    assert moves == http_moves > 0
+    assert puts == 0
+    assert http_puts >= http_moves  # every move a request (the scenario's start too, where it sets one)
+
+
+def test_a_clock_moved_in_process_backwards_is_refused_as_the_control_plane_refuses_it(
+    worlds: SimulatedWorlds,
+) -> None:
+    world = worlds("backwards-in-process")
+    try:
+        assert world.clocks is not None and world.clocks.holds("psrm") and not world.clocks.holds("nowhere")
+        ahead = world.clocks.move("psrm", world.session, datetime(2031, 1, 2, tzinfo=UTC))
+        assert ahead.jobs >= 0
+        with pytest.raises(
+            ScenarioRunError, match=r"psrm control plane refused PUT /_sim/clock: .*OIR-409-CLOCK-BACKWARDS"
+        ):
+            world.clocks.move("psrm", world.session, datetime(2031, 1, 1, tzinfo=UTC))
+        now = wire_client.control(
+            world.endpoints.psrm, "GET", "/clock", token=world.endpoints.token, session=world.session
+        )
+        assert datetime.fromisoformat(now.json()["now"]) == datetime(2031, 1, 2, tzinfo=UTC)  # not moved back
+    finally:
+        world.close()
 
 
 def test_a_closed_world_leaves_no_session_behind_in_any_simulator(worlds: SimulatedWorlds) -> None:

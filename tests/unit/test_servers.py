@@ -1,16 +1,20 @@
 """Servers stopped together are all gone when the stop returns: their threads ended, their ports refuse.
+Work handed to a running server's loop (`run_in_loop`) runs there, in turn with its requests.
 
 (`stop_all` asks every server before it waits for any; that they wind down side by side is a speed
 matter, measured by `python -m bench`, never timed here.)"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from harness.servers import ServerGroup, ServerThread, stop_all
+from harness.servers import ServerError, ServerGroup, ServerThread, stop_all
 
 
 def _app() -> FastAPI:
@@ -45,3 +49,21 @@ def test_a_server_group_stops_what_it_started_when_it_closes() -> None:
         assert httpx.get(f"{second.url}/ping").status_code == 200
     assert not first._thread.is_alive() and not second._thread.is_alive()
     assert _refuses(first.port) and _refuses(second.port)
+
+
+def test_work_run_in_a_servers_loop_runs_on_its_thread_and_hands_back_its_result_or_error() -> None:
+    async def where() -> str:
+        return threading.current_thread().name
+
+    async def refuse() -> None:
+        raise LookupError("refused in the loop")
+
+    with ServerThread(_app(), name="looped") as server:
+        assert server.run_in_loop(where(), timeout=5) == "uvicorn-looped"
+        with pytest.raises(LookupError, match="refused in the loop"):
+            server.run_in_loop(refuse(), timeout=5)
+        with pytest.raises(ServerError, match="no result within"):
+            server.run_in_loop(asyncio.sleep(30), timeout=0.2)
+        assert httpx.get(f"{server.url}/ping").status_code == 200  # the loop still serves
+    with pytest.raises(ServerError, match="not running"):
+        server.run_in_loop(where(), timeout=5)
