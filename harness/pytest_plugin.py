@@ -12,6 +12,7 @@ from scenarios.pytest_plugin import (
     pytest_addhooks,
     pytest_addoption,
     pytest_collect_file,
+    pytest_collection_modifyitems,
     pytest_sessionfinish,
     pytest_unconfigure,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "pytest_addhooks",
     "pytest_addoption",
     "pytest_collect_file",
+    "pytest_collection_modifyitems",
     "pytest_oir_scenario_worlds",
     "pytest_sessionfinish",
     "pytest_unconfigure",
