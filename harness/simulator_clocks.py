@@ -37,6 +37,18 @@ class InProcessClocks:
     def holds(self, system: str) -> bool:
         return system in self._servers
 
+    def now(self, system: str, session: str) -> datetime:
+        server = self._servers[system]
+        runtime = server.app.state.sim
+
+        async def read() -> datetime:
+            return runtime.sessions.get(session).clock.now()
+
+        try:
+            return server.run_in_loop(read(), self.timeout_s)
+        except ServerError as exc:
+            raise ScenarioRunError(f"{system} did not tell its clock: {exc}") from exc
+
     def move(self, system: str, session: str, instant: datetime) -> ClockMoved:
         server = self._servers[system]
         runtime = server.app.state.sim

@@ -179,7 +179,11 @@ def _prepare(ctx: RunContext, scenario: Scenario) -> None:
     endpoints = ctx.world.endpoints
     if "fbs" not in endpoints.simulated:
         raise ScenarioRunError("scenarios need the FBS simulator")
-    ctx.now = datetime.fromisoformat(ctx.control("fbs", "GET", "/clock")["now"])
+    clocks = ctx.world.clocks
+    if clocks is not None and clocks.holds("fbs"):
+        ctx.now = clocks.now("fbs", endpoints.sessions.get("fbs", ctx.world.session))
+    else:
+        ctx.now = datetime.fromisoformat(ctx.control("fbs", "GET", "/clock")["now"])
     engine = ctx.world.engine
     for profile in endpoints.debtors:
         if profile in endpoints.simulated and not ctx.world.callbacks_set:

@@ -7,6 +7,7 @@ a value captured by an earlier step (`as: name`).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -109,10 +110,12 @@ DAY = "day"  # the built-in capture: ${day.N} is the date N days after the day t
 _DAYS_AHEAD = 1000
 
 
+@functools.lru_cache(maxsize=16)
 def day_offsets(start: date) -> dict[str, str]:
     """What `${day.N}` resolves to in a run that started on `start`: the ISO date N days later (N up to 1000).
     A scenario that asserts dates relative to its start runs unchanged on the simulators' epoch and on a
-    vendor's business date, wherever earlier runs left it."""
+    vendor's business date, wherever earlier runs left it. Made once per start day and shared by the runs
+    that start on it (only ever read)."""
     return {str(n): (start + timedelta(days=n)).isoformat() for n in range(_DAYS_AHEAD + 1)}
 
 

@@ -68,6 +68,9 @@ class SimulatorClocks(Protocol):
     `ScenarioRunError`. Systems it does not hold, a vendor's above all, are moved over HTTP."""
 
     def holds(self, system: str) -> bool: ...
+    def now(self, system: str, session: str) -> datetime:
+        """The session's virtual time at `system` (what `GET /_sim/clock` answers)."""
+
     def move(self, system: str, session: str, instant: datetime) -> ClockMoved: ...
 
 

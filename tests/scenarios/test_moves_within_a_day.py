@@ -267,6 +267,7 @@ def test_a_clock_moved_in_process_backwards_is_refused_as_the_control_plane_refu
             world.endpoints.psrm, "GET", "/clock", token=world.endpoints.token, session=world.session
         )
         assert datetime.fromisoformat(now.json()["now"]) == datetime(2031, 1, 2, tzinfo=UTC)  # not moved back
+        assert world.clocks.now("psrm", world.session) == datetime(2031, 1, 2, tzinfo=UTC)
     finally:
         world.close()
 
