@@ -217,6 +217,39 @@ def _take_in(
     return Kvittering(meddelelseId=body.meddelelseId, dublet=False)
 
 
+# What an operator and a deployment ask the engine. Module-level endpoints that find their engine on the
+# app: FastAPI keeps every endpoint function it has seen in module-wide caches, so functions made per app
+# and closing over its engine kept every engine ever made (a test process makes hundreds) alive.
+_operations = APIRouter()
+
+
+@_operations.get("/health", include_in_schema=False)
+def health(request: Request) -> JSONResponse:  # a plain def: the database query runs in the thread pool
+    engine: Engine = request.app.state.engine
+    try:
+        depth, quarantined = engine.outbox_counts()  # touches the database
+    except SQLAlchemyError as error:
+        return JSONResponse({"status": "unavailable", "error": type(error).__name__}, status_code=503)
+    # Quarantined messages are money or a status FBS lacks: the engine runs, but needs a person.
+    status = "attention" if quarantined else "ok"
+    body: dict[str, Any] = {"status": status, "queueDepth": depth, "quarantined": quarantined}
+    if engine.routes.development or engine.routes.warnings:  # trust an operator must know about
+        body |= {"development": engine.routes.development, "warnings": engine.routes.warnings}
+    return JSONResponse(body)
+
+
+@_operations.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:  # a plain def, like /health
+    engine: Engine = request.app.state.engine
+    engine.queue_depth()
+    return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@_operations.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.state.contract)
+
+
 def create_engine_api(engine: Engine, *, limits: BodyLimits = CALLBACK_LIMITS) -> FastAPI:
     """The engine's API app; it serves its contract (`oir-fagsystem-v3`) at /openapi.json.
 
@@ -233,30 +266,8 @@ def create_engine_api(engine: Engine, *, limits: BodyLimits = CALLBACK_LIMITS) -
         tokens=engine.callback_tokens,
         protects=lambda scope: any(route.matches(scope)[0] is Match.FULL for route in router.routes),
     )
-    contract = load_spec("oir-fagsystem-v3")
-
-    @app.get("/health", include_in_schema=False)
-    def health() -> JSONResponse:  # a plain def: the database query runs in the thread pool
-        try:
-            depth, quarantined = engine.outbox_counts()  # touches the database
-        except SQLAlchemyError as error:
-            return JSONResponse({"status": "unavailable", "error": type(error).__name__}, status_code=503)
-        # Quarantined messages are money or a status FBS lacks: the engine runs, but needs a person.
-        status = "attention" if quarantined else "ok"
-        body: dict[str, Any] = {"status": status, "queueDepth": depth, "quarantined": quarantined}
-        if engine.routes.development or engine.routes.warnings:  # trust an operator must know about
-            body |= {"development": engine.routes.development, "warnings": engine.routes.warnings}
-        return JSONResponse(body)
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:  # a plain def, like /health
-        engine.queue_depth()
-        return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi() -> JSONResponse:
-        return JSONResponse(contract)
-
+    app.state.contract = load_spec("oir-fagsystem-v3")
+    app.include_router(_operations)
     return app
 
 
