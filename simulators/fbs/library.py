@@ -401,7 +401,8 @@ class Library:
     ) -> tuple[list[dict[str, Any]], str | None]:
         start = position(after) if after else 0
         picked, last = [], start
-        for event in self.events[start:]:
+        for index in range(start, len(self.events)):  # a page costs its own events, not the rest of the feed
+            event = self.events[index]
             last = position(event["cursor"])
             if municipality_cvr is None or event["kommuneCvr"] == municipality_cvr:
                 picked.append(event)
