@@ -82,18 +82,33 @@ class ServerThread:
     def run_in_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run `coroutine` on the server's own event loop, from another thread, and return its result: in
         turn with the requests the server is handling, as a request's handler would run (the harness moves
-        its own simulators' clocks this way). ServerError when the server is not running or the coroutine
-        has not finished within `timeout` seconds; what the coroutine raises, it raises."""
+        its own simulators' clocks this way). What the coroutine raises, it raises. ServerError when the
+        server is not running or stopping, stops before the work is done, or the work has not finished
+        within `timeout` seconds."""
         loop = self._loop
-        if loop is None or loop.is_closed() or not self._thread.is_alive():
+        if loop is None or loop.is_closed() or not self._thread.is_alive() or self._server.should_exit:
             coroutine.close()
             raise ServerError(f"{self.name}: the server is not running")
-        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError as exc:
-            future.cancel()
-            raise ServerError(f"{self.name}: no result within {timeout:g} s") from exc
+            future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        except RuntimeError as exc:  # the loop closed since it was looked at
+            coroutine.close()
+            raise ServerError(f"{self.name}: the server is not running") from exc
+        deadline = time.monotonic() + timeout  # real time: waiting for a real thread
+        while True:
+            try:  # in short waits: a loop that ends without running the work never completes it
+                return future.result(max(0.0, min(0.1, deadline - time.monotonic())))
+            except concurrent.futures.CancelledError as exc:
+                raise ServerError(f"{self.name}: the server stopped before the work was done") from exc
+            except TimeoutError:
+                if future.done():
+                    raise  # the coroutine's own
+                if not self._thread.is_alive():
+                    future.cancel()
+                    raise ServerError(f"{self.name}: the server stopped before the work was done") from None
+                if time.monotonic() >= deadline:
+                    future.cancel()
+                    raise ServerError(f"{self.name}: no result within {timeout:g} s") from None
 
     def stop(self, timeout: float = 10.0, *, wait: bool = True) -> None:
         """Ask the server to finish; with `wait` (the default) return once it has (its port is free).

@@ -67,3 +67,29 @@ def test_work_run_in_a_servers_loop_runs_on_its_thread_and_hands_back_its_result
         assert httpx.get(f"{server.url}/ping").status_code == 200  # the loop still serves
     with pytest.raises(ServerError, match="not running"):
         server.run_in_loop(where(), timeout=5)
+
+
+def test_work_handed_to_a_stopping_server_is_refused_and_work_it_drops_is_an_error_not_a_hang() -> None:
+    async def where() -> str:
+        return threading.current_thread().name
+
+    server = ServerThread(_app(), name="stopping").start()
+    try:
+        server.stop(wait=False)  # asked to stop; its loop may still be running
+        with pytest.raises(ServerError, match="not running"):
+            server.run_in_loop(where(), timeout=5)
+    finally:
+        server.join()
+
+    async def timed_out() -> None:
+        raise TimeoutError("the work's own timeout")
+
+    with ServerThread(_app(), name="own-timeout") as running:
+        with pytest.raises(TimeoutError, match="the work's own timeout"):  # not mistaken for no result in time
+            running.run_in_loop(timed_out(), timeout=5)
+        slow = running.run_in_loop  # work still running when the server stops: an error at once, not a hang
+        stopper = threading.Timer(0.3, running.stop, kwargs={"wait": False})
+        stopper.start()
+        with pytest.raises(ServerError, match="stopped before the work was done"):
+            slow(asyncio.sleep(60), timeout=30)
+        stopper.join()
