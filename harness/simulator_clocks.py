@@ -11,15 +11,20 @@ longer lists them (the simulators never journaled their control plane either).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import Any, TypeVar
 
 from contracts.problems import Problem
 from scenarios.errors import ScenarioRunError
 from scenarios.world import ClockMoved
 from simulators.kernel.control import clock_moved
+from simulators.kernel.runtime import SimRuntime
 
 from .servers import ServerError, ServerThread
 from .topology import SimulatedWorld
+
+T = TypeVar("T")
 
 
 class InProcessClocks:
@@ -38,28 +43,26 @@ class InProcessClocks:
         return system in self._servers
 
     def now(self, system: str, session: str) -> datetime:
-        server = self._servers[system]
-        runtime = server.app.state.sim
-
-        async def read() -> datetime:
+        async def read(runtime: SimRuntime) -> datetime:
             return runtime.sessions.get(session).clock.now()
 
-        try:
-            return server.run_in_loop(read(), self.timeout_s)
-        except ServerError as exc:
-            raise ScenarioRunError(f"{system} did not tell its clock: {exc}") from exc
+        return self._on_loop(system, read, "did not tell its clock")
 
     def move(self, system: str, session: str, instant: datetime) -> ClockMoved:
-        server = self._servers[system]
-        runtime = server.app.state.sim
-
-        async def move() -> ClockMoved:  # on the server's loop: the session is looked up (or made) there too
+        async def move(runtime: SimRuntime) -> ClockMoved:
             answer = await clock_moved(runtime, runtime.sessions.get(session), instant)
             return ClockMoved(answer.jobsRun, answer.quietUntil, answer.nextCallAt)
 
         try:
-            return server.run_in_loop(move(), self.timeout_s)
+            return self._on_loop(system, move, f"did not move its clock to {instant.isoformat()}")
         except Problem as exc:
             raise ScenarioRunError(f"{system} control plane refused PUT /_sim/clock: {exc.body()}") from exc
+
+    def _on_loop(self, system: str, work: Callable[[SimRuntime], Coroutine[Any, Any, T]], failing: str) -> T:
+        """`work` on the simulator's runtime, run on its server's loop (the session is looked up, or made,
+        there too); a server that is not running or does not finish in time is a ScenarioRunError."""
+        server = self._servers[system]
+        try:
+            return server.run_in_loop(work(server.app.state.sim), self.timeout_s)
         except ServerError as exc:
-            raise ScenarioRunError(f"{system} did not move its clock to {instant.isoformat()}: {exc}") from exc
+            raise ScenarioRunError(f"{system} {failing}: {exc}") from exc

@@ -19,13 +19,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from contracts.identity import mask_cpr_in_text
 from contracts.profile import profile_capabilities
 
-from .actions.clock_faults import set_clock, world_clock_systems, world_settled
+from .actions.clock_faults import clock_of, set_clock, world_clock_systems, world_settled
 from .actions.engine import run_cycles
 from .context import Response, RunContext, StepFailure
 from .errors import ScenarioRunError
@@ -179,11 +178,7 @@ def _prepare(ctx: RunContext, scenario: Scenario) -> None:
     endpoints = ctx.world.endpoints
     if "fbs" not in endpoints.simulated:
         raise ScenarioRunError("scenarios need the FBS simulator")
-    clocks = ctx.world.clocks
-    if clocks is not None and clocks.holds("fbs"):
-        ctx.now = clocks.now("fbs", endpoints.sessions.get("fbs", ctx.world.session))
-    else:
-        ctx.now = datetime.fromisoformat(ctx.control("fbs", "GET", "/clock")["now"])
+    ctx.now = clock_of(ctx, "fbs")
     engine = ctx.world.engine
     for profile in endpoints.debtors:
         if profile in endpoints.simulated and not ctx.world.callbacks_set:

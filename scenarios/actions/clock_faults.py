@@ -36,6 +36,15 @@ def _lockstep(ctx: RunContext) -> list[str]:
     return [s for s in ("psrm", *debtors) if s in endpoints.simulated or endpoints.offers_test_control(s)]
 
 
+def clock_of(ctx: RunContext, system: str) -> datetime:
+    """A simulated system's virtual time: in process for a world's own simulators (`ScenarioWorld.clocks`),
+    else over HTTP."""
+    world = ctx.world
+    if world.clocks is not None and world.clocks.holds(system):
+        return world.clocks.now(system, world.endpoints.sessions.get(system, world.session))
+    return datetime.fromisoformat(ctx.control(system, "GET", "/clock")["now"])
+
+
 def set_clock(ctx: RunContext, system: str, instant: datetime) -> tuple[int, date | None, datetime | None]:
     """Move one system's clock; the jobs that ran, the first day its jobs may call another system (its
     `quietUntil`) and the first instant they may call any, a callback included (its `nextCallAt`); None:
