@@ -22,6 +22,7 @@ invalidate KMD Opus's certificate, while it does invalidate EG's.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -54,11 +55,18 @@ def _module_name(root: Path, path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imported(root: Path, path: Path) -> Iterator[str]:
+def _imported(root: Path, path: Path) -> tuple[str, ...]:
     """The module names a file imports (absolute, relative ones resolved), and their parent packages."""
-    name = _module_name(root, path)
-    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+    return _imports_in(str(path), _module_name(root, path), path.name == "__init__.py", path.read_bytes())
+
+
+@functools.lru_cache(maxsize=4096)
+def _imports_in(filename: str, name: str, is_package: bool, source: bytes) -> tuple[str, ...]:
+    """`_imported` for one module's source, kept by its file, name and bytes: parsing is most of a
+    digest's cost and every certificate made or verified takes one; an edited file is another key."""
+    package = name.split(".") if is_package else name.split(".")[:-1]
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.Import):
             found = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -69,7 +77,8 @@ def _imported(root: Path, path: Path) -> Iterator[str]:
             continue
         for full in found:
             parts = full.split(".")
-            yield from (".".join(parts[:i]) for i in range(1, len(parts) + 1))
+            names += (".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return tuple(names)
 
 
 def reached_modules(root: Path | None = None) -> dict[str, Path]:

@@ -99,6 +99,20 @@ def test_a_new_scenario_or_module_is_in_the_suite_without_listing_it(tree: Path)
         extra.unlink()
 
 
+def test_an_import_added_to_a_module_already_read_brings_its_module_into_the_suite(tree: Path) -> None:
+    """The imports a module's source holds are kept per process (parsing is most of a digest's cost):
+    an edit made after a digest was taken is still read."""
+    judge = tree / "harness" / "certification" / "judge.py"
+    original = judge.read_bytes()
+    assert "harness/cli.py" not in suite.suite_files(tree)
+    try:
+        judge.write_bytes(original + b"\n\ndef _later() -> None:\n    import harness.cli  # noqa: F401\n")
+        assert "harness/cli.py" in suite.suite_files(tree)
+    finally:
+        judge.write_bytes(original)
+    assert "harness/cli.py" not in suite.suite_files(tree)
+
+
 def test_what_judges_nothing_leaves_the_digest_alone(tree: Path) -> None:
     before = suite.suite_digest(tree)
     for name in ("harness/cli.py", "contracts/profiles/eg.yaml"):
