@@ -6,7 +6,7 @@ those it stopped before judging are "not verified" by it.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,9 @@ def write_results(records: list[ScenarioRecord], path: Path) -> None:
         **summary(records),
         "coverage": coverage(records),
         "results": [
-            {k: v for k, v in asdict(r).items() if k not in ("exchanges",)} | {"har": f"evidence/{r.key}.har"}
+            # the exchanges are the HAR's, not copied here (asdict copies every value deeply before any is left out)
+            {k: v for k, v in asdict(replace(r, exchanges=[])).items() if k != "exchanges"}
+            | {"har": f"evidence/{r.key}.har"}
             for r in sorted(records, key=lambda r: r.key)
         ],
     }
