@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import re
-import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,6 +32,7 @@ from scenarios.errors import ScenarioRunError
 from scenarios.events import EventBus, HttpExchange
 from scenarios.world import ScenarioWorld
 from simulators.kernel.runtime import SimRuntime
+from tests.support.client import wait_until
 from tests.support.ids import without_uuids
 
 SUITES = Path(__file__).resolve().parents[2] / "scenarios" / "suites"
@@ -297,7 +297,14 @@ def test_a_closed_world_leaves_no_engine_behind_in_the_process(worlds: Simulated
         assert httpx.get(world.engine.url + path, timeout=10).status_code == 200, path
     world.close()
     del world
-    deadline = time.monotonic() + 5  # real time: the engine API's server thread winds down in the background
-    while gc.collect() is not None and gone() is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert gone() is None, [type(r).__name__ for r in gc.get_referrers(gone())]
+
+    def freed() -> bool:  # the engine API's server thread winds down in the background
+        gc.collect()
+        return gone() is None
+
+    try:
+        wait_until(freed, timeout=5, what="the closed world's engine to be freed")
+    except AssertionError as exc:
+        engine = gone()
+        held_by = [type(r).__name__ for r in gc.get_referrers(engine)] if engine is not None else []
+        raise AssertionError(f"{exc}; still referred to by {held_by}") from None
