@@ -17,15 +17,10 @@ from harness.callback_relay import CallbackRelay
 from harness.certification.run import _systems
 from harness.certification.target import Target
 from harness.cli import app
+from tests.support.misbehaving import free_port
 
 runner = CliRunner()
 PORTS = ("--callback-port", "8701", "--psrm-port", "8702")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.parametrize("name", ["OIR_SIGNING_KEY", "OIR_CALLBACK_TOKEN", "OIR_DEBTOR_TOKEN"])
@@ -89,7 +84,7 @@ def test_the_options_read_their_environment_variables() -> None:
 
 
 def test_the_vendor_is_told_the_advertised_urls_while_the_harness_binds_where_asked() -> None:
-    callback_port, psrm_port = _free_port(), _free_port()
+    callback_port, psrm_port = free_port(), free_port()
     target = Target(
         debtor_url="https://vendor.example/oir",
         callback_token="a-secret-of-the-vendor",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,13 @@ from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 from integration.store import OutboxMessage, open_store
 from tests.support.client import SimClient, wait_until
+from tests.support.misbehaving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAIMS = 1000
 PAYMENTS = 300
 KILLS = 8
 TOKENS = {p: f"cb-{p}" for p in PROFILE_NAMES}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class EngineProcess:
@@ -158,7 +152,7 @@ def test_sigkill_at_random_moments_loses_no_claim_and_duplicates_no_payment(
 ) -> None:
     url, workers, log_dir = engine_database
     session = f"crash-{uuid.uuid4().hex[:8]}"
-    port = _free_port()  # the first worker's callback API, where the debtors report
+    port = free_port()  # the first worker's callback API, where the debtors report
     fbs = SimClient(world["fbs"], session)
     debtors = {p: SimClient(world[p], session) for p in PROFILE_NAMES}
     for profile, client in debtors.items():
@@ -168,7 +162,7 @@ def test_sigkill_at_random_moments_loses_no_claim_and_duplicates_no_payment(
     claims = _make_claims(fbs)
     vendor = {m.cvr: m.vendor for m in load_municipalities()}
     engines = [
-        EngineProcess(world, url, session, port if n == 0 else _free_port(), f"worker-{n}", log_dir / f"w{n}.log")
+        EngineProcess(world, url, session, port if n == 0 else free_port(), f"worker-{n}", log_dir / f"w{n}.log")
         for n in range(workers)
     ]
     rng = random.Random(20261124)

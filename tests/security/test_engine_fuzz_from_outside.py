@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,17 +22,12 @@ from contracts.municipalities import for_vendor
 from harness.servers import ServerThread
 from simulators import factory
 from tests.support.client import wait_until
+from tests.support.misbehaving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 TOKEN = "opus-callback-secret-for-the-fuzz"
 OPUS = for_vendor("kmd-opus")[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def engine_url(tmp_path: Path) -> Iterator[str]:
         "OIR_CALLBACK_TOKENS": f"kmd-opus={TOKEN}",
     }
     for _attempt in range(3):  # a free port can be taken by another process before the engine binds it
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(
             [
                 sys.executable,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from scenarios.reporters import Recorder, write_folder, write_har
 from scenarios.world import ScenarioWorld
 from simulators import factory
 from tests.support.client import wait_until
+from tests.support.misbehaving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "scenarios" / "suites"
@@ -57,18 +57,11 @@ CLOSED = "http://127.0.0.1:9"  # nothing listens: these engines need no counterp
 # ---- the engine: no default trust ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class _Engine:
     """`oir engine serve` as its own process, its stderr in a file."""
 
     def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stderr_file = tmp_path / f"engine-{uuid.uuid4().hex[:6]}.err"
         command = [sys.executable, "-m", "harness.cli", "engine", "serve", "--db"]
