@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.routing import Match
 
 from contracts.limits import CALLBACK_LIMITS, BearerGate, BodyLimitMiddleware, BodyLimits
+from contracts.prebuilt_routes import build_routes_now
 from contracts.problems import Problem, install_problem_handlers, problem_responses
 from contracts.specs import load_spec
 from contracts.wire import Ident, IsoDate, IsoDateTime, Oere, StrictModel, UuidStr
@@ -268,7 +269,7 @@ def create_engine_api(engine: Engine, *, limits: BodyLimits = CALLBACK_LIMITS) -
     )
     app.state.contract = load_spec("oir-fagsystem-v3")
     app.include_router(_operations)
-    return app
+    return build_routes_now(app)  # here, not in a server thread on the first request (see the module)
 
 
 def _claims_of(session: Any, body: DaekningAfskrivning, cvr: str) -> dict[str, ClaimRecord]:

@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from contracts.limits import MESSAGE_LIMITS, BodyLimitMiddleware, BodyLimits
+from contracts.prebuilt_routes import build_routes_now
 from contracts.problems import install_problem_handlers
 from contracts.specs import load_spec
 
@@ -90,7 +91,7 @@ def create_simulator_app(
     async def _control_contract() -> JSONResponse:
         return JSONResponse(control_contract)
 
-    return app
+    return build_routes_now(app)  # here, not in a server thread on the first request (see the module)
 
 
 TEST_CONTROL_PREFIX = "/testkontrol"  # a debtor's test control (oir-testkontrol-v1), beside its contract

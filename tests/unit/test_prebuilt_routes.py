@@ -1,0 +1,97 @@
+"""The simulators and the engine API build their routes when they are made, not in a server thread.
+
+FastAPI builds a route's parameter validators inside `warnings.catch_warnings()`, which is not
+thread-safe; two server threads building routes at once leaked pydantic's
+UnsupportedFieldAttributeWarning into the suite (contracts/prebuilt_routes.py). These tests count the
+validators FastAPI builds (`ModelField`, where that `catch_warnings` is) after an app was made.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi._compat import v2 as fastapi_fields
+from fastapi.routing import iter_route_contexts
+
+from contracts.municipalities import for_vendor
+from contracts.profile import PROFILE_NAMES
+from harness.servers import ServerThread
+from integration import Engine, EngineSettings, ManualClock
+from tests.support.apps import APP_CASES, build
+
+
+@pytest.fixture
+def fields_built(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The name of the thread each parameter validator FastAPI builds from now on is built in."""
+    built: list[str] = []
+    original = fastapi_fields.ModelField.__post_init__
+
+    def counted(self: fastapi_fields.ModelField) -> None:
+        built.append(threading.current_thread().name)
+        original(self)
+
+    monkeypatch.setattr(fastapi_fields.ModelField, "__post_init__", counted)
+    yield built
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [c[1:3] for c in APP_CASES], ids=[c[0] for c in APP_CASES])
+def test_a_simulator_has_built_every_route_when_it_is_made(name: str, kwargs: dict, fields_built: list[str]) -> None:
+    app = build(name, **kwargs)
+    made = len(fields_built)
+    assert made > 0  # the count sees FastAPI's builds at all
+    assert sum(1 for _ in iter_route_contexts(app.router.routes)) > 10
+    assert fields_built[made:] == []
+
+
+def test_the_engine_api_has_built_every_route_when_it_is_made(tmp_path: Path, fields_built: list[str]) -> None:
+    settings = EngineSettings(
+        fbs_url="http://127.0.0.1:9",
+        debtor_urls=dict.fromkeys(PROFILE_NAMES, "http://127.0.0.1:9"),
+        database_url=f"sqlite:///{tmp_path / 'engine.sqlite'}",
+    )
+    engine = Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
+    try:
+        app = engine.api()
+        made = len(fields_built)
+        assert made > 0
+        assert sum(1 for _ in iter_route_contexts(app.router.routes)) > 3
+        assert fields_built[made:] == []
+    finally:
+        engine.close()
+
+
+def test_a_first_request_builds_nothing_in_the_server_thread(fields_built: list[str]) -> None:
+    municipality = for_vendor("kmd-opus")[0]
+    with ServerThread(build("debtor", profile="kmd-opus"), name="debtor", log_level="error") as server:
+        answer = httpx.post(
+            f"{server.url}/debitorkonti",
+            headers={
+                "Authorization": "Bearer oir-dev-token",
+                "X-Sim-Session": "prebuilt",
+                "X-Transaktion-Id": str(uuid.uuid4()),
+                "X-Transaktion-Tid": "2026-01-05T09:00:00+01:00",
+                "X-Kommune-Cvr": municipality.cvr,
+            },
+            json={
+                "debitorkontoId": "K-1",
+                "haeftelse": {"cpr": "0101901234"},
+                "fordringer": [
+                    {
+                        "fordringId": "F-1",
+                        "produktkode": "BIB-GEBYR",
+                        "tekst": "Gebyr",
+                        "stiftelsesdato": "2026-01-05",
+                        "forfaldsdato": "2026-01-05",
+                        "delfordringer": [{"delfordringId": "F-1-1", "beloebOere": 12000, "tekst": "Gebyr"}],
+                    }
+                ],
+            },
+        )
+    assert answer.status_code == 201, answer.text  # the route ran, with its header block and body validated
+    assert [thread for thread in fields_built if thread.startswith("uvicorn-")] == []
