@@ -7,7 +7,6 @@ benchmark reports is then the servers' speed, not the contention of one interpre
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,10 @@ from pathlib import Path
 
 import httpx
 
+from harness.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 PIDS: dict[str, int] = {}  # the process serving each URL `served` yields, while it serves (for bench.cpu)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -11,17 +11,23 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import HarnessError
+from .servers import free_port
+
+_START_TRIES = 5  # a port free when drawn can still be taken before the server binds it
 
 
 class PostgresUnavailable(HarnessError, RuntimeError):
     """The PostgreSQL server binaries (initdb, pg_ctl) are not installed."""
+
+
+class PostgresStartError(HarnessError, RuntimeError):
+    """The server is installed but would not start (a test fails on it rather than skipping)."""
 
 
 def _binaries() -> str | None:
@@ -48,26 +54,40 @@ def throwaway_postgres(*, max_connections: int = 200) -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
     data = os.path.join(folder, "data")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    log = os.path.join(folder, "log")
 
     def run(*command: str) -> None:
         subprocess.run(_as_owner(list(command)), check=True, capture_output=True, timeout=120)
 
+    def start() -> int:
+        """Start the server on a free port; a port taken in the meantime by another process means another."""
+        for _ in range(_START_TRIES):
+            port = free_port()
+            logged = os.path.getsize(log) if os.path.exists(log) else 0
+            options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+            try:
+                run(
+                    f"{bin_dir}/pg_ctl",
+                    "-D",
+                    data,
+                    "-l",
+                    log,
+                    "-w",
+                    "-o",
+                    f"{options} -c max_connections={max_connections}",
+                    "start",
+                )
+                return port
+            except subprocess.CalledProcessError:
+                with open(log, encoding="utf-8", errors="replace") as written:
+                    written.seek(logged)
+                    if "could not bind" not in written.read():
+                        raise
+        raise PostgresStartError(f"PostgreSQL could not bind a free loopback port in {_START_TRIES} tries")
+
     try:
         run(f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        run(
-            f"{bin_dir}/pg_ctl",
-            "-D",
-            data,
-            "-l",
-            os.path.join(folder, "log"),
-            "-w",
-            "-o",
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections={max_connections}",
-            "start",
-        )
+        port = start()
         run(f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "oir")
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/oir"
     finally:

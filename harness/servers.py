@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
+import socket
 import threading
 import time
 from collections.abc import Coroutine, Iterable
@@ -162,3 +164,29 @@ class ServerGroup:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+# A port handed to a server that binds it later (another process: PostgreSQL, an engine, a vendor's system in
+# a test) is drawn below the kernel's ephemeral range (32768-60999 on Linux): a port the kernel picked would
+# be free when probed, but the next outgoing connection of any process may take it as its own before the
+# server binds (seen in CI: "cannot start PSRM on port 40023: Address already in use").
+_HANDED_OUT_RANGE = (20000, 32767)
+_handed_out: set[int] = set()
+_draw = random.SystemRandom()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free right now on `host`, for a server another process will bind: outside the range the
+    kernel gives outgoing connections, and not handed out before by this process."""
+    for _ in range(200):
+        port = _draw.randint(*_HANDED_OUT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise ServerError(f"no free port on {host} in {_HANDED_OUT_RANGE[0]}-{_HANDED_OUT_RANGE[1]} after 200 tries")

@@ -110,11 +110,21 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
     from .app import create_app
     from .runner import Workers
 
-    if port == 0:  # a free port, chosen here so that it can be printed
-        with socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET) as probe:
-            probe.bind((bind, 0))
-            port = probe.getsockname()[1]
-    service = _open(options)
+    # Bound here and handed to uvicorn as it is: port 0 becomes a port that can be printed, and no other
+    # process can take it between a probe and uvicorn's own bind (as it could when it was probed and let go).
+    listening = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((bind, port))
+    except OSError as exc:
+        listening.close()
+        raise _usage(f"cannot listen on {bind} port {port}: {exc.strerror or exc}") from exc
+    port = listening.getsockname()[1]
+    try:
+        service = _open(options)
+    except BaseException:
+        listening.close()
+        raise
     app = create_app(service, Workers(service, options.workers))
     reach = (
         f" · runs listen on {options.run_bind}, ports {options.run_ports[0]}-{options.run_ports[1]}, "
@@ -127,7 +137,8 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
         f"{options.workers} worker(s){' · TRIAL' if options.trial else ''}{reach}",
         soft_wrap=True,
     )
-    uvicorn.run(app, host=bind, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="warning", access_log=False))
+    server.run(sockets=[listening])
     return 0
 
 

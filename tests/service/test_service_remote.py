@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from harness.callback_relay import PREFLIGHT_HEADER
 from harness.cli import app
-from harness.servers import ServerThread
+from harness.servers import ServerThread, free_port
 from harness.service import Service, ServiceError, Workers, create_app
 from harness.service.runner import claim_run
 from tests.support.misbehaving import AsARealSystem, vendor_debtor
@@ -139,9 +139,7 @@ class _Looks:
 def _free_pair() -> int:
     """The first of two consecutive ports free right now on 127.0.0.1."""
     for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = int(probe.getsockname()[1])
+        first = free_port()  # below the range the kernel gives outgoing connections
         if first < 65535:
             try:
                 with socket.socket() as second:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
-import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typer.testing import CliRunner, Result
 from contracts.municipalities import for_vendor
 from harness.cli import app
 from harness.servers import ServerThread
+from harness.servers import free_port as free_port  # the tests take ports from here, as they always did
 from simulators import factory
 
 MODES = ("500-on-bad-input", "b03-missing", "ignores-municipality")
@@ -77,32 +76,6 @@ class Misbehaving:
             headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-kommune-cvr"]
             scope = {**scope, "headers": [*headers, (b"x-kommune-cvr", self.owner_cvr.encode())]}
         await self.app(scope, receive, patched)
-
-
-# Ports a test hands to a server that binds it later are drawn below the kernel's ephemeral range
-# (32768-60999 on Linux): a port the kernel picked would be free when probed, but the next outgoing
-# connection of any process may take it as its own before the server binds (seen in CI: "cannot start
-# PSRM on port 40023: Address already in use").
-_HANDED_OUT_RANGE = (20000, 32767)
-_handed_out: set[int] = set()
-_draw = random.SystemRandom()
-
-
-def free_port() -> int:
-    """A port free right now on 127.0.0.1 (for a server another process will bind), outside the range
-    the kernel gives outgoing connections, and not handed out before in this process."""
-    for _ in range(200):
-        port = _draw.randint(*_HANDED_OUT_RANGE)
-        if port in _handed_out:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
-    raise RuntimeError(f"no free port in {_HANDED_OUT_RANGE} after 200 tries")
 
 
 def misbehaving_debtor(
