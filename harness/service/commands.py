@@ -116,6 +116,7 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
     try:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listening.bind((bind, port))
+        listening.listen(2048)  # uvicorn's backlog: a connection made once the address is printed waits, not refused
     except OSError as exc:
         listening.close()
         raise _usage(f"cannot listen on {bind} port {port}: {exc.strerror or exc}") from exc
