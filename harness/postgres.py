@@ -64,7 +64,8 @@ def throwaway_postgres(*, max_connections: int = 200) -> Iterator[str]:
         for _ in range(_START_TRIES):
             port = free_port()
             logged = os.path.getsize(log) if os.path.exists(log) else 0
-            options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+            # lc_messages=C: the log's "could not bind" is read below, in English whatever the locale
+            options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c lc_messages=C"
             try:
                 run(
                     f"{bin_dir}/pg_ctl",
@@ -79,6 +80,8 @@ def throwaway_postgres(*, max_connections: int = 200) -> Iterator[str]:
                 )
                 return port
             except subprocess.CalledProcessError:
+                if not os.path.exists(log):  # the server never started: not a port taken
+                    raise
                 with open(log, encoding="utf-8", errors="replace") as written:
                     written.seek(logged)
                     if "could not bind" not in written.read():

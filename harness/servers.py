@@ -3,7 +3,8 @@
 `oir sim serve`, the HTTP-level tests and certification all start the simulators this way, so what
 a test proves is what a vendor's engineer runs. Readiness is a condition with a deadline, never a
 sleep. Every server speaks `http_protocol`: a request head must be complete within `header_timeout_s`
-and at most `MAX_HEAD_BYTES`, and a malformed request gets a problem+json 400.
+and at most `MAX_HEAD_BYTES`, and a malformed request gets a problem+json 400. `free_port` hands out
+a port for a server another process binds later.
 """
 
 from __future__ import annotations
@@ -172,21 +173,23 @@ class ServerGroup:
 # server binds (seen in CI: "cannot start PSRM on port 40023: Address already in use").
 _HANDED_OUT_RANGE = (20000, 32767)
 _handed_out: set[int] = set()
+_handing_out = threading.Lock()  # two threads drawing at once never get the same port
 _draw = random.SystemRandom()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port free right now on `host`, for a server another process will bind: outside the range the
     kernel gives outgoing connections, and not handed out before by this process."""
-    for _ in range(200):
-        port = _draw.randint(*_HANDED_OUT_RANGE)
-        if port in _handed_out:
-            continue
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
+    with _handing_out:
+        for _ in range(200):
+            port = _draw.randint(*_HANDED_OUT_RANGE)
+            if port in _handed_out:
                 continue
-        _handed_out.add(port)
-        return port
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                try:
+                    probe.bind((host, port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
     raise ServerError(f"no free port on {host} in {_HANDED_OUT_RANGE[0]}-{_HANDED_OUT_RANGE[1]} after 200 tries")

@@ -112,34 +112,30 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
 
     # Bound here and handed to uvicorn as it is: port 0 becomes a port that can be printed, and no other
     # process can take it between a probe and uvicorn's own bind (as it could when it was probed and let go).
-    listening = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET)
-    try:
-        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listening.bind((bind, port))
-        listening.listen(2048)  # uvicorn's backlog: a connection made once the address is printed waits, not refused
+    # The address is the first `getaddrinfo` gives; an IPv6 socket is IPv6 only, as uvicorn's own would be.
+    family, _, _, _, address = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    try:  # listening at once (uvicorn's backlog): a connection made once the address is printed waits
+        listening = socket.create_server(address[:2], family=family, backlog=2048)
     except OSError as exc:
-        listening.close()
         raise _usage(f"cannot listen on {bind} port {port}: {exc.strerror or exc}") from exc
-    port = listening.getsockname()[1]
-    try:
+    with listening:  # closed on every way out, a failed start-up included
+        port = listening.getsockname()[1]
         service = _open(options)
-    except BaseException:
-        listening.close()
-        raise
-    app = create_app(service, Workers(service, options.workers))
-    reach = (
-        f" · runs listen on {options.run_bind}, ports {options.run_ports[0]}-{options.run_ports[1]}, "
-        f"advertised as {options.advertised(options.run_ports[0]).rsplit(':', 1)[0]}"
-        if options.run_ports
-        else ""
-    )
-    console.print(
-        f"ØiR certification service on http://{bind}:{port} · data {options.data_dir} · "
-        f"{options.workers} worker(s){' · TRIAL' if options.trial else ''}{reach}",
-        soft_wrap=True,
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="warning", access_log=False))
-    server.run(sockets=[listening])
+        app = create_app(service, Workers(service, options.workers))
+        reach = (
+            f" · runs listen on {options.run_bind}, ports {options.run_ports[0]}-{options.run_ports[1]}, "
+            f"advertised as {options.advertised(options.run_ports[0]).rsplit(':', 1)[0]}"
+            if options.run_ports
+            else ""
+        )
+        host = f"[{address[0]}]" if family == socket.AF_INET6 else address[0]
+        console.print(
+            f"ØiR certification service on http://{host}:{port} · data {options.data_dir} · "
+            f"{options.workers} worker(s){' · TRIAL' if options.trial else ''}{reach}",
+            soft_wrap=True,
+        )
+        server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_level="warning", access_log=False))
+        server.run(sockets=[listening])
     return 0
 
 
