@@ -97,8 +97,8 @@ def _open(options: ServiceConfig) -> Service:
 
 
 def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) -> int:
-    try:
-        socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM)
+    try:  # resolved once: checked here, bound below
+        family, _, _, _, address = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     except (OSError, UnicodeError) as exc:
         raise _usage(f"--bind {bind!r} is no address to listen on: {exc}") from exc
     if options.run_ports and options.run_ports[0] <= port <= options.run_ports[1]:
@@ -113,7 +113,6 @@ def run_serve(console: Console, options: ServiceConfig, bind: str, port: int) ->
     # Bound here and handed to uvicorn as it is: port 0 becomes a port that can be printed, and no other
     # process can take it between a probe and uvicorn's own bind (as it could when it was probed and let go).
     # The address is the first `getaddrinfo` gives; an IPv6 socket is IPv6 only, as uvicorn's own would be.
-    family, _, _, _, address = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     try:  # listening at once (uvicorn's backlog): a connection made once the address is printed waits
         listening = socket.create_server(address[:2], family=family, backlog=2048)
     except OSError as exc:
