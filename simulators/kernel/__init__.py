@@ -27,6 +27,7 @@ from .clock import COPENHAGEN, VirtualClock
 from .control import move_session_clock
 from .faults import CALLBACK_FAULTS, FaultKind, FaultRuleIn
 from .headers import HeaderBlock, HeaderBlockDep, KommuneCvr, ensure_may_act
+from .lean_route import LeanRoute
 from .runtime import Call, CallDep, SimRuntime, SimulatorSpec
 from .sessions import Session
 
@@ -47,6 +48,7 @@ __all__ = [
     "IsoDate",
     "IsoDateTime",
     "KommuneCvr",
+    "LeanRoute",
     "Oere",
     "OereOrZero",
     "OutModel",
