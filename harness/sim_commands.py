@@ -18,6 +18,7 @@ def run_serve(console: Console, port_base: int, callback_url: str | None, urls_f
     from urllib.parse import urlsplit
 
     from contracts.profile import PROFILE_NAMES
+    from simulators.kernel.collector import keep_long_lived_out_of_sight
 
     from .command_options import err, writable
     from .servers import ServerError
@@ -32,6 +33,7 @@ def run_serve(console: Console, port_base: int, callback_url: str | None, urls_f
         writable(urls_file, "--urls-file")
     names = ["fbs", "psrm", *[f"debtor-{p}" for p in PROFILE_NAMES], "payment"]
     ports = {name: port_base + i for i, name in enumerate(names)} if port_base else None
+    keep_long_lived_out_of_sight()  # this process only serves simulators, for as long as it is asked to
     try:
         world = start_world(callback_url=callback_url, ports=ports)
     except (ServerError, OSError) as exc:

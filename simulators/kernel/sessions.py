@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from . import collector
 from .clock import VirtualClock
 from .faults import FaultBook
 from .journal import Journal
@@ -68,10 +69,12 @@ class SessionRegistry(Generic[StateT]):
     def drop(self, session_id: str) -> None:
         """Forget a session (a closed scenario world's): one dict operation, so safe from another thread of
         the process that serves this registry; a later request under its id starts a fresh one."""
-        self._sessions.pop(session_id, None)
+        if self._sessions.pop(session_id, None) is not None:
+            collector.session_dropped()
 
     def reset(self, session_id: str) -> Session[StateT]:
-        self._sessions.pop(session_id, None)
+        if self._sessions.pop(session_id, None) is not None:
+            collector.session_dropped()
         return self.get(session_id)
 
     def ids(self) -> list[str]:

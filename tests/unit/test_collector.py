@@ -1,0 +1,99 @@
+"""The garbage-collection policy of a process that serves simulators: survivors of a full collection are
+frozen, nothing stays uncollectable for long, and a dropped session hands everything back at once.
+
+Each case runs in a process of its own: the policy is process-wide, and the test process must keep its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from simulators.kernel.collector import RECHECK_EVERY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(script: str) -> dict[str, Any]:
+    code = textwrap.dedent(script)
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_without_the_policy_a_collection_freezes_nothing() -> None:
+    seen = _run(
+        """
+        import gc, json
+        import simulators.kernel.collector  # imported is not turned on
+        gc.collect()
+        print(json.dumps({"frozen": gc.get_freeze_count()}))
+        """
+    )
+    assert seen == {"frozen": 0}
+
+
+def test_survivors_are_frozen_and_a_cycle_that_dies_frozen_is_still_collected() -> None:
+    seen = _run(
+        """
+        import gc, json, weakref
+        from simulators.kernel import collector
+        collector.keep_long_lived_out_of_sight()
+        collector.keep_long_lived_out_of_sight()  # twice: still one hook
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle: only the collector can free it
+        gone = weakref.ref(a)
+        gc.collect()
+        frozen = gc.get_freeze_count()
+        del a, b
+        collections = 0
+        while gone() is not None and collections < 50:
+            gc.collect()
+            collections += 1
+        print(json.dumps({
+            "hooks": gc.callbacks.count(collector._after_collection),
+            "frozen_after_a_collection": frozen,
+            "collections_until_freed": collections,
+            "freed": gone() is None,
+        }))
+        """
+    )
+    assert seen["hooks"] == 1
+    assert seen["frozen_after_a_collection"] > 1000  # the modules, and the cycle while it lived
+    assert seen["freed"]
+    # frozen, it outlived the collections up to the next walk of everything: not one longer
+    assert 2 <= seen["collections_until_freed"] <= RECHECK_EVERY
+
+
+def test_a_dropped_session_hands_every_frozen_object_back() -> None:
+    seen = _run(
+        """
+        import gc, json
+        from simulators.kernel import collector
+        from simulators.kernel.sessions import SessionRegistry
+        collector.keep_long_lived_out_of_sight()
+        sessions = SessionRegistry(dict, dict)
+        sessions.get("world-1")
+        gc.collect()
+        before = gc.get_freeze_count()
+        sessions.drop("world-1")
+        after_drop = gc.get_freeze_count()
+        sessions.get("world-2")
+        gc.collect()
+        sessions.reset("world-2")
+        after_reset = gc.get_freeze_count()
+        print(json.dumps({"before": before, "after_drop": after_drop, "after_reset": after_reset}))
+        """
+    )
+    assert seen["before"] > 1000
+    assert seen["after_drop"] == 0 and seen["after_reset"] == 0
