@@ -85,6 +85,8 @@ def _json_body(field: Any) -> bool:
 def _dependency_ok(dependant: Dependant, seen: set[int]) -> bool:
     if dependant.call is None or id(dependant.call) in seen or not _async_callable(dependant.call):
         return False
+    if getattr(dependant, "concurrency", None) is not None:  # FastAPI would hold a semaphore around it
+        return False
     seen.add(id(dependant.call))
     if (
         dependant.path_params
@@ -130,6 +132,8 @@ class LeanPlan:
         call = dependant.call
         if not inspect.iscoroutinefunction(call) or not _returns_response(call):
             return None
+        if getattr(dependant, "concurrency", None) is not None:
+            return None
         if (
             dependant.query_params
             or dependant.cookie_params
@@ -162,7 +166,10 @@ class LeanPlan:
             if errors:
                 raise _NotLean
             values[self.body_field.name] = value
-        return await self._call(request, self.dependant, values)  # type: ignore[no-any-return]
+        answer = await self._call(request, self.dependant, values)
+        if not isinstance(answer, Response):  # its annotation promised one: a bug of the endpoint, said as such
+            raise TypeError(f"{self.dependant.call!r} is declared to return a Response and returned {type(answer)}")
+        return answer
 
     def _validated(self, request: Request, dependant: Dependant, *, top: bool = False) -> dict[str, Any]:
         values: dict[str, Any] = {}
