@@ -19,13 +19,16 @@ not JSON or does not validate, or the app has dependency overrides, the request 
 handler, which answers as before (the same problem, its checks in its order; a dependency's side
 effect, such as a fault rule taken, happens once). Only a request FastAPI would accept takes the lean
 path, which then calls the dependencies in FastAPI's order (depth first, in declaration order) and the
-endpoint with the same values. It skips FastAPI's native telemetry spans for the request.
+endpoint with the same values. It skips FastAPI's native telemetry spans for the request. An endpoint
+that promised a `Response` and returned something else is a bug said as such (a `TypeError`), where FastAPI
+would have serialised it.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import types
 import typing
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -33,6 +36,7 @@ from typing import Any
 from fastapi import params
 from fastapi import routing as fastapi_routing
 from fastapi._body_limit import get_body_limit_error  # FastAPI's own conversion of a failed body read
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_validation_alias
 from fastapi.routing import APIRoute
@@ -66,9 +70,12 @@ def _plain(field: Any) -> bool:
     """A header or path parameter the plan reads by one name and checks with its own validator:
     required, one value (not a sequence, mapping or model), no alias choices, not JSON-in-a-string."""
     info = field.field_info
-    annotation = typing.get_origin(info.annotation) or info.annotation
+    origin = typing.get_origin(info.annotation)
+    annotation = origin or info.annotation
     return (
-        info.is_required()
+        origin not in (typing.Union, types.UnionType)  # FastAPI may read a union as a list or a model
+        and not field_annotation_is_sequence(info.annotation)  # FastAPI's own test for reading a list
+        and info.is_required()
         and not isinstance(info.validation_alias, (AliasChoices, AliasPath))  # one name in the request
         and not getattr(field, "config", None)  # no populate-by-name: FastAPI would look for a second name
         and not any(type(item) is Json for item in info.metadata)
@@ -202,7 +209,7 @@ class LeanPlan:
             raise _NotLean
         try:
             return json.loads(raw)
-        except ValueError:
+        except Exception:  # not JSON, not UTF-8, nested too deep (RecursionError): FastAPI's handler says so
             raise _NotLean from None
 
     async def _call(self, request: Request, dependant: Dependant, values: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import fastapi.routing
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from contracts import wire_client
 from contracts.municipalities import load_municipalities
@@ -102,6 +102,7 @@ CALLS: list[tuple[str, dict[str, str], bytes]] = [
     ("a field missing", _headers(_tid(14)), json.dumps({"debitorkontoId": "K-L14"}).encode()),
     ("a negative amount", _headers(_tid(15)), _message(15, amount=-5)),
     ("unknown product", _headers(_tid(16)), _message(16, product="BIB-UKENDT")),
+    ("JSON nested too deep to parse", _headers(_tid(18)), b"[" * 100_000 + b"]" * 100_000),
     ("JSON with charset", _headers(_tid(17), **{"Content-Type": "application/json; charset=utf-8"}), _message(17)),
 ]
 
@@ -133,6 +134,7 @@ def test_every_answer_is_the_one_fastapi_s_handler_gives(twins: dict[str, str]) 
     assert statuses["no credentials"] == statuses["unknown token"] == 401
     bad_input = ("no transaction id", "transaction id not a UUID", "time not RFC 3339", "unknown municipality")
     bad_input += ("not JSON", "JSON sent as text", "empty body", "a field missing", "a negative amount")
+    bad_input += ("JSON nested too deep to parse",)
     assert {statuses[what] for what in bad_input} == {400}
     assert statuses["JSON with charset"] == 201
 
@@ -193,6 +195,10 @@ async def _generator_dependency() -> Any:
     yield "x"
 
 
+async def _union_header(x_tags: Annotated[str | list[str], Header()]) -> Any:
+    return x_tags  # FastAPI reads every x-tags header into a list
+
+
 def _route(router: APIRouter) -> Any:
     return router.routes[-1]
 
@@ -220,10 +226,14 @@ def test_a_plan_only_for_routes_it_answers_as_fastapi_would() -> None:
     async def generator(value: Annotated[str, Depends(_generator_dependency)]) -> Response:
         return Response(value)
 
+    @router.get("/union-header")
+    async def union_header(value: Annotated[Any, Depends(_union_header)]) -> Response:
+        return Response(repr(value))
+
     @router.get("/model")
     async def model(value: Annotated[str, Depends(_sync_free)]) -> dict[str, str]:
         return {"value": value}
 
-    for path in ("/query", "/sync", "/generator", "/model"):
+    for path in ("/query", "/sync", "/generator", "/union-header", "/model"):
         route = next(r for r in router.routes if getattr(r, "path", None) == path)
         assert LeanPlan.of(route) is None, path
