@@ -48,7 +48,6 @@ from starlette.responses import Response
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 _JSON = "application/json"
-_COLLECTIONS = (list, tuple, set, frozenset, dict, BaseModel)
 
 
 class _NotLean(Exception):
@@ -75,11 +74,11 @@ def _plain(field: Any) -> bool:
     return (
         origin not in (typing.Union, types.UnionType)  # FastAPI may read a union as a list or a model
         and not field_annotation_is_sequence(info.annotation)  # FastAPI's own test for reading a list
+        and not (isinstance(annotation, type) and issubclass(annotation, (dict, BaseModel)))
         and info.is_required()
         and not isinstance(info.validation_alias, (AliasChoices, AliasPath))  # one name in the request
         and not getattr(field, "config", None)  # no populate-by-name: FastAPI would look for a second name
         and not any(type(item) is Json for item in info.metadata)
-        and not (isinstance(annotation, type) and issubclass(annotation, _COLLECTIONS))
     )
 
 
@@ -128,6 +127,13 @@ class LeanPlan:
         self.dependant = dependant
         self.body_field = dependant.body_params[0] if dependant.body_params else None
         self.path_fields = [(f, get_validation_alias(f)) for f in dependant.path_params]
+        # each dependant's header parameters with the name each is read by, worked out once
+        self.header_fields: dict[int, list[tuple[Any, str]]] = {}
+        pending = [dependant]
+        while pending:
+            current = pending.pop()
+            self.header_fields[id(current)] = [(f, get_validation_alias(f)) for f in current.header_params]
+            pending += current.dependencies
 
     @classmethod
     def of(cls, route: Any) -> LeanPlan | None:
@@ -180,13 +186,13 @@ class LeanPlan:
 
     def _validated(self, request: Request, dependant: Dependant, *, top: bool = False) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        fields = [(f, request.headers.get(get_validation_alias(f)), "header") for f in dependant.header_params]
+        fields = [(f, alias, request.headers.get(alias), "header") for f, alias in self.header_fields[id(dependant)]]
         if top:
-            fields += [(f, request.path_params.get(alias), "path") for f, alias in self.path_fields]
-        for field, raw, where in fields:
+            fields += [(f, alias, request.path_params.get(alias), "path") for f, alias in self.path_fields]
+        for field, alias, raw, where in fields:
             if raw is None:
                 raise _NotLean
-            value, errors = field.validate(raw, values, loc=(where, get_validation_alias(field)))
+            value, errors = field.validate(raw, values, loc=(where, alias))
             if errors:
                 raise _NotLean
             values[field.name] = value

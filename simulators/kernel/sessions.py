@@ -73,8 +73,7 @@ class SessionRegistry(Generic[StateT]):
             collector.session_dropped()
 
     def reset(self, session_id: str) -> Session[StateT]:
-        if self._sessions.pop(session_id, None) is not None:
-            collector.session_dropped()
+        self.drop(session_id)
         return self.get(session_id)
 
     def ids(self) -> list[str]:
