@@ -28,20 +28,32 @@ RECHECK_EVERY = 64  # full collections between two walks of everything, at the l
 GROWTH = 2  # or as soon as the frozen heap is this many times what the last walk of everything left
 
 _lock = threading.Lock()
-_state = {"installed": False, "since_walk": 0, "walked": 0}
+# "frozen": how many objects this policy froze since everything was last handed back. Counted here because
+# `gc.get_freeze_count()` walks the whole frozen list: asked after every full collection, it made each one
+# cost the whole heap again, which freezing exists to avoid.
+_state = {"installed": False, "since_walk": 0, "walked": 0, "frozen": 0}
 
 
 def _after_collection(phase: str, info: dict[str, Any]) -> None:
     if phase != "stop" or info.get("generation") != 2:
         return
-    walked_everything = gc.get_freeze_count() == 0  # nothing was frozen: this collection saw every object
+    # What this collection left in the oldest generation: only what it walked, so counting it costs what the
+    # collection cost (after a full collection the younger generations are empty).
+    survivors = len(gc.get_objects(generation=2))
+    walked_everything = _state["frozen"] == 0  # nothing was frozen: this collection saw every object
     gc.freeze()
+    _state["frozen"] += survivors
     if walked_everything:
-        _state["walked"], _state["since_walk"] = gc.get_freeze_count(), 0
+        _state["walked"], _state["since_walk"] = _state["frozen"], 0
         return
     _state["since_walk"] += 1
-    if _state["since_walk"] >= RECHECK_EVERY or gc.get_freeze_count() >= GROWTH * max(_state["walked"], 1):
-        gc.unfreeze()  # the next full collection walks everything again
+    if _state["since_walk"] >= RECHECK_EVERY or _state["frozen"] >= GROWTH * max(_state["walked"], 1):
+        _hand_back()  # the next full collection walks everything again
+
+
+def _hand_back() -> None:
+    gc.unfreeze()
+    _state["frozen"] = 0
 
 
 def keep_long_lived_out_of_sight() -> None:
@@ -55,4 +67,4 @@ def keep_long_lived_out_of_sight() -> None:
 def session_dropped() -> None:
     """A session's objects may have become garbage: hand every frozen object back to the collector."""
     if _state["installed"]:
-        gc.unfreeze()
+        _hand_back()
