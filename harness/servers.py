@@ -180,16 +180,30 @@ _draw = random.SystemRandom()
 def free_port(host: str = "127.0.0.1") -> int:
     """A port free right now on `host`, for a server another process will bind: outside the range the
     kernel gives outgoing connections, and not handed out before by this process."""
+    return free_ports(1, host)
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> int:
+    """The first of `count` consecutive ports free right now on `host` (a pool a service is given, say),
+    every one of them recorded as handed out, as `free_port` records its one."""
     with _handing_out:
         for _ in range(200):
-            port = _draw.randint(*_HANDED_OUT_RANGE)
-            if port in _handed_out:
+            first = _draw.randint(_HANDED_OUT_RANGE[0], _HANDED_OUT_RANGE[1] - count + 1)
+            ports = range(first, first + count)
+            if any(port in _handed_out for port in ports) or not all(_bindable(host, port) for port in ports):
                 continue
-            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-                try:
-                    probe.bind((host, port))
-                except OSError:
-                    continue
-            _handed_out.add(port)
-            return port
-    raise ServerError(f"no free port on {host} in {_HANDED_OUT_RANGE[0]}-{_HANDED_OUT_RANGE[1]} after 200 tries")
+            _handed_out.update(ports)
+            return first
+    raise ServerError(
+        f"no {count} consecutive free port(s) on {host} in {_HANDED_OUT_RANGE[0]}-{_HANDED_OUT_RANGE[1]} "
+        "after 200 tries"
+    )
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -6,7 +6,6 @@ listens on free loopback ports, as before."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from typer.testing import CliRunner
 
 from harness.callback_relay import PREFLIGHT_HEADER
 from harness.cli import app
-from harness.servers import ServerThread, free_port
+from harness.servers import ServerThread, free_ports
 from harness.service import Service, ServiceError, Workers, create_app
 from harness.service.runner import claim_run
 from tests.support.misbehaving import AsARealSystem, vendor_debtor
@@ -136,24 +135,10 @@ class _Looks:
         await self.app(scope, receive, send)
 
 
-def _free_pair() -> int:
-    """The first of two consecutive ports free right now on 127.0.0.1."""
-    for _ in range(50):
-        first = free_port()  # below the range the kernel gives outgoing connections
-        if first < 65535:
-            try:
-                with socket.socket() as second:
-                    second.bind(("127.0.0.1", first + 1))
-                return first
-            except OSError:
-                continue
-    raise AssertionError("no two consecutive free ports")
-
-
 @pytest.fixture(scope="module")
 def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, int]]:
     """A service advertising 127.0.0.1 with a pool of one pair, its runs bound to 127.0.0.1, one worker."""
-    first = _free_pair()
+    first = free_ports(2)  # both recorded as handed out: no later free_port() of this worker takes the second
     service = make_service(
         tmp_path_factory.mktemp("service-remote"),
         certify_args=QUICK,
