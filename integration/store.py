@@ -74,12 +74,8 @@ class OutboxMessage(Base):
     """A message the engine must deliver, exactly as born, until it is answered."""
 
     __tablename__ = "outbox_message"
-    # The lease's "is an earlier message of this claim pending?" is one seek here (migration 0008); which
-    # workers hold live leases, asked once per cycle, is a range of the second (migration 0009).
-    __table_args__ = (
-        Index("ix_outbox_message_claim_status", "claim_id", "municipality_cvr", "status", "id"),
-        Index("ix_outbox_message_live_leases", "status", "leased_until"),
-    )
+    # The lease's "is an earlier message of this claim pending?" is one seek here (migration 0008).
+    __table_args__ = (Index("ix_outbox_message_claim_status", "claim_id", "municipality_cvr", "status", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))  # REGISTER, STATE_CHANGE, LIABLE_CHANGE, REJECTION
     target: Mapped[str] = mapped_column(String(20))  # "debtor" or "fbs"

@@ -21,7 +21,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.api import DaekningAfskrivning, _claims_of
-from integration.delivery import _LIVE_LEASE_OWNERS, _lease_statement
+from integration.delivery import _lease_statement
 from integration.store import ClaimRecord, OutboxMessage, open_store
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -112,28 +112,6 @@ def test_the_lease_reads_pending_messages_in_id_order_without_sorting(store: ses
     outer = [line for line in plan if "outbox_message_1" not in line and "SUBQUERY" not in line]
     assert any("USING INDEX ix_outbox_message_status (status=?)" in line for line in outer), plan
     assert not any("TEMP B-TREE" in line or line.startswith("SCAN outbox_message") for line in outer), plan
-
-
-def test_which_workers_hold_live_leases_reads_the_live_leases_only(store: sessionmaker[Session]) -> None:
-    """Asked once per delivery cycle: before migration 0009 SQLite read every pending message for it."""
-    bind = store.kw["bind"]
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(bind, "before_cursor_execute", capture)
-    try:
-        with store() as session:
-            owners = set(session.scalars(_LIVE_LEASE_OWNERS, {"now": NOW, "prefix": "host-%"}))
-    finally:
-        event.remove(bind, "before_cursor_execute", capture)
-    assert owners == set()  # nothing leased in this outbox
-    plan = _explain(store, *sent[-1])
-    searches = [line for line in plan if "outbox_message" in line]
-    assert searches == [
-        "SEARCH outbox_message USING INDEX ix_outbox_message_live_leases (status=? AND leased_until>?)"
-    ], plan
 
 
 def test_a_callback_about_a_whole_account_reads_the_accounts_claims_only(store: sessionmaker[Session]) -> None:
