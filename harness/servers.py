@@ -186,18 +186,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 def free_ports(count: int, host: str = "127.0.0.1") -> int:
     """The first of `count` consecutive ports free right now on `host` (a pool a service is given, say),
     every one of them recorded as handed out, as `free_port` records its one."""
+    low, high = _HANDED_OUT_RANGE
+    if not 1 <= count <= high - low + 1:
+        raise ValueError(f"count must be 1-{high - low + 1}, not {count}")
     with _handing_out:
         for _ in range(200):
-            first = _draw.randint(_HANDED_OUT_RANGE[0], _HANDED_OUT_RANGE[1] - count + 1)
+            first = _draw.randint(low, high - count + 1)
             ports = range(first, first + count)
             if any(port in _handed_out for port in ports) or not all(_bindable(host, port) for port in ports):
                 continue
             _handed_out.update(ports)
             return first
-    raise ServerError(
-        f"no {count} consecutive free port(s) on {host} in {_HANDED_OUT_RANGE[0]}-{_HANDED_OUT_RANGE[1]} "
-        "after 200 tries"
-    )
+    raise ServerError(f"no {count} consecutive free port(s) on {host} in {low}-{high} after 200 tries")
 
 
 def _bindable(host: str, port: int) -> bool:

@@ -16,50 +16,79 @@ last such walk, and after `RECHECK_EVERY` full collections at the latest. Walkin
 doubling costs about twice the heap over its growth; CPython's own rule (a walk each time the oldest
 generation grew by a quarter) about five times. Process-wide, so only a process that exists to serve
 simulators turns it on; tests and scenario worlds, which share their process with other work, do not.
+Written for CPython's generational collector (3.11–3.13: a full collection is generation 2 and leaves every
+survivor there); on a later CPython, whose collector works otherwise, the policy stays off.
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 from typing import Any
 
 RECHECK_EVERY = 64  # full collections between two walks of everything, at the latest
 GROWTH = 2  # or as soon as the frozen heap is this many times what the last walk of everything left
 
-_lock = threading.Lock()
-# "frozen": how many objects this policy froze since everything was last handed back. Counted here because
-# `gc.get_freeze_count()` walks the whole frozen list: asked after every full collection, it made each one
-# cost the whole heap again, which freezing exists to avoid.
-_state = {"installed": False, "since_walk": 0, "walked": 0, "frozen": 0}
+_lock = threading.Lock()  # the hook and a session's drop (another thread) never interleave their steps
+# "frozen": at least how many objects are frozen now: what each full collection froze, added up since everything
+# was last handed back (a frozen object that dies leaves the frozen list, so this may be more than is there).
+# Counted here because `gc.get_freeze_count()` walks the whole frozen list: asked after every full collection,
+# it made each one cost the whole heap again, which freezing exists to avoid. It is asked only when this
+# count says the heap may have doubled. "all_visible": nothing frozen, the next full collection walks all.
+_state: dict[str, Any] = {
+    "installed": False,
+    "since_walk": 0,
+    "walked": 0,
+    "frozen": 0,
+    "measured": 0,  # what `gc.get_freeze_count()` said when last asked
+    "all_visible": True,
+}
 
 
 def _after_collection(phase: str, info: dict[str, Any]) -> None:
     if phase != "stop" or info.get("generation") != 2:
         return
-    # What this collection left in the oldest generation: only what it walked, so counting it costs what the
-    # collection cost (after a full collection the younger generations are empty).
+    if not _lock.acquire(blocking=False):  # a session is being dropped: this collection freezes nothing
+        return
+    try:
+        _freeze_survivors()
+    finally:
+        _lock.release()
+
+
+def _freeze_survivors() -> None:
+    # What this full collection left in the oldest generation is what it walked (the younger generations are
+    # empty after it, but for what a finalizer or another thread made since): about what `freeze` now freezes.
     survivors = len(gc.get_objects(generation=2))
-    walked_everything = _state["frozen"] == 0  # nothing was frozen: this collection saw every object
+    walked_everything = _state["all_visible"]
     gc.freeze()
     _state["frozen"] += survivors
+    _state["all_visible"] = False
     if walked_everything:
         _state["walked"], _state["since_walk"] = _state["frozen"], 0
         return
     _state["since_walk"] += 1
-    if _state["since_walk"] >= RECHECK_EVERY or _state["frozen"] >= GROWTH * max(_state["walked"], 1):
+    if _state["since_walk"] >= RECHECK_EVERY:
         _hand_back()  # the next full collection walks everything again
+    elif _state["frozen"] >= max(GROWTH * _state["walked"], _state["measured"] + _state["walked"] // 4, 1):
+        # It may have doubled: measure what is really frozen (survivors that died since are gone), at most once
+        # per quarter of the walked heap frozen since the last measure, so a heap just short of its double is
+        # not walked again after every collection.
+        _state["frozen"] = _state["measured"] = gc.get_freeze_count()
+        if _state["frozen"] >= GROWTH * max(_state["walked"], 1):
+            _hand_back()
 
 
 def _hand_back() -> None:
     gc.unfreeze()
-    _state["frozen"] = 0
+    _state["frozen"], _state["measured"], _state["all_visible"] = 0, 0, True
 
 
 def keep_long_lived_out_of_sight() -> None:
     """Turn the policy on for this process (idempotent)."""
     with _lock:
-        if not _state["installed"]:
+        if not _state["installed"] and sys.version_info < (3, 14):
             gc.callbacks.append(_after_collection)
             _state["installed"] = True
 
@@ -67,4 +96,5 @@ def keep_long_lived_out_of_sight() -> None:
 def session_dropped() -> None:
     """A session's objects may have become garbage: hand every frozen object back to the collector."""
     if _state["installed"]:
-        _hand_back()
+        with _lock:
+            _hand_back()

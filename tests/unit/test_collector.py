@@ -119,3 +119,31 @@ def test_everything_is_walked_again_once_the_frozen_heap_has_doubled() -> None:
     assert seen["walked"] > 1000
     assert seen["after_growth"] == 0
     assert seen["after_walk"] >= GROWTH * seen["walked"]
+
+
+def test_a_heap_that_only_renews_itself_is_not_walked_again_before_the_recheck() -> None:
+    """Survivors that replace others (a steady heap) add up past the double without the heap growing: the
+    frozen heap is measured before everything is handed back (review: a running total alone handed it back
+    every dozen collections)."""
+    seen = _run(
+        """
+        import gc, json
+        from simulators.kernel import collector
+        collector.keep_long_lived_out_of_sight()
+        gc.disable()
+        kept = [[n] for n in range(50_000)]
+        gc.collect()  # walks everything, freezes it
+        frozen_at_start = gc.get_freeze_count()
+        handed_back = 0
+        for round in range(40):
+            for n in range(round % 5 * 10_000, round % 5 * 10_000 + 10_000):
+                kept[n] = [n]  # the old list dies (it is frozen: it leaves the frozen list), a new one survives
+            gc.collect()
+            handed_back += gc.get_freeze_count() == 0
+        print(json.dumps({"frozen_at_start": frozen_at_start, "handed_back": handed_back,
+                          "frozen_at_end": gc.get_freeze_count()}))
+        """
+    )
+    assert seen["frozen_at_start"] > 50_000
+    assert seen["handed_back"] == 0  # 40 collections, fewer than RECHECK_EVERY; the heap never doubled
+    assert seen["frozen_at_end"] < 2 * seen["frozen_at_start"]

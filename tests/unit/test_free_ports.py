@@ -18,8 +18,10 @@ class _Draws:
     def __init__(self, first: list[int]) -> None:
         self._first: Iterator[int] = iter(first)
         self._rest = random.Random(7)
+        self.asked: list[tuple[int, int]] = []
 
     def randint(self, low: int, high: int) -> int:
+        self.asked.append((low, high))
         return next(self._first, None) or self._rest.randint(low, high)
 
 
@@ -45,3 +47,14 @@ def test_a_run_with_a_taken_port_in_it_is_not_handed_out(monkeypatch: pytest.Mon
         pair = servers.free_ports(2)
         assert pair != busy - 1
         assert busy not in (pair, pair + 1)
+
+
+def test_a_run_is_drawn_so_that_its_last_port_stays_in_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    draws = _Draws([])
+    monkeypatch.setattr(servers, "_draw", draws)
+    low, high = servers._HANDED_OUT_RANGE
+    first = servers.free_ports(3)
+    assert low <= first and first + 2 <= high
+    assert draws.asked and all(asked == (low, high - 2) for asked in draws.asked)
+    with pytest.raises(ValueError, match="count must be"):
+        servers.free_ports(0)
