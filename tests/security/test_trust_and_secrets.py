@@ -44,6 +44,7 @@ from scenarios.reporters import Recorder, write_folder, write_har
 from scenarios.world import ScenarioWorld
 from simulators import factory
 from tests.support.client import wait_until
+from tests.support.environment import without_oir_settings
 from tests.support.misbehaving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,14 +68,13 @@ class _Engine:
         command = [sys.executable, "-m", "harness.cli", "engine", "serve", "--db"]
         command += [f"sqlite:///{tmp_path / 'engine.sqlite'}", "--fbs-url", CLOSED, "--port", str(self.port)]
         command += ["--debtor", f"kmd-opus={CLOSED}", "--interval", "5", *args]
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("OIR_")}
         with self.stderr_file.open("wb") as stderr:
             self.process = subprocess.Popen(
                 command,
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
-                env={**clean, "PYTHONPATH": str(ROOT), **(env or {})},
+                env={**without_oir_settings(), "PYTHONPATH": str(ROOT), **(env or {})},
             )
 
     @property

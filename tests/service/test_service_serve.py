@@ -7,7 +7,6 @@ with a socket that was let go, and bound again by uvicorn later).
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import socket
@@ -21,6 +20,7 @@ import httpx
 from typer.testing import CliRunner
 
 from harness.cli import app
+from tests.support.environment import without_oir_settings
 
 
 def _lines(stream: object) -> queue.Queue[str]:
@@ -36,9 +36,9 @@ def _lines(stream: object) -> queue.Queue[str]:
 
 def test_serve_on_port_0_answers_on_the_port_it_prints(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "harness.cli", "service", "serve", "--data-dir", str(tmp_path), "--port", "0"]
-    # none of the developer's OIR_* settings (a service database, a token) reaches the service under test
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("OIR_")}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=without_oir_settings()
+    )
     try:
         lines = _lines(process.stdout)
         deadline = time.monotonic() + 60  # real time: a real process starting
