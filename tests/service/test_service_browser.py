@@ -86,13 +86,47 @@ def _sign_in(driver: Any, url: str, email: str) -> None:
     _wait(driver, lambda d: "/login" not in d.current_url, 30)
 
 
+# What Chromium answers when the run page's own refresh replaced the document while a command was reading it
+_DOCUMENT_REPLACED = (
+    "aborted by navigation",
+    "does not belong to the document",
+    "no such execution context",
+    "execution context was destroyed",
+    "cannot find context with specified id",
+)
+
+
 def _wait(driver: Any, condition: Any, timeout: float) -> Any:
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    """Wait for the condition, reading a page that reloads itself while the run goes on.
+
+    An element may vanish between finding and reading it, or the document be replaced mid-command: those
+    count as "not yet"; any other browser error is raised at once.
+    """
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    # the run page reloads itself while the run goes on: an element may vanish between finding and reading it
-    ignored = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=ignored).until(condition)
+    def settled(d: Any) -> Any:
+        try:
+            return condition(d)
+        except WebDriverException as error:
+            if isinstance(error, (NoSuchElementException, StaleElementReferenceException)):
+                return False
+            if any(phrase in str(error.msg).lower() for phrase in _DOCUMENT_REPLACED):
+                return False
+            raise
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(settled)
+
+
+def _text_of(driver: Any, element_id: str) -> str | None:
+    """The element's rendered text (None if absent), found and read in one script: no reload falls between."""
+    script = "const e = document.getElementById(arguments[0]); return e === null ? null : e.innerText.trim();"
+    text = driver.execute_script(script, element_id)
+    return text if isinstance(text, str) else None
 
 
 def _screenshot(driver: Any, folder: Path, name: str) -> None:
@@ -127,7 +161,7 @@ def test_a_vendor_certifies_kombit_approves_and_the_board_shows_ready(
     run_page = driver.current_url
     run_id = int(run_page.rsplit("/", 1)[1])
     # the page refreshes itself while the run goes on; the run is a real certification (seconds to minutes)
-    _wait(driver, lambda d: d.find_element(By.ID, "status").text in ("finished", "failed"), 600)
+    _wait(driver, lambda d: _text_of(d, "status") in ("finished", "failed"), 600)
     assert driver.find_element(By.ID, "status").text == "finished"
     assert driver.find_element(By.ID, "verdict").text == "CERTIFIED"
     assert driver.find_element(By.ID, "review").text == "pending"
@@ -150,7 +184,7 @@ def test_a_vendor_certifies_kombit_approves_and_the_board_shows_ready(
     driver.find_element(By.ID, "deviation_expires").send_keys(expiry)
     _screenshot(driver, tmp_path, "service-review.png")
     driver.find_element(By.ID, "approve").click()
-    _wait(driver, lambda d: d.find_element(By.ID, "review").text == "approved", 60)
+    _wait(driver, lambda d: _text_of(d, "review") == "approved", 60)
     certificate = driver.find_element(By.ID, "certificate").get_attribute("href")
     assert certificate.endswith(f"/runs/{run_id}/certificate.json")
 
