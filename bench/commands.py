@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.processes import with_project_on_path
 from bench.table import Goal, Row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def _env() -> dict[str, str]:
     (A shell with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start.)"""
     import os
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PACT_DO_NOT_TRACK": "true"}
+    env = {**with_project_on_path(dict(os.environ)), "PACT_DO_NOT_TRACK": "true"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "oir-bench-pycache")
     return env

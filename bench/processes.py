@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PIDS: dict[str, int] = {}  # the process serving each URL `served` yields, while it serves (for bench.cpu)
 
 
+def with_project_on_path(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the project first on PYTHONPATH, ahead of (never instead of) what the caller put there: a
+    profiler's hook on the path still reaches the process measured."""
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))}
+
+
 @contextmanager
 def served(factory: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `bench.targets:<factory>` under uvicorn on a free port; yield its URL.
@@ -46,7 +52,7 @@ def served(factory: str, env: dict[str, str] | None = None) -> Iterator[str]:
             "--no-access-log",
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        env={**with_project_on_path(dict(os.environ)), **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     PIDS[url] = process.pid

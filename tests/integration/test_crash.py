@@ -3,7 +3,6 @@ claims and their payments, loses no claim and duplicates no payment."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 from integration.store import OutboxMessage, open_store
 from tests.support.client import SimClient, wait_until
+from tests.support.environment import with_project_on_path
 from tests.support.misbehaving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +72,7 @@ class EngineProcess:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                env=with_project_on_path(),
             )
 
     def check_alive(self) -> None:

@@ -8,7 +8,6 @@ callback API with that token: every check passes, and the requests got past auth
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from contracts.municipalities import for_vendor
 from harness.servers import ServerThread
 from simulators import factory
 from tests.support.client import wait_until
+from tests.support.environment import with_project_on_path
 from tests.support.misbehaving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,8 +35,7 @@ def engine_url(tmp_path: Path) -> Iterator[str]:
     fbs = ServerThread(factory("fbs")(), name="fbs").start()
     debtor = ServerThread(factory("debtor")(profile="kmd-opus"), name="kmd-opus", log_level="error").start()
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
+        **with_project_on_path(),
         "OIR_DEV": "1",  # the engine's own calls use the token the local simulators accept
         "OIR_CALLBACK_TOKENS": f"kmd-opus={TOKEN}",
     }

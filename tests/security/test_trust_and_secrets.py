@@ -44,7 +44,7 @@ from scenarios.reporters import Recorder, write_folder, write_har
 from scenarios.world import ScenarioWorld
 from simulators import factory
 from tests.support.client import wait_until
-from tests.support.environment import without_oir_settings
+from tests.support.environment import with_project_on_path, without_oir_settings
 from tests.support.misbehaving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ class _Engine:
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
-                env={**without_oir_settings(), "PYTHONPATH": str(ROOT), **(env or {})},
+                env={**with_project_on_path(without_oir_settings()), **(env or {})},
             )
 
     @property
