@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from simulators.kernel.collector import GROWTH, MAX_GROWTH, RECHECK_EVERY
+from simulators.kernel.collector import FRUITFUL, GROWTH, MAX_GROWTH, RECHECK_EVERY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -215,3 +215,31 @@ def test_a_heap_that_only_renews_itself_is_not_walked_again_before_the_recheck()
     assert seen["frozen_at_start"] > 50_000
     assert seen["handed_back"] == 0  # 40 collections, fewer than RECHECK_EVERY; the heap never doubled
     assert seen["frozen_at_end"] < 2 * seen["frozen_at_start"]
+
+
+def test_a_walk_counts_as_fruitful_from_one_hundredth_of_what_it_keeps() -> None:
+    """The line between "freed almost nothing" and "freed something" is FRUITFUL of the heap the walk kept:
+    cycles of half that share leave the growth awaited at its higher factor, twice that share bring back the first."""
+    seen = _run(
+        _GROWING
+        + f"""
+    class Node:
+        pass
+
+    def garbage_cycle():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+
+    def walk_freeing(share):
+        grow_until_handed_back()
+        heap = len(gc.get_objects())  # everything is handed back: every tracked object
+        for _ in range(int(share * heap / 2)):  # two objects a cycle
+            garbage_cycle()
+        gc.collect()  # the walk growth called for; it frees the cycles
+        return collector.awaited_growth()
+
+    awaited = [walk_freeing({FRUITFUL} / 2), walk_freeing({FRUITFUL} * 2), walk_freeing(0)]
+    print(json.dumps({{"awaited": awaited}}))
+    """
+    )
+    assert seen["awaited"] == [MAX_GROWTH, GROWTH, MAX_GROWTH]
