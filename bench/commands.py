@@ -65,9 +65,8 @@ def _env() -> dict[str, str]:
     """As a user's installation runs: Python writes bytecode (and pytest its rewritten test modules)
     — into a cache folder of the benchmark's own, so neither the checkout nor the virtualenv changes.
     (A shell with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start.)"""
-    import os
 
-    env = {**with_project_on_path(dict(os.environ)), "PACT_DO_NOT_TRACK": "true"}
+    env = {**with_project_on_path(), "PACT_DO_NOT_TRACK": "true"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "oir-bench-pycache")
     return env

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,10 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PIDS: dict[str, int] = {}  # the process serving each URL `served` yields, while it serves (for bench.cpu)
 
 
-def with_project_on_path(env: dict[str, str]) -> dict[str, str]:
-    """`env` with the project first on PYTHONPATH, ahead of (never instead of) what the caller put there: a
-    profiler's hook on the path still reaches the process measured."""
-    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))}
+def with_project_on_path(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`env` (the current one by default) with the project first on PYTHONPATH, ahead of (never instead of) what
+    the caller put there: a plugin or profiler hook on the path still reaches the process started. (The tests'
+    processes get theirs from here too, through `tests.support.environment`.)"""
+    base = dict(os.environ if env is None else env)
+    base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH", "")]))
+    return base
 
 
 @contextmanager
@@ -52,7 +55,7 @@ def served(factory: str, env: dict[str, str] | None = None) -> Iterator[str]:
             "--no-access-log",
         ],
         cwd=ROOT,
-        env={**with_project_on_path(dict(os.environ)), **(env or {})},
+        env={**with_project_on_path(), **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     PIDS[url] = process.pid

@@ -86,13 +86,16 @@ def _sign_in(driver: Any, url: str, email: str) -> None:
     _wait(driver, lambda d: "/login" not in d.current_url, 30)
 
 
-# What Chromium answers when the run page's own refresh replaced the document while a command was reading it
+# What chromedriver and Chromium's inspector answer when the run page's own refresh replaced the document while
+# a command was reading it
 _DOCUMENT_REPLACED = (
     "aborted by navigation",
+    "inspected target navigated or closed",
     "does not belong to the document",
     "no such execution context",
     "execution context was destroyed",
     "cannot find context with specified id",
+    "promise was collected",
 )
 
 
@@ -119,7 +122,9 @@ def _wait(driver: Any, condition: Any, timeout: float) -> Any:
                 return False
             raise
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(settled)
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+        settled, message=f"waited {timeout} s on {driver.current_url}"
+    )
 
 
 def _text_of(driver: Any, element_id: str) -> str | None:

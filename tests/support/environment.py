@@ -5,19 +5,11 @@ project first on `PYTHONPATH`, ahead of (never instead of) what the developer pu
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.processes import ROOT, with_project_on_path
+
+__all__ = ["ROOT", "with_project_on_path", "without_oir_settings"]
 
 
 def without_oir_settings() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("OIR_")}
-
-
-def with_project_on_path(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`env` (the current one by default) with the project's root first on PYTHONPATH, keeping what was there
-    after it: a plugin or profiler hook the developer put on the path still reaches the process."""
-    base = dict(os.environ if env is None else env)
-    base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH", "")]))
-    return base
