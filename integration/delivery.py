@@ -22,10 +22,11 @@ import socket
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from queue import Empty, SimpleQueue
 from typing import Any, cast
 
 import httpx
@@ -113,6 +114,19 @@ def _lease_statement(batch: int, excluding_taken: bool) -> Select[OutboxMessage]
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
+
+
+def _ended(answered: SimpleQueue[Future[_Sent]]) -> list[Future[_Sent]]:
+    """The calls that have ended: waits for the first, then takes every other one already there.
+
+    A queue the pool's threads put each ended call on, instead of `concurrent.futures.wait`, which
+    installs and removes a waiter on every call in flight each time one ends."""
+    ended = [answered.get()]
+    while True:
+        try:
+            ended.append(answered.get_nowait())
+        except Empty:
+            return ended
 
 
 @dataclass
@@ -205,6 +219,7 @@ class Delivery:
         self.intake.analyze_if_due()
         waiting: list[OutboxMessage] = []  # leased, not yet sent (in id order)
         flying: dict[Future[_Sent], OutboxMessage] = {}
+        answered: SimpleQueue[Future[_Sent]] = SimpleQueue()  # this pass's calls, as each one ends
         outcomes: list[_Outcome] = []  # answered, not yet recorded
         per_route: Counter[str] = Counter()
         drained = False  # the last lease found nothing new; recording may make more due
@@ -214,7 +229,7 @@ class Delivery:
                 leased = self._lease(taken)
                 waiting += leased
                 drained = not leased
-            waiting = self._dispatch(waiting, flying, outcomes, per_route)
+            waiting = self._dispatch(waiting, flying, outcomes, per_route, answered)
             if outcomes and (not flying or len(outcomes) >= self.settings.lease_batch):
                 self._record(outcomes, report)
                 outcomes, drained = [], False
@@ -223,8 +238,7 @@ class Delivery:
                 if drained and not waiting:
                     return
                 continue
-            done, _ = wait(flying, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: flying[f].id):
+            for future in sorted(_ended(answered), key=lambda f: flying[f].id):
                 message = flying.pop(future)
                 per_route[message.municipality_cvr] -= 1
                 outcomes.append(self._judge(message, future.result()))
@@ -235,6 +249,7 @@ class Delivery:
         flying: dict[Future[_Sent], OutboxMessage],
         outcomes: list[_Outcome],
         per_route: Counter[str],
+        answered: SimpleQueue[Future[_Sent]],
     ) -> list[OutboxMessage]:
         """Send what may go now; settle what cannot go at all; return what must wait its turn."""
         still: list[OutboxMessage] = []
@@ -252,7 +267,9 @@ class Delivery:
             elif verdict == "hold":
                 outcomes.append(_Outcome(message, "held", until=until))
             else:
-                flying[self._submit(message, url, token)] = message
+                future = self._submit(message, url, token)
+                flying[future] = message
+                future.add_done_callback(answered.put)  # at once when already done (no pool)
                 per_route[message.municipality_cvr] += 1
         return still
 
@@ -334,7 +351,7 @@ class Delivery:
 
     def _judge(self, message: OutboxMessage, sent: _Sent) -> _Outcome:
         """What an answer means: settled, rejected for good, or to be retried; feeds the breaker."""
-        self.metrics.latency.labels(self._route_label(message), message.target).observe(sent.seconds)
+        self.metrics.observe_latency(self._route_label(message), message.target, sent.seconds)
         if sent.status is None:
             self._breaker_outcome(message, ok=False)
             return _Outcome(message, "retry", error=sent.error)
@@ -425,10 +442,10 @@ class Delivery:
         message, route = outcome.message, self._route_label(outcome.message)
         if outcome.kind == "done":
             report.delivered += 1
-            self.metrics.deliveries.labels(route, message.target, "done").inc()
+            self.metrics.count_delivery(route, message.target, "done")
         elif outcome.kind == "held":
             report.held += 1
-            self.metrics.deliveries.labels(route, message.target, "held").inc()
+            self.metrics.count_delivery(route, message.target, "held")
         elif outcome.kind in ("quarantined", "rejected"):
             # A debtor's rejection went back to FBS (a warning); FBS's own refusal waits in quarantine (an error).
             quarantined = outcome.kind == "quarantined"
@@ -436,7 +453,7 @@ class Delivery:
                 report.quarantined += 1
             else:
                 report.rejected += 1
-            self.metrics.deliveries.labels(route, message.target, outcome.kind).inc()
+            self.metrics.count_delivery(route, message.target, outcome.kind)
             log_event(
                 f"delivery-{outcome.kind}",
                 level=logging.ERROR if quarantined else logging.WARNING,
@@ -446,7 +463,7 @@ class Delivery:
             )
         else:
             report.retrying += 1
-            self.metrics.retries.labels(route, message.target).inc()
+            self.metrics.count_retry(route, message.target)
             log_event(
                 "delivery-retry",
                 **_about(route, message, outcome.status),
