@@ -119,8 +119,10 @@ def _lease_statement(batch: int, excluding_taken: bool) -> Select[OutboxMessage]
 def _ended(answered: SimpleQueue[Future[_Sent]]) -> list[Future[_Sent]]:
     """The calls that have ended: waits for the first, then takes every other one already there.
 
-    A queue the pool's threads put each ended call on, instead of `concurrent.futures.wait`, which
-    installs and removes a waiter on every call in flight each time one ends."""
+    Each call puts itself on its pass's queue as it ends (from the pool's thread, or at once when made in
+    the cycle's thread without a pool), instead of `concurrent.futures.wait`, which installs and removes a
+    waiter on every call in flight each time one ends. The queue is the pass's own: a call left in flight
+    by a pass that failed ends on that pass's queue, never in the next pass's."""
     ended = [answered.get()]
     while True:
         try:

@@ -19,7 +19,7 @@ from contracts.municipalities import Municipality, for_vendor
 from contracts.synthetic import SyntheticData
 from harness.servers import ServerThread
 from integration import Engine, EngineSettings, ManualClock
-from tests.support.client import SimClient
+from tests.support.client import SimClient, wait_until
 from tests.support.engine_world import simulated_settings
 
 PEOPLE = SyntheticData(seed=515)
@@ -30,14 +30,16 @@ class DebtorDouble:
     """A debtor system that notes which claims are in flight, holds registrations until CONCURRENCY of
     them are in flight together (or a deadline passes), and can reject quoting the liable party's CPR."""
 
-    def __init__(self, *, reject_quoting_cpr: bool = False) -> None:
+    def __init__(self, *, reject_quoting_cpr: bool = False, together: int = CONCURRENCY) -> None:
         self.lock = threading.Lock()
         self.in_flight: dict[str, int] = {}
         self.most_in_flight = 0
         self.overlaps: list[str] = []  # claims that had two calls in flight at once
         self.order: list[tuple[str, str]] = []  # (claim, operation) as answered
-        self.all_in = threading.Barrier(CONCURRENCY, timeout=5)
+        self.all_in = threading.Barrier(together, timeout=5)
         self.reject_quoting_cpr = reject_quoting_cpr
+        self.held: set[str] = set()  # claims whose registration is answered only once `release` is set
+        self.release = threading.Event()
         self.server = ServerThread(self._build(), name="debtor-double")
 
     def _enter(self, claim: str) -> None:
@@ -67,6 +69,8 @@ class DebtorDouble:
                 self.all_in.wait()
             except threading.BrokenBarrierError:
                 pass  # fewer calls at once than CONCURRENCY: the assertions below say so
+            if claim in self.held:
+                self.release.wait(timeout=10)
             self._leave(claim, "register")
             return JSONResponse({"debitorkontoId": body["debitorkontoId"], "oprettet": True}, status_code=201)
 
@@ -86,13 +90,13 @@ def double() -> Iterator[DebtorDouble]:
         yield made
 
 
-def _engine(world: dict[str, str], url: str, session: str, debtor_url: str) -> Engine:
+def _engine(world: dict[str, str], url: str, session: str, debtor_url: str, **more: Any) -> Engine:
     settings = EngineSettings(
         fbs_url=world["fbs"],
         debtor_urls={"kmd-opus": debtor_url},
         database_url=url,
         extra_headers={"X-Sim-Session": session},
-        concurrency=CONCURRENCY,
+        **{"concurrency": CONCURRENCY, **more},
     )
     return Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), seed=5)
 
@@ -199,3 +203,68 @@ def test_retries_and_the_circuit_opening_and_closing_are_logged(
         engine.close()
     [closed] = _logged(caplog, "circuit-closed")
     assert closed["route"] == kk.code
+
+
+def test_one_call_at_a_time_delivers_every_message_in_order(world: dict[str, str], database_url: str) -> None:
+    """`concurrency` 1: no pool, each call made in the cycle's thread."""
+    session = f"one-{uuid.uuid4().hex[:8]}"
+    fbs = SimClient(world["fbs"], session)
+    opus = for_vendor("kmd-opus")
+    claims = []
+    for index in range(3):
+        claim = _claim(fbs, opus[index])
+        claims.append(claim["fordringId"])
+        written = fbs.post(
+            f"/fordringer/{claim['fordringId']}/nedskrivninger",
+            {"beloebOere": 1000, "virkningsdato": "2026-01-05", "aarsag": "AENDRET_GRUNDLAG"},
+            cvr=claim["kommuneCvr"],
+        )
+        assert written.status_code == 200, written.text
+    single = DebtorDouble(together=1)
+    with single.server:
+        engine = _engine(world, database_url, session, single.server.url, concurrency=1)
+        try:
+            report = engine.cycle()
+        finally:
+            engine.close()
+    assert (report.delivered, report.rejected, report.retrying) == (6, 0, 0)
+    assert single.most_in_flight == 1
+    assert single.order == [(claim, "register") for claim in claims] + [(claim, "write-down") for claim in claims]
+
+
+def test_a_pass_that_fails_with_calls_in_flight_leaves_the_next_pass_whole(
+    world: dict[str, str], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording fails (the database went away, say) while a call is still in flight: the cycle fails, and
+    the next cycle of the same engine delivers everything, the late answer of the failed pass not mixed
+    into it."""
+    session = f"abort-{uuid.uuid4().hex[:8]}"
+    fbs = SimClient(world["fbs"], session)
+    claims = [_claim(fbs, municipality)["fordringId"] for municipality in for_vendor("kmd-opus")[:4]]
+    slow = DebtorDouble(together=1)
+    slow.held = {claims[-1]}
+    with slow.server:
+        engine = _engine(world, database_url, session, slow.server.url, lease_batch=2)
+        record, failures = engine._delivery._record, []
+
+        def record_failing_once(outcomes: Any, report: Any) -> None:
+            if not failures:
+                failures.append(len(outcomes))
+                raise RuntimeError("the database went away")
+            record(outcomes, report)
+
+        monkeypatch.setattr(engine._delivery, "_record", record_failing_once)
+        try:
+            with pytest.raises(RuntimeError, match="database went away"):
+                engine.cycle()
+            wait_until(lambda: len(slow.order) == len(claims) - 1, what="the calls not held answered")
+            assert sorted(claim for claim, _ in slow.order) == sorted(claims[:-1])  # the held one is in flight
+            slow.release.set()
+            wait_until(lambda: len(slow.order) == len(claims), what="the held call answered")
+            report = engine.cycle()
+            assert (report.delivered, report.rejected, report.retrying) == (len(claims), 0, 0)
+            assert engine.outbox_counts() == (0, 0)
+        finally:
+            engine.close()
+    # each claim sent again under the transaction id it was first sent with (receivers answer a replay)
+    assert sorted(claim for claim, _ in slow.order) == sorted(claims * 2)
