@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.routing import Match
 
 from contracts.limits import CALLBACK_LIMITS, BearerGate, BodyLimitMiddleware, BodyLimits
-from contracts.prebuilt_routes import build_routes_now
+from contracts.prebuilt_routes import build_routes_now, serve_routes
 from contracts.problems import Problem, install_problem_handlers, problem_responses
 from contracts.specs import load_spec
 from contracts.wire import Ident, IsoDate, IsoDateTime, Oere, StrictModel, UuidStr
@@ -260,7 +260,7 @@ def create_engine_api(engine: Engine, *, limits: BodyLimits = CALLBACK_LIMITS) -
     app = FastAPI(title="ØiR integration engine", version="3.0.0", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.engine = engine
     install_problem_handlers(app)
-    app.include_router(router)
+    serve_routes(app, router)
     app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(  # added last, so outermost: authentication before the body limits
         BearerGate,
@@ -268,7 +268,7 @@ def create_engine_api(engine: Engine, *, limits: BodyLimits = CALLBACK_LIMITS) -
         protects=lambda scope: any(route.matches(scope)[0] is Match.FULL for route in router.routes),
     )
     app.state.contract = load_spec("oir-fagsystem-v3")
-    app.include_router(_operations)
+    serve_routes(app, _operations)
     return build_routes_now(app)  # here, not in a server thread on the first request (see the module)
 
 

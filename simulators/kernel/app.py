@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from contracts.limits import MESSAGE_LIMITS, BodyLimitMiddleware, BodyLimits
-from contracts.prebuilt_routes import build_routes_now
+from contracts.prebuilt_routes import build_routes_now, serve_routes
 from contracts.problems import install_problem_handlers
 from contracts.specs import load_spec
 
@@ -73,9 +73,7 @@ def create_simulator_app(
     )
     app.state.sim = runtime
     install_problem_handlers(app)
-    for router in spec.routers:
-        app.include_router(router)
-    app.include_router(control.router)
+    serve_routes(app, *spec.routers, control.router)
     app.add_middleware(SimulatorMiddleware, runtime=runtime)
     # outermost, so the journal and replay middleware read the body through it
     app.add_middleware(BodyLimitMiddleware, limits=limits or BODY_LIMITS)
