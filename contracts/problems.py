@@ -136,7 +136,10 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    """All methods any route on this path accepts (Starlette only reports the first match's)."""
+    """All methods any route on this path accepts (Starlette only reports the first match's).
+
+    It reads the app's own routes: a router included FastAPI's way (0.165: nested) has no methods of its
+    own, so its routes are served flat (contracts/prebuilt_routes.py) and a 405 names them all."""
     from starlette.routing import Match
 
     methods: set[str] = set()

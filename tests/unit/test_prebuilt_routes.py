@@ -21,6 +21,7 @@ import pytest
 from fastapi import APIRouter, Header
 from fastapi._compat import v2 as fastapi_fields
 from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
 
 from contracts.municipalities import for_vendor
 from contracts.profile import PROFILE_NAMES
@@ -110,3 +111,38 @@ def test_a_first_request_builds_nothing_in_the_server_thread(fields_built: list[
         )
     assert answer.status_code == 201, answer.text  # the route ran, with its header block and body validated
     assert [thread for thread in fields_built if thread.startswith("uvicorn-")] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "method", "path", "allowed"),
+    [
+        ("debtor", {"profile": "kmd-opus"}, "PUT", "/debitorkonti", "POST"),
+        ("debtor", {"profile": "eg"}, "POST", "/_sim/clock", "GET, PUT"),
+        ("fbs", {}, "DELETE", "/haendelser", "GET"),
+    ],
+)
+def test_a_wrong_method_is_answered_405_naming_the_methods_the_path_takes(
+    name: str, kwargs: dict, method: str, path: str, allowed: str
+) -> None:
+    """The problem handler finds the methods among the app's routes: served flat, it sees them all (through
+    FastAPI's nested include it saw none, and every 405 said `Allow: `)."""
+    with TestClient(build(name, **kwargs)) as client:
+        answer = client.request(method, path, headers={"Authorization": "Bearer oir-dev-token"})
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == allowed
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_engine_api_answers_a_wrong_method_405_naming_the_methods(tmp_path: Path) -> None:
+    settings = EngineSettings(
+        fbs_url="http://127.0.0.1:9",
+        debtor_urls=dict.fromkeys(PROFILE_NAMES, "http://127.0.0.1:9"),
+        database_url=f"sqlite:///{tmp_path / 'engine.sqlite'}",
+    )
+    engine = Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
+    try:
+        with TestClient(engine.api()) as client:
+            answer = client.put("/health")
+    finally:
+        engine.close()
+    assert (answer.status_code, answer.headers["allow"]) == (405, "GET")
