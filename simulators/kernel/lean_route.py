@@ -15,7 +15,8 @@ header parameters and their own dependencies. Other routes get FastAPI's handler
 
 A request the plan takes is validated first, with the very validators FastAPI would use (the route's
 own `ModelField`s), and nothing runs before that: when a header is missing or malformed, the body is
-not JSON or does not validate, or the app has dependency overrides, the request goes to FastAPI's
+not JSON or does not validate, or the route's provider of dependency overrides has some (an app's own
+overrides do not reach routes served flat: contracts/prebuilt_routes.py), the request goes to FastAPI's
 handler, which answers as before (the same problem, its checks in its order; a dependency's side
 effect, such as a fault rule taken, happens once). Only a request FastAPI would accept takes the lean
 path, which then calls the dependencies in FastAPI's order (depth first, in declaration order) and the
