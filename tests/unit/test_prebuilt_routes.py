@@ -64,22 +64,26 @@ def test_a_simulator_builds_no_route_when_it_is_made(name: str, kwargs: dict, fi
     assert fields_built[before:] == []  # its routers' routes, built once at import, served as they are
 
 
-def test_the_engine_api_builds_no_route_when_it_is_made(tmp_path: Path, fields_built: list[str]) -> None:
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine whose peers are nowhere: only its API is asked."""
     settings = EngineSettings(
         fbs_url="http://127.0.0.1:9",
         debtor_urls=dict.fromkeys(PROFILE_NAMES, "http://127.0.0.1:9"),
         database_url=f"sqlite:///{tmp_path / 'engine.sqlite'}",
     )
-    engine = Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
-    try:
-        engine.api()  # the first in the process imports its modules, which build their routers' routes
-        _the_count_sees_a_route_built(fields_built)
-        before = len(fields_built)
-        app = engine.api()
-        assert sum(1 for _ in iter_route_contexts(app.router.routes)) > 3
-        assert fields_built[before:] == []
-    finally:
-        engine.close()
+    made = Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
+    yield made
+    made.close()
+
+
+def test_the_engine_api_builds_no_route_when_it_is_made(engine: Engine, fields_built: list[str]) -> None:
+    engine.api()  # the first in the process imports its modules, which build their routers' routes
+    _the_count_sees_a_route_built(fields_built)
+    before = len(fields_built)
+    app = engine.api()
+    assert sum(1 for _ in iter_route_contexts(app.router.routes)) > 3
+    assert fields_built[before:] == []
 
 
 def test_a_first_request_builds_nothing_in_the_server_thread(fields_built: list[str]) -> None:
@@ -133,16 +137,7 @@ def test_a_wrong_method_is_answered_405_naming_the_methods_the_path_takes(
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-def test_the_engine_api_answers_a_wrong_method_405_naming_the_methods(tmp_path: Path) -> None:
-    settings = EngineSettings(
-        fbs_url="http://127.0.0.1:9",
-        debtor_urls=dict.fromkeys(PROFILE_NAMES, "http://127.0.0.1:9"),
-        database_url=f"sqlite:///{tmp_path / 'engine.sqlite'}",
-    )
-    engine = Engine(settings, clock=ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
-    try:
-        with TestClient(engine.api()) as client:
-            answer = client.put("/health")
-    finally:
-        engine.close()
+def test_the_engine_api_answers_a_wrong_method_405_naming_the_methods(engine: Engine) -> None:
+    with TestClient(engine.api()) as client:
+        answer = client.put("/health")
     assert (answer.status_code, answer.headers["allow"]) == (405, "GET")
