@@ -26,10 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.processes import with_project_on_path
+from bench.processes import ROOT, with_project_on_path
 from bench.table import Goal, Row
 
-ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS_GOAL = Goal(">=", 10, "scenarios/s")
 CERTIFY_GOAL = Goal("<=", 60, "s")
 TESTS_GOAL = Goal("<=", 240, "s")
@@ -65,7 +64,6 @@ def _env() -> dict[str, str]:
     """As a user's installation runs: Python writes bytecode (and pytest its rewritten test modules)
     — into a cache folder of the benchmark's own, so neither the checkout nor the virtualenv changes.
     (A shell with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start.)"""
-
     env = {**with_project_on_path(), "PACT_DO_NOT_TRACK": "true"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "oir-bench-pycache")

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.client import wait_until
-from tests.support.environment import with_project_on_path
+from tests.support.environment import ROOT, with_project_on_path
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 

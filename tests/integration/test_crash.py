@@ -20,10 +20,9 @@ from contracts.profile import PROFILE_NAMES
 from contracts.synthetic import SyntheticData
 from integration.store import OutboxMessage, open_store
 from tests.support.client import SimClient, wait_until
-from tests.support.environment import with_project_on_path
+from tests.support.environment import ROOT, with_project_on_path
 from tests.support.misbehaving import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 CLAIMS = 1000
 PAYMENTS = 300
 KILLS = 8

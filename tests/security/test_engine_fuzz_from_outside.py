@@ -21,10 +21,9 @@ from contracts.municipalities import for_vendor
 from harness.servers import ServerThread
 from simulators import factory
 from tests.support.client import wait_until
-from tests.support.environment import with_project_on_path
+from tests.support.environment import ROOT, with_project_on_path
 from tests.support.misbehaving import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 TOKEN = "opus-callback-secret-for-the-fuzz"
 OPUS = for_vendor("kmd-opus")[0]

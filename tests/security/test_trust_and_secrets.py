@@ -44,10 +44,9 @@ from scenarios.reporters import Recorder, write_folder, write_har
 from scenarios.world import ScenarioWorld
 from simulators import factory
 from tests.support.client import wait_until
-from tests.support.environment import with_project_on_path, without_oir_settings
+from tests.support.environment import ROOT, with_project_on_path, without_oir_settings
 from tests.support.misbehaving import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "scenarios" / "suites"
 DEV_TOKEN = "oir-dev-token"
 OPUS = for_vendor("kmd-opus")[0]
